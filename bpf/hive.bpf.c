@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Hive's kernel side: report accesses to watched inodes.
+ *
+ * Three ways in, one body: fentry and kprobe on inode_permission() see every
+ * permission check; on kernels that offer neither, tracepoints on the exit of
+ * the open and exec syscalls look up the file behind the returned descriptor.
+ * All of them end in handle_access(inode, mask).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "hive.h"
+
+/* include/linux/fs.h and uapi fcntl.h; macros are not in BTF. */
+#define FMODE_READ  0x1
+#define FMODE_WRITE 0x2
+#define O_APPEND    02000
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0;
+/* Position of the struct inode * argument of inode_permission(): 0 before
+ * 5.12, 1 since a user_namespace (later mnt_idmap) went in front of it. */
+const volatile __u32 inode_arg = 1;
+const volatile __u64 dedup_window_ns = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* resized from user space */
+	__type(key, struct hive_watch_key);
+	__type(value, struct hive_watch_value);
+} watches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20); /* resized from user space */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct hive_dedup_key);
+	__type(value, struct hive_dedup_state);
+} dedup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_stats);
+} stats SEC(".maps");
+
+struct hive_resolved resolved = {};
+
+/*
+ * Decide whether this access becomes an event. Returns how many earlier
+ * suppressed accesses the event carries, or -1 when it is suppressed.
+ */
+static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
+{
+	struct hive_dedup_state *state, fresh = { .last_emit_ns = now };
+	__u64 pending;
+
+	if (!dedup_window_ns)
+		return 0;
+
+	state = bpf_map_lookup_elem(&dedup, key);
+	if (!state) {
+		bpf_map_update_elem(&dedup, key, &fresh, BPF_ANY);
+		return 0;
+	}
+	if (now - state->last_emit_ns < dedup_window_ns) {
+		__sync_fetch_and_add(&state->pending, 1);
+		return -1;
+	}
+	state->last_emit_ns = now;
+	/* Subtract what we read instead of exchanging: other CPUs may add to
+	 * pending meanwhile, and fetch-and-op atomics need newer kernels. */
+	pending = state->pending;
+	if (pending)
+		__sync_fetch_and_add(&state->pending, -pending);
+	return pending;
+}
+
+static __always_inline void dedup_giveback(struct hive_dedup_key *key, __u64 count)
+{
+	struct hive_dedup_state *state;
+
+	if (!count)
+		return;
+	state = bpf_map_lookup_elem(&dedup, key);
+	if (state)
+		__sync_fetch_and_add(&state->pending, count);
+}
+
+static __always_inline int handle_access(struct inode *inode, __u32 mask)
+{
+	struct hive_watch_key key = {};
+	struct hive_watch_value *watch;
+	struct hive_dedup_key dkey = {};
+	struct hive_stats *counters;
+	struct task_struct *task;
+	struct hive_event *event;
+	__u64 pid_tgid, uid_gid, now;
+	__u32 zero = 0;
+	long carried;
+
+	if (!inode)
+		return 0;
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	watch = bpf_map_lookup_elem(&watches, &key);
+	if (!watch || !(mask & watch->access))
+		return 0;
+
+	pid_tgid = bpf_get_current_pid_tgid();
+	if ((__u32)(pid_tgid >> 32) == self_tgid)
+		return 0;
+
+	counters = bpf_map_lookup_elem(&stats, &zero);
+	if (!counters)
+		return 0;
+	counters->matched++;
+
+	now = bpf_ktime_get_boot_ns();
+	dkey.ino = key.ino;
+	dkey.dev = key.dev;
+	dkey.tgid = pid_tgid >> 32;
+	dkey.mask = mask;
+	carried = dedup_admit(&dkey, now);
+	if (carried < 0) {
+		counters->suppressed++;
+		return 0;
+	}
+
+	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (!event) {
+		counters->dropped++;
+		dedup_giveback(&dkey, carried);
+		return 0;
+	}
+
+	task = (struct task_struct *)bpf_get_current_task();
+	uid_gid = bpf_get_current_uid_gid();
+	event->boot_ns = now;
+	event->ino = key.ino;
+	event->dev = key.dev;
+	event->cgroup_id = bpf_get_current_cgroup_id();
+	event->suppressed = carried;
+	event->watch_id = watch->watch_id;
+	event->tid = (__u32)pid_tgid;
+	event->tgid = pid_tgid >> 32;
+	event->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	event->uid = (__u32)uid_gid;
+	event->gid = uid_gid >> 32;
+	event->mask = mask;
+	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	bpf_ringbuf_submit(event, 0);
+	counters->emitted++;
+	return 0;
+}
+
+SEC("fentry/inode_permission")
+int fentry__inode_permission(__u64 *ctx)
+{
+	if (inode_arg == 0)
+		return handle_access((struct inode *)ctx[0], (__u32)ctx[1]);
+	return handle_access((struct inode *)ctx[1], (__u32)ctx[2]);
+}
+
+SEC("kprobe/inode_permission")
+int kprobe__inode_permission(struct pt_regs *ctx)
+{
+	if (inode_arg == 0)
+		return handle_access((struct inode *)PT_REGS_PARM1_CORE(ctx), PT_REGS_PARM2_CORE(ctx));
+	return handle_access((struct inode *)PT_REGS_PARM2_CORE(ctx), PT_REGS_PARM3_CORE(ctx));
+}
+
+/* The file behind descriptor fd of the current task, or NULL. */
+static __always_inline struct file *current_fd_file(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+/*
+ * Fallback: a successful open is reported with the access mode it was granted,
+ * so the mask means what inode_permission()'s would have meant.
+ */
+static __always_inline int handle_open_exit(long ret)
+{
+	struct file *file = current_fd_file(ret);
+	__u32 mask = HIVE_MAY_OPEN;
+	unsigned int f_mode, f_flags;
+
+	if (!file)
+		return 0;
+	f_mode = BPF_CORE_READ(file, f_mode);
+	f_flags = BPF_CORE_READ(file, f_flags);
+	if (f_mode & FMODE_READ)
+		mask |= HIVE_MAY_READ;
+	if (f_mode & FMODE_WRITE)
+		mask |= HIVE_MAY_WRITE;
+	if (f_flags & O_APPEND)
+		mask |= HIVE_MAY_APPEND;
+	return handle_access(BPF_CORE_READ(file, f_inode), mask);
+}
+
+static __always_inline int handle_exec_exit(long ret)
+{
+	struct task_struct *task;
+
+	if (ret != 0)
+		return 0;
+	task = (struct task_struct *)bpf_get_current_task();
+	return handle_access(BPF_CORE_READ(task, mm, exe_file, f_inode), HIVE_MAY_EXEC | HIVE_MAY_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_exec_exit(ctx->ret);
+}
+
+/*
+ * The agent's own openat2() calls: record which inode the kernel sees behind
+ * the new descriptor, because stat()'s st_dev is not always the superblock's
+ * s_dev that the hooks above compare (btrfs subvolumes, for one).
+ */
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct inode *inode;
+	struct file *file;
+
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != self_tgid)
+		return 0;
+	file = current_fd_file(ctx->ret);
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	resolved.ino = BPF_CORE_READ(inode, i_ino);
+	resolved.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	resolved.fd = ctx->ret;
+	resolved.seq++;
+	return 0;
+}

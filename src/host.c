@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+#include <libgen.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+#include "host.h"
+#include "loader.h"
+#include "policy.h"
+#include "resolve.h"
+#include "shared/escape.h"
+#include "shared/hashmap.h"
+#include "shared/log.h"
+#include "watch.h"
+
+struct host_item {
+	char *key;
+	char *policy;
+	char *path;
+	uint32_t access;
+	bool present;
+	int last_error; /* to log a failure once, not at every rescan */
+	struct hive_watch_key file;
+};
+
+struct host_source {
+	sd_event *event;
+	struct watch_set *set;
+	struct loader *loader;
+	char *node;
+	uint64_t rescan_usec;
+	struct host_item *items;
+	size_t n_items;
+	sd_event_source *rescan_timer;
+	struct hashmap *dir_watches; /* directory -> sd_event_source (inotify) */
+};
+
+static void items_free(struct host_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].key);
+		free(items[i].policy);
+		free(items[i].path);
+	}
+	free(items);
+}
+
+static void dir_watches_clear(struct host_source *h)
+{
+	struct hashmap_iter it;
+	void *v;
+
+	hashmap_iter_init(&it, h->dir_watches);
+	while (hashmap_iter_next(&it, NULL, NULL, &v))
+		sd_event_source_disable_unref(v);
+	hashmap_free(h->dir_watches);
+	h->dir_watches = hashmap_new();
+}
+
+struct host_source *host_source_free(struct host_source *h)
+{
+	if (!h)
+		return NULL;
+	for (size_t i = 0; i < h->n_items; i++)
+		watch_set_remove(h->set, h->items[i].key);
+	items_free(h->items, h->n_items);
+	if (h->dir_watches)
+		dir_watches_clear(h);
+	hashmap_free(h->dir_watches);
+	sd_event_source_disable_unref(h->rescan_timer);
+	sd_event_unref(h->event);
+	free(h->node);
+	free(h);
+	return NULL;
+}
+
+static void resolve_item(struct host_source *h, struct host_item *item)
+{
+	_cleanup_(closep) int fd = -1;
+	struct hive_watch_key file;
+	struct watch_entry *e;
+	char shown[ESCAPED_SIZE(64)];
+	int r;
+
+	fd = resolve_open(-1, item->path);
+	if (fd < 0) {
+		if (item->present || item->last_error != fd) {
+			if (fd == -ENOENT)
+				log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.",
+					 item->path, item->policy, item->present ? " any more" : "");
+			else
+				log_warning_errno(fd, "Cannot resolve host path %s (policy %s): %m", item->path,
+						  item->policy);
+		}
+		item->last_error = fd;
+		if (item->present) {
+			watch_set_remove(h->set, item->key);
+			item->present = false;
+		}
+		return;
+	}
+	item->last_error = 0;
+
+	r = loader_key_for_fd(h->loader, fd, &file);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot identify host path %s: %m", item->path);
+		return;
+	}
+	if (item->present && file.ino == item->file.ino && file.dev == item->file.dev)
+		return;
+
+	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, h->node);
+	if (!e) {
+		log_error("Out of memory while watching %s.", item->path);
+		return;
+	}
+	r = watch_set_put(h->set, e);
+	if (r < 0)
+		/* Kept in the set and retried; the map is probably full. */
+		log_warning_errno(r, "Cannot add inode of %s to the kernel map: %m", item->path);
+	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
+	log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
+		 item->policy, (unsigned long long)file.ino, kernel_dev_major(file.dev),
+		 kernel_dev_minor(file.dev));
+	item->file = file;
+	item->present = true;
+}
+
+void host_source_rescan(struct host_source *h)
+{
+	for (size_t i = 0; i < h->n_items; i++)
+		resolve_item(h, &h->items[i]);
+}
+
+static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+	struct host_source *h = userdata;
+
+	/* Any change in a watched directory may have replaced one of our
+	 * paths; resolving all of them is cheaper than matching names. */
+	host_source_rescan(h);
+	return 0;
+}
+
+static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct host_source *h = userdata;
+
+	host_source_rescan(h);
+	/* Directories that did not exist before may exist now. */
+	for (size_t i = 0; i < h->n_items; i++) {
+		char buf[PATH_MAX];
+		const char *dir;
+
+		snprintf(buf, sizeof(buf), "%s", h->items[i].path);
+		dir = dirname(buf);
+		if (!hashmap_get_str(h->dir_watches, dir)) {
+			sd_event_source *w = NULL;
+
+			if (sd_event_add_inotify(h->event, &w, dir,
+						 IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR,
+						 on_dir_event, h) >= 0 &&
+			    hashmap_put_str(h->dir_watches, dir, w, NULL) < 0)
+				sd_event_source_disable_unref(w);
+		}
+	}
+	return sd_event_source_set_time_relative(s, h->rescan_usec);
+}
+
+int host_source_new(sd_event *event, struct watch_set *set, const char *node, uint64_t rescan_usec,
+		    struct host_source **ret)
+{
+	struct host_source *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	h->event = sd_event_ref(event);
+	h->set = set;
+	h->rescan_usec = rescan_usec;
+	h->node = strdup(node);
+	h->dir_watches = hashmap_new();
+	if (!h->node || !h->dir_watches) {
+		host_source_free(h);
+		return -ENOMEM;
+	}
+	r = sd_event_add_time_relative(event, &h->rescan_timer, CLOCK_MONOTONIC, rescan_usec, rescan_usec / 10,
+				       on_rescan, h);
+	if (r < 0) {
+		host_source_free(h);
+		return r;
+	}
+	r = sd_event_source_set_enabled(h->rescan_timer, SD_EVENT_ON);
+	if (r < 0) {
+		host_source_free(h);
+		return r;
+	}
+	*ret = h;
+	return 0;
+}
+
+void host_source_set_loader(struct host_source *h, struct loader *loader)
+{
+	h->loader = loader;
+	/* The identities were taken through another view; take them again. */
+	for (size_t i = 0; i < h->n_items; i++)
+		h->items[i].present = false;
+	host_source_rescan(h);
+}
+
+int host_source_apply(struct host_source *h, const struct policy_set *policies)
+{
+	struct host_item *items = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < policies->n; i++) {
+		const struct policy *p = &policies->policies[i];
+
+		if (!p->host)
+			continue;
+		for (size_t j = 0; j < p->n_paths; j++) {
+			struct host_item *grown = realloc(items, (n + 1) * sizeof(*items));
+
+			if (!grown)
+				goto oom;
+			items = grown;
+			items[n] = (struct host_item){
+				.policy = strdup(p->name),
+				.path = strdup(p->paths[j]),
+				.access = p->access,
+			};
+			if (asprintf(&items[n].key, "host/%s/%s", p->name, p->paths[j]) < 0)
+				items[n].key = NULL;
+			n++;
+			if (!items[n - 1].policy || !items[n - 1].path || !items[n - 1].key)
+				goto oom;
+		}
+	}
+
+	/* Carry over what is known about paths that stay, drop the others. */
+	for (size_t i = 0; i < h->n_items; i++) {
+		struct host_item *old = &h->items[i];
+		bool kept = false;
+
+		for (size_t j = 0; j < n && !kept; j++)
+			if (strcmp(items[j].key, old->key) == 0) {
+				kept = true;
+				items[j].present = old->present;
+				items[j].file = old->file;
+				items[j].last_error = old->last_error;
+				/* The access filter may have changed. */
+				if (items[j].access != old->access)
+					items[j].present = false;
+			}
+		if (!kept)
+			watch_set_remove(h->set, old->key);
+	}
+	items_free(h->items, h->n_items);
+	h->items = items;
+	h->n_items = n;
+
+	dir_watches_clear(h);
+	on_rescan(h->rescan_timer, 0, h);
+	return 0;
+
+oom:
+	items_free(items, n);
+	return -ENOMEM;
+}
+
+size_t host_source_n_paths(const struct host_source *h)
+{
+	return h->n_items;
+}
+
+size_t host_source_n_missing(const struct host_source *h)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_items; i++)
+		n += !h->items[i].present;
+	return n;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_HOST_H
+#define HIVE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+struct loader;
+struct policy_set;
+struct watch_set;
+
+/*
+ * The watch source for files of the host itself ("host": true policies).
+ * Keeps each path's current inode in the watch set: re-resolves on inotify
+ * events in the path's directory and on a periodic rescan, which also catches
+ * what inotify cannot see (a mount over the path, a symlink retargeted
+ * elsewhere).
+ */
+struct host_source;
+
+int host_source_new(sd_event *event, struct watch_set *set, const char *node, uint64_t rescan_usec,
+		    struct host_source **ret);
+struct host_source *host_source_free(struct host_source *h);
+
+/* The loader whose resolver tells which inode the kernel sees; may be NULL. */
+void host_source_set_loader(struct host_source *h, struct loader *loader);
+
+/* Make the host paths of policies the watched ones; resolves them now. */
+int host_source_apply(struct host_source *h, const struct policy_set *policies);
+
+/* Re-resolve every path now. */
+void host_source_rescan(struct host_source *h);
+
+size_t host_source_n_paths(const struct host_source *h);
+size_t host_source_n_missing(const struct host_source *h);
+
+#endif

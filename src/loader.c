@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "loader.h" /* before the skeleton: it uses hive.h types */
+#include "hive.skel.h"
+#include "shared/log.h"
+
+struct loader {
+	struct hive_bpf *skel;
+	struct ring_buffer *ring;
+	enum attach_mode mode;
+	bool resolver_attached;
+	uint64_t resolver_seq;
+	int n_cpus;
+	loader_event_fn on_event;
+	void *userdata;
+	char probe_notes[256];
+};
+
+static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
+	[ATTACH_AUTO] = "auto",
+	[ATTACH_FENTRY] = "fentry",
+	[ATTACH_KPROBE] = "kprobe",
+	[ATTACH_TRACEPOINT] = "tracepoint",
+	[ATTACH_NONE] = "none",
+};
+
+const char *attach_mode_to_string(enum attach_mode m)
+{
+	return m >= 0 && m < _ATTACH_MODE_MAX ? attach_mode_names[m] : "invalid";
+}
+
+int attach_mode_from_string(const char *s)
+{
+	for (int m = 0; m < _ATTACH_MODE_MAX; m++)
+		if (strcmp(s, attach_mode_names[m]) == 0)
+			return m;
+	return -EINVAL;
+}
+
+/* While probing, failures are expected: libbpf's complaints go to debug. */
+static bool probing;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int prio = level == LIBBPF_WARN && !probing ? LOG_WARNING : LOG_DEBUG;
+	size_t n;
+
+	if (prio > log_get_max_level())
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	log_full(prio, "libbpf: %s", line);
+	return 0;
+}
+
+/*
+ * Where struct inode * sits in inode_permission()'s arguments, read from the
+ * kernel's own BTF rather than guessed from its version: it moved from first
+ * to second in 5.12.
+ */
+static int probe_inode_arg(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *func, *proto;
+	const struct btf_param *params;
+	int id, r = -ENOENT;
+
+	if (!btf)
+		return negative_errno();
+	id = btf__find_by_name_kind(btf, "inode_permission", BTF_KIND_FUNC);
+	if (id < 0)
+		goto finish;
+	func = btf__type_by_id(btf, id);
+	proto = btf__type_by_id(btf, func->type);
+	if (!proto || !btf_is_func_proto(proto))
+		goto finish;
+	params = btf_params(proto);
+	for (int i = 0; i < btf_vlen(proto); i++) {
+		const struct btf_type *t = btf__type_by_id(btf, params[i].type);
+
+		if (!t || !btf_is_ptr(t))
+			continue;
+		t = btf__type_by_id(btf, btf__resolve_type(btf, t->type));
+		if (t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), "inode") == 0) {
+			r = i;
+			break;
+		}
+	}
+finish:
+	btf__free(btf);
+	return r;
+}
+
+/* One attach point: its program, where the skeleton keeps its link (so that
+ * hive_bpf__destroy() detaches it), and whether the kernel may lack it. */
+struct hook {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	bool optional;
+};
+
+#define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt }
+
+static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static 6])
+{
+	const struct hook fentry[] = { HOOK(fentry__inode_permission, false) };
+	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false) };
+	const struct hook tracepoint[] = {
+		HOOK(tracepoint__syscalls__sys_exit_openat, false),
+		HOOK(tracepoint__syscalls__sys_exit_openat2, false),
+		HOOK(tracepoint__syscalls__sys_exit_execve, false),
+		HOOK(tracepoint__syscalls__sys_exit_execveat, false),
+		/* open(2) and creat(2) exist on x86_64, not on newer architectures. */
+		HOOK(tracepoint__syscalls__sys_exit_open, true),
+		HOOK(tracepoint__syscalls__sys_exit_creat, true),
+	};
+	const struct hook *src = NULL;
+	size_t n = 0;
+
+	switch (mode) {
+	case ATTACH_FENTRY:
+		src = fentry, n = ARRAY_SIZE(fentry);
+		break;
+	case ATTACH_KPROBE:
+		src = kprobe, n = ARRAY_SIZE(kprobe);
+		break;
+	case ATTACH_TRACEPOINT:
+		src = tracepoint, n = ARRAY_SIZE(tracepoint);
+		break;
+	default:
+		break;
+	}
+	if (n)
+		memcpy(hooks, src, n * sizeof(*hooks));
+	return n;
+}
+
+static int attach_hook(const struct hook *h)
+{
+	int r;
+
+	*h->link = bpf_program__attach(h->prog);
+	if (*h->link)
+		return 0;
+	r = negative_errno();
+	if (h->optional && r == -ENOENT) {
+		log_debug("Optional hook %s is not in this kernel, skipping.", bpf_program__name(h->prog));
+		return 0;
+	}
+	return r;
+}
+
+static void destroy_skel(struct loader *l)
+{
+	ring_buffer__free(l->ring);
+	l->ring = NULL;
+	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
+	l->skel = NULL;
+	l->resolver_attached = false;
+}
+
+static int ring_event(void *ctx, void *data, size_t size)
+{
+	struct loader *l = ctx;
+
+	if (size < sizeof(struct hive_event)) {
+		log_warning("Ignoring short event from the kernel (%zu bytes).", size);
+		return 0;
+	}
+	return l->on_event(data, l->userdata);
+}
+
+static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o, int inode_arg)
+{
+	struct hook hooks[6];
+	struct bpf_program *prog;
+	struct hive_bpf *skel;
+	size_t n;
+	int r;
+
+	skel = hive_bpf__open();
+	if (!skel)
+		return negative_errno();
+	l->skel = skel;
+
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->inode_arg = inode_arg;
+	skel->rodata->dedup_window_ns = o->dedup_window_ns;
+	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
+	if (r < 0)
+		return r;
+	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	if (r < 0)
+		return r;
+
+	n = mode_hooks(skel, mode, hooks);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.resolve__sys_exit_openat2);
+	for (size_t i = 0; i < n; i++)
+		bpf_program__set_autoload(hooks[i].prog, true);
+
+	r = hive_bpf__load(skel);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = attach_hook(&hooks[i]);
+		if (r < 0)
+			return r;
+	}
+
+	/* A kernel without syscall tracepoints still works, through fstat(). */
+	skel->links.resolve__sys_exit_openat2 = bpf_program__attach(skel->progs.resolve__sys_exit_openat2);
+	l->resolver_attached = skel->links.resolve__sys_exit_openat2 != NULL;
+	return 0;
+}
+
+int loader_new(const struct loader_options *o, loader_event_fn on_event, void *userdata, struct loader **ret)
+{
+	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
+	struct loader *l;
+	size_t used = 0;
+	int inode_arg, r = -EOPNOTSUPP;
+
+	libbpf_set_print(libbpf_print);
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->on_event = on_event;
+	l->userdata = userdata;
+	l->n_cpus = libbpf_num_possible_cpus();
+	if (l->n_cpus <= 0) {
+		r = l->n_cpus < 0 ? l->n_cpus : -EIO;
+		goto fail;
+	}
+
+	inode_arg = probe_inode_arg();
+	if (inode_arg < 0) {
+		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
+		inode_arg = 1;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(order) + 1; i++) {
+		enum attach_mode mode = i < ARRAY_SIZE(order) ? order[i] : ATTACH_NONE;
+
+		if (o->mode == ATTACH_AUTO ? mode == ATTACH_NONE : mode != o->mode)
+			continue;
+		probing = o->mode == ATTACH_AUTO;
+		r = try_mode(l, mode, o, inode_arg);
+		probing = false;
+		if (r >= 0) {
+			l->mode = mode;
+			break;
+		}
+		if (used < sizeof(l->probe_notes))
+			used += snprintf(l->probe_notes + used, sizeof(l->probe_notes) - used, "%s%s: %s",
+					 used ? ", " : "", attach_mode_to_string(mode), strerror(-r));
+		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
+		destroy_skel(l);
+	}
+	if (r < 0)
+		goto fail;
+
+	l->ring = ring_buffer__new(bpf_map__fd(l->skel->maps.events), ring_event, l, NULL);
+	if (!l->ring) {
+		r = negative_errno();
+		goto fail;
+	}
+	*ret = l;
+	return 0;
+
+fail:
+	if (l->probe_notes[0])
+		log_debug("Attach probing: %s", l->probe_notes);
+	loader_free(l);
+	return r;
+}
+
+struct loader *loader_free(struct loader *l)
+{
+	if (!l)
+		return NULL;
+	destroy_skel(l);
+	free(l);
+	return NULL;
+}
+
+enum attach_mode loader_mode(const struct loader *l)
+{
+	return l->mode;
+}
+
+const char *loader_probe_notes(const struct loader *l)
+{
+	return l->probe_notes;
+}
+
+int loader_event_fd(const struct loader *l)
+{
+	return ring_buffer__epoll_fd(l->ring);
+}
+
+int loader_consume(struct loader *l)
+{
+	return ring_buffer__consume(l->ring);
+}
+
+int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.watches), key, value, BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.watches), key) < 0 && errno != ENOENT)
+		return negative_errno();
+	return 0;
+}
+
+int loader_stats(const struct loader *l, struct hive_stats *ret)
+{
+	struct hive_stats per_cpu[l->n_cpus];
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
+		return negative_errno();
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < l->n_cpus; i++) {
+		ret->matched += per_cpu[i].matched;
+		ret->emitted += per_cpu[i].emitted;
+		ret->suppressed += per_cpu[i].suppressed;
+		ret->dropped += per_cpu[i].dropped;
+	}
+	return 0;
+}
+
+int watch_key_from_fstat(int fd, struct hive_watch_key *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	*ret = (struct hive_watch_key){
+		.ino = st.st_ino,
+		.dev = (major(st.st_dev) << 20) | minor(st.st_dev),
+	};
+	return 0;
+}
+
+int loader_key_for_fd(struct loader *l, int fd, struct hive_watch_key *ret)
+{
+	if (l && l->resolver_attached) {
+		const volatile struct hive_resolved *r = &l->skel->bss->resolved;
+
+		if (r->fd == fd && r->seq != l->resolver_seq) {
+			l->resolver_seq = r->seq;
+			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev };
+			return 1;
+		}
+		log_debug("Resolver did not report fd %d, using fstat().", fd);
+	}
+	return watch_key_from_fstat(fd, ret);
+}

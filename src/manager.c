@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/utsname.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "host.h"
+#include "loader.h"
+#include "manager.h"
+#include "output.h"
+#include "policy.h"
+#include "record.h"
+#include "shared/fileio.h"
+#include "shared/log.h"
+#include "watch.h"
+
+#define STATUS_INTERVAL_USEC (2 * USEC_PER_SEC)
+
+struct manager {
+	sd_event *event;
+	struct config *config;
+	struct policy_set *policies;
+	struct watch_set *watches;
+	struct host_source *host;
+	struct loader *loader;
+	sd_event_source *ring_source;
+	sd_event_source *status_timer;
+	sd_event_source *stats_timer;
+	char *node_name;
+	char *kernel_id;
+	uint64_t n_records;
+	uint64_t n_unmatched; /* events for inodes removed meanwhile */
+	uint64_t n_output_errors;
+	struct hive_stats reported;
+	bool reload_failed;
+};
+
+static int on_event(const struct hive_event *ev, void *userdata)
+{
+	struct manager *m = userdata;
+	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev };
+	const struct watch_inode *inode = watch_set_find(m->watches, ev->watch_id, &file);
+	struct access_record record = {
+		.event = ev,
+		.kernel_id = m->kernel_id,
+		.attach = attach_mode_to_string(loader_mode(m->loader)),
+	};
+	bool enriched = false;
+
+	if (!inode) {
+		m->n_unmatched++;
+		return 0;
+	}
+	/* One record per policy entry that wants this kind of access. */
+	for (size_t i = 0; i < inode->n_entries; i++) {
+		const struct watch_entry *e = inode->entries[i];
+		int r;
+
+		if (!(e->access & ev->mask))
+			continue;
+		if (!enriched) {
+			record_enrich(&record, "/proc");
+			enriched = true;
+		}
+		record.entry = e;
+		record.node = e->node ? e->node : m->node_name;
+		r = output_write(m->config->output, stdout, &record);
+		if (r < 0) {
+			if (m->n_output_errors++ == 0)
+				log_error_errno(r, "Cannot write access record: %m");
+			continue;
+		}
+		m->n_records++;
+	}
+	return 0;
+}
+
+static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	int r = loader_consume(m->loader);
+
+	if (r < 0)
+		log_warning_errno(r, "Cannot read events from the ring buffer: %m");
+	return 0;
+}
+
+static void stats_get(struct manager *m, struct hive_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (m->loader && loader_stats(m->loader, st) < 0)
+		memset(st, 0, sizeof(*st));
+}
+
+static void update_status(struct manager *m)
+{
+	struct hive_stats st;
+	size_t missing = m->host ? host_source_n_missing(m->host) : 0;
+
+	stats_get(m, &st);
+	sd_notifyf(false,
+		   "STATUS=%s mode; watching %zu inodes for %zu entries%s%zu; %llu records, %llu suppressed, "
+		   "%llu dropped%s",
+		   m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "no", watch_set_n_inodes(m->watches),
+		   watch_set_n_entries(m->watches), missing ? ", paths missing: " : "", missing,
+		   (unsigned long long)m->n_records, (unsigned long long)st.suppressed,
+		   (unsigned long long)st.dropped, m->reload_failed ? "; last reload FAILED, old policies kept" : "");
+}
+
+static void report_stats(struct manager *m, bool final)
+{
+	struct hive_stats st;
+
+	stats_get(m, &st);
+	if (!final && memcmp(&st, &m->reported, sizeof(st)) == 0)
+		return;
+	log_full(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO,
+		 "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
+		 "(ring buffer full), %llu for removed watches.",
+		 final ? "Final " : "", (unsigned long long)st.matched, (unsigned long long)m->n_records,
+		 (unsigned long long)st.suppressed, (unsigned long long)st.dropped,
+		 (unsigned long long)m->n_unmatched);
+	m->reported = st;
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	update_status(m);
+	if (watch_set_n_unsynced(m->watches) > 0)
+		watch_set_sync(m->watches);
+	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);
+}
+
+static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	report_stats(m, false);
+	return sd_event_source_set_time_relative(s, m->config->stats_interval_s * USEC_PER_SEC);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+
+	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
+	log_info("Received SIG%s, detaching.", sigabbrev_np(si->ssi_signo));
+	/* Whatever the kernel already queued is still worth a record. */
+	if (m->loader)
+		loader_consume(m->loader);
+	report_stats(m, true);
+	return sd_event_exit(m->event, 0);
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	manager_reload(userdata);
+	return 0;
+}
+
+int manager_reload(struct manager *m)
+{
+	struct policy_set *policies = NULL;
+	struct diag d = {};
+	int r;
+
+	sd_notify(false, "RELOADING=1\nSTATUS=Reloading policies.");
+	r = policy_set_load_dir(m->config->policy_dir, &policies, &d);
+	for (size_t i = 0; i < d.n; i++)
+		log_error("%s", d.lines[i]);
+	if (d.omitted)
+		log_error("... and %zu more problems.", d.omitted);
+	diag_clear(&d);
+	if (r < 0) {
+		if (r != -EINVAL)
+			log_error_errno(r, "Cannot read policy directory %s: %m", m->config->policy_dir);
+		log_error("Reload refused, still running the %zu policies loaded before.", m->policies->n);
+		m->reload_failed = true;
+		goto finish;
+	}
+
+	r = host_source_apply(m->host, policies);
+	if (r < 0) {
+		log_error_errno(r, "Cannot apply the new policies, keeping the old ones: %m");
+		host_source_apply(m->host, m->policies);
+		policy_set_free(policies);
+		m->reload_failed = true;
+		goto finish;
+	}
+	policy_set_free(m->policies);
+	m->policies = policies;
+	m->reload_failed = false;
+	log_info("Reloaded %zu policies from %s.", m->policies->n, m->config->policy_dir);
+finish:
+	sd_notify(false, "READY=1");
+	update_status(m);
+	return r;
+}
+
+static char *node_name_default(void)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return NULL;
+	return strdup(u.nodename);
+}
+
+int manager_new(struct config *config, struct policy_set *policies, struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m) {
+		config_free(config);
+		policy_set_free(policies);
+		return -ENOMEM;
+	}
+	m->config = config;
+	m->policies = policies;
+
+	r = read_one_line("/proc/sys/kernel/random/boot_id", &m->kernel_id);
+	if (r < 0) {
+		log_error_errno(r, "Cannot read the kernel's boot id: %m");
+		goto fail;
+	}
+	m->node_name = config->node_name ? strdup(config->node_name) : node_name_default();
+	if (!m->node_name) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = sd_event_default(&m->event);
+	if (r < 0)
+		goto fail;
+	r = watch_set_new(&m->watches);
+	if (r < 0)
+		goto fail;
+	*ret = m;
+	return 0;
+fail:
+	manager_free(m);
+	return r;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	sd_event_source_disable_unref(m->ring_source);
+	sd_event_source_disable_unref(m->status_timer);
+	sd_event_source_disable_unref(m->stats_timer);
+	host_source_free(m->host);
+	if (m->watches)
+		watch_set_set_loader(m->watches, NULL);
+	loader_free(m->loader);
+	watch_set_free(m->watches);
+	sd_event_unref(m->event);
+	config_free(m->config);
+	policy_set_free(m->policies);
+	free(m->node_name);
+	free(m->kernel_id);
+	free(m);
+	return NULL;
+}
+
+static int start_loader(struct manager *m)
+{
+	struct loader_options o = {
+		.mode = m->config->attach,
+		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
+		.max_watches = m->config->max_watches,
+		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
+	};
+	int r;
+
+	r = loader_new(&o, on_event, m, &m->loader);
+	if (r < 0)
+		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m%s%s",
+				       attach_mode_to_string(o.mode), o.mode == ATTACH_AUTO ? " (tried fentry, kprobe, tracepoint)" : "",
+				       r == -EPERM ? "; hived needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (run as root)" : "");
+	if (loader_probe_notes(m->loader)[0])
+		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(m->loader)),
+			 loader_probe_notes(m->loader));
+	else
+		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(m->loader)));
+
+	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(m->loader), EPOLLIN, on_ring, m);
+	if (r < 0)
+		return log_error_errno(r, "Cannot watch the ring buffer: %m");
+	r = watch_set_set_loader(m->watches, m->loader);
+	if (r < 0)
+		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
+	return 0;
+}
+
+int manager_start(struct manager *m)
+{
+	int r;
+
+	r = start_loader(m);
+	if (r < 0)
+		return r;
+
+	r = host_source_new(m->event, m->watches, m->node_name, m->config->rescan_interval_ms * USEC_PER_MSEC,
+			    &m->host);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up host paths: %m");
+	host_source_set_loader(m->host, m->loader);
+	r = host_source_apply(m->host, m->policies);
+	if (r < 0)
+		return log_error_errno(r, "Cannot apply policies: %m");
+
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m)) < 0)
+		return log_error_errno(r, "Cannot set up signal handling: %m");
+	r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC,
+				       USEC_PER_SEC / 4, on_status_timer, m);
+	if (r >= 0)
+		r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC,
+					       m->config->stats_interval_s * USEC_PER_SEC, USEC_PER_SEC,
+					       on_stats_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up timers: %m");
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		log_warning_errno(r, "Cannot enable the watchdog: %m");
+
+	log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
+		 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
+		 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
+	sd_notify(false, "READY=1");
+	update_status(m);
+	return 0;
+}
+
+int manager_run(struct manager *m)
+{
+	return sd_event_loop(m->event);
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_MANAGER_H
+#define HIVE_MANAGER_H
+
+#include <systemd/sd-event.h>
+
+#include "hive.h"
+
+struct config;
+struct policy_set;
+
+/*
+ * The daemon: owns the sd-event loop and every long-lived part (loader,
+ * watch set, sources, output) and wires them together.
+ */
+struct manager;
+
+/* Takes ownership of config and policies. */
+int manager_new(struct config *config, struct policy_set *policies, struct manager **ret);
+struct manager *manager_free(struct manager *m);
+
+/* Load and attach, fill the map, then tell systemd we are ready. */
+int manager_start(struct manager *m);
+int manager_run(struct manager *m);
+
+/* Re-read the policy directory; on any error keep the running set. */
+int manager_reload(struct manager *m);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_OUTPUT_H
+#define HIVE_OUTPUT_H
+
+#include <stdio.h>
+
+struct access_record;
+
+enum output_kind {
+	OUTPUT_JOURNAL,
+	OUTPUT_JSON,
+	_OUTPUT_KIND_MAX,
+};
+
+const char *output_kind_to_string(enum output_kind k);
+int output_kind_from_string(const char *s);
+
+/*
+ * Write one access record: to the journal as structured HIVE_* fields, or as
+ * one JSON object per line on f. Returns -errno when it could not be written.
+ */
+int output_write(enum output_kind kind, FILE *f, const struct access_record *r);
+
+#endif

@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: MIT */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hive.h"
+#include "policy.h"
+#include "shared/escape.h"
+#include "shared/fileio.h"
+#include "shared/log.h"
+#include "shared/names.h"
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} access_names[] = {
+	{ "read", HIVE_MAY_READ },
+	{ "write", HIVE_MAY_WRITE },
+	{ "exec", HIVE_MAY_EXEC },
+	{ "append", HIVE_MAY_APPEND },
+};
+
+const char *access_to_string(uint32_t access, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(access_names); i++)
+		if (access & access_names[i].bit && used < size)
+			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "", access_names[i].name);
+	return buf;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void selector_done(struct label_selector *s)
+{
+	strv_free(s->match_keys, s->n_match);
+	strv_free(s->match_values, s->n_match);
+	for (size_t i = 0; i < s->n_expressions; i++) {
+		free(s->expressions[i].key);
+		strv_free(s->expressions[i].values, s->expressions[i].n_values);
+	}
+	free(s->expressions);
+}
+
+static void policy_done(struct policy *p)
+{
+	free(p->name);
+	free(p->file);
+	strv_free(p->paths, p->n_paths);
+	strv_free(p->namespaces, p->n_namespaces);
+	strv_free(p->containers, p->n_containers);
+	selector_done(&p->pod_selector);
+}
+
+struct policy_set *policy_set_new(void)
+{
+	return calloc(1, sizeof(struct policy_set));
+}
+
+struct policy_set *policy_set_free(struct policy_set *set)
+{
+	if (!set)
+		return NULL;
+	for (size_t i = 0; i < set->n; i++)
+		policy_done(&set->policies[i]);
+	free(set->policies);
+	free(set);
+	return NULL;
+}
+
+/* Where a message is about: "FILE: policy #N \"name\": FIELD". */
+struct where {
+	const char *file;
+	size_t index;
+	const char *name;
+	struct diag *diag;
+};
+
+_printf_(3, 4) static int fail(const struct where *w, const char *field, const char *fmt, ...)
+{
+	char msg[512], name[3 * 64 + 8] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->name)
+		snprintf(name, sizeof(name), " \"%s\"", w->name);
+	diag_add(w->diag, "%s: policy #%zu%s: %s%s%s", w->file, w->index + 1, name, field ? field : "",
+		 field ? ": " : "", msg);
+	return -EINVAL;
+}
+
+/* A JSON string for messages, escaped and shortened. */
+static const char *shown(const char *s, char buf[static 96])
+{
+	size_t n = escape_untrusted(s, strlen(s), buf, 96);
+
+	if (n >= 96)
+		strcpy(buf + 96 - 4, "...");
+	return buf;
+}
+
+static const char *json_type_name(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsObject(v))
+		return "an object";
+	return "invalid";
+}
+
+/* Reject fields outside allowed and fields given twice (cJSON keeps both). */
+static int check_fields(const struct where *w, const char *prefix, const cJSON *obj, const char *const *allowed)
+{
+	char buf[96], field[160];
+
+	for (const cJSON *c = obj->child; c; c = c->next) {
+		bool known = false;
+
+		for (size_t i = 0; allowed[i]; i++)
+			known = known || strcmp(c->string, allowed[i]) == 0;
+		snprintf(field, sizeof(field), "%s%s", prefix, shown(c->string, buf));
+		if (!known) {
+			char list[256] = "";
+			size_t used = 0;
+
+			for (size_t i = 0; allowed[i] && used < sizeof(list); i++)
+				used += snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
+			return fail(w, field, "unknown field (known fields: %s)", list);
+		}
+		for (const cJSON *d = c->next; d; d = d->next)
+			if (strcmp(c->string, d->string) == 0)
+				return fail(w, field, "field given more than once");
+	}
+	return 0;
+}
+
+typedef int (*string_check_fn)(const char *s, const char **why);
+
+/* A JSON array of strings, each passing check, no duplicates, 1..max items. */
+static int parse_string_list(const struct where *w, const char *field, const cJSON *v, size_t max,
+			     string_check_fn check, char ***ret, size_t *ret_n)
+{
+	char buf[96], item[128];
+	char **list;
+	size_t n = 0;
+	int size, r;
+
+	if (!cJSON_IsArray(v))
+		return fail(w, field, "must be an array of strings, got %s", json_type_name(v));
+	size = cJSON_GetArraySize(v);
+	if (size == 0)
+		return fail(w, field, "must not be empty");
+	if ((size_t)size > max)
+		return fail(w, field, "has %d entries, at most %zu are allowed", size, max);
+	list = calloc(size, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (const cJSON *c = v->child; c; c = c->next, n++) {
+		const char *why = NULL;
+
+		snprintf(item, sizeof(item), "%s[%zu]", field, n);
+		if (!cJSON_IsString(c)) {
+			r = fail(w, item, "must be a string, got %s", json_type_name(c));
+			goto fail;
+		}
+		if (check && check(c->valuestring, &why) < 0) {
+			r = fail(w, item, "\"%s\" %s", shown(c->valuestring, buf), why);
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(list[i], c->valuestring) == 0) {
+				r = fail(w, item, "\"%s\" is listed twice", shown(c->valuestring, buf));
+				goto fail;
+			}
+		list[n] = strdup(c->valuestring);
+		if (!list[n]) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	strv_free(list, n);
+	return r;
+}
+
+static int check_watch_path(const char *s, const char **why)
+{
+	const char *p = s;
+
+	if (s[0] != '/')
+		return *why = "is not an absolute path", -EINVAL;
+	if (strlen(s) >= PATH_MAX)
+		return *why = "is longer than PATH_MAX", -EINVAL;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return *why = "contains a control character", -EINVAL;
+	if (strcmp(s, "/") == 0)
+		return 0;
+	/* Each component: not empty, not "." or "..", so the path a record
+	 * shows is the path that was resolved. */
+	while (*p == '/') {
+		const char *c = ++p;
+		size_t len;
+
+		while (*p && *p != '/')
+			p++;
+		len = p - c;
+		if (len == 0)
+			return *why = *p ? "has an empty component (\"//\")" : "ends with \"/\"", -EINVAL;
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return *why = "has a \".\" or \"..\" component", -EINVAL;
+		if (len > NAME_MAX)
+			return *why = "has a component longer than NAME_MAX", -EINVAL;
+	}
+	return 0;
+}
+
+static int check_dns_label(const char *s, const char **why)
+{
+	if (!dns_label_is_valid(s))
+		return *why = "is not a valid name (lower-case letters, digits and '-', at most 63, "
+			      "starting and ending with a letter or digit)",
+		       -EINVAL;
+	return 0;
+}
+
+static int check_label_value(const char *s, const char **why)
+{
+	if (!label_value_is_valid(s))
+		return *why = "is not a valid label value (at most 63 of [A-Za-z0-9-_.], "
+			      "starting and ending with a letter or digit)",
+		       -EINVAL;
+	return 0;
+}
+
+static int parse_access(const struct where *w, const cJSON *v, uint32_t *ret)
+{
+	char buf[96], item[32];
+	uint32_t access = 0;
+	size_t i = 0;
+
+	if (!cJSON_IsArray(v))
+		return fail(w, "access", "must be an array of strings, got %s", json_type_name(v));
+	if (!v->child)
+		return fail(w, "access", "must not be empty (leave it out to watch every access)");
+	for (const cJSON *c = v->child; c; c = c->next, i++) {
+		uint32_t bit = 0;
+
+		snprintf(item, sizeof(item), "access[%zu]", i);
+		if (!cJSON_IsString(c))
+			return fail(w, item, "must be a string, got %s", json_type_name(c));
+		for (size_t k = 0; k < ARRAY_SIZE(access_names); k++)
+			if (strcmp(c->valuestring, access_names[k].name) == 0)
+				bit = access_names[k].bit;
+		if (!bit)
+			return fail(w, item, "unknown access \"%s\" (expected read, write, exec or append)",
+				    shown(c->valuestring, buf));
+		if (access & bit)
+			return fail(w, item, "\"%s\" is listed twice", c->valuestring);
+		access |= bit;
+	}
+	*ret = access;
+	return 0;
+}
+
+static int parse_selector(const struct where *w, const cJSON *v, struct label_selector *sel)
+{
+	static const char *const fields[] = { "matchLabels", "matchExpressions", NULL };
+	static const char *const expr_fields[] = { "key", "operator", "values", NULL };
+	static const char *const ops[] = {
+		[SELECTOR_IN] = "In",
+		[SELECTOR_NOT_IN] = "NotIn",
+		[SELECTOR_EXISTS] = "Exists",
+		[SELECTOR_DOES_NOT_EXIST] = "DoesNotExist",
+	};
+	const cJSON *labels, *exprs;
+	char buf[96], field[160];
+	size_t i;
+	int r;
+
+	if (!cJSON_IsObject(v))
+		return fail(w, "podSelector", "must be an object, got %s", json_type_name(v));
+	r = check_fields(w, "podSelector.", v, fields);
+	if (r < 0)
+		return r;
+
+	labels = cJSON_GetObjectItemCaseSensitive(v, "matchLabels");
+	if (labels) {
+		int n = cJSON_GetArraySize(labels);
+
+		if (!cJSON_IsObject(labels))
+			return fail(w, "podSelector.matchLabels", "must be an object of strings, got %s",
+				    json_type_name(labels));
+		if ((size_t)n > POLICY_MAX_LIST)
+			return fail(w, "podSelector.matchLabels", "has %d labels, at most %d are allowed", n,
+				    POLICY_MAX_LIST);
+		sel->match_keys = calloc(n + 1, sizeof(char *));
+		sel->match_values = calloc(n + 1, sizeof(char *));
+		if (!sel->match_keys || !sel->match_values)
+			return -ENOMEM;
+		for (const cJSON *c = labels->child; c; c = c->next) {
+			snprintf(field, sizeof(field), "podSelector.matchLabels.%s", shown(c->string, buf));
+			if (!label_key_is_valid(c->string))
+				return fail(w, field, "is not a valid label key ([prefix/]name)");
+			if (!cJSON_IsString(c))
+				return fail(w, field, "must be a string, got %s", json_type_name(c));
+			if (!label_value_is_valid(c->valuestring))
+				return fail(w, field, "\"%s\" is not a valid label value", shown(c->valuestring, buf));
+			for (const cJSON *d = c->next; d; d = d->next)
+				if (strcmp(c->string, d->string) == 0)
+					return fail(w, field, "label given more than once");
+			sel->match_keys[sel->n_match] = strdup(c->string);
+			sel->match_values[sel->n_match] = strdup(c->valuestring);
+			sel->n_match++;
+			if (!sel->match_keys[sel->n_match - 1] || !sel->match_values[sel->n_match - 1])
+				return -ENOMEM;
+		}
+	}
+
+	exprs = cJSON_GetObjectItemCaseSensitive(v, "matchExpressions");
+	if (!exprs)
+		return 0;
+	if (!cJSON_IsArray(exprs))
+		return fail(w, "podSelector.matchExpressions", "must be an array, got %s", json_type_name(exprs));
+	if ((size_t)cJSON_GetArraySize(exprs) > POLICY_MAX_LIST)
+		return fail(w, "podSelector.matchExpressions", "has more than %d terms", POLICY_MAX_LIST);
+	sel->expressions = calloc(cJSON_GetArraySize(exprs) + 1, sizeof(*sel->expressions));
+	if (!sel->expressions)
+		return -ENOMEM;
+	i = 0;
+	for (const cJSON *c = exprs->child; c; c = c->next, i++) {
+		struct label_requirement *req = &sel->expressions[sel->n_expressions];
+		const cJSON *key, *op, *values;
+		int k;
+
+		snprintf(field, sizeof(field), "podSelector.matchExpressions[%zu].", i);
+		if (!cJSON_IsObject(c))
+			return fail(w, field, "must be an object, got %s", json_type_name(c));
+		r = check_fields(w, field, c, expr_fields);
+		if (r < 0)
+			return r;
+		snprintf(field, sizeof(field), "podSelector.matchExpressions[%zu]", i);
+		key = cJSON_GetObjectItemCaseSensitive(c, "key");
+		op = cJSON_GetObjectItemCaseSensitive(c, "operator");
+		values = cJSON_GetObjectItemCaseSensitive(c, "values");
+		if (!cJSON_IsString(key) || !label_key_is_valid(key->valuestring))
+			return fail(w, field, "\"key\" must be a valid label key");
+		if (!cJSON_IsString(op))
+			return fail(w, field, "\"operator\" must be one of In, NotIn, Exists, DoesNotExist");
+		for (k = 0; k < (int)ARRAY_SIZE(ops); k++)
+			if (strcmp(op->valuestring, ops[k]) == 0)
+				break;
+		if (k == (int)ARRAY_SIZE(ops))
+			return fail(w, field, "unknown operator \"%s\" (expected In, NotIn, Exists or DoesNotExist)",
+				    shown(op->valuestring, buf));
+		req->op = k;
+		req->key = strdup(key->valuestring);
+		sel->n_expressions++;
+		if (!req->key)
+			return -ENOMEM;
+		if (k == SELECTOR_IN || k == SELECTOR_NOT_IN) {
+			char vfield[200];
+
+			snprintf(vfield, sizeof(vfield), "%s.values", field);
+			if (!values)
+				return fail(w, vfield, "is required with operator %s", ops[k]);
+			r = parse_string_list(w, vfield, values, POLICY_MAX_LIST, check_label_value, &req->values,
+					      &req->n_values);
+			if (r < 0)
+				return r;
+		} else if (values && cJSON_GetArraySize(values) > 0)
+			return fail(w, field, "\"values\" must be empty with operator %s", ops[k]);
+	}
+	return 0;
+}
+
+static int parse_policy(const struct where *w0, const cJSON *v, struct policy *p)
+{
+	static const char *const fields[] = {
+		"name", "host", "paths", "access", "action", "namespaces", "podSelector", "containers", NULL,
+	};
+	const cJSON *name, *host, *paths, *access, *action, *namespaces, *selector, *containers;
+	struct where w = *w0;
+	char buf[96];
+	int r;
+
+	if (!cJSON_IsObject(v))
+		return fail(&w, NULL, "must be an object, got %s", json_type_name(v));
+
+	/* The name first, so that every later message can show it. */
+	name = cJSON_GetObjectItemCaseSensitive(v, "name");
+	if (!name)
+		return fail(&w, "name", "is required");
+	if (!cJSON_IsString(name))
+		return fail(&w, "name", "must be a string, got %s", json_type_name(name));
+	if (!dns_label_is_valid(name->valuestring))
+		return fail(&w, "name",
+			    "\"%s\" is not a valid name (lower-case letters, digits and '-', at most 63, "
+			    "starting and ending with a letter or digit)",
+			    shown(name->valuestring, buf));
+	w.name = name->valuestring;
+
+	r = check_fields(&w, "", v, fields);
+	if (r < 0)
+		return r;
+
+	p->name = strdup(name->valuestring);
+	p->file = strdup(w.file);
+	if (!p->name || !p->file)
+		return -ENOMEM;
+
+	host = cJSON_GetObjectItemCaseSensitive(v, "host");
+	if (host && !cJSON_IsBool(host))
+		return fail(&w, "host", "must be true or false, got %s", json_type_name(host));
+	p->host = host && cJSON_IsTrue(host);
+
+	paths = cJSON_GetObjectItemCaseSensitive(v, "paths");
+	if (!paths)
+		return fail(&w, "paths", "is required");
+	r = parse_string_list(&w, "paths", paths, POLICY_MAX_PATHS, check_watch_path, &p->paths, &p->n_paths);
+	if (r < 0)
+		return r;
+
+	p->access = HIVE_ACCESS_ALL;
+	access = cJSON_GetObjectItemCaseSensitive(v, "access");
+	if (access) {
+		r = parse_access(&w, access, &p->access);
+		if (r < 0)
+			return r;
+	}
+
+	action = cJSON_GetObjectItemCaseSensitive(v, "action");
+	if (action) {
+		if (!cJSON_IsString(action))
+			return fail(&w, "action", "must be a string, got %s", json_type_name(action));
+		if (strcmp(action->valuestring, "log") != 0)
+			return fail(&w, "action", "unsupported action \"%s\" (only \"log\" is supported)",
+				    shown(action->valuestring, buf));
+	}
+	p->action = POLICY_ACTION_LOG;
+
+	namespaces = cJSON_GetObjectItemCaseSensitive(v, "namespaces");
+	if (namespaces) {
+		r = parse_string_list(&w, "namespaces", namespaces, POLICY_MAX_LIST, check_dns_label, &p->namespaces,
+				      &p->n_namespaces);
+		if (r < 0)
+			return r;
+	}
+	selector = cJSON_GetObjectItemCaseSensitive(v, "podSelector");
+	if (selector) {
+		p->has_pod_selector = true;
+		r = parse_selector(&w, selector, &p->pod_selector);
+		if (r < 0)
+			return r;
+	}
+	containers = cJSON_GetObjectItemCaseSensitive(v, "containers");
+	if (containers) {
+		r = parse_string_list(&w, "containers", containers, POLICY_MAX_LIST, check_dns_label, &p->containers,
+				      &p->n_containers);
+		if (r < 0)
+			return r;
+	}
+
+	if (!p->host && !namespaces && !selector && !containers)
+		return fail(&w, NULL,
+			    "selects nothing: set \"host\": true, or select containers with \"namespaces\", "
+			    "\"podSelector\" or \"containers\"");
+	return 0;
+}
+
+/* 1-based line and column of offset in text, for JSON syntax errors. */
+static void line_column(const char *text, size_t offset, size_t *line, size_t *column)
+{
+	*line = 1;
+	*column = 1;
+	for (size_t i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*column = 1;
+		} else
+			(*column)++;
+	}
+}
+
+int policy_parse(const char *label, const char *text, size_t len, struct policy_set *set, struct diag *d)
+{
+	const char *end = NULL;
+	cJSON *root;
+	const cJSON *item;
+	size_t line, column, index = 0;
+	int r = 0;
+
+	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!root) {
+		/* cJSON leaves end unset on failure; its global error pointer
+		 * is only safe because we are single-threaded. */
+		const char *at = cJSON_GetErrorPtr();
+		size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+
+		line_column(text, off, &line, &column);
+		diag_add(d, "%s:%zu:%zu: invalid JSON%s", label, line, column,
+			 off >= len ? " (unexpected end of file)" : "");
+		return -EINVAL;
+	}
+	while (end && end < text + len && strchr(" \t\r\n", *end))
+		end++;
+	if (end && end < text + len) {
+		line_column(text, end - text, &line, &column);
+		diag_add(d, "%s:%zu:%zu: unexpected text after the JSON value", label, line, column);
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(root) && !cJSON_IsArray(root)) {
+		diag_add(d, "%s: must hold a policy object or an array of them, got %s", label,
+			 json_type_name(root));
+		cJSON_Delete(root);
+		return -EINVAL;
+	}
+
+	item = cJSON_IsArray(root) ? root->child : root;
+	for (; item; item = cJSON_IsArray(root) ? item->next : NULL, index++) {
+		struct where w = { .file = label, .index = index, .diag = d };
+		struct policy *grown;
+		int k;
+
+		if (set->n >= POLICY_MAX_POLICIES) {
+			diag_add(d, "%s: more than %d policies in all", label, POLICY_MAX_POLICIES);
+			r = -EINVAL;
+			break;
+		}
+		grown = realloc(set->policies, (set->n + 1) * sizeof(*grown));
+		if (!grown) {
+			r = -ENOMEM;
+			break;
+		}
+		set->policies = grown;
+		memset(&set->policies[set->n], 0, sizeof(struct policy));
+		k = parse_policy(&w, item, &set->policies[set->n]);
+		if (k < 0) {
+			policy_done(&set->policies[set->n]);
+			if (k == -ENOMEM) {
+				diag_add(d, "%s: out of memory", label);
+				r = k;
+				break;
+			}
+			r = -EINVAL; /* keep going: report every bad policy */
+			continue;
+		}
+		set->n++;
+	}
+	cJSON_Delete(root);
+	return r;
+}
+
+int policy_set_validate(const struct policy_set *set, struct diag *d)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(set->policies[i].name, set->policies[j].name) == 0) {
+				diag_add(d, "%s: policy \"%s\": name already used in %s", set->policies[i].file,
+					 set->policies[i].name, set->policies[j].file);
+				r = -EINVAL;
+				break;
+			}
+	return r;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_policy_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+int policy_set_load_dir(const char *dir, struct policy_set **ret, struct diag *d)
+{
+	_cleanup_(closedirp) DIR *dp = NULL;
+	struct policy_set *set = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	int r = 0;
+
+	dp = opendir(dir);
+	if (!dp)
+		return negative_errno();
+	set = policy_set_new();
+	if (!set)
+		return -ENOMEM;
+
+	while ((errno = 0, de = readdir(dp))) {
+		char **grown;
+
+		if (!is_policy_file(de->d_name))
+			continue;
+		if (n >= POLICY_MAX_FILES) {
+			diag_add(d, "%s: more than %d policy files", dir, POLICY_MAX_FILES);
+			r = -EINVAL;
+			goto finish;
+		}
+		grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown || !(grown[n] = strdup(de->d_name))) {
+			names = grown ? grown : names;
+			r = -ENOMEM;
+			goto finish;
+		}
+		names = grown;
+		n++;
+	}
+	if (errno) {
+		r = negative_errno();
+		goto finish;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_(freep) char *path = NULL, *text = NULL;
+		size_t len;
+		int k;
+
+		if (asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+			r = -ENOMEM;
+			goto finish;
+		}
+		k = read_small_file(path, POLICY_MAX_FILE_SIZE, &text, &len);
+		if (k == -EFBIG)
+			diag_add(d, "%s: larger than %d bytes", path, POLICY_MAX_FILE_SIZE);
+		else if (k == -EISDIR || k == -ENODEV)
+			diag_add(d, "%s: not a regular file", path);
+		else if (k < 0)
+			diag_add(d, "%s: cannot read: %s", path, strerror(-k));
+		if (k < 0) {
+			r = -EINVAL;
+			continue;
+		}
+		k = policy_parse(path, text, len, set, d);
+		if (k == -ENOMEM) {
+			r = k;
+			goto finish;
+		}
+		if (k < 0)
+			r = -EINVAL;
+	}
+	if (policy_set_validate(set, d) < 0)
+		r = -EINVAL;
+
+finish:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (r < 0) {
+		policy_set_free(set);
+		return r;
+	}
+	*ret = set;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_MACRO_H
+#define HIVE_MACRO_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#define USEC_PER_SEC 1000000ULL
+#define NSEC_PER_USEC 1000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+/* Hand ownership to the caller: the cleanup attribute then sees NULL / -1. */
+static inline void *steal_pointer(void *pp)
+{
+	void **p = pp, *v = *p;
+
+	*p = NULL;
+	return v;
+}
+#define TAKE_PTR(p) ((__typeof__(p))steal_pointer(&(p)))
+
+static inline int take_fd(int *fd)
+{
+	int v = *fd;
+
+	*fd = -1;
+	return v;
+}
+#define TAKE_FD(fd) take_fd(&(fd))
+
+/* errno as a negative return value, never 0 even if errno was not set. */
+static inline int negative_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+	static inline void func##p(type *p)                                                        \
+	{                                                                                          \
+		if (*p)                                                                            \
+			func(*p);                                                                  \
+	}
+
+#endif

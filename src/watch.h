@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_WATCH_H
+#define HIVE_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hive.h"
+
+/*
+ * The watch set: every file Hive watches on this kernel, from every source
+ * (host policies, container discovery, entries other nodes share through the
+ * Kubernetes API), and the one place that keeps the BPF map in step with them.
+ *
+ * Sources add and remove entries by key; several entries may name the same
+ * inode (two policies, a hard link), so entries are grouped per inode and the
+ * map holds one slot per inode with the union of the wanted accesses.
+ */
+
+struct loader;
+
+struct watch_entry {
+	char *key; /* unique over all sources, e.g. "host/etc-shadow//etc/shadow" */
+	struct hive_watch_key file;
+	uint32_t access; /* HIVE_MAY_* */
+	char *policy;
+	char *path;
+	char *node;
+	/* NULL for files of the host itself. */
+	char *namespace;
+	char *pod;
+	char *pod_uid;
+	char *container;
+	char *container_id;
+};
+
+struct watch_inode {
+	struct hive_watch_key file;
+	uint32_t id; /* echoed by the kernel in every event */
+	uint32_t access;
+	struct watch_entry **entries;
+	size_t n_entries;
+};
+
+struct watch_set;
+
+int watch_set_new(struct watch_set **ret);
+struct watch_set *watch_set_free(struct watch_set *s);
+
+/*
+ * Add e, or replace the entry with the same key. Takes ownership of e in all
+ * cases. Returns < 0 when the BPF map refused the change; the entry is kept
+ * and pushed again by the next watch_set_sync().
+ */
+int watch_set_put(struct watch_set *s, struct watch_entry *e);
+int watch_set_remove(struct watch_set *s, const char *key);
+const struct watch_entry *watch_set_get(const struct watch_set *s, const char *key);
+
+/* The inode an event names, or NULL when it was removed meanwhile. */
+const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file);
+
+/* Start (loader != NULL) or stop pushing to a loader's map; starting pushes
+ * every inode. */
+int watch_set_set_loader(struct watch_set *s, struct loader *loader);
+/* Retry inodes the map refused earlier. */
+int watch_set_sync(struct watch_set *s);
+
+size_t watch_set_n_entries(const struct watch_set *s);
+size_t watch_set_n_inodes(const struct watch_set *s);
+size_t watch_set_n_unsynced(const struct watch_set *s);
+
+/* Calls fn for every entry; fn must not change the set. */
+int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_entry *e, void *userdata),
+		      void *userdata);
+
+/* Entry helpers. Strings are copied; NULL stays NULL. */
+struct watch_entry *watch_entry_new(const char *key, const struct hive_watch_key *file, uint32_t access,
+				    const char *policy, const char *path, const char *node);
+int watch_entry_set_pod(struct watch_entry *e, const char *namespace, const char *pod, const char *pod_uid,
+			const char *container, const char *container_id);
+struct watch_entry *watch_entry_free(struct watch_entry *e);
+bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b);
+
+#endif
