@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -45,6 +46,14 @@ int attach_mode_from_string(const char *s)
 	return -EINVAL;
 }
 
+/* Why the last loader_new() that failed skipped each mode. */
+static char last_probe_notes[256];
+
+const char *loader_failure_notes(void)
+{
+	return last_probe_notes;
+}
+
 /* While probing, failures are expected: libbpf's complaints go to debug. */
 static bool probing;
 
@@ -60,7 +69,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	n = strlen(line);
 	if (n > 0 && line[n - 1] == '\n')
 		line[n - 1] = '\0';
-	log_full(prio, "libbpf: %s", line);
+	log_full(prio, "%s", line); /* libbpf prefixes its own name */
 	return 0;
 }
 
@@ -170,6 +179,20 @@ static void destroy_skel(struct loader *l)
 	l->resolver_attached = false;
 }
 
+/*
+ * Tracepoints are found by name in tracefs. systemd mounts it at boot; a bare
+ * host or a container may not, so mount it as bpftool and perf do.
+ */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_debug_errno(errno, "Cannot mount tracefs on /sys/kernel/tracing: %m");
+	else
+		log_info("Mounted tracefs on /sys/kernel/tracing to find tracepoints.");
+}
+
 static int ring_event(void *ctx, void *data, size_t size)
 {
 	struct loader *l = ctx;
@@ -245,6 +268,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
+	ensure_tracefs();
 	inode_arg = probe_inode_arg();
 	if (inode_arg < 0) {
 		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
@@ -281,8 +305,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	return 0;
 
 fail:
-	if (l->probe_notes[0])
-		log_debug("Attach probing: %s", l->probe_notes);
+	snprintf(last_probe_notes, sizeof(last_probe_notes), "%s", l->probe_notes);
 	loader_free(l);
 	return r;
 }

@@ -48,6 +48,9 @@ enum attach_mode loader_mode(const struct loader *l);
 /* Why the modes before the chosen one were skipped, e.g. "fentry: Operation not permitted". */
 const char *loader_probe_notes(const struct loader *l);
 
+/* After loader_new() failed: why each mode it tried was refused. */
+const char *loader_failure_notes(void);
+
 int loader_event_fd(const struct loader *l);
 int loader_consume(struct loader *l);
 

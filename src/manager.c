@@ -98,15 +98,18 @@ static void update_status(struct manager *m)
 {
 	struct hive_stats st;
 	size_t missing = m->host ? host_source_n_missing(m->host) : 0;
+	char missing_text[48] = "";
 
 	stats_get(m, &st);
+	if (missing)
+		snprintf(missing_text, sizeof(missing_text), " (%zu paths not present)", missing);
 	sd_notifyf(false,
-		   "STATUS=%s mode; watching %zu inodes for %zu entries%s%zu; %llu records, %llu suppressed, "
+		   "STATUS=%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
 		   "%llu dropped%s",
 		   m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "no", watch_set_n_inodes(m->watches),
-		   watch_set_n_entries(m->watches), missing ? ", paths missing: " : "", missing,
-		   (unsigned long long)m->n_records, (unsigned long long)st.suppressed,
-		   (unsigned long long)st.dropped, m->reload_failed ? "; last reload FAILED, old policies kept" : "");
+		   watch_set_n_entries(m->watches), missing_text, (unsigned long long)m->n_records,
+		   (unsigned long long)st.suppressed, (unsigned long long)st.dropped,
+		   m->reload_failed ? "; last reload FAILED, old policies kept" : "");
 }
 
 static void report_stats(struct manager *m, bool final)
@@ -279,8 +282,8 @@ static int start_loader(struct manager *m)
 
 	r = loader_new(&o, on_event, m, &m->loader);
 	if (r < 0)
-		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m%s%s",
-				       attach_mode_to_string(o.mode), o.mode == ATTACH_AUTO ? " (tried fentry, kprobe, tracepoint)" : "",
+		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
+				       attach_mode_to_string(o.mode), loader_failure_notes(),
 				       r == -EPERM ? "; hived needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (run as root)" : "");
 	if (loader_probe_notes(m->loader)[0])
 		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(m->loader)),

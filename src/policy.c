@@ -517,14 +517,15 @@ int policy_parse(const char *label, const char *text, size_t len, struct policy_
 
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!root) {
-		/* cJSON leaves end unset on failure; its global error pointer
-		 * is only safe because we are single-threaded. */
+		/* cJSON's error pointer is global: fine, we are single-threaded.
+		 * It points where parsing stopped, at most at the last byte. */
 		const char *at = cJSON_GetErrorPtr();
 		size_t off = at && at >= text && at <= text + len ? (size_t)(at - text) : 0;
+		char near[ESCAPED_SIZE(24)];
 
 		line_column(text, off, &line, &column);
-		diag_add(d, "%s:%zu:%zu: invalid JSON%s", label, line, column,
-			 off >= len ? " (unexpected end of file)" : "");
+		escape_untrusted(text + off, strnlen(text + off, MIN(len - off, 24)), near, sizeof(near));
+		diag_add(d, "%s:%zu:%zu: invalid JSON near \"%s\"", label, line, column, near);
 		return -EINVAL;
 	}
 	while (end && end < text + len && strchr(" \t\r\n", *end))

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""No silent loss: under a flood every access is either logged, folded into a
+later record (suppressed) or counted as dropped, and the three add up."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import Hived, host_policy, wait_until  # noqa: E402
+
+FLOOD = "import os, sys\nfor _ in range(int(sys.argv[2])): os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
+FINAL = re.compile(r"Final Stats: (\d+) accesses matched, (\d+) records written, (\d+) suppressed, (\d+) dropped")
+
+
+def flood(path, n):
+    p = subprocess.Popen([sys.executable, "-c", FLOOD, path, str(n)])
+    assert p.wait() == 0
+    return p.pid
+
+
+class Accounting(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.file = os.path.join(self.tmp, "hot")
+        open(self.file, "w").close()
+
+    def tearDown(self):
+        if hasattr(self, "hived"):
+            self.hived.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, config):
+        self.hived = Hived({"p.json": host_policy("hot", self.file)}, config=config).start()
+        return self.hived
+
+    def final_stats(self):
+        self.assertEqual(self.hived.stop(), 0)
+        m = FINAL.search(self.hived.log_text())
+        self.assertIsNotNone(m, self.hived.log_text())
+        return [int(x) for x in m.groups()]
+
+    def test_flood_with_dedup_adds_up(self):
+        n = 20000
+        h = self.start("[agent]\ndedup_window_ms = 60000\n")
+        pid = flood(self.file, n)
+        h.wait_record(pid=pid)
+        time.sleep(0.3)
+        matched, written, suppressed, dropped = self.final_stats()
+        records = h.matching(pid=pid)
+        self.assertEqual(matched, n)
+        self.assertEqual(len(records), written)
+        self.assertEqual(len(records) + suppressed + dropped, n)
+        self.assertGreater(suppressed, n // 2)
+
+    def test_flood_into_a_full_ring_buffer_counts_drops(self):
+        n = 5000
+        h = self.start("[agent]\ndedup_window_ms = 0\nringbuf_kib = 4\nstats_interval_s = 1\n")
+        # A consumer that does not read: the 4 KiB ring fills after a few dozen events.
+        h.proc.send_signal(signal.SIGSTOP)
+        try:
+            pid = flood(self.file, n)
+        finally:
+            h.proc.send_signal(signal.SIGCONT)
+        h.wait_log("dropped (ring buffer full)")
+        wait_until(lambda: re.search(r"[1-9]\d* dropped", h.status()), 5, what="drops in STATUS")
+        matched, written, suppressed, dropped = self.final_stats()
+        records = h.matching(pid=pid)
+        self.assertEqual(matched, n)
+        self.assertEqual(suppressed, 0)
+        self.assertGreater(dropped, 0)
+        self.assertGreater(len(records), 0)
+        self.assertEqual(len(records) + dropped, n)
+
+    def test_suppressed_count_rides_on_the_next_record(self):
+        h = self.start("[agent]\ndedup_window_ms = 300\n")
+        script = ("import os, sys, time\n"
+                  "for _ in range(50): os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
+                  "time.sleep(0.5)\n"
+                  "os.close(os.open(sys.argv[1], os.O_RDONLY))\n")
+        p = subprocess.Popen([sys.executable, "-c", script, self.file])
+        self.assertEqual(p.wait(), 0)
+        wait_until(lambda: len(h.matching(pid=p.pid)) >= 2, what="two records")
+        first, second = h.matching(pid=p.pid)[:2]
+        self.assertEqual(first["suppressed"], 0)
+        self.assertEqual(second["suppressed"], 49)
+
+    def test_dedup_keeps_processes_and_access_kinds_apart(self):
+        h = self.start("[agent]\ndedup_window_ms = 60000\n")
+        a = flood(self.file, 10)
+        b = flood(self.file, 10)
+        w = subprocess.Popen(["sh", "-c", f"echo x >> {self.file}"])
+        w.wait()
+        h.wait_record(pid=a)
+        h.wait_record(pid=b)
+        h.wait_record(pid=w.pid)
+
+
+if __name__ == "__main__":
+    hivetest.main()

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Files on filesystems where stat() does not tell the inode the hooks see:
+btrfs subvolumes (st_dev is the subvolume's anonymous device, the inode's
+superblock has another) and overlayfs (the hook fires for the overlay inode
+and again for the real one below)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import Hived, host_policy, run  # noqa: E402
+
+
+def cat(path):
+    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL)
+    p.wait()
+    return p.pid
+
+
+def stat_dev(path):
+    st = os.stat(path)
+    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+
+
+class Filesystems(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-fs-", dir="/var/tmp")
+        self.mounts = []
+
+    def tearDown(self):
+        for m in reversed(self.mounts):
+            run("umount", "-l", m, check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def mount(self, *args):
+        run("mount", *args)
+        self.mounts.append(args[-1])
+
+    def test_btrfs_subvolume(self):
+        if not shutil.which("mkfs.btrfs"):
+            self.skipTest("mkfs.btrfs not installed (btrfs-progs)")
+        image = os.path.join(self.tmp, "btrfs.img")
+        with open(image, "wb") as f:
+            f.truncate(256 << 20)
+        run("mkfs.btrfs", "-q", image)
+        top = os.path.join(self.tmp, "btrfs")
+        os.mkdir(top)
+        self.mount("-o", "loop", image, top)
+        run("btrfs", "subvolume", "create", os.path.join(top, "sub"))
+        secret = os.path.join(top, "sub", "secret")
+        with open(secret, "w") as f:
+            f.write("in a subvolume\n")
+        # The trap itself: stat's device differs from the superblock's.
+        self.assertNotEqual(stat_dev(secret), stat_dev(top))
+        with Hived({"p.json": host_policy("btrfs", secret)}) as h:
+            r = h.wait_record(pid=cat(secret))
+            self.assertEqual(r["inode"], os.stat(secret).st_ino)
+            self.assertNotEqual(r["dev"], stat_dev(secret))
+            self.assertIn("read", r["access"])
+
+    def test_overlayfs_one_record_per_access(self):
+        lower, upper, work, merged = (os.path.join(self.tmp, d) for d in ("lower", "upper", "work", "merged"))
+        for d in (lower, upper, work, merged):
+            os.mkdir(d)
+        with open(os.path.join(lower, "secret"), "w") as f:
+            f.write("lower layer\n")
+        self.mount("-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged)
+        secret = os.path.join(merged, "secret")
+        with Hived({"p.json": host_policy("overlay", secret)}, config="[agent]\ndedup_window_ms = 0\n") as h:
+            pid = cat(secret)
+            h.wait_record(pid=pid)
+            h.assert_no_record(seconds=0.5, pid=lambda p: False)  # settle
+            self.assertEqual(len(h.matching(pid=pid)), 1)
+            # A write copies the file up; the overlay inode, and the watch, stay.
+            w = subprocess.Popen(["sh", "-c", f"echo more >> {secret}"])
+            w.wait()
+            self.assertIn("append", h.wait_record(pid=w.pid)["access"])
+            self.assertTrue(os.path.exists(os.path.join(upper, "secret")))
+            h.wait_record(pid=cat(secret))
+
+
+if __name__ == "__main__":
+    hivetest.main()

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Accesses to watched host files, on this machine's real kernel, in whatever
+attach mode hived probes (tracepoint on a kernel without fentry and kprobes)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import Hived, host_policy, run  # noqa: E402
+
+
+def kernel_dev(path):
+    st = os.stat(path)
+    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+
+
+class HostAccess(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.secret = os.path.join(self.tmp, "secret")
+        self.other = os.path.join(self.tmp, "other")
+        self.tool = os.path.join(self.tmp, "tool")
+        with open(self.secret, "w") as f:
+            f.write("top secret\n")
+        with open(self.other, "w") as f:
+            f.write("nothing to see\n")
+        shutil.copy("/bin/true", self.tool)
+        self.hived = Hived({"10-test.json": [host_policy("secret", self.secret, self.tool)]}).start()
+
+    def tearDown(self):
+        self.hived.close()
+        run("umount", "-l", os.path.join(self.tmp, "mnt"), check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def spawn(self, *cmd, **kw):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kw)
+        self.assertEqual(p.wait(), 0)
+        return p.pid
+
+    def test_read_names_process_and_file(self):
+        pid = self.spawn("cat", self.secret)
+        r = self.hived.wait_record(pid=pid)
+        self.assertEqual(r["policy"], "secret")
+        self.assertEqual(r["path"], self.secret)
+        self.assertEqual(r["access"], ["read"])
+        self.assertEqual(r["comm"], "cat")
+        self.assertEqual(r["ppid"], os.getpid())
+        self.assertEqual((r["uid"], r["gid"]), (0, 0))
+        self.assertEqual(r["inode"], os.stat(self.secret).st_ino)
+        self.assertEqual(r["dev"], kernel_dev(self.secret))  # ext4: stat and kernel agree
+        self.assertEqual(r["node"], os.uname().nodename)
+        self.assertEqual(r["kernel_id"], open("/proc/sys/kernel/random/boot_id").read().strip())
+        self.assertIn(r["attach"], ("fentry", "kprobe", "tracepoint"))
+        self.assertEqual(r["suppressed"], 0)
+        self.assertRegex(r["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+    def test_write(self):
+        pid = self.spawn("sh", "-c", f"echo new > {self.secret}")
+        r = self.hived.wait_record(pid=pid)
+        self.assertIn("write", r["access"])
+        self.assertNotIn("append", r["access"])
+        self.assertNotIn("read", r["access"])
+
+    def test_append(self):
+        pid = self.spawn("sh", "-c", f"echo more >> {self.secret}")
+        r = self.hived.wait_record(pid=pid)
+        self.assertIn("append", r["access"])
+
+    def test_exec(self):
+        pid = self.spawn(self.tool)
+        r = self.hived.wait_record(pid=pid, path=self.tool)
+        self.assertIn("exec", r["access"])
+
+    def test_symlink(self):
+        link = os.path.join(self.tmp, "link")
+        os.symlink(self.secret, link)
+        pid = self.spawn("cat", link)
+        self.assertEqual(self.hived.wait_record(pid=pid)["path"], self.secret)
+
+    def test_hard_link(self):
+        link = os.path.join(self.tmp, "hardlink")
+        os.link(self.secret, link)
+        pid = self.spawn("cat", link)
+        self.assertEqual(self.hived.wait_record(pid=pid)["path"], self.secret)
+
+    def test_bind_mount(self):
+        target = os.path.join(self.tmp, "mnt")
+        open(target, "w").close()
+        pid = self.spawn("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                         f"mount --bind {self.secret} {target} && exec cat {target}")
+        r = self.hived.wait_record(comm="cat", path=self.secret)
+        self.assertEqual(r["inode"], os.stat(self.secret).st_ino)
+        self.assertTrue(pid)
+
+    def test_proc_self_root(self):
+        pid = self.spawn("cat", "/proc/self/root" + self.secret)
+        self.hived.wait_record(pid=pid, path=self.secret)
+
+    def test_relative_path_after_chdir(self):
+        pid = self.spawn("cat", "secret", cwd=self.tmp)
+        self.hived.wait_record(pid=pid, path=self.secret)
+
+    def test_unwatched_file_produces_nothing(self):
+        quiet = self.spawn("cat", self.other)
+        loud = self.spawn("cat", self.secret)
+        self.hived.wait_record(pid=loud)
+        self.hived.assert_no_record(pid=quiet)
+        self.hived.assert_no_record(seconds=0, inode=os.stat(self.other).st_ino)
+
+    def test_own_accesses_are_not_reported(self):
+        # The agent opens watched paths itself (O_PATH) at every rescan.
+        self.hived.assert_no_record(seconds=1.2, pid=self.hived.proc.pid)
+
+
+class AccessFilter(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.file = os.path.join(self.tmp, "f")
+        open(self.file, "w").close()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_write_only_policy_ignores_reads(self):
+        with Hived({"p.json": host_policy("writes", self.file, access=["write"])}) as h:
+            reader = subprocess.Popen(["cat", self.file])
+            reader.wait()
+            writer = subprocess.Popen(["sh", "-c", f"echo x > {self.file}"])
+            writer.wait()
+            h.wait_record(pid=writer.pid)
+            h.assert_no_record(pid=reader.pid)
+
+    def test_two_policies_on_one_file_each_get_a_record(self):
+        with Hived({"p.json": [host_policy("reads", self.file, access=["read"]),
+                               host_policy("all", self.file)]}) as h:
+            p = subprocess.Popen(["cat", self.file])
+            p.wait()
+            h.wait_record(pid=p.pid, policy="reads")
+            h.wait_record(pid=p.pid, policy="all")
+            w = subprocess.Popen(["sh", "-c", f"echo x > {self.file}"])
+            w.wait()
+            h.wait_record(pid=w.pid, policy="all")
+            h.assert_no_record(pid=w.pid, policy="reads")
+
+
+if __name__ == "__main__":
+    hivetest.main()

@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""hived as a service: sd_notify protocol, attach mode selection, clean
+detach, refusal of bad configuration, safe output of hostile strings."""
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import HIVED, Hived, host_policy, run  # noqa: E402
+
+
+def bpf_ids(pid, kind):
+    """prog_id / link_id of every BPF object a process holds open."""
+    ids = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            for line in open(fdinfo):
+                if line.startswith(kind + ":"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
+class Lifecycle(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.file = os.path.join(self.tmp, "f")
+        with open(self.file, "w") as f:
+            f.write("x\n")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_notify_ready_status_stopping(self):
+        h = Hived({"p.json": host_policy("f", self.file)}).start()
+        try:
+            self.assertRegex(h.status(), r"^(fentry|kprobe|tracepoint) mode; watching 1 inodes for 1 entries")
+            # READY=1 means attached and filled: an access right after is logged.
+            p = subprocess.Popen(["cat", self.file], stdout=subprocess.DEVNULL)
+            p.wait()
+            h.wait_record(pid=p.pid)
+            self.assertEqual(h.stop(), 0)
+            self.assertIn("STOPPING=1", "".join(h.notifications()))
+        finally:
+            h.close()
+
+    def test_sigterm_detaches_everything(self):
+        h = Hived({"p.json": host_policy("f", self.file)}).start()
+        try:
+            progs = bpf_ids(h.proc.pid, "prog_id")
+            links = bpf_ids(h.proc.pid, "link_id")
+            self.assertTrue(progs)
+            for i in progs:
+                run("bpftool", "prog", "show", "id", str(i))
+            self.assertEqual(h.stop(), 0)
+            for i in progs:
+                self.assertNotEqual(run("bpftool", "prog", "show", "id", str(i), check=False).returncode, 0,
+                                    f"program {i} still loaded")
+            for i in links:
+                self.assertNotEqual(run("bpftool", "link", "show", "id", str(i), check=False).returncode, 0,
+                                    f"link {i} still attached")
+        finally:
+            h.close()
+
+    def test_forced_tracepoint_mode(self):
+        with Hived({"p.json": host_policy("f", self.file)}, args=["--attach", "tracepoint"]) as h:
+            p = subprocess.Popen(["cat", self.file], stdout=subprocess.DEVNULL)
+            p.wait()
+            self.assertEqual(h.wait_record(pid=p.pid)["attach"], "tracepoint")
+            self.assertIn("Attached in tracepoint mode", h.log_text())
+
+    def test_auto_mode_says_why_it_skipped_modes(self):
+        with Hived({"p.json": host_policy("f", self.file)}) as h:
+            log = h.wait_log("Attached in ")
+            mode = log.split("Attached in ")[1].split()[0]
+            if mode != "fentry":
+                self.assertIn("skipped: fentry: ", log)
+
+    def test_unavailable_forced_mode_fails_clearly(self):
+        for mode in ("fentry", "kprobe"):
+            h = Hived({"p.json": host_policy("f", self.file)}, args=["--attach", mode]).start(wait=False)
+            try:
+                try:
+                    h.wait_ready(timeout=10)
+                    continue  # this kernel has it
+                except AssertionError:
+                    pass
+                self.assertEqual(h.proc.wait(10), 1)
+                self.assertIn(f"Cannot load the BPF program in {mode} mode", h.log_text())
+            finally:
+                h.close()
+
+    def test_bad_config_is_refused_with_file_and_line(self):
+        h = Hived({"p.json": host_policy("f", self.file)}, config="[agent]\noutput = syslog\n").start(wait=False)
+        try:
+            self.assertEqual(h.proc.wait(10), 1)
+            h.stop()
+            self.assertIn("hive.conf:2: output: \"syslog\" is not one of journal, json", h.log_text())
+        finally:
+            h.close()
+
+    def test_bad_policies_at_start_are_refused(self):
+        h = Hived({"p.json": '{"name": "f", "host": true, "paths": ["f"]}'}).start(wait=False)
+        try:
+            self.assertEqual(h.proc.wait(10), 1)
+            h.stop()
+            self.assertIn("p.json: policy #1 \"f\": paths[0]: \"f\" is not an absolute path", h.log_text())
+        finally:
+            h.close()
+
+    def test_version_and_help(self):
+        self.assertRegex(run(HIVED, "--version").stdout, r"^hived \d+\.\d+\.\d+")
+        self.assertIn("--policy-dir", run(HIVED, "--help").stdout)
+        self.assertEqual(run(HIVED, "--bogus", check=False).returncode, 2)
+
+
+class OutputSafety(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.file = os.path.join(self.tmp, "f")
+        open(self.file, "w").close()
+        self.hived = Hived({"p.json": host_policy("f", self.file)}).start()
+
+    def tearDown(self):
+        self.hived.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_hostile_comm_is_escaped(self):
+        script = ("import ctypes, os, sys\n"
+                  "ctypes.CDLL(None).prctl(15, b'ev\\nil\\x1b[31m\\xff', 0, 0, 0)\n"
+                  "os.close(os.open(sys.argv[1], os.O_RDONLY))\n")
+        p = subprocess.Popen([sys.executable, "-c", script, self.file])
+        p.wait()
+        r = self.hived.wait_record(pid=p.pid)
+        self.assertEqual(r["comm"], "ev\\x0ail\\x1b[31m\\xff")
+        raw = [x for x in self.hived.snapshot() if x.get("pid") == p.pid]
+        self.assertTrue(raw and "_unparsed" not in raw[0])
+
+    def test_exe_of_a_living_process(self):
+        script = "import os, sys, time\nos.close(os.open(sys.argv[1], os.O_RDONLY))\ntime.sleep(1)\n"
+        p = subprocess.Popen([sys.executable, "-c", script, self.file])
+        r = self.hived.wait_record(pid=p.pid)
+        p.wait()
+        self.assertEqual(r["exe"], os.path.realpath(sys.executable))
+
+
+if __name__ == "__main__":
+    hivetest.main()

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The access scenario, run against the real BPF object and loader code in each
+ * attach mode named on the command line. Linked statically so it runs as the
+ * only program of a QEMU guest's initramfs; prints "HIVE: ok|not ok ..." lines
+ * that the host side (tests/kernel/run-qemu) turns into test results.
+ *
+ *   hive-kernel-test MODE...   (auto, fentry, kprobe, tracepoint)
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "loader.h"
+#include "resolve.h"
+#include "shared/log.h"
+
+#define MAX_EVENTS 256
+#define DIR_ "/tmp/hive-kernel-test"
+
+static struct hive_event events[MAX_EVENTS];
+static size_t n_events;
+static int failures;
+
+static int on_event(const struct hive_event *ev, void *userdata)
+{
+	if (n_events < MAX_EVENTS)
+		events[n_events++] = *ev;
+	return 0;
+}
+
+static void report(bool ok, const char *mode, const char *what)
+{
+	printf("HIVE: %s - %s: %s\n", ok ? "ok" : "not ok", mode, what);
+	fflush(stdout);
+	failures += !ok;
+}
+
+static void drain(struct loader *l, int ms)
+{
+	struct pollfd p = { .fd = loader_event_fd(l), .events = POLLIN };
+
+	while (poll(&p, 1, ms) > 0)
+		loader_consume(l);
+	loader_consume(l);
+}
+
+/* An event from pid for watch id with all of mask's bits. */
+static bool seen(pid_t pid, uint32_t watch_id, uint32_t mask)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if ((pid_t)events[i].tgid == pid && events[i].watch_id == watch_id && (events[i].mask & mask) == mask)
+			return true;
+	return false;
+}
+
+static bool seen_ino(uint64_t ino)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if (events[i].ino == ino)
+			return true;
+	return false;
+}
+
+static pid_t child_open(const char *path, int flags)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(path, flags | O_CLOEXEC, 0600);
+
+		_exit(fd < 0 ? 1 : 0);
+	}
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static pid_t child_exec(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl(path, path, "--noop", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
+{
+	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
+	int fd = resolve_open(-1, path), r, from_kernel;
+
+	if (fd < 0)
+		return fd;
+	from_kernel = r = loader_key_for_fd(l, fd, key);
+	close(fd);
+	if (r < 0)
+		return r;
+	r = loader_watch_put(l, key, &value);
+	return r < 0 ? r : from_kernel;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t n;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	close(in);
+	close(out);
+	return n == 0 ? 0 : -1;
+}
+
+static void scenario(const char *mode_name)
+{
+	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16 };
+	struct hive_watch_key secret, tool;
+	struct loader *l = NULL;
+	struct hive_stats st;
+	struct stat other;
+	char what[128];
+	int mode = attach_mode_from_string(mode_name), r;
+	pid_t p;
+
+	n_events = 0;
+	o.mode = mode;
+	r = loader_new(&o, on_event, NULL, &l);
+	snprintf(what, sizeof(what), "load and attach (%s)", r < 0 ? strerror(-r) : "attached");
+	report(r >= 0, mode_name, what);
+	if (r < 0)
+		return;
+	snprintf(what, sizeof(what), "mode is %s", attach_mode_to_string(loader_mode(l)));
+	report(mode != ATTACH_AUTO || loader_mode(l) == ATTACH_FENTRY, mode_name, what);
+
+	r = watch(l, DIR_ "/secret", 1, &secret);
+	if (r >= 0)
+		r = watch(l, DIR_ "/tool", 2, &tool);
+	report(r >= 0, mode_name, "watch map filled");
+	if (r < 0)
+		goto finish;
+	report(r == 1, mode_name, "inode identity reported by the kernel");
+
+	p = child_open(DIR_ "/secret", O_RDONLY);
+	drain(l, 300);
+	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read");
+	p = child_open(DIR_ "/secret", O_WRONLY);
+	drain(l, 300);
+	report(seen(p, 1, HIVE_MAY_WRITE), mode_name, "write");
+	p = child_open(DIR_ "/secret", O_WRONLY | O_APPEND);
+	drain(l, 300);
+	report(seen(p, 1, HIVE_MAY_WRITE | HIVE_MAY_APPEND), mode_name, "append");
+	p = child_exec(DIR_ "/tool");
+	drain(l, 300);
+	report(seen(p, 2, HIVE_MAY_EXEC), mode_name, "exec");
+	p = child_open(DIR_ "/symlink", O_RDONLY);
+	drain(l, 300);
+	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read through a symlink");
+	p = child_open(DIR_ "/hardlink", O_RDONLY);
+	drain(l, 300);
+	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read through a hard link");
+	child_open(DIR_ "/other", O_RDONLY);
+	drain(l, 300);
+	report(stat(DIR_ "/other", &other) == 0 && !seen_ino(other.st_ino), mode_name, "unwatched file is silent");
+
+	r = loader_stats(l, &st);
+	snprintf(what, sizeof(what), "stats add up (%llu matched, %llu emitted, %zu received)",
+		 (unsigned long long)st.matched, (unsigned long long)st.emitted, n_events);
+	report(r >= 0 && st.matched == st.emitted + st.suppressed + st.dropped && st.emitted == n_events, mode_name,
+	       what);
+finish:
+	loader_free(l);
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc > 1 && strcmp(argv[1], "--noop") == 0)
+		return 0;
+
+	log_setup();
+	mkdir(DIR_, 0755);
+	if (copy_file("/proc/self/exe", DIR_ "/tool") < 0 || close(open(DIR_ "/secret", O_CREAT | O_WRONLY, 0600)) < 0 ||
+	    close(open(DIR_ "/other", O_CREAT | O_WRONLY, 0600)) < 0 ||
+	    symlink(DIR_ "/secret", DIR_ "/symlink") < 0 || link(DIR_ "/secret", DIR_ "/hardlink") < 0) {
+		printf("HIVE: not ok - setup: %m\n");
+		return 1;
+	}
+	for (int i = 1; i < argc; i++)
+		scenario(argv[i]);
+	printf("HIVE: done, %d failures\n", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,265 @@
+# SPDX-License-Identifier: MIT
+"""Helpers for Hive's integration tests: run the real hived against the real
+kernel and look at what it writes. Every test file ends in hivetest.main(),
+which reports TAP (one line per test method) for meson and tests/run."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BUILD = os.environ.get("HIVE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+HIVED = os.environ.get("HIVED", os.path.join(BUILD, "hived"))
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def skip_unless_root():
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("needs root (BPF, mounts)")
+
+
+def wait_until(predicate, timeout=5.0, interval=0.02, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def run(*cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+class Hived:
+    """A hived process with its own policy directory and config file."""
+
+    def __init__(self, policies=None, config="", args=(), output="json", env=None):
+        self.dir = tempfile.mkdtemp(prefix="hive-test-")
+        self.policy_dir = os.path.join(self.dir, "policies.d")
+        os.mkdir(self.policy_dir)
+        self.config_path = os.path.join(self.dir, "hive.conf")
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        for name, content in (policies or {}).items():
+            self.write_policy(name, content)
+        self.args = list(args)
+        self.output = output
+        self.env = env
+        self.records = []
+        self.log = []
+        self.notify = []
+        self.lock = threading.Lock()
+        self.proc = None
+
+    def write_policy(self, name, content):
+        path = os.path.join(self.policy_dir, name)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+    def remove_policy(self, name):
+        os.unlink(os.path.join(self.policy_dir, name))
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = {"_unparsed": line}
+            with self.lock:
+                self.records.append(record)
+
+    def _read_stderr(self):
+        for line in self.proc.stderr:
+            with self.lock:
+                self.log.append(line.rstrip("\n"))
+
+    def _read_notify(self):
+        # Polls with a timeout so close() can stop it before the socket is
+        # closed: a thread blocked on a closed descriptor could otherwise
+        # steal datagrams from a later socket that reuses the number.
+        self.notify_sock.settimeout(0.1)
+        while not self.closing:
+            try:
+                data = self.notify_sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.notify.append(data.decode())
+
+    def start(self, wait=True):
+        sock_path = os.path.join(self.dir, "notify")
+        self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify_sock.bind(sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        env.pop("JOURNAL_STREAM", None)
+        env.update(self.env or {})
+        wrapper = os.environ.get("HIVE_TEST_WRAPPER", "").split()
+        cmd = wrapper + [HIVED, "--config", self.config_path, "--policy-dir", self.policy_dir, "--output", self.output] + self.args
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     errors="surrogateescape", env=env)
+        self.closing = False
+        self.threads = [threading.Thread(target=fn, daemon=True)
+                        for fn in (self._read_stdout, self._read_stderr, self._read_notify)]
+        for t in self.threads:
+            t.start()
+        if wait:
+            self.wait_ready()
+        return self
+
+    def notifications(self):
+        with self.lock:
+            return list(self.notify)
+
+    def wait_ready(self, count=1, timeout=20):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hived exited with {self.proc.returncode}:\n" + "\n".join(self.log))
+            return sum("READY=1" in n for n in self.notifications()) >= count
+        try:
+            wait_until(ready, timeout, what=f"READY=1 #{count}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; notifications: {self.notifications()}; log:\n{self.log_text()}")
+
+    def status(self):
+        statuses = [line[7:] for n in self.notifications() for line in n.split("\n") if line.startswith("STATUS=")]
+        return statuses[-1] if statuses else ""
+
+    def log_text(self):
+        with self.lock:
+            return "\n".join(self.log)
+
+    def wait_log(self, text, timeout=5):
+        """Wait for text in hived's log; returns the whole log."""
+        wait_until(lambda: text in self.log_text(), timeout, what=f"log line {text!r}")
+        return self.log_text()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.records)
+
+    def matching(self, **fields):
+        def match(r):
+            return all((v(r.get(k)) if callable(v) else r.get(k) == v) for k, v in fields.items())
+        return [r for r in self.snapshot() if match(r)]
+
+    def wait_record(self, timeout=5, **fields):
+        return wait_until(lambda: self.matching(**fields), timeout, what=f"record with {fields}")[0]
+
+    def assert_no_record(self, seconds=0.7, **fields):
+        time.sleep(seconds)
+        found = self.matching(**fields)
+        if found:
+            raise AssertionError(f"unexpected record(s) {found}")
+
+    def reload(self):
+        before = sum("READY=1" in n for n in self.notifications())
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait_ready(before + 1)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            for t in self.threads[:2]:  # stdout and stderr end with the process
+                t.join(5)
+        return self.proc.returncode if self.proc else None
+
+    def close(self):
+        self.stop()
+        if self.proc:
+            self.closing = True
+            for t in self.threads:
+                t.join(5)
+            self.notify_sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def host_policy(name, *paths, access=None):
+    p = {"name": name, "host": True, "paths": list(paths)}
+    if access:
+        p["access"] = access
+    return p
+
+
+class TapResult(unittest.TestResult):
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def _line(self, test, ok, directive=""):
+        self.n += 1
+        name = test.id().split(".", 1)[-1]
+        print(f"{'ok' if ok else 'not ok'} {self.n} - {name}{directive}", flush=True)
+
+    def addSuccess(self, test):
+        self._line(test, True)
+
+    def addSkip(self, test, reason):
+        self._line(test, True, f" # SKIP {reason}")
+
+    def _problem(self, test, err):
+        text = self._exc_info_to_string(err, test)
+        for line in text.splitlines():
+            print("# " + line, flush=True)
+
+    def addFailure(self, test, err):
+        self._problem(test, err)
+        self._line(test, False)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._problem(subtest, err)
+            self.failed_subtests.add(test.id())
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.failed_subtests = getattr(self, "failed_subtests", set())
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        # A test whose subtests failed gets no addFailure(); report it here.
+        if test.id() in self.failed_subtests:
+            self._line(test, False)
+
+    def addError(self, test, err):
+        self._problem(test, err)
+        self._line(test, False)
+
+
+def main():
+    """Run the module's tests, or those named on the command line (Class or Class.method)."""
+    module = sys.modules["__main__"]
+    if len(sys.argv) > 1:
+        suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:], module)
+    else:
+        suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    result = TapResult()
+    suite.run(result)
+    print(f"1..{result.n}", flush=True)
+    sys.exit(0 if result.wasSuccessful() else 1)

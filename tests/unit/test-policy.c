@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hive.h"
+#include "policy.h"
+#include "tap.h"
+
+#define OK_PATHS "\"host\": true, \"paths\": [\"/etc/shadow\"]"
+
+/* Each of these must be refused with one message containing `expect`. */
+static const struct bad_case {
+	const char *json;
+	const char *expect;
+} bad_cases[] = {
+	{ "{", "invalid JSON" },
+	{ "{\"name\": \"a\", " OK_PATHS "} extra", "unexpected text after the JSON value" },
+	{ "42", "must hold a policy object or an array of them, got a number" },
+	{ "[42]", "policy #1: must be an object, got a number" },
+	{ "{" OK_PATHS "}", "name: is required" },
+	{ "{\"name\": 5, " OK_PATHS "}", "name: must be a string, got a number" },
+	{ "{\"name\": \"Shadow_Watch\", " OK_PATHS "}", "name: \"Shadow_Watch\" is not a valid name" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"colour\": 1}", "colour: unknown field (known fields: name, host" },
+	{ "{\"name\": \"a\", \"host\": \"yes\", \"paths\": [\"/x\"]}", "host: must be true or false, got a string" },
+	{ "{\"name\": \"a\", \"host\": true}", "paths: is required" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": []}", "paths: must not be empty" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": \"/x\"}", "paths: must be an array of strings, got a string" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"etc/shadow\"]}", "paths[0]: \"etc/shadow\" is not an absolute path" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", 3]}", "paths[1]: must be a string, got a number" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", \"/x\"]}", "paths[1]: \"/x\" is listed twice" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/../x\"]}", "has a \".\" or \"..\" component" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc//x\"]}", "has an empty component" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/\"]}", "ends with \"/\"" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\\ny\"]}", "contains a control character" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"exe\"]}", "access[1]: unknown access \"exe\" (expected read, write, exec or append)" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": []}", "access: must not be empty" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"read\"]}", "access[1]: \"read\" is listed twice" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"block\"}", "action: unsupported action \"block\"" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"]}", "selects nothing" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"namespaces\": [\"Security\"]}", "namespaces[0]: \"Security\" is not a valid name" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchLabels\": {\"app\": 5}}}", "podSelector.matchLabels.app: must be a string, got a number" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchLabels\": {\"-bad\": \"x\"}}}", "is not a valid label key" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchExpressions\": [{\"key\": \"app\", \"operator\": \"Near\"}]}}", "unknown operator \"Near\"" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchExpressions\": [{\"key\": \"app\", \"operator\": \"In\"}]}}", "matchExpressions[0].values: is required with operator In" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchExpressions\": [{\"key\": \"app\", \"operator\": \"Exists\", \"values\": [\"x\"]}]}}", "\"values\" must be empty with operator Exists" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"labels\": {}}}", "podSelector.labels: unknown field" },
+	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"containers\": [\"\"]}", "containers[0]: \"\" is not a valid name" },
+	{ "{\"name\": \"a\", \"name\": \"b\", " OK_PATHS "}", "name: field given more than once" },
+	{ "{\"name\": \"a\", \"host\": 1, \"paths\": [\"/x\"]}", "host: must be true or false, got a number" },
+};
+
+static void test_bad_policies_each_have_a_distinct_clear_error(void)
+{
+	const char *seen[ARRAY_SIZE(bad_cases)] = {};
+	struct diag all = {};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
+		struct policy_set *set = policy_set_new();
+		struct diag d = {};
+		int r = policy_parse("bad.json", bad_cases[i].json, strlen(bad_cases[i].json), set, &d);
+
+		CHECK(r == -EINVAL);
+		CHECK(set->n == 0);
+		CHECK(d.n == 1);
+		if (d.n >= 1) {
+			if (!strstr(d.lines[0], bad_cases[i].expect) || strncmp(d.lines[0], "bad.json", 8) != 0) {
+				printf("# case %zu: got \"%s\", expected to contain \"%s\"\n", i, d.lines[0],
+				       bad_cases[i].expect);
+				tap_failed = true;
+			}
+			diag_add(&all, "%s", d.lines[0]);
+			seen[i] = all.lines[all.n - 1];
+		}
+		policy_set_free(set);
+		diag_clear(&d);
+	}
+	CHECK(ARRAY_SIZE(bad_cases) >= 20);
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++)
+		for (size_t j = 0; j < i; j++)
+			if (seen[i] && seen[j] && strcmp(seen[i], seen[j]) == 0) {
+				printf("# cases %zu and %zu give the same message: %s\n", j, i, seen[i]);
+				tap_failed = true;
+			}
+	diag_clear(&all);
+}
+
+static void test_good_policy_defaults(void)
+{
+	const char *json = "{\"name\": \"etc-shadow\", \"host\": true, \"paths\": [\"/etc/shadow\", \"/\"]}";
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	CHECK(policy_parse("ok.json", json, strlen(json), set, &d) == 0);
+	CHECK(d.n == 0);
+	CHECK(set->n == 1);
+	CHECK_STREQ(set->policies[0].name, "etc-shadow");
+	CHECK(set->policies[0].host);
+	CHECK(set->policies[0].n_paths == 2);
+	CHECK(set->policies[0].access == HIVE_ACCESS_ALL);
+	CHECK(set->policies[0].action == POLICY_ACTION_LOG);
+	CHECK_STREQ(set->policies[0].file, "ok.json");
+	policy_set_free(set);
+}
+
+static void test_array_with_selectors(void)
+{
+	const char *json = "[{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\"], \"access\": [\"write\", \"append\"]},"
+			   " {\"name\": \"b\", \"paths\": [\"/etc/shadow\"], \"namespaces\": [\"security\"],"
+			   "  \"podSelector\": {\"matchLabels\": {\"app.kubernetes.io/name\": \"web\"},"
+			   "    \"matchExpressions\": [{\"key\": \"tier\", \"operator\": \"NotIn\", \"values\": [\"dev\", \"\"]},"
+			   "                           {\"key\": \"canary\", \"operator\": \"DoesNotExist\"}]},"
+			   "  \"containers\": [\"app\"], \"action\": \"log\"}]";
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	CHECK(policy_parse("ok.json", json, strlen(json), set, &d) == 0);
+	CHECK(set->n == 2);
+	if (set->n == 2) {
+		const struct policy *b = &set->policies[1];
+
+		CHECK(set->policies[0].access == (HIVE_MAY_WRITE | HIVE_MAY_APPEND));
+		CHECK(!b->host);
+		CHECK(b->n_namespaces == 1);
+		CHECK(b->has_pod_selector);
+		CHECK(b->pod_selector.n_match == 1);
+		CHECK_STREQ(b->pod_selector.match_keys[0], "app.kubernetes.io/name");
+		CHECK(b->pod_selector.n_expressions == 2);
+		CHECK(b->pod_selector.expressions[0].op == SELECTOR_NOT_IN);
+		CHECK(b->pod_selector.expressions[0].n_values == 2);
+		CHECK(b->pod_selector.expressions[1].op == SELECTOR_DOES_NOT_EXIST);
+		CHECK(b->n_containers == 1);
+	}
+	policy_set_free(set);
+}
+
+static void test_every_bad_policy_in_a_file_is_reported(void)
+{
+	const char *json = "[{\"name\": \"a\", \"host\": true, \"paths\": [\"x\"]},"
+			   " {\"name\": \"b\", \"host\": true, \"paths\": [\"/ok\"]},"
+			   " {\"name\": \"c\", \"host\": true, \"paths\": [\"/y\"], \"access\": [\"fly\"]}]";
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	CHECK(policy_parse("f.json", json, strlen(json), set, &d) == -EINVAL);
+	CHECK(d.n == 2);
+	if (d.n == 2) {
+		CHECK(strstr(d.lines[0], "policy #1 \"a\"") != NULL);
+		CHECK(strstr(d.lines[1], "policy #3 \"c\"") != NULL);
+	}
+	policy_set_free(set);
+	diag_clear(&d);
+}
+
+static void test_hostile_bytes_are_escaped_in_messages(void)
+{
+	/* An ANSI escape and invalid UTF-8 in a field name must not reach a terminal raw. */
+	const char json[] = "{\"name\": \"a\", " OK_PATHS ", \"\\u001b[31mred\xff\": 1}";
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	CHECK(policy_parse("h.json", json, strlen(json), set, &d) == -EINVAL);
+	CHECK(d.n == 1);
+	if (d.n == 1) {
+		CHECK(strchr(d.lines[0], 0x1b) == NULL);
+		CHECK(strchr(d.lines[0], (char)0xff) == NULL);
+		CHECK(strstr(d.lines[0], "\\x1b[31mred\\xff") != NULL);
+	}
+	policy_set_free(set);
+	diag_clear(&d);
+}
+
+static void test_deep_nesting_and_huge_input_do_not_crash(void)
+{
+	size_t n = 100000;
+	char *deep = malloc(2 * n + 1);
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	memset(deep, '[', n);
+	memset(deep + n, ']', n);
+	deep[2 * n] = '\0';
+	CHECK(policy_parse("deep.json", deep, 2 * n, set, &d) == -EINVAL);
+	CHECK(d.n >= 1);
+	free(deep);
+	policy_set_free(set);
+	diag_clear(&d);
+}
+
+static void test_too_many_paths(void)
+{
+	char *json = malloc(64 * 1024);
+	size_t o = 0;
+	struct policy_set *set = policy_set_new();
+	struct diag d = {};
+
+	o += sprintf(json + o, "{\"name\": \"a\", \"host\": true, \"paths\": [");
+	for (int i = 0; i <= POLICY_MAX_PATHS; i++)
+		o += sprintf(json + o, "%s\"/p%d\"", i ? "," : "", i);
+	sprintf(json + o, "]}");
+	CHECK(policy_parse("many.json", json, strlen(json), set, &d) == -EINVAL);
+	CHECK(d.n == 1 && strstr(d.lines[0], "at most 256 are allowed"));
+	free(json);
+	policy_set_free(set);
+	diag_clear(&d);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_directory_loading(void)
+{
+	char dir[] = "/tmp/hive-policy-test-XXXXXX";
+	char sub[600];
+	struct policy_set *set = NULL;
+	struct diag d = {};
+
+	CHECK(mkdtemp(dir) != NULL);
+	write_file(dir, "10-a.json", "{\"name\": \"a\", " OK_PATHS "}");
+	write_file(dir, "20-b.json", "[{\"name\": \"b\", " OK_PATHS "}]");
+	write_file(dir, "example.json.disabled", "not json at all");
+	write_file(dir, ".hidden.json", "not json at all");
+	CHECK(policy_set_load_dir(dir, &set, &d) == 0);
+	CHECK(set && set->n == 2);
+	if (set && set->n == 2) {
+		CHECK_STREQ(set->policies[0].name, "a");
+		CHECK_STREQ(set->policies[1].name, "b");
+	}
+	set = policy_set_free(set);
+
+	/* The same name in two files: both files named in the message. */
+	write_file(dir, "30-dup.json", "{\"name\": \"a\", " OK_PATHS "}");
+	CHECK(policy_set_load_dir(dir, &set, &d) == -EINVAL);
+	CHECK(set == NULL);
+	CHECK(d.n == 1 && strstr(d.lines[0], "30-dup.json: policy \"a\": name already used in") &&
+	      strstr(d.lines[0], "10-a.json"));
+	diag_clear(&d);
+
+	snprintf(sub, sizeof(sub), "%s/30-dup.json", dir);
+	unlink(sub);
+	snprintf(sub, sizeof(sub), "%s/40-dir.json", dir);
+	mkdir(sub, 0700);
+	CHECK(policy_set_load_dir(dir, &set, &d) == -EINVAL);
+	CHECK(d.n == 1 && strstr(d.lines[0], "40-dir.json: not a regular file"));
+	diag_clear(&d);
+	rmdir(sub);
+
+	CHECK(policy_set_load_dir("/nonexistent/hive", &set, &d) == -ENOENT);
+	(void)!system((snprintf(sub, sizeof(sub), "rm -rf %s", dir), sub));
+}
+
+static void test_access_to_string(void)
+{
+	char buf[64];
+
+	CHECK_STREQ(access_to_string(HIVE_MAY_READ | HIVE_MAY_OPEN, buf, sizeof(buf)), "read");
+	CHECK_STREQ(access_to_string(HIVE_MAY_WRITE | HIVE_MAY_APPEND, buf, sizeof(buf)), "write,append");
+	CHECK_STREQ(access_to_string(HIVE_MAY_EXEC, buf, sizeof(buf)), "exec");
+	CHECK_STREQ(access_to_string(HIVE_MAY_OPEN, buf, sizeof(buf)), "");
+}
+
+int main(void)
+{
+	RUN(test_bad_policies_each_have_a_distinct_clear_error);
+	RUN(test_good_policy_defaults);
+	RUN(test_array_with_selectors);
+	RUN(test_every_bad_policy_in_a_file_is_reported);
+	RUN(test_hostile_bytes_are_escaped_in_messages);
+	RUN(test_deep_nesting_and_huge_input_do_not_crash);
+	RUN(test_too_many_paths);
+	RUN(test_directory_loading);
+	RUN(test_access_to_string);
+	return TAP_END();
+}
