@@ -54,7 +54,80 @@ struct {
 	__type(value, struct hive_stats);
 } stats SEC(".maps");
 
+/* Room to build a path backwards from the middle, with offsets the verifier
+ * can bound by masking. */
+struct path_scratch {
+	char buf[2 * HIVE_EXE_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} scratch SEC(".maps");
+
 struct hive_resolved resolved = {};
+
+/*
+ * The current executable's path, from the process's own root (so a container
+ * process shows its path inside the container), written into out. Done here
+ * because short-lived processes are gone before user space could ask /proc.
+ * Walks dentries up, crossing mount points, like d_path() does.
+ */
+static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EXE_LEN])
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct dentry *dentry, *root_dentry, *parent;
+	struct vfsmount *vfsmnt, *root_mnt;
+	struct mount *mnt, *mnt_parent;
+	struct path_scratch *s;
+	__u32 zero = 0, pos = HIVE_EXE_LEN, len, flags = HIVE_EVENT_EXE_TRUNCATED;
+
+	out[0] = '\0';
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!exe || !s)
+		return 0;
+	dentry = BPF_CORE_READ(exe, f_path.dentry);
+	vfsmnt = BPF_CORE_READ(exe, f_path.mnt);
+	mnt = container_of(vfsmnt, struct mount, mnt);
+	root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	s->buf[HIVE_EXE_LEN] = '\0';
+
+	for (int i = 0; i < HIVE_EXE_DEPTH; i++) {
+		if (dentry == root_dentry && vfsmnt == root_mnt) {
+			flags = 0;
+			break;
+		}
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (dentry == BPF_CORE_READ(vfsmnt, mnt_root) || dentry == parent) {
+			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (mnt == mnt_parent) { /* the global root: outside the process's root */
+				flags = 0;
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = &mnt_parent->mnt;
+			continue;
+		}
+		len = BPF_CORE_READ(dentry, d_name.len);
+		if (len == 0 || len + 1 > pos)
+			break;
+		pos -= len + 1;
+		pos &= HIVE_EXE_LEN - 1;
+		s->buf[pos] = '/';
+		bpf_probe_read_kernel(&s->buf[pos + 1], len & (HIVE_EXE_LEN - 1),
+				      BPF_CORE_READ(dentry, d_name.name));
+		dentry = parent;
+	}
+	if (pos == HIVE_EXE_LEN) /* the root itself, or nothing */
+		return flags;
+	bpf_probe_read_kernel(out, HIVE_EXE_LEN, &s->buf[pos & (HIVE_EXE_LEN - 1)]);
+	out[HIVE_EXE_LEN - 1] = '\0';
+	return flags;
+}
 
 /*
  * Decide whether this access becomes an event. Returns how many earlier
@@ -158,7 +231,9 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	event->uid = (__u32)uid_gid;
 	event->gid = uid_gid >> 32;
 	event->mask = mask;
+	event->pad = 0;
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	event->flags = exe_path(task, event->exe);
 	bpf_ringbuf_submit(event, 0);
 	counters->emitted++;
 	return 0;

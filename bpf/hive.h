@@ -12,6 +12,9 @@
 #endif
 
 #define HIVE_COMM_LEN 16
+/* The executable's path as the process itself sees it (from its root). */
+#define HIVE_EXE_LEN 256
+#define HIVE_EXE_DEPTH 32
 
 /* The kernel's MAY_* bits (include/linux/fs.h); inode_permission() gets them. */
 #define HIVE_MAY_EXEC   0x01
@@ -67,8 +70,15 @@ struct hive_event {
 	__u32 uid;
 	__u32 gid;
 	__u32 mask;
+	__u32 flags; /* HIVE_EVENT_* */
+	__u32 pad;
 	char comm[HIVE_COMM_LEN];
+	char exe[HIVE_EXE_LEN]; /* NUL-terminated; empty for kernel threads */
 };
+
+/* exe lost its leading components: deeper than HIVE_EXE_DEPTH or longer
+ * than HIVE_EXE_LEN. */
+#define HIVE_EVENT_EXE_TRUNCATED 0x1
 
 /*
  * Per-CPU counters. Every access to a watched inode that passes the access

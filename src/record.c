@@ -31,8 +31,13 @@ void record_enrich(struct access_record *r, const char *proc)
 	r->comm[sizeof(ev->comm)] = '\0';
 	access_to_string(ev->mask, r->access, sizeof(r->access));
 
-	/* Best effort: a short-lived process may be gone already. */
-	r->exe[0] = '\0';
+	/* The kernel's walk sees the path from the process's own root; /proc
+	 * is only the fallback, and a short-lived process may be gone. */
+	if (ev->exe[0]) {
+		snprintf(r->exe, sizeof(r->exe), "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
+			 (int)sizeof(ev->exe), ev->exe);
+		return;
+	}
 	snprintf(link, sizeof(link), "%s/%u/exe", proc, ev->tgid);
 	n = readlink(link, r->exe, sizeof(r->exe) - 1);
 	r->exe[n > 0 ? n : 0] = '\0';

@@ -51,6 +51,7 @@ class HostAccess(unittest.TestCase):
         self.assertEqual(r["path"], self.secret)
         self.assertEqual(r["access"], ["read"])
         self.assertEqual(r["comm"], "cat")
+        self.assertEqual(r["exe"], os.path.realpath(shutil.which("cat")))
         self.assertEqual(r["ppid"], os.getpid())
         self.assertEqual((r["uid"], r["gid"]), (0, 0))
         self.assertEqual(r["inode"], os.stat(self.secret).st_ino)
@@ -113,6 +114,28 @@ class HostAccess(unittest.TestCase):
         self.hived.wait_record(pid=loud)
         self.hived.assert_no_record(pid=quiet)
         self.hived.assert_no_record(seconds=0, inode=os.stat(self.other).st_ino)
+
+    def test_exe_is_seen_from_the_process_root(self):
+        busybox = "/bin/busybox"
+        if not os.path.exists(busybox):
+            self.skipTest("busybox-static not installed")
+        root = os.path.join(self.tmp, "root")
+        os.makedirs(os.path.join(root, "bin"))
+        shutil.copy(busybox, os.path.join(root, "bin", "busybox"))
+        os.link(self.secret, os.path.join(root, "secret"))
+        pid = self.spawn("chroot", root, "/bin/busybox", "cat", "/secret")
+        r = self.hived.wait_record(pid=pid)
+        self.assertEqual(r["exe"], "/bin/busybox")
+        self.assertEqual(r["path"], self.secret)
+
+    def test_deep_exe_path_is_marked_truncated(self):
+        deep = os.path.join(self.tmp, *(["d"] * 40))
+        os.makedirs(deep)
+        shutil.copy(shutil.which("cat"), os.path.join(deep, "cat"))
+        pid = self.spawn(os.path.join(deep, "cat"), self.secret)
+        exe = self.hived.wait_record(pid=pid)["exe"]
+        self.assertTrue(exe.startswith(".../d/d/"), exe)
+        self.assertTrue(exe.endswith("/d/cat"), exe)
 
     def test_own_accesses_are_not_reported(self):
         # The agent opens watched paths itself (O_PATH) at every rescan.
