@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -301,6 +302,8 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		r = negative_errno();
 		goto fail;
 	}
+	/* Loading parsed the kernel's whole BTF (megabytes); give it back. */
+	malloc_trim(0);
 	*ret = l;
 	return 0;
 
