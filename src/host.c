@@ -85,7 +85,11 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	fd = resolve_open(-1, item->path);
 	if (fd < 0) {
 		if (item->present || item->last_error != fd) {
-			if (fd == -ENOENT)
+			if (fd == -ENOSYS)
+				log_error("Cannot resolve host path %s: openat2() is not available (kernel older "
+					  "than 5.6, or a seccomp filter such as systemd's RestrictSUIDSGID=).",
+					  item->path);
+			else if (fd == -ENOENT)
 				log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.",
 					 item->path, item->policy, item->present ? " any more" : "");
 			else

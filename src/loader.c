@@ -189,7 +189,7 @@ static void ensure_tracefs(void)
 	if (access("/sys/kernel/tracing/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
 		return;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		log_debug_errno(errno, "Cannot mount tracefs on /sys/kernel/tracing: %m");
+		log_warning_errno(errno, "tracefs is not mounted and mounting it failed (%m): no tracepoint mode.");
 	else
 		log_info("Mounted tracefs on /sys/kernel/tracing to find tracepoints.");
 }

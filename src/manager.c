@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus.h"
 #include "config.h"
 #include "host.h"
 #include "loader.h"
@@ -28,6 +29,7 @@ struct manager {
 	sd_event_source *ring_source;
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
+	sd_bus *bus;
 	char *node_name;
 	char *kernel_id;
 	uint64_t n_records;
@@ -61,7 +63,7 @@ static int on_event(const struct hive_event *ev, void *userdata)
 		if (!(e->access & ev->mask))
 			continue;
 		if (!enriched) {
-			record_enrich(&record, "/proc");
+			record_enrich(&record);
 			enriched = true;
 		}
 		record.entry = e;
@@ -94,22 +96,43 @@ static void stats_get(struct manager *m, struct hive_stats *st)
 		memset(st, 0, sizeof(*st));
 }
 
+void manager_get_status(struct manager *m, struct manager_status *ret)
+{
+	*ret = (struct manager_status){
+		.attach = m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "none",
+		.role = "standalone",
+		.node = m->node_name,
+		.kernel_id = m->kernel_id,
+		.n_policies = m->policies->n,
+		.n_inodes = watch_set_n_inodes(m->watches),
+		.n_entries = watch_set_n_entries(m->watches),
+		.n_missing = m->host ? host_source_n_missing(m->host) : 0,
+		.records = m->n_records,
+		.unmatched = m->n_unmatched,
+		.last_reload_failed = m->reload_failed,
+	};
+	stats_get(m, &ret->kernel);
+}
+
+const struct watch_set *manager_get_watches(struct manager *m)
+{
+	return m->watches;
+}
+
 static void update_status(struct manager *m)
 {
-	struct hive_stats st;
-	size_t missing = m->host ? host_source_n_missing(m->host) : 0;
-	char missing_text[48] = "";
+	struct manager_status st;
+	char missing[48] = "";
 
-	stats_get(m, &st);
-	if (missing)
-		snprintf(missing_text, sizeof(missing_text), " (%zu paths not present)", missing);
+	manager_get_status(m, &st);
+	if (st.n_missing)
+		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
 	sd_notifyf(false,
 		   "STATUS=%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
 		   "%llu dropped%s",
-		   m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "no", watch_set_n_inodes(m->watches),
-		   watch_set_n_entries(m->watches), missing_text, (unsigned long long)m->n_records,
-		   (unsigned long long)st.suppressed, (unsigned long long)st.dropped,
-		   m->reload_failed ? "; last reload FAILED, old policies kept" : "");
+		   st.attach, st.n_inodes, st.n_entries, missing, (unsigned long long)st.records,
+		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped,
+		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
 }
 
 static void report_stats(struct manager *m, bool final)
@@ -256,6 +279,7 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->ring_source);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->stats_timer);
+	sd_bus_flush_close_unref(m->bus);
 	host_source_free(m->host);
 	if (m->watches)
 		watch_set_set_loader(m->watches, NULL);
@@ -333,6 +357,11 @@ int manager_start(struct manager *m)
 		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up timers: %m");
+	r = bus_setup(m, m->event, &m->bus);
+	if (r == -EEXIST)
+		log_warning("Another hived owns %s on the system bus: hivectl will not reach this one.", HIVE_BUS_NAME);
+	else if (r < 0)
+		log_warning_errno(r, "Not on the D-Bus system bus (%m): hivectl cannot reach this agent.");
 	r = sd_event_set_watchdog(m->event, true);
 	if (r < 0)
 		log_warning_errno(r, "Cannot enable the watchdog: %m");

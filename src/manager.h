@@ -2,6 +2,7 @@
 #ifndef HIVE_MANAGER_H
 #define HIVE_MANAGER_H
 
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "hive.h"
@@ -25,5 +26,24 @@ int manager_run(struct manager *m);
 
 /* Re-read the policy directory; on any error keep the running set. */
 int manager_reload(struct manager *m);
+
+/* What hivectl status and the STATUS= line show. */
+struct manager_status {
+	const char *attach; /* "none" while no programs are attached */
+	const char *role;   /* standalone, leader, follower */
+	const char *node;
+	const char *kernel_id;
+	size_t n_policies;
+	size_t n_inodes;
+	size_t n_entries;
+	size_t n_missing;
+	uint64_t records;
+	struct hive_stats kernel;
+	uint64_t unmatched;
+	bool last_reload_failed;
+};
+
+void manager_get_status(struct manager *m, struct manager_status *ret);
+const struct watch_set *manager_get_watches(struct manager *m);
 
 #endif

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "policy.h"
 #include "record.h"
@@ -20,25 +19,19 @@ uint64_t boottime_to_realtime_usec(uint64_t boot_ns)
 	return (uint64_t)((int64_t)boot_ns + offset_ns) / NSEC_PER_USEC;
 }
 
-void record_enrich(struct access_record *r, const char *proc)
+void record_enrich(struct access_record *r)
 {
 	const struct hive_event *ev = r->event;
-	char link[64];
-	ssize_t n;
 
 	r->realtime_usec = boottime_to_realtime_usec(ev->boot_ns);
 	memcpy(r->comm, ev->comm, sizeof(ev->comm));
 	r->comm[sizeof(ev->comm)] = '\0';
 	access_to_string(ev->mask, r->access, sizeof(r->access));
-
-	/* The kernel's walk sees the path from the process's own root; /proc
-	 * is only the fallback, and a short-lived process may be gone. */
-	if (ev->exe[0]) {
+	/* From the kernel, not /proc/PID/exe: the process may be gone, and its
+	 * pid (the kernel's initial-namespace one) may name another process in
+	 * the pid namespace hived runs in. */
+	r->exe[0] = '\0';
+	if (ev->exe[0])
 		snprintf(r->exe, sizeof(r->exe), "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
 			 (int)sizeof(ev->exe), ev->exe);
-		return;
-	}
-	snprintf(link, sizeof(link), "%s/%u/exe", proc, ev->tgid);
-	n = readlink(link, r->exe, sizeof(r->exe) - 1);
-	r->exe[n > 0 ? n : 0] = '\0';
 }

@@ -25,12 +25,12 @@ struct access_record {
 	const char *attach;
 	const char *node;
 	char comm[HIVE_COMM_LEN + 1];
-	char exe[PATH_MAX]; /* empty when the process is gone */
+	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
 	char access[64];                  /* "read,write" */
 };
 
-/* Fill in what the event and entry do not carry. proc is "/proc" but for tests. */
-void record_enrich(struct access_record *r, const char *proc);
+/* Fill in what the event and entry do not carry. */
+void record_enrich(struct access_record *r);
 
 /* Kernel CLOCK_BOOTTIME nanoseconds to wall-clock microseconds, as of now. */
 uint64_t boottime_to_realtime_usec(uint64_t boot_ns);

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The install path, end to end, in a real systemd with a real journald:
+Debian (debootstrap, cached) booted with systemd-nspawn; the built .deb
+installed with apt; then exactly the README's steps, reload, hivectl, a
+crash and restart, stop, remove and purge. The steps run in order and share
+one container."""
+
+import fcntl
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import SRC, run, wait_until  # noqa: E402
+
+CACHE = os.environ.get("HIVE_CACHE_DIR", "/var/cache/hive-test")
+ROOTFS = os.path.join(CACHE, "rootfs-bookworm")
+PACKAGES = "systemd,systemd-sysv,dbus,ca-certificates"
+MIRROR = "http://deb.debian.org/debian"
+
+POLICY = {"name": "etc-shadow", "host": True, "paths": ["/etc/shadow"], "access": ["read", "write", "append"],
+          "action": "log"}
+
+
+def ensure_rootfs():
+    """A minimal Debian with systemd, made once and reused (read-only lower layer)."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, "rootfs.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(os.path.join(ROOTFS, "usr/lib/systemd/systemd")):
+            return
+        tmp = ROOTFS + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        r = run("debootstrap", "--variant=minbase", f"--include={PACKAGES}", "bookworm", tmp, MIRROR,
+                check=False)
+        if r.returncode != 0:
+            raise unittest.SkipTest(f"debootstrap failed: {r.stderr[-300:]}")
+        os.rename(tmp, ROOTFS)
+
+
+class Service(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        hivetest.skip_unless_root()
+        for tool in ("systemd-nspawn", "debootstrap", "nsenter", "dpkg-buildpackage", "bpftool"):
+            if not shutil.which(tool):
+                raise unittest.SkipTest(f"{tool} not installed")
+        ensure_rootfs()
+        cls.work = tempfile.mkdtemp(prefix="hive-nspawn-")
+        run(os.path.join(SRC, "packaging", "deb", "build"), cls.work)
+        cls.deb = os.path.basename(glob.glob(os.path.join(cls.work, "hive_*.deb"))[0])
+
+        cls.root = os.path.join(cls.work, "root")
+        for d in ("upper", "overlay-work", "root"):
+            os.mkdir(os.path.join(cls.work, d))
+        run("mount", "-t", "overlay", "overlay", "-o",
+            f"lowerdir={ROOTFS},upperdir={cls.work}/upper,workdir={cls.work}/overlay-work", cls.root)
+        shutil.copy(os.path.join(cls.work, cls.deb), os.path.join(cls.root, "root"))
+        cls.console = open(os.path.join(cls.work, "console.log"), "w")
+        # --system-call-filter: nspawn's own seccomp filter refuses bpf() and
+        # perf_event_open() to the container unless told otherwise.
+        cls.nspawn = subprocess.Popen(
+            ["systemd-nspawn", "-q", "-b", "--register=no", "--keep-unit", "--capability=all",
+             "--system-call-filter=bpf perf_event_open", "--console=read-only", "-M", "hive-e2e", "-D", cls.root],
+            stdin=subprocess.DEVNULL, stdout=cls.console, stderr=subprocess.STDOUT)
+
+        def leader():
+            kids = run("pgrep", "-P", str(cls.nspawn.pid), check=False).stdout.split()
+            return kids[0] if kids else None
+        cls.leader = wait_until(leader, 30, what="the container's init")
+        wait_until(lambda: cls.sh("systemctl is-system-running", check=False).stdout.strip() in
+                   ("running", "degraded"), 90, interval=0.5, what="the container to boot")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "nspawn"):
+            cls.nspawn.send_signal(signal.SIGTERM)  # nspawn halts the container
+            try:
+                cls.nspawn.wait(30)
+            except subprocess.TimeoutExpired:
+                cls.nspawn.kill()
+                cls.nspawn.wait()
+            run("umount", "-l", cls.root, check=False)
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    @classmethod
+    def sh(cls, script, check=True, timeout=300):
+        r = subprocess.run(["nsenter", "-t", str(cls.leader), "-a", "sh", "-c", script], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive",
+                                "LANG": "C.UTF-8"})
+        if check and r.returncode != 0:
+            raise AssertionError(f"{script!r} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def journal(self, *match):
+        # Plain field matches (ANDed), not -u: journalctl ORs -u's own terms.
+        out = self.sh("journalctl _SYSTEMD_UNIT=hive.service --no-pager -o json " + " ".join(match)).stdout
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def wait_record(self, command, timeout=10, **match):
+        """Run a command in the container and wait for the record it causes.
+        Records carry the kernel's initial-namespace pids, not the
+        container's, so take the first matching record logged after the
+        command started (the container shares the host's clock)."""
+        since = int(time.time() * 1e6)
+        self.sh(command + " >/dev/null")
+        terms = [f"HIVE_COMM={command.split()[0]}"] + [f"{k}={v}" for k, v in match.items()]
+
+        def fresh():
+            return [e for e in self.journal(*terms) if int(e["__REALTIME_TIMESTAMP"]) >= since]
+        try:
+            return wait_until(fresh, timeout, interval=0.3, what=f"record of {command}")[0]
+        except AssertionError as e:
+            tail = self.sh("journalctl -u hive --no-pager -n 25; systemctl status hive --no-pager", check=False)
+            raise AssertionError(f"{e}\n{tail.stdout}") from None
+
+    def main_pid(self):
+        return int(self.sh("systemctl show -p MainPID --value hive").stdout)
+
+    def host_pid(self, container_pid):
+        """The host's pid of a process of the container, to look at its BPF objects from here."""
+        ns = os.readlink(f"/proc/{self.leader}/ns/pid")
+        for status in glob.glob("/proc/[0-9]*/status"):
+            try:
+                pid = status.split("/")[2]
+                if os.readlink(f"/proc/{pid}/ns/pid") != ns:
+                    continue
+                nspid = next(x for x in open(status) if x.startswith("NSpid:")).split()
+                if int(nspid[-1]) == container_pid:
+                    return int(pid)
+            except (OSError, StopIteration):
+                pass
+        raise AssertionError(f"no host pid for container pid {container_pid}")
+
+    # The README's install steps, in order.
+
+    def test_01_apt_install(self):
+        self.sh("apt-get update -q")
+        r = self.sh(f"apt-get install -y -q /root/{self.deb}")
+        self.assertIn("Setting up hive", r.stdout)
+        self.assertEqual(self.sh("dpkg-query -W -f '${Status}' hive").stdout, "install ok installed")
+        # Debian policy: enabled and started on installation.
+        self.assertEqual(self.sh("systemctl is-enabled hive").stdout.strip(), "enabled")
+
+    def test_02_enable_now_and_read_a_watched_file(self):
+        self.sh("cp /etc/hive/policies.d/example.json.disabled /etc/hive/policies.d/etc-shadow.json")
+        self.sh("systemctl enable --now hive && systemctl reload hive")
+        self.assertEqual(self.sh("systemctl is-active hive").stdout.strip(), "active")
+        e = self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
+        for field in ("HIVE_PATH", "HIVE_INODE", "HIVE_DEV", "HIVE_ACCESS", "HIVE_PPID", "HIVE_UID", "HIVE_GID",
+                      "HIVE_COMM", "HIVE_EXE", "HIVE_NODE", "HIVE_KERNEL_ID", "HIVE_ATTACH", "HIVE_SUPPRESSED"):
+            self.assertIn(field, e)
+        self.assertEqual((e["HIVE_PATH"], e["HIVE_ACCESS"], e["HIVE_COMM"], e["HIVE_EXE"]),
+                         ("/etc/shadow", "read", "cat", "/usr/bin/cat"))
+        self.assertEqual(e["_SYSTEMD_UNIT"], "hive.service")
+        self.assertEqual(e["MESSAGE_ID"], "feff1561c2e44c39b94887118ce1eafc")
+        explained = self.sh("journalctl -u hive -x --no-pager HIVE_POLICY=etc-shadow").stdout
+        self.assertIn("Subject: cat accessed watched file /etc/shadow (read)", explained)
+        self.assertIn("which policy etc-shadow watches", explained)
+        status = self.sh("systemctl status hive --no-pager", check=False).stdout
+        self.assertRegex(status, r"Status: \"(fentry|kprobe|tracepoint) mode; watching 2 inodes")
+
+    def test_03_reload_adds_a_policy(self):
+        self.sh("""cat > /etc/hive/policies.d/hostname.json <<'EOF'
+{"name": "hostname", "host": true, "paths": ["/etc/hostname"]}
+EOF
+systemctl reload hive""")
+        self.wait_record("cat /etc/hostname", HIVE_POLICY="hostname")
+
+    def test_04_broken_policy_reload_fails_and_old_one_keeps_logging(self):
+        self.sh("echo '{\"name\": \"broken\", \"host\": true, \"paths\": [\"etc/passwd\"]}' "
+                "> /etc/hive/policies.d/broken.json")
+        r = self.sh("systemctl reload hive", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        log = self.sh("journalctl -u hive --no-pager -o cat -n 30").stdout
+        self.assertIn('broken.json: policy #1 "broken": paths[0]: "etc/passwd" is not an absolute path', log)
+        self.assertEqual(self.sh("systemctl is-active hive").stdout.strip(), "active")
+        self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
+        self.wait_record("cat /etc/hostname", HIVE_POLICY="hostname")
+        self.sh("rm /etc/hive/policies.d/broken.json && systemctl reload hive")
+
+    def test_05_hivectl(self):
+        status = self.sh("hivectl status").stdout
+        self.assertRegex(status, r"Attach mode +(fentry|kprobe|tracepoint)")
+        self.assertRegex(status, r"Watched inodes +3")  # shadow, gshadow, hostname
+        self.assertRegex(status, r"Policies +2")
+        self.assertIn("Kernel id", status)
+        listing = self.sh("hivectl list").stdout
+        self.assertIn("/etc/shadow", listing)
+        self.assertIn("/etc/hostname", listing)
+        r = self.sh("setpriv --reuid=nobody --regid=nogroup --clear-groups hivectl status", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("permission denied", r.stderr)
+
+    def test_05a_hardening(self):
+        out = self.sh("systemd-analyze security hive.service --no-pager").stdout
+        score = float(re.search(r"Overall exposure level for hive.service: ([0-9.]+)", out).group(1))
+        for line in out.splitlines():
+            if line.startswith("✗"):
+                print("# exposure: " + " ".join(line.split()[:2]))
+        print(f"# systemd-analyze security hive.service: {score}")
+        self.assertLessEqual(score, 3.5)
+        # What README.md promises about the sandbox.
+        for setting in ("CapabilityBoundingSet=~CAP_SYS_ADMIN", "ProtectSystem=", "NoNewPrivileges=",
+                        "ProtectProc=", "SystemCallFilter=~@mount"):
+            line = next((x for x in out.splitlines() if setting in x), "")
+            self.assertTrue(line.startswith("✓"), f"{setting}: {line}")
+
+    def test_06_killed_daemon_is_restarted(self):
+        before = self.main_pid()
+        self.sh(f"kill -9 {before}")
+        wait_until(lambda: self.main_pid() not in (0, before) and
+                   self.sh("systemctl is-active hive", check=False).stdout.strip() == "active",
+                   20, interval=0.5, what="systemd to restart hived")
+        self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
+
+    def test_07_stop_leaves_no_program_attached(self):
+        pid = self.host_pid(self.main_pid())
+        progs = set()
+        for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+            for line in open(fdinfo):
+                if line.startswith("prog_id:"):
+                    progs.add(line.split()[1])
+        self.assertTrue(progs)
+        self.sh("systemctl stop hive")
+        for prog in progs:
+            self.assertNotEqual(run("bpftool", "prog", "show", "id", prog, check=False).returncode, 0,
+                                f"program {prog} still loaded after stop")
+        log = self.sh("journalctl -u hive --no-pager -o cat -n 20").stdout
+        self.assertIn("Final Stats:", log)
+
+    def test_08_remove_then_purge(self):
+        self.sh("apt-get remove -y -q hive")
+        self.assertEqual(self.sh("test -e /usr/sbin/hived", check=False).returncode, 1)
+        self.assertEqual(self.sh("test -e /etc/hive/hive.conf", check=False).returncode, 0, "remove keeps config")
+        self.sh("apt-get purge -y -q hive")
+        self.assertEqual(self.sh("test -e /etc/hive/hive.conf", check=False).returncode, 1, "purge removes config")
+        self.assertNotIn("hive", self.sh("dpkg -l | awk '{print $2}'").stdout.split())
+        # The administrator's own policies are theirs: left in place.
+        self.assertEqual(self.sh("test -e /etc/hive/policies.d/etc-shadow.json", check=False).returncode, 0)
+
+
+if __name__ == "__main__":
+    hivetest.main()
