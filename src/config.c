@@ -32,6 +32,7 @@ int config_new(struct config **ret)
 		.lease_duration_s = 15,
 		.renew_deadline_s = 10,
 		.retry_period_s = 2,
+		.watch_timeout_s = 300,
 	};
 	if (!c->policy_dir || !c->kube_namespace) {
 		config_free(c);
@@ -91,6 +92,7 @@ static const struct key keys[] = {
 	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 3600 },
 	{ "kubernetes", "renew_deadline_s", KEY_U64, AT(renew_deadline_s), 1, 3600 },
 	{ "kubernetes", "retry_period_s", KEY_U64, AT(retry_period_s), 1, 3600 },
+	{ "kubernetes", "watch_timeout_s", KEY_U64, AT(watch_timeout_s), 5, 3600 },
 };
 
 static int parse_u64(const char *s, uint64_t *ret)
@@ -146,6 +148,9 @@ int config_set(struct config *c, const char *section, const char *name, const ch
 			*(char **)field = NULL;
 			return 0;
 		}
+		/* The kubeconfig may also be the pod's service account. */
+		if (k->type == KEY_OPTIONAL_PATH && strcmp(value, "in-cluster") == 0)
+			return set_string(field, value);
 		if (value[0] != '/') {
 			diag_add(d, "%s: %s: \"%s\" is not an absolute path", where, name, shown);
 			return -EINVAL;

@@ -34,6 +34,7 @@ struct config {
 	uint64_t lease_duration_s;
 	uint64_t renew_deadline_s;
 	uint64_t retry_period_s;
+	uint64_t watch_timeout_s;
 };
 
 int config_new(struct config **ret);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "manager.h"
 #include "policy.h"
@@ -149,7 +150,8 @@ int main(int argc, char *argv[])
 		char where[64];
 
 		/* Paths on the command line may be relative to where we run. */
-		if (strstr(flags[i].flag->key, "dir") || strcmp(flags[i].flag->key, "kubeconfig") == 0) {
+		if (strstr(flags[i].flag->key, "dir") ||
+		    (strcmp(flags[i].flag->key, "kubeconfig") == 0 && strcmp(value, "in-cluster") != 0)) {
 			absolute = make_absolute(value);
 			if (!absolute)
 				return log_error_errno(-ENOMEM, "Out of memory."), 1;
@@ -165,6 +167,12 @@ int main(int argc, char *argv[])
 	}
 	if (config_validate(config, &d) < 0)
 		r = -EINVAL;
+	if (r >= 0 || r == -ENOENT) {
+		int k = cluster_check_credentials(config, &d);
+
+		if (k < 0)
+			r = k == -ENOMEM ? k : -EINVAL;
+	}
 	if (r < 0 && r != -ENOENT) {
 		print_diag(&d);
 		log_error("Invalid configuration, %s.", check ? "check failed" : "not starting");

@@ -206,9 +206,8 @@ int host_source_new(sd_event *event, struct watch_set *set, const char *node, ui
 void host_source_set_loader(struct host_source *h, struct loader *loader)
 {
 	h->loader = loader;
-	/* The identities were taken through another view; take them again. */
-	for (size_t i = 0; i < h->n_items; i++)
-		h->items[i].present = false;
+	/* Identities taken through another view are taken again; unchanged
+	 * ones stay as they are. */
 	host_source_rescan(h);
 }
 

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
+#include "cluster.h"
 #include "config.h"
 #include "host.h"
 #include "loader.h"
@@ -30,12 +31,15 @@ struct manager {
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
 	sd_bus *bus;
+	struct cluster *cluster; /* NULL: standalone */
+	sd_event_source *exit_timer;
 	char *node_name;
 	char *kernel_id;
 	uint64_t n_records;
 	uint64_t n_unmatched; /* events for inodes removed meanwhile */
 	uint64_t n_output_errors;
 	struct hive_stats reported;
+	struct hive_stats stats_base; /* counted by loaders since replaced */
 	bool reload_failed;
 };
 
@@ -91,16 +95,21 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 static void stats_get(struct manager *m, struct hive_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	if (m->loader && loader_stats(m->loader, st) < 0)
-		memset(st, 0, sizeof(*st));
+	struct hive_stats now = {};
+
+	if (m->loader && loader_stats(m->loader, &now) < 0)
+		memset(&now, 0, sizeof(now));
+	st->matched = m->stats_base.matched + now.matched;
+	st->emitted = m->stats_base.emitted + now.emitted;
+	st->suppressed = m->stats_base.suppressed + now.suppressed;
+	st->dropped = m->stats_base.dropped + now.dropped;
 }
 
 void manager_get_status(struct manager *m, struct manager_status *ret)
 {
 	*ret = (struct manager_status){
 		.attach = m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "none",
-		.role = "standalone",
+		.role = !m->cluster ? "standalone" : cluster_is_leader(m->cluster) ? "leader" : "follower",
 		.node = m->node_name,
 		.kernel_id = m->kernel_id,
 		.n_policies = m->policies->n,
@@ -128,9 +137,9 @@ static void update_status(struct manager *m)
 	if (st.n_missing)
 		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
 	sd_notifyf(false,
-		   "STATUS=%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
+		   "STATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
 		   "%llu dropped%s",
-		   st.attach, st.n_inodes, st.n_entries, missing, (unsigned long long)st.records,
+		   m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries, missing, (unsigned long long)st.records,
 		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped,
 		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
 }
@@ -169,17 +178,37 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return sd_event_source_set_time_relative(s, m->config->stats_interval_s * USEC_PER_SEC);
 }
 
+static int exit_now(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	return sd_event_exit(m->event, 0);
+}
+
+static void released(void *userdata)
+{
+	exit_now(NULL, 0, userdata);
+}
+
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
 
+	if (m->exit_timer)
+		return 0; /* already on our way out */
 	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
 	log_info("Received SIG%s, detaching.", sigabbrev_np(si->ssi_signo));
 	/* Whatever the kernel already queued is still worth a record. */
 	if (m->loader)
 		loader_consume(m->loader);
 	report_stats(m, true);
-	return sd_event_exit(m->event, 0);
+	if (!m->cluster)
+		return sd_event_exit(m->event, 0);
+	/* Hand the lease over now rather than make the next loader wait for
+	 * it to expire; but do not hang on an unreachable API server. */
+	sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, 3 * USEC_PER_SEC, 0, exit_now, m);
+	cluster_release(m->cluster, released, m);
+	return 0;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -280,6 +309,8 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->stats_timer);
 	sd_bus_flush_close_unref(m->bus);
+	cluster_free(m->cluster);
+	sd_event_source_disable_unref(m->exit_timer);
 	host_source_free(m->host);
 	if (m->watches)
 		watch_set_set_loader(m->watches, NULL);
@@ -294,41 +325,74 @@ struct manager *manager_free(struct manager *m)
 	return NULL;
 }
 
-static int start_loader(struct manager *m)
+/*
+ * Load the programs in mode (ATTACH_NONE: only the resolver, for an agent
+ * that is not its kernel's loader) and move everything over to them. On
+ * failure the running loader stays.
+ */
+static int switch_loader(struct manager *m, enum attach_mode mode)
 {
 	struct loader_options o = {
-		.mode = m->config->attach,
+		.mode = mode,
 		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
 	};
+	struct loader *old = m->loader, *l = NULL;
+	struct hive_stats st;
 	int r;
 
-	r = loader_new(&o, on_event, m, &m->loader);
+	r = loader_new(&o, on_event, m, &l);
 	if (r < 0)
 		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
 				       attach_mode_to_string(o.mode), loader_failure_notes(),
-				       r == -EPERM ? "; hived needs CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (run as root)" : "");
-	if (loader_probe_notes(m->loader)[0])
-		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(m->loader)),
-			 loader_probe_notes(m->loader));
+				       r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
+	if (mode == ATTACH_NONE)
+		log_info("Resolver attached; not this kernel's loader, no access hooks.");
+	else if (loader_probe_notes(l)[0])
+		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(l)),
+			 loader_probe_notes(l));
 	else
-		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(m->loader)));
+		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(l)));
 
-	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(m->loader), EPOLLIN, on_ring, m);
+	if (old) {
+		loader_consume(old);
+		if (loader_stats(old, &st) >= 0) {
+			m->stats_base.matched += st.matched;
+			m->stats_base.emitted += st.emitted;
+			m->stats_base.suppressed += st.suppressed;
+			m->stats_base.dropped += st.dropped;
+		}
+	}
+	m->ring_source = sd_event_source_disable_unref(m->ring_source);
+	m->loader = l;
+	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
 	if (r < 0)
-		return log_error_errno(r, "Cannot watch the ring buffer: %m");
-	r = watch_set_set_loader(m->watches, m->loader);
+		log_error_errno(r, "Cannot watch the ring buffer: %m");
+	r = watch_set_set_loader(m->watches, l);
 	if (r < 0)
 		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
+	if (m->host)
+		host_source_set_loader(m->host, l);
+	loader_free(old); /* detaches its programs */
+	update_status(m);
 	return 0;
+}
+
+static void on_leader(bool leader, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (switch_loader(m, leader ? m->config->attach : ATTACH_NONE) < 0 && leader)
+		log_error("This agent holds the lease but could not attach: nothing is logged on this kernel.");
 }
 
 int manager_start(struct manager *m)
 {
 	int r;
 
-	r = start_loader(m);
+	/* In a cluster, start as a follower: the lease decides who attaches. */
+	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->config->attach);
 	if (r < 0)
 		return r;
 
@@ -340,6 +404,12 @@ int manager_start(struct manager *m)
 	r = host_source_apply(m->host, m->policies);
 	if (r < 0)
 		return log_error_errno(r, "Cannot apply policies: %m");
+	if (m->config->kubeconfig) {
+		r = cluster_new(m->event, m->config, m->watches, m->node_name, m->kernel_id, on_leader, m,
+				&m->cluster);
+		if (r < 0)
+			return log_error_errno(r, "Cannot join the cluster: %m");
+	}
 
 	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
 	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
@@ -360,6 +430,8 @@ int manager_start(struct manager *m)
 	r = bus_setup(m, m->event, &m->bus);
 	if (r == -EEXIST)
 		log_warning("Another hived owns %s on the system bus: hivectl will not reach this one.", HIVE_BUS_NAME);
+	else if (r == -ENOENT)
+		log_notice("No D-Bus system bus here: hivectl cannot reach this agent.");
 	else if (r < 0)
 		log_warning_errno(r, "Not on the D-Bus system bus (%m): hivectl cannot reach this agent.");
 	r = sd_event_set_watchdog(m->event, true);

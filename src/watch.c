@@ -17,6 +17,7 @@ struct watch_set {
 	struct hashmap *inodes;  /* struct hive_watch_key -> struct inode_slot */
 	struct hashmap *ids;     /* uint32_t id -> struct inode_slot */
 	uint32_t next_id;
+	uint64_t local_generation;
 	struct loader *loader;
 };
 
@@ -90,6 +91,7 @@ static bool streq_null(const char *a, const char *b)
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->file.ino == b->file.ino && a->file.dev == b->file.dev && a->access == b->access &&
+	       a->shared == b->shared &&
 	       streq_null(a->key, b->key) && streq_null(a->policy, b->policy) && streq_null(a->path, b->path) &&
 	       streq_null(a->node, b->node) && streq_null(a->namespace, b->namespace) &&
 	       streq_null(a->pod, b->pod) && streq_null(a->pod_uid, b->pod_uid) &&
@@ -234,6 +236,8 @@ int watch_set_put(struct watch_set *s, struct watch_entry *e)
 		watch_entry_free(e);
 		return 0;
 	}
+	if (!e->shared || (old && !old->shared))
+		s->local_generation++;
 	/* Add the new entry before removing the old one: when only the
 	 * metadata changed, the inode never leaves the map. */
 	r = hashmap_put_str(s->entries, e->key, e, NULL);
@@ -265,6 +269,8 @@ int watch_set_remove(struct watch_set *s, const char *key)
 
 	if (!e)
 		return 0;
+	if (!e->shared)
+		s->local_generation++;
 	r = slot_remove_entry(s, e);
 	watch_entry_free(e);
 	return r;
@@ -315,6 +321,11 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader)
 size_t watch_set_n_entries(const struct watch_set *s)
 {
 	return hashmap_size(s->entries);
+}
+
+uint64_t watch_set_local_generation(const struct watch_set *s)
+{
+	return s->local_generation;
 }
 
 size_t watch_set_n_inodes(const struct watch_set *s)

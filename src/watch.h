@@ -33,6 +33,9 @@ struct watch_entry {
 	char *pod_uid;
 	char *container;
 	char *container_id;
+	/* Learned from another node through the API server, not found here:
+	 * never published again by this node. */
+	bool shared;
 };
 
 struct watch_inode {
@@ -67,6 +70,8 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader);
 int watch_set_sync(struct watch_set *s);
 
 size_t watch_set_n_entries(const struct watch_set *s);
+/* Bumped whenever an entry that is not shared changes: what this node publishes. */
+uint64_t watch_set_local_generation(const struct watch_set *s);
 size_t watch_set_n_inodes(const struct watch_set *s);
 size_t watch_set_n_unsynced(const struct watch_set *s);
 

@@ -19,7 +19,7 @@ VERSION = re.search(r"version : '([^']+)'", open(os.path.join(SRC, "meson.build"
 FILES = ["/usr/sbin/hived", "/usr/bin/hivectl", "/etc/hive/hive.conf", "/etc/hive/policies.d/example.json.disabled",
          "/usr/lib/systemd/catalog/hive.catalog", "/usr/share/dbus-1/system.d/io.hive.Hive1.conf"]
 MAN = ["hived.8", "hive.conf.5", "hive-policy.5", "hivectl.1"]
-LIBS = ["libbpf", "libsystemd", "libcjson"]
+LIBS = ["libbpf", "libsystemd", "libcjson", "libcurl"]
 
 
 class Deb(unittest.TestCase):
@@ -49,7 +49,7 @@ class Deb(unittest.TestCase):
 
     def test_depends(self):
         depends = self.field("Depends")
-        for lib in ["libbpf1", "libsystemd0", "libcjson1", "libc6"]:
+        for lib in ["libbpf1", "libsystemd0", "libcjson1", "libcurl4", "libc6"]:
             self.assertIn(lib, depends)
         self.assertIn("default-dbus-system-bus | dbus-system-bus", depends)
 

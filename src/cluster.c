@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "config.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/lease.h"
+#include "kube/store.h"
+#include "shared/log.h"
+#include "shared/names.h"
+
+struct cluster {
+	struct kube_client *client;
+	struct lease_driver *lease;
+	struct node_store *store;
+	void (*on_leader)(bool leader, void *userdata);
+	void *userdata;
+};
+
+static int load_credentials(const struct config *config, struct kube_credentials **ret, struct diag *d)
+{
+	if (strcmp(config->kubeconfig, KUBECONFIG_IN_CLUSTER) == 0)
+		return kube_in_cluster("/", ret, d);
+	return kubeconfig_load(config->kubeconfig, ret, d);
+}
+
+int cluster_check_credentials(const struct config *config, struct diag *d)
+{
+	struct kube_credentials *cred = NULL;
+	int r;
+
+	if (!config->kubeconfig)
+		return 0;
+	r = load_credentials(config, &cred, d);
+	kube_credentials_free(cred);
+	return r;
+}
+
+static void on_lease_change(bool leader, void *userdata)
+{
+	struct cluster *c = userdata;
+
+	c->on_leader(leader, c->userdata);
+}
+
+int cluster_new(sd_event *event, const struct config *config, struct watch_set *set, const char *node,
+		const char *kernel_id, void (*on_leader)(bool leader, void *userdata), void *userdata,
+		struct cluster **ret)
+{
+	struct lease_timing timing = {
+		.duration_usec = config->lease_duration_s * USEC_PER_SEC,
+		.renew_deadline_usec = config->renew_deadline_s * USEC_PER_SEC,
+		.retry_usec = config->retry_period_s * USEC_PER_SEC,
+	};
+	struct kube_credentials *cred = NULL;
+	struct cluster *c;
+	struct diag d = {};
+	char lease_name[64];
+	int r;
+
+	/* Both end up as object names in the API server. */
+	if (!dns_subdomain_is_valid(node)) {
+		log_error("Node name \"%s\" is not a valid Kubernetes name (lower-case RFC 1123 subdomain); "
+			  "set node_name in hive.conf or --node-name.",
+			  node);
+		return -EINVAL;
+	}
+	r = load_credentials(config, &cred, &d);
+	for (size_t i = 0; i < d.n; i++)
+		log_error("%s", d.lines[i]);
+	diag_clear(&d);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		kube_credentials_free(cred);
+		return -ENOMEM;
+	}
+	c->on_leader = on_leader;
+	c->userdata = userdata;
+	r = kube_client_new(event, cred, &c->client);
+	if (r >= 0 && cred->insecure)
+		log_warning("The kubeconfig turns off TLS verification of %s (insecure-skip-tls-verify).", cred->server);
+	kube_credentials_free(cred);
+	/* One lease per kernel; its holder is the kernel's loader. */
+	snprintf(lease_name, sizeof(lease_name), "hive-%s", kernel_id);
+	if (r >= 0)
+		r = lease_driver_new(c->client, event, config->kube_namespace, lease_name, kernel_id, node, &timing,
+				     on_lease_change, c, &c->lease);
+	if (r >= 0)
+		r = node_store_new(c->client, event, set, config->kube_namespace, node, kernel_id,
+				   config->watch_timeout_s, &c->store);
+	if (r < 0) {
+		cluster_free(c);
+		return r;
+	}
+	log_info("Cluster mode: API server %s, lease %s/%s, node %s.", kube_client_server(c->client),
+		 config->kube_namespace, lease_name, node);
+	*ret = c;
+	return 0;
+}
+
+struct cluster *cluster_free(struct cluster *c)
+{
+	if (!c)
+		return NULL;
+	node_store_free(c->store);
+	lease_driver_free(c->lease);
+	kube_client_free(c->client);
+	free(c);
+	return NULL;
+}
+
+bool cluster_is_leader(const struct cluster *c)
+{
+	return lease_driver_leader(c->lease);
+}
+
+size_t cluster_remote_nodes(const struct cluster *c)
+{
+	return node_store_n_remote_nodes(c->store);
+}
+
+void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata)
+{
+	lease_driver_release(c->lease, done, userdata);
+}

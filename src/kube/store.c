@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hive.h"
+#include "kube/client.h"
+#include "kube/reflector.h"
+#include "kube/store.h"
+#include "loader.h"
+#include "policy.h"
+#include "shared/escape.h"
+#include "shared/hashmap.h"
+#include "shared/log.h"
+#include "shared/names.h"
+#include "watch.h"
+
+#define PUBLISH_INTERVAL_USEC USEC_PER_SEC
+#define API "/apis/hive.io/v1alpha1"
+
+struct remote_node {
+	char **keys; /* watch set keys of this node's entries */
+	size_t n_keys;
+};
+
+struct node_store {
+	struct kube_client *client;
+	sd_event *event;
+	struct watch_set *set;
+	char *namespace, *node, *kernel_id;
+	char *collection; /* .../namespaces/NS/nodewatches */
+	char *object;     /* .../nodewatches/NODE */
+	char *label_selector;
+
+	/* Publishing. */
+	sd_event_source *publish_timer;
+	struct kube_call *write_call;
+	char *resource_version; /* of our object; NULL: read it first */
+	uint64_t published_generation, writing_generation;
+	bool have_published;
+	unsigned failures;
+	bool warned_truncated;
+
+	/* Mirroring. */
+	struct reflector *reflector;
+	struct hashmap *remote; /* node name -> struct remote_node */
+	size_t n_remote_entries;
+};
+
+static const char *const access_names[] = { "read", "write", "exec", "append" };
+static const uint32_t access_bits[] = { HIVE_MAY_READ, HIVE_MAY_WRITE, HIVE_MAY_EXEC, HIVE_MAY_APPEND };
+
+/* ---- entries <-> JSON ---- */
+
+static const char *opt_string(const cJSON *o, const char *name, size_t max, bool *bad)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!v || cJSON_IsNull(v))
+		return NULL;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > max || !v->valuestring[0]) {
+		*bad = true;
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
+{
+	const char *key, *path, *policy, *inode, *dev, *ns, *pod, *pod_uid, *container, *container_id;
+	struct hive_watch_key file = {};
+	const cJSON *access, *a;
+	unsigned long long ino;
+	unsigned major, minor;
+	uint32_t mask = 0;
+	struct watch_entry *e;
+	_cleanup_(freep) char *full_key = NULL;
+	char *end;
+	int consumed = 0;
+	bool bad = false;
+
+	if (!cJSON_IsObject(json))
+		return *why = "entry is not an object", -EBADMSG;
+	key = opt_string(json, "key", 1024, &bad);
+	path = opt_string(json, "path", 4096, &bad);
+	policy = opt_string(json, "policy", 63, &bad);
+	inode = opt_string(json, "inode", 20, &bad);
+	dev = opt_string(json, "dev", 12, &bad);
+	ns = opt_string(json, "namespace", 63, &bad);
+	pod = opt_string(json, "pod", 253, &bad);
+	pod_uid = opt_string(json, "podUID", 64, &bad);
+	container = opt_string(json, "container", 63, &bad);
+	container_id = opt_string(json, "containerID", 128, &bad);
+	if (bad || !key || !path || !policy || !inode || !dev)
+		return *why = "missing or malformed key, path, policy, inode or dev", -EBADMSG;
+	if (path[0] != '/')
+		return *why = "path is not absolute", -EBADMSG;
+	errno = 0;
+	ino = strtoull(inode, &end, 10);
+	if (errno || *end || inode[0] < '0' || inode[0] > '9')
+		return *why = "inode is not a decimal number", -EBADMSG;
+	if (sscanf(dev, "%u:%u%n", &major, &minor, &consumed) != 2 || dev[consumed] || major >= (1u << 12) ||
+	    minor >= (1u << 20))
+		return *why = "dev is not MAJOR:MINOR", -EBADMSG;
+	access = cJSON_GetObjectItemCaseSensitive(json, "access");
+	if (access && !cJSON_IsArray(access))
+		return *why = "access is not a list", -EBADMSG;
+	cJSON_ArrayForEach(a, access)
+	{
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(access_names); i++)
+			if (cJSON_IsString(a) && strcmp(a->valuestring, access_names[i]) == 0)
+				break;
+		if (i == ARRAY_SIZE(access_names))
+			return *why = "unknown access", -EBADMSG;
+		mask |= access_bits[i];
+	}
+	if (!mask)
+		mask = HIVE_ACCESS_ALL;
+	file.ino = ino;
+	file.dev = (major << 20) | minor;
+	if (asprintf(&full_key, "node/%s/%s", node, key) < 0)
+		return -ENOMEM;
+	e = watch_entry_new(full_key, &file, mask, policy, path, node);
+	if (!e || watch_entry_set_pod(e, ns, pod, pod_uid, container, container_id) < 0) {
+		watch_entry_free(e);
+		return -ENOMEM;
+	}
+	e->shared = true;
+	*ret = e;
+	return 0;
+}
+
+struct build {
+	cJSON *entries;
+	size_t n, skipped;
+	int error;
+};
+
+static int add_local_entry(const struct watch_entry *e, void *userdata)
+{
+	struct build *b = userdata;
+	char num[24], dev[24];
+	cJSON *o, *access;
+
+	if (e->shared)
+		return 0;
+	if (b->n >= NODE_WATCH_MAX_ENTRIES) {
+		b->skipped++;
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	access = o ? cJSON_AddArrayToObject(o, "access") : NULL;
+	if (!access)
+		goto oom;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)e->file.ino);
+	snprintf(dev, sizeof(dev), "%u:%u", kernel_dev_major(e->file.dev), kernel_dev_minor(e->file.dev));
+	for (size_t i = 0; i < ARRAY_SIZE(access_names); i++)
+		if ((e->access & access_bits[i]) && !cJSON_AddItemToArray(access, cJSON_CreateString(access_names[i])))
+			goto oom;
+	if (!cJSON_AddStringToObject(o, "key", e->key) || !cJSON_AddStringToObject(o, "path", e->path) ||
+	    !cJSON_AddStringToObject(o, "policy", e->policy) || !cJSON_AddStringToObject(o, "inode", num) ||
+	    !cJSON_AddStringToObject(o, "dev", dev))
+		goto oom;
+	if ((e->namespace && !cJSON_AddStringToObject(o, "namespace", e->namespace)) ||
+	    (e->pod && !cJSON_AddStringToObject(o, "pod", e->pod)) ||
+	    (e->pod_uid && !cJSON_AddStringToObject(o, "podUID", e->pod_uid)) ||
+	    (e->container && !cJSON_AddStringToObject(o, "container", e->container)) ||
+	    (e->container_id && !cJSON_AddStringToObject(o, "containerID", e->container_id)))
+		goto oom;
+	cJSON_AddItemToArray(b->entries, o);
+	b->n++;
+	return 0;
+oom:
+	cJSON_Delete(o);
+	return b->error = -ENOMEM;
+}
+
+static cJSON *build_object(struct node_store *s)
+{
+	struct build b = { .entries = cJSON_CreateArray() };
+	cJSON *obj = cJSON_CreateObject(), *meta, *labels, *spec;
+	char stamp[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (!obj || !b.entries)
+		goto oom;
+	watch_set_foreach(s->set, add_local_entry, &b);
+	if (b.error < 0)
+		goto oom;
+	if (b.skipped && !s->warned_truncated) {
+		log_warning("This node watches more than %d entries; %zu are not shared through the API server.",
+			    NODE_WATCH_MAX_ENTRIES, b.skipped);
+		s->warned_truncated = true;
+	}
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	cJSON_AddStringToObject(obj, "apiVersion", "hive.io/v1alpha1");
+	cJSON_AddStringToObject(obj, "kind", "NodeWatch");
+	meta = cJSON_AddObjectToObject(obj, "metadata");
+	labels = meta ? cJSON_AddObjectToObject(meta, "labels") : NULL;
+	spec = cJSON_AddObjectToObject(obj, "spec");
+	if (!labels || !spec || !cJSON_AddStringToObject(meta, "name", s->node) ||
+	    !cJSON_AddStringToObject(meta, "namespace", s->namespace) ||
+	    !cJSON_AddStringToObject(labels, "hive.io/kernel-id", s->kernel_id) ||
+	    !cJSON_AddStringToObject(labels, "hive.io/node", s->node) ||
+	    !cJSON_AddStringToObject(spec, "nodeName", s->node) || !cJSON_AddStringToObject(spec, "kernelId", s->kernel_id) ||
+	    !cJSON_AddNumberToObject(spec, "entryCount", (double)b.n) || !cJSON_AddStringToObject(spec, "updated", stamp))
+		goto oom;
+	if (s->resource_version && !cJSON_AddStringToObject(meta, "resourceVersion", s->resource_version))
+		goto oom;
+	cJSON_AddItemToObject(spec, "entries", b.entries);
+	return obj;
+oom:
+	cJSON_Delete(b.entries);
+	cJSON_Delete(obj);
+	return NULL;
+}
+
+/* ---- publishing ---- */
+
+static void publish(struct node_store *s);
+
+static int set_resource_version(struct node_store *s, const cJSON *object)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
+							  "resourceVersion");
+
+	free(s->resource_version);
+	s->resource_version = cJSON_IsString(v) && strlen(v->valuestring) < 128 ? strdup(v->valuestring) : NULL;
+	return s->resource_version ? 0 : -EBADMSG;
+}
+
+static void write_failed(struct node_store *s, const char *what, const struct kube_response *resp)
+{
+	s->failures++;
+	log_full(s->failures == 1 ? LOG_WARNING : LOG_DEBUG, "Cannot %s NodeWatch %s/%s: %s%s%s; will retry.", what,
+		 s->namespace, s->node, resp->error ? resp->error : "HTTP error", resp->reason ? ": " : "",
+		 resp->reason ? resp->reason : "");
+}
+
+static void on_written(const struct kube_response *resp, void *userdata)
+{
+	struct node_store *s = userdata;
+
+	s->write_call = NULL;
+	if ((resp->status == 200 || resp->status == 201) && !resp->error && set_resource_version(s, resp->json) == 0) {
+		if (s->failures)
+			log_info("NodeWatch %s/%s written again.", s->namespace, s->node);
+		s->failures = 0;
+		s->published_generation = s->writing_generation;
+		s->have_published = true;
+		return;
+	}
+	if (resp->status == 409 || resp->status == 404) {
+		/* Our version is stale (or the object went away): read it again. */
+		free(s->resource_version);
+		s->resource_version = NULL;
+		publish(s);
+		return;
+	}
+	write_failed(s, "write", resp);
+}
+
+static void write_object(struct node_store *s)
+{
+	cJSON *obj = build_object(s);
+	struct kube_response oom = { .error = "out of memory" };
+
+	s->writing_generation = watch_set_local_generation(s->set);
+	if (!obj || kube_request(s->client, s->resource_version ? "PUT" : "POST",
+				 s->resource_version ? s->object : s->collection, obj, on_written, s, &s->write_call) < 0)
+		write_failed(s, "write", &oom);
+	cJSON_Delete(obj);
+}
+
+static void on_read_own(const struct kube_response *resp, void *userdata)
+{
+	struct node_store *s = userdata;
+
+	s->write_call = NULL;
+	if (resp->status == 404 && !resp->error) {
+		write_object(s); /* POST */
+		return;
+	}
+	if (resp->status == 200 && !resp->error && set_resource_version(s, resp->json) == 0) {
+		write_object(s); /* PUT over it: we are its only writer */
+		return;
+	}
+	write_failed(s, "read", resp);
+}
+
+static void publish(struct node_store *s)
+{
+	struct kube_response oom = { .error = "out of memory" };
+
+	if (s->write_call)
+		return;
+	if (!s->resource_version) {
+		if (kube_request(s->client, "GET", s->object, NULL, on_read_own, s, &s->write_call) < 0)
+			write_failed(s, "read", &oom);
+		return;
+	}
+	write_object(s);
+}
+
+static int on_publish_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	struct node_store *s = userdata;
+	uint64_t delay = PUBLISH_INTERVAL_USEC;
+
+	/* Whatever changed within the last interval goes out in one write. */
+	if (!s->have_published || watch_set_local_generation(s->set) != s->published_generation)
+		publish(s);
+	if (s->failures)
+		delay = backoff_next_usec(s->failures - 1, PUBLISH_INTERVAL_USEC, 30 * USEC_PER_SEC);
+	return sd_event_source_set_time_relative(source, delay);
+}
+
+/* ---- mirroring ---- */
+
+static void remote_node_drop(struct node_store *s, const char *node)
+{
+	struct remote_node *rn = hashmap_remove_str(s->remote, node);
+
+	if (!rn)
+		return;
+	for (size_t i = 0; i < rn->n_keys; i++) {
+		watch_set_remove(s->set, rn->keys[i]);
+		free(rn->keys[i]);
+	}
+	s->n_remote_entries -= rn->n_keys;
+	free(rn->keys);
+	free(rn);
+}
+
+/* The NodeWatch of another node on this kernel, checked, into the watch set. */
+static void remote_node_apply(struct node_store *s, const cJSON *object)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(object, "spec");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
+	const cJSON *node = cJSON_GetObjectItemCaseSensitive(spec, "nodeName");
+	const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(spec, "kernelId");
+	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(spec, "entries"), *item;
+	struct remote_node *old, *rn;
+	size_t bad = 0, index = 0;
+	const char *why = NULL;
+
+	if (!cJSON_IsString(name) || !cJSON_IsString(node) || strcmp(name->valuestring, node->valuestring) != 0 ||
+	    !dns_subdomain_is_valid(node->valuestring)) {
+		log_warning("Ignoring a NodeWatch whose name and spec.nodeName differ or are not node names.");
+		return;
+	}
+	if (strcmp(node->valuestring, s->node) == 0)
+		return; /* ours: the local sources feed the loader directly */
+	if (!cJSON_IsString(kernel) || strcmp(kernel->valuestring, s->kernel_id) != 0) {
+		log_warning("Ignoring NodeWatch %s: labelled for this kernel but spec.kernelId says otherwise.",
+			    node->valuestring);
+		return;
+	}
+	rn = calloc(1, sizeof(*rn));
+	if (!rn || (cJSON_IsArray(entries) && !(rn->keys = calloc(cJSON_GetArraySize(entries) + 1, sizeof(char *))))) {
+		free(rn);
+		log_error("Out of memory while mirroring NodeWatch %s.", node->valuestring);
+		return;
+	}
+	cJSON_ArrayForEach(item, entries)
+	{
+		struct watch_entry *e = NULL;
+		int r;
+
+		if (index++ >= NODE_WATCH_MAX_ENTRIES)
+			break;
+		r = node_watch_entry_parse(item, node->valuestring, &e, &why);
+		if (r < 0) {
+			bad++;
+			continue;
+		}
+		rn->keys[rn->n_keys] = strdup(e->key);
+		if (!rn->keys[rn->n_keys]) {
+			watch_entry_free(e);
+			continue;
+		}
+		rn->n_keys++;
+		/* An identical entry is a no-op: a resync does not churn the map. */
+		if (watch_set_put(s->set, e) < 0)
+			log_warning("Kernel map refused an entry of node %s.", node->valuestring);
+	}
+	if (bad)
+		log_warning("NodeWatch %s: ignored %zu malformed entries (first problem: %s).", node->valuestring, bad,
+			    why);
+
+	/* Entries the node no longer lists. */
+	old = hashmap_get_str(s->remote, node->valuestring);
+	for (size_t i = 0; old && i < old->n_keys; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < rn->n_keys && !kept; j++)
+			kept = strcmp(old->keys[i], rn->keys[j]) == 0;
+		if (!kept)
+			watch_set_remove(s->set, old->keys[i]);
+	}
+	if (old) {
+		s->n_remote_entries -= old->n_keys;
+		for (size_t i = 0; i < old->n_keys; i++)
+			free(old->keys[i]);
+		free(old->keys);
+		free(old);
+	}
+	hashmap_put_str(s->remote, node->valuestring, rn, NULL);
+	s->n_remote_entries += rn->n_keys;
+}
+
+static const char *object_node(const cJSON *object)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "name");
+
+	return cJSON_IsString(name) ? name->valuestring : NULL;
+}
+
+static void on_replace(const cJSON *items, void *userdata)
+{
+	struct node_store *s = userdata;
+	struct hashmap_iter it;
+	const void *key;
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, items)
+		remote_node_apply(s, item);
+	/* Nodes whose objects are gone. */
+	hashmap_iter_init(&it, s->remote);
+	while (hashmap_iter_next(&it, &key, NULL, NULL)) {
+		bool present = false;
+
+		cJSON_ArrayForEach(item, items)
+			present = present || (object_node(item) && strcmp(object_node(item), key) == 0);
+		if (!present)
+			remote_node_drop(s, key);
+	}
+}
+
+static void on_event(const char *type, const cJSON *object, void *userdata)
+{
+	struct node_store *s = userdata;
+	const char *node = object_node(object);
+
+	if (strcmp(type, "DELETED") == 0) {
+		if (node)
+			remote_node_drop(s, node);
+		return;
+	}
+	remote_node_apply(s, object);
+}
+
+int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set, const char *namespace,
+		   const char *node, const char *kernel_id, unsigned watch_timeout_s, struct node_store **ret)
+{
+	static const struct reflector_ops ops = { .replace = on_replace, .event = on_event };
+	struct node_store *s = calloc(1, sizeof(*s));
+	int r = -ENOMEM;
+
+	if (!s)
+		return -ENOMEM;
+	s->client = client;
+	s->event = sd_event_ref(event);
+	s->set = set;
+	s->namespace = strdup(namespace);
+	s->node = strdup(node);
+	s->kernel_id = strdup(kernel_id);
+	s->remote = hashmap_new();
+	if (!s->namespace || !s->node || !s->kernel_id || !s->remote ||
+	    asprintf(&s->collection, API "/namespaces/%s/nodewatches", namespace) < 0 ||
+	    asprintf(&s->object, "%s/%s", s->collection, node) < 0 ||
+	    asprintf(&s->label_selector, "hive.io/kernel-id=%s", kernel_id) < 0)
+		goto fail;
+	r = sd_event_add_time_relative(event, &s->publish_timer, CLOCK_MONOTONIC, 0, 0, on_publish_timer, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->publish_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = reflector_new(client, event, s->collection, s->label_selector, watch_timeout_s, &ops, s,
+				  &s->reflector);
+	if (r < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	node_store_free(s);
+	return r;
+}
+
+struct node_store *node_store_free(struct node_store *s)
+{
+	struct hashmap_iter it;
+	const void *key;
+
+	if (!s)
+		return NULL;
+	reflector_free(s->reflector);
+	kube_call_cancel(s->write_call);
+	sd_event_source_disable_unref(s->publish_timer);
+	if (s->remote) {
+		hashmap_iter_init(&it, s->remote);
+		while (hashmap_iter_next(&it, &key, NULL, NULL))
+			remote_node_drop(s, key);
+	}
+	hashmap_free(s->remote);
+	sd_event_unref(s->event);
+	free(s->namespace);
+	free(s->node);
+	free(s->kernel_id);
+	free(s->collection);
+	free(s->object);
+	free(s->label_selector);
+	free(s->resource_version);
+	free(s);
+	return NULL;
+}
+
+size_t node_store_n_remote_nodes(const struct node_store *s)
+{
+	return hashmap_size(s->remote);
+}
+
+size_t node_store_n_remote_entries(const struct node_store *s)
+{
+	return s->n_remote_entries;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_KUBE_STORE_H
+#define HIVE_KUBE_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+struct kube_client;
+struct watch_set;
+struct watch_entry;
+
+/*
+ * The watch entries shared through the API server, one NodeWatch object per
+ * node (O(nodes) objects, whatever the number of pods and paths):
+ *
+ * - publish: this node's own entries go into the NodeWatch named after the
+ *   node, labelled with the kernel id; one writer per object, at most one
+ *   write per second however fast the entries churn;
+ * - mirror: the NodeWatches of the other nodes on this kernel become entries
+ *   of the watch set (marked shared), so the kernel's loader watches their
+ *   files too, and a restarted loader rebuilds its map.
+ *
+ * This node's own entries never make the round trip: an API server outage
+ * does not touch what the local loader watches.
+ */
+struct node_store;
+
+#define NODE_WATCH_MAX_ENTRIES 5000 /* the CRD's maxItems; etcd objects are at most 1.5 MiB */
+
+int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set, const char *namespace,
+		   const char *node, const char *kernel_id, unsigned watch_timeout_s, struct node_store **ret);
+struct node_store *node_store_free(struct node_store *s);
+
+size_t node_store_n_remote_nodes(const struct node_store *s);
+size_t node_store_n_remote_entries(const struct node_store *s);
+
+/*
+ * One NodeWatch entry, from the API server and so untrusted, into a watch
+ * entry for node (keyed "node/NODE/KEY"); -EBADMSG with the reason when
+ * malformed. Exposed for the unit tests.
+ */
+int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why);
+
+#endif

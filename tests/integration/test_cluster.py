@@ -1,0 +1,306 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Cluster mode against a real kube-apiserver and etcd (tests/cluster): one
+loader per kernel through a Lease, failover, the shared NodeWatch store, an
+API server outage, watch expiry (410) and bookmarks, RBAC.
+
+Every agent here runs on this one kernel with its own node name, as
+co-located (nested, kind-style) nodes do."""
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+import kubecluster  # noqa: E402
+from hivetest import Hived, host_policy, wait_until  # noqa: E402
+
+LEASE, RENEW, RETRY = 6, 4, 1
+TIMINGS = f"[kubernetes]\nlease_duration_s = {LEASE}\nrenew_deadline_s = {RENEW}\nretry_period_s = {RETRY}\n"
+BOOT_ID = open("/proc/sys/kernel/random/boot_id").read().strip()
+LEASE_NAME = f"hive-{BOOT_ID}"
+
+
+def cat(path):
+    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL)
+    p.wait()
+    return p.pid
+
+
+def program_names(pid):
+    """Names of the BPF programs a process holds, each once."""
+    names = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            ids = [line.split()[1] for line in open(fdinfo) if line.startswith("prog_id:")]
+        except OSError:
+            continue
+        for i in ids:
+            out = subprocess.run(["bpftool", "-j", "prog", "show", "id", i], stdout=subprocess.PIPE, text=True)
+            if out.returncode == 0:
+                names.add(json.loads(out.stdout)["name"])
+    return names
+
+
+class Cluster(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        hivetest.skip_unless_root()
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("openssl not installed")
+        cls.dir = tempfile.mkdtemp(prefix="hive-cluster-")
+        try:
+            cls.cluster = kubecluster.Cluster(cls.dir).up()
+        except (subprocess.CalledProcessError, RuntimeError) as e:
+            raise unittest.SkipTest(f"cannot start the test cluster: {e}")
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "cluster"):
+            cls.cluster.down()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.agents = {}
+        self.files = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        # Each test starts from no lease and no shared entries.
+        self.cluster.kubectl("delete", "-n", "hive-system", "lease", LEASE_NAME, "--ignore-not-found")
+        self.cluster.kubectl("delete", "-n", "hive-system", "nodewatches", "--all")
+
+    def tearDown(self):
+        for a in self.agents.values():
+            a.close()
+        shutil.rmtree(self.files, ignore_errors=True)
+        if not self.cluster._alive("apiserver"):
+            self.cluster.start_apiserver()
+
+    def secret(self, node):
+        path = os.path.join(self.files, f"{node}.secret")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(f"{node}\n")
+        return path
+
+    def agent(self, node, config="", log_level="info"):
+        kubeconfig = self.cluster.agent_kubeconfig(node)
+        a = Hived({"p.json": host_policy(f"{node}-files", self.secret(node))}, config=TIMINGS + config,
+                  args=["--node-name", node, "--kubeconfig", kubeconfig, "--log-level", log_level,
+                        "--dedup-window", "0"])
+        self.agents[node] = a
+        return a.start()
+
+    def role(self, a):
+        return a.status().split(",")[0]
+
+    def leaders(self):
+        return [n for n, a in self.agents.items() if a.proc.poll() is None and self.role(a) == "leader"]
+
+    def lease_holder(self):
+        r = self.cluster.kubectl("get", "lease", "-n", "hive-system", LEASE_NAME, "-o", "json", check=False)
+        return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+
+    def wait_one_leader(self, timeout=LEASE + 5):
+        return wait_until(lambda: len(self.leaders()) == 1 and self.lease_holder() == self.leaders()[0] and
+                          self.leaders()[0], timeout, interval=0.2, what="exactly one leader")
+
+    def test_one_loader_per_kernel_and_failover(self):
+        for node in ("node-a", "node-b", "node-c"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        for node, a in self.agents.items():
+            names = program_names(a.proc.pid)
+            if node == leader:
+                self.assertTrue([n for n in names if not n.startswith("resolve")], names)
+            else:
+                # A follower only resolves inode identities for its NodeWatch.
+                self.assertEqual(names, {"resolve__sys_exit_openat2"}, f"{node}: {names}")
+
+        # The holder dies without releasing: another takes over once the
+        # lease expires, and logs.
+        old = self.agents[leader]
+        old.proc.send_signal(signal.SIGKILL)
+        old.proc.wait()
+        killed = time.monotonic()
+        survivors = {n: a for n, a in self.agents.items() if n != leader}
+
+        def logged_by_new_leader():
+            pid = cat(self.secret(leader))  # a file the dead node published
+            return any(a.matching(pid=pid, node=leader) for a in survivors.values())
+        wait_until(logged_by_new_leader, LEASE + 10, interval=0.3, what="a new loader logging")
+        took = time.monotonic() - killed
+        new = self.wait_one_leader()
+        self.assertNotEqual(new, leader)
+        print(f"# failover: logging again {took:.1f} s after the holder died (lease {LEASE} s, retry {RETRY} s)")
+        self.assertLessEqual(took, LEASE + 1.2 * RETRY + 2.0)
+
+        # The old holder comes back and joins as a follower.
+        old.close()
+        del self.agents[leader]
+        self.agent(leader)
+        time.sleep(2 * RETRY + 1)
+        self.assertEqual(self.wait_one_leader(), new)
+        self.assertEqual(self.role(self.agents[leader]), "follower")
+        self.assertEqual(program_names(self.agents[leader].proc.pid), {"resolve__sys_exit_openat2"})
+
+    def test_clean_stop_hands_over_at_once(self):
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        other = "node-b" if leader == "node-a" else "node-a"
+        self.agents[leader].stop()
+        self.assertIn("Released the lease", self.agents[leader].log_text())
+        stopped = time.monotonic()
+        wait_until(lambda: self.role(self.agents[other]) == "leader", LEASE, what="the other agent to lead")
+        # Released, not expired: the next retry takes it.
+        self.assertLess(time.monotonic() - stopped, LEASE)
+
+    def test_follower_files_are_logged_by_the_leader_with_its_node(self):
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        follower = "node-b" if leader == "node-a" else "node-a"
+        nw = wait_until(lambda: self.nodewatch(follower), 10, what="the follower's NodeWatch")
+        self.assertEqual(nw["spec"]["entryCount"], 1)
+        self.assertEqual(nw["metadata"]["labels"]["hive.io/kernel-id"], BOOT_ID)
+        self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret(follower))
+        r = wait_until(lambda: self.agents[leader].matching(pid=cat(self.secret(follower))), 10,
+                       interval=0.3, what="the leader to log the follower's file")[0]
+        self.assertEqual(r["node"], follower)
+        self.assertEqual(r["policy"], f"{follower}-files")
+        self.assertEqual(r["inode"], os.stat(self.secret(follower)).st_ino)
+        # Only the loader writes records.
+        self.agents[follower].assert_no_record(seconds=0.5, path=self.secret(follower))
+        printed = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system").stdout
+        self.assertRegex(printed, rf"{follower}\s+{follower}\s+{BOOT_ID}\s+1\s")
+
+    def nodewatch(self, node):
+        r = self.cluster.kubectl("get", "nodewatch", "-n", "hive-system", node, "-o", "json", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def test_follower_changes_reach_the_leader(self):
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        follower = "node-b" if leader == "node-a" else "node-a"
+        path = self.secret(follower)
+        wait_until(lambda: self.agents[leader].matching(pid=cat(path)), 10, interval=0.3, what="first record")
+        # Replace the follower's file: its agent follows, publishes, the leader re-keys.
+        with open(path + ".new", "w") as f:
+            f.write("v2\n")
+        os.rename(path + ".new", path)
+        new_inode = os.stat(path).st_ino
+        wait_until(lambda: self.agents[leader].matching(pid=cat(path), inode=new_inode), 10, interval=0.3,
+                   what="a record with the new inode")
+
+    def test_api_server_outage(self):
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        follower = "node-b" if leader == "node-a" else "node-a"
+        L = self.agents[leader]
+        wait_until(lambda: L.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+        before = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
+        # Its own file and the follower's (STATUS= is refreshed every 2 s).
+        status_before = "watching 2 inodes for 2 entries"
+        wait_until(lambda: status_before in L.status(), 5, what=status_before)
+
+        self.cluster.stop_apiserver()
+        stopped = time.monotonic()
+        # Logging never pauses: the leader's own and the follower's files,
+        # every few seconds through the outage.
+        while time.monotonic() - stopped < 30:
+            for node in (leader, follower):
+                pid = cat(self.secret(node))
+                L.wait_record(timeout=5, pid=pid, node=node)
+            time.sleep(2)
+        self.assertEqual(self.role(L), "leader")
+        self.assertIn("unreachable: keeping the programs attached", L.log_text())
+        self.cluster.start_apiserver()
+
+        for a in self.agents.values():
+            a.wait_log("again.", timeout=40)  # "Watching ... again." / "NodeWatch ... written again."
+        time.sleep(3 * RETRY)
+        self.assertEqual(self.wait_one_leader(), leader)
+        after = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
+        entries = lambda text: sorted((i["metadata"]["name"], json.dumps(i["spec"]["entries"], sort_keys=True))
+                                      for i in json.loads(text)["items"])
+        self.assertEqual(entries(after), entries(before), "entries lost or duplicated")
+        self.assertIn(status_before, L.status())
+        L.wait_record(pid=cat(self.secret(follower)), node=follower)
+
+    def test_watch_expiry_relists(self):
+        # Watches served from etcd (no watch cache), then etcd compacted while
+        # the agents are away: their resourceVersion is gone, the server says
+        # 410, they list again and keep their entries.
+        self.cluster.stop_apiserver()
+        self.cluster.start_apiserver(["--watch-cache=false"])
+        try:
+            for node in ("node-a", "node-b"):
+                self.agent(node)
+            leader = self.wait_one_leader()
+            follower = "node-b" if leader == "node-a" else "node-a"
+            L = self.agents[leader]
+            wait_until(lambda: L.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+            # Move etcd's revision past the agents' resourceVersion (a write
+            # they do not watch), so that compacting to now drops theirs.
+            self.cluster.kubectl("create", "configmap", "-n", "hive-system", "bump")
+            self.cluster.kubectl("delete", "configmap", "-n", "hive-system", "bump")
+            self.cluster.stop_apiserver()
+            self.cluster.compact_etcd()
+            self.cluster.start_apiserver(["--watch-cache=false"])
+            for a in self.agents.values():
+                try:
+                    a.wait_log("listing again", timeout=40)
+                except AssertionError as e:
+                    raise AssertionError(f"{e}\n{a.log_text()}") from None
+            L.wait_record(pid=cat(self.secret(follower)), node=follower)
+        finally:
+            self.cluster.stop_apiserver()
+            self.cluster.start_apiserver([])
+
+    def test_bookmarks(self):
+        a = self.agent("node-a", config="watch_timeout_s = 5\n", log_level="debug")
+        a.wait_log("Bookmark for /apis/hive.io/v1alpha1/namespaces/hive-system/nodewatches", timeout=30)
+
+    def test_rbac(self):
+        kubeconfig = self.cluster.agent_kubeconfig("node-rbac")
+        allowed = [("get", "pods", None), ("list", "pods", None), ("watch", "pods", None),
+                   ("get", "leases", "hive-system"), ("create", "leases", "hive-system"),
+                   ("update", "leases", "hive-system"),
+                   ("list", "nodewatches.hive.io", "hive-system"), ("watch", "nodewatches.hive.io", "hive-system"),
+                   ("create", "nodewatches.hive.io", "hive-system"), ("update", "nodewatches.hive.io", "hive-system"),
+                   ("patch", "nodewatches.hive.io", "hive-system")]
+        forbidden = [("delete", "pods", None), ("create", "pods", None), ("get", "secrets", "hive-system"),
+                     ("list", "secrets", None), ("create", "leases", "default"), ("delete", "leases", "hive-system"),
+                     ("delete", "nodewatches.hive.io", "hive-system"), ("list", "nodewatches.hive.io", "default"),
+                     ("update", "clusterroles", None), ("create", "pods/exec", None), ("get", "nodes", None)]
+        for verb, resource, ns in allowed + forbidden:
+            args = ["auth", "can-i", verb, resource] + (["-n", ns] if ns else ["--all-namespaces"])
+            answer = self.cluster.kubectl(*args, kubeconfig=kubeconfig, check=False).stdout.strip()
+            expected = "yes" if (verb, resource, ns) in allowed else "no"
+            self.assertEqual(answer, expected, f"can-i {verb} {resource} in {ns or 'all namespaces'}")
+
+    def test_bad_kubeconfig_is_refused_clearly(self):
+        bad = os.path.join(self.files, "bad.kubeconfig")
+        with open(bad, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\ncurrent-context: nowhere\n")
+        h = Hived({"p.json": host_policy("x", self.secret("x"))}, args=["--kubeconfig", bad]).start(wait=False)
+        try:
+            self.assertEqual(h.proc.wait(10), 1)
+            h.stop()
+            self.assertIn(f"{bad}: contexts: no context named \"nowhere\" (the current-context)", h.log_text())
+        finally:
+            h.close()
+
+
+if __name__ == "__main__":
+    hivetest.main()

@@ -1,0 +1,268 @@
+# SPDX-License-Identifier: MIT
+"""A real kube-apiserver + etcd on loopback, started the way envtest does it,
+for Hive's tests and for people trying Hive by hand (tests/cluster/up).
+
+Everything lives in one directory: certificates, etcd's data, logs, pid
+files, admin.kubeconfig and one kubeconfig per agent identity.
+"""
+
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.path.join(SRC, "tests", "cluster", "build")
+DEPLOY = os.path.join(SRC, "deploy")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+class Cluster:
+    def __init__(self, directory):
+        self.dir = os.path.abspath(directory)
+        self.state_file = os.path.join(self.dir, "cluster.json")
+        self.state = json.load(open(self.state_file)) if os.path.exists(self.state_file) else {}
+
+    def save(self):
+        with open(self.state_file, "w") as f:
+            json.dump(self.state, f, indent=1)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    @property
+    def admin_kubeconfig(self):
+        return self.path("admin.kubeconfig")
+
+    @property
+    def server(self):
+        return f"https://127.0.0.1:{self.state['apiserver_port']}"
+
+    # Certificates: one CA signs the server's and every client's.
+
+    def _cert(self, name, subject, server=False):
+        ext = self.path(f"{name}.ext")
+        with open(ext, "w") as f:
+            if server:
+                f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+            else:
+                f.write("extendedKeyUsage=clientAuth\n")
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", subject, cwd=self.dir)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-days", "30", "-extfile", ext, "-out", f"{name}.crt", cwd=self.dir)
+        os.unlink(self.path(f"{name}.csr"))
+        os.unlink(ext)
+
+    def _certificates(self):
+        if os.path.exists(self.path("ca.crt")):
+            return
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "30",
+                "-subj", "/CN=hive-test-ca", cwd=self.dir)
+        self._cert("apiserver", "/CN=kube-apiserver", server=True)
+        self._cert("admin", "/O=system:masters/CN=admin")
+        openssl("genrsa", "-out", "sa.key", "2048", cwd=self.dir)
+        openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=self.dir)
+
+    def write_kubeconfig(self, path, cert, key, user):
+        """A kubeconfig in the YAML kubectl writes (hived parses this format)."""
+        with open(path, "w") as f:
+            f.write(f"""apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority: {self.path('ca.crt')}
+    server: {self.server}
+  name: hive-test
+contexts:
+- context:
+    cluster: hive-test
+    user: {user}
+  name: hive-test
+current-context: hive-test
+preferences: {{}}
+users:
+- name: {user}
+  user:
+    client-certificate: {cert}
+    client-key: {key}
+""")
+        os.chmod(path, 0o600)
+        return path
+
+    # Processes.
+
+    def _spawn(self, name, argv):
+        log = open(self.path(f"{name}.log"), "a")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.state[f"{name}_pid"] = p.pid
+        self.save()
+        return p
+
+    def _alive(self, name):
+        pid = self.state.get(f"{name}_pid")
+        if not pid:
+            return False
+        try:
+            os.kill(pid, 0)
+            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except OSError:
+            return False
+
+    def _kill(self, name, timeout=15):
+        pid = self.state.get(f"{name}_pid")
+        if not pid or not self._alive(name):
+            return
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_until(lambda: not self._alive(name), timeout, f"{name} to stop")
+        except RuntimeError:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+    def _https_ok(self, url):
+        ctx = ssl.create_default_context(cafile=self.path("ca.crt"))
+        ctx.load_cert_chain(self.path("admin.crt"), self.path("admin.key"))
+        try:
+            with urllib.request.urlopen(url, context=ctx, timeout=2) as r:
+                return r.status == 200
+        except (OSError, ValueError):
+            return False
+
+    def start_etcd(self):
+        url = f"http://127.0.0.1:{self.state['etcd_port']}"
+        self._spawn("etcd", [os.path.join(self.state["bin"], "etcd"), "--data-dir", self.path("etcd-data"),
+                             "--listen-client-urls", url, "--advertise-client-urls", url,
+                             "--listen-peer-urls", f"http://127.0.0.1:{self.state['etcd_peer_port']}",
+                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.state['etcd_peer_port']}",
+                             "--initial-cluster", f"default=http://127.0.0.1:{self.state['etcd_peer_port']}",
+                             "--log-level", "warn"])
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                    return json.load(r).get("health") == "true"
+            except (OSError, ValueError):
+                return False
+        wait_until(healthy, 60, "etcd's /health")
+
+    def start_apiserver(self, extra_args=()):
+        args = list(extra_args) or self.state.get("apiserver_extra_args", [])
+        self.state["apiserver_extra_args"] = args
+        self._spawn("apiserver", [
+            os.path.join(self.state["bin"], "kube-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{self.state['etcd_port']}",
+            f"--cert-dir={self.dir}",
+            f"--secure-port={self.state['apiserver_port']}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--tls-cert-file={self.path('apiserver.crt')}",
+            f"--tls-private-key-file={self.path('apiserver.key')}",
+            f"--client-ca-file={self.path('ca.crt')}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--authorization-mode=RBAC",
+            "--disable-admission-plugins=ServiceAccount",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={self.path('sa.pub')}",
+            f"--service-account-signing-key-file={self.path('sa.key')}",
+            "--enable-priority-and-fairness=false",
+        ] + args)
+        wait_until(lambda: self._https_ok(self.server + "/readyz"), 120, "kube-apiserver's /readyz")
+
+    def stop_apiserver(self):
+        self._kill("apiserver")
+
+    def kubectl(self, *args, kubeconfig=None, check=True, input=None):
+        r = subprocess.run([os.path.join(self.state["bin"], "kubectl"), "--kubeconfig",
+                            kubeconfig or self.admin_kubeconfig, *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, input=input)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {r.stderr.strip()}")
+        return r
+
+    def up(self, apiserver_args=()):
+        os.makedirs(self.dir, exist_ok=True)
+        if self._alive("apiserver") and self._alive("etcd"):
+            return self
+        self.state["bin"] = subprocess.run([BUILD], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+        for key in ("etcd_port", "etcd_peer_port", "apiserver_port"):
+            self.state.setdefault(key, free_port())
+        self.save()
+        self._certificates()
+        self.write_kubeconfig(self.admin_kubeconfig, self.path("admin.crt"), self.path("admin.key"), "admin")
+        self.start_etcd()
+        self.start_apiserver(apiserver_args)
+        self.kubectl("apply", "-f", DEPLOY)
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/nodewatches.hive.io")
+        return self
+
+    def agent_kubeconfig(self, node):
+        """A kubeconfig for an agent on node: a client certificate in group hive:agents."""
+        name = f"agent-{node}"
+        if not os.path.exists(self.path(f"{name}.crt")):
+            self._cert(name, f"/O=hive:agents/CN=hive-agent:{node}")
+        return self.write_kubeconfig(self.path(f"{name}.kubeconfig"), self.path(f"{name}.crt"),
+                                     self.path(f"{name}.key"), f"hive-agent:{node}")
+
+    def down(self):
+        self._kill("apiserver")
+        self._kill("etcd")
+
+    def compact_etcd(self):
+        """Compact etcd's history to now, so older resourceVersions are gone (410)."""
+        url = f"http://127.0.0.1:{self.state['etcd_port']}/v3/kv/range"
+        req = urllib.request.Request(url, data=json.dumps({"key": "AA==", "limit": 1}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            revision = int(json.load(r)["header"]["revision"])
+        req = urllib.request.Request(url.replace("/range", "/compaction"),
+                                     data=json.dumps({"revision": revision, "physical": True}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=30).read()
+        return revision
+
+
+def main_up():
+    if len(sys.argv) != 2:
+        sys.exit("usage: tests/cluster/up DIR")
+    c = Cluster(sys.argv[1]).up()
+    print(c.admin_kubeconfig)
+
+
+def main_agent_kubeconfig():
+    if len(sys.argv) != 3:
+        sys.exit("usage: tests/cluster/agent-kubeconfig DIR NODE")
+    print(Cluster(sys.argv[1]).agent_kubeconfig(sys.argv[2]))
+
+
+def main_down():
+    if len(sys.argv) != 2:
+        sys.exit("usage: tests/cluster/down DIR")
+    Cluster(sys.argv[1]).down()
