@@ -20,12 +20,7 @@ struct kube_client {
 	sd_event *event;
 	CURLM *multi;
 	sd_event_source *timer;
-	char *server;
-	char *ca_pem, *cert_pem, *key_pem;
-	size_t ca_len, cert_len, key_len;
-	char *token;
-	char *token_file;
-	bool insecure;
+	struct kube_credentials *cred;
 	struct kube_call *calls; /* every call in flight, to free them all */
 };
 
@@ -49,7 +44,7 @@ struct kube_call {
 
 const char *kube_client_server(const struct kube_client *c)
 {
-	return c->server;
+	return c->cred->server;
 }
 
 char *kube_path(const char *base, const char *const *query)
@@ -317,17 +312,6 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
 }
 
-static char *dup_blob(const char *data, size_t len)
-{
-	char *copy = data ? malloc(len + 1) : NULL;
-
-	if (copy) {
-		memcpy(copy, data, len);
-		copy[len] = '\0';
-	}
-	return copy;
-}
-
 int kube_client_new(sd_event *event, const struct kube_credentials *cred, struct kube_client **ret)
 {
 	static bool curl_ready;
@@ -343,19 +327,9 @@ int kube_client_new(sd_event *event, const struct kube_credentials *cred, struct
 	if (!c)
 		return -ENOMEM;
 	c->event = sd_event_ref(event);
-	c->server = strdup(cred->server);
-	c->ca_pem = dup_blob(cred->ca_pem, cred->ca_len);
-	c->ca_len = cred->ca_len;
-	c->cert_pem = dup_blob(cred->cert_pem, cred->cert_len);
-	c->cert_len = cred->cert_len;
-	c->key_pem = dup_blob(cred->key_pem, cred->key_len);
-	c->key_len = cred->key_len;
-	c->token = cred->token ? strdup(cred->token) : NULL;
-	c->token_file = cred->token_file ? strdup(cred->token_file) : NULL;
-	c->insecure = cred->insecure;
+	c->cred = kube_credentials_dup(cred);
 	c->multi = curl_multi_init();
-	if (!c->server || !c->multi || (cred->ca_pem && !c->ca_pem) || (cred->cert_pem && !c->cert_pem) ||
-	    (cred->key_pem && !c->key_pem) || (cred->token && !c->token) || (cred->token_file && !c->token_file)) {
+	if (!c->cred || !c->multi) {
 		kube_client_free(c);
 		return -ENOMEM;
 	}
@@ -384,16 +358,7 @@ struct kube_client *kube_client_free(struct kube_client *c)
 		curl_multi_cleanup(c->multi);
 	sd_event_source_disable_unref(c->timer);
 	sd_event_unref(c->event);
-	free(c->server);
-	free(c->ca_pem);
-	free(c->cert_pem);
-	if (c->key_pem)
-		explicit_bzero(c->key_pem, c->key_len);
-	free(c->key_pem);
-	if (c->token)
-		explicit_bzero(c->token, strlen(c->token));
-	free(c->token);
-	free(c->token_file);
+	kube_credentials_free(c->cred);
 	free(c);
 	return NULL;
 }
@@ -405,13 +370,13 @@ static int auth_header(struct kube_client *c, struct curl_slist **headers)
 	struct curl_slist *l;
 	int r;
 
-	if (c->token_file) {
-		r = read_small_file(c->token_file, 64 * 1024, &token, NULL);
+	if (c->cred->token_file) {
+		r = read_small_file(c->cred->token_file, 64 * 1024, &token, NULL);
 		if (r < 0)
-			return log_warning_errno(r, "Cannot read the API token from %s: %m", c->token_file);
+			return log_warning_errno(r, "Cannot read the API token from %s: %m", c->cred->token_file);
 		token[strcspn(token, " \t\r\n")] = '\0';
-	} else if (c->token)
-		token = strdup(c->token);
+	} else if (c->cred->token)
+		token = strdup(c->cred->token);
 	else
 		return 0;
 	if (!token || asprintf(&header, "Authorization: Bearer %s", token) < 0)
@@ -437,7 +402,7 @@ static int start(struct kube_client *c, const char *method, const char *path, co
 	struct curl_slist *l;
 	int r;
 
-	if (asprintf(&url, "%s%s", c->server, path) < 0)
+	if (asprintf(&url, "%s%s", c->cred->server, path) < 0)
 		return -ENOMEM;
 	call = calloc(1, sizeof(*call));
 	if (!call)
@@ -498,19 +463,19 @@ static int start(struct kube_client *c, const char *method, const char *path, co
 	curl_easy_setopt(call->easy, CURLOPT_TCP_KEEPINTVL, 10L);
 	if (!stream)
 		curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-	if (c->ca_pem) {
-		blob = (struct curl_blob){ .data = c->ca_pem, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY };
+	if (c->cred->ca_pem) {
+		blob = (struct curl_blob){ .data = c->cred->ca_pem, .len = c->cred->ca_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	if (c->cert_pem) {
-		blob = (struct curl_blob){ .data = c->cert_pem, .len = c->cert_len, .flags = CURL_BLOB_NOCOPY };
+	if (c->cred->cert_pem) {
+		blob = (struct curl_blob){ .data = c->cred->cert_pem, .len = c->cred->cert_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_SSLCERT_BLOB, &blob);
 		curl_easy_setopt(call->easy, CURLOPT_SSLCERTTYPE, "PEM");
-		blob = (struct curl_blob){ .data = c->key_pem, .len = c->key_len, .flags = CURL_BLOB_NOCOPY };
+		blob = (struct curl_blob){ .data = c->cred->key_pem, .len = c->cred->key_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_SSLKEY_BLOB, &blob);
 		curl_easy_setopt(call->easy, CURLOPT_SSLKEYTYPE, "PEM");
 	}
-	if (c->insecure) {
+	if (c->cred->insecure) {
 		curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 0L);
 	}

@@ -32,6 +32,44 @@ struct kube_credentials *kube_credentials_free(struct kube_credentials *c)
 	return NULL;
 }
 
+static char *dup_bytes(const char *data, size_t len, bool *oom)
+{
+	char *copy;
+
+	if (!data)
+		return NULL;
+	copy = malloc(len + 1);
+	if (!copy) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+struct kube_credentials *kube_credentials_dup(const struct kube_credentials *c)
+{
+	struct kube_credentials *d = calloc(1, sizeof(*d));
+	bool oom = false;
+
+	if (!d)
+		return NULL;
+	*d = (struct kube_credentials){
+		.server = dup_bytes(c->server, strlen(c->server), &oom),
+		.ca_pem = dup_bytes(c->ca_pem, c->ca_len, &oom),
+		.ca_len = c->ca_len,
+		.cert_pem = dup_bytes(c->cert_pem, c->cert_len, &oom),
+		.cert_len = c->cert_len,
+		.key_pem = dup_bytes(c->key_pem, c->key_len, &oom),
+		.key_len = c->key_len,
+		.token = c->token ? dup_bytes(c->token, strlen(c->token), &oom) : NULL,
+		.token_file = c->token_file ? dup_bytes(c->token_file, strlen(c->token_file), &oom) : NULL,
+		.insecure = c->insecure,
+	};
+	return oom ? kube_credentials_free(d) : d;
+}
+
 static int b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')

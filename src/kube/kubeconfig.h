@@ -38,6 +38,7 @@ int kubeconfig_parse(const char *label, const char *text, size_t len, const char
  * root (normally "/")var/run/secrets/kubernetes.io/serviceaccount. */
 int kube_in_cluster(const char *root, struct kube_credentials **ret, struct diag *d);
 
+struct kube_credentials *kube_credentials_dup(const struct kube_credentials *c);
 struct kube_credentials *kube_credentials_free(struct kube_credentials *c);
 
 /* Strict base64 (whitespace ignored). Returns the length or -EINVAL. */

@@ -24,20 +24,21 @@ static bool same_record(const struct lease_record *a, const struct lease_record 
 
 enum lease_action lease_observe(struct lease_elector *e, const struct lease_record *rec, uint64_t now)
 {
-	bool was_blind = e->unreachable;
-
-	e->unreachable = false;
 	/* Time in which we could not have seen a renewal is no evidence that
-	 * the holder stopped renewing: after an outage, the holder gets a
-	 * whole lease duration again, measured from now. */
-	if (!same_record(rec, &e->observed) || was_blind) {
+	 * the holder stopped renewing: after an outage (or refusals, as from an
+	 * API server still warming up), the holder gets a whole lease duration
+	 * again, measured from now. */
+	if (!same_record(rec, &e->observed) || e->blind) {
 		e->observed = *rec;
 		e->observed_at = now;
 	}
-	/* The same for a holder's renew deadline, so that it does not step
-	 * down before the others would take over. */
-	if (was_blind && e->leader)
+	/* The same for a holder's renew deadline after it could not reach the
+	 * server, so that it does not step down before the others would take
+	 * over. */
+	if (e->unreachable && e->leader)
 		e->renewed_at = now;
+	e->unreachable = false;
+	e->blind = false;
 	if (!rec->exists)
 		return LEASE_CREATE;
 	/* Another holder, seen renewing less than its lease duration ago, by
@@ -76,6 +77,7 @@ void lease_written(struct lease_elector *e, const struct lease_record *written, 
 	if (e->leader)
 		e->renewed_at = now;
 	e->unreachable = false;
+	e->blind = false;
 }
 
 void lease_rejected(struct lease_elector *e, uint64_t now)
@@ -83,11 +85,13 @@ void lease_rejected(struct lease_elector *e, uint64_t now)
 	if (e->unreachable && e->leader)
 		e->renewed_at = now;
 	e->unreachable = false;
+	e->blind = true;
 }
 
 void lease_unreachable(struct lease_elector *e)
 {
 	e->unreachable = true;
+	e->blind = true;
 }
 
 bool lease_must_step_down(const struct lease_elector *e, uint64_t now)

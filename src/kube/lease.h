@@ -42,6 +42,7 @@ struct lease_elector {
 	bool leader;
 	uint64_t renewed_at;          /* last successful create/update */
 	bool unreachable;             /* the last attempt got no answer */
+	bool blind;                   /* not seen the record since an attempt failed */
 };
 
 enum lease_action {

@@ -7,7 +7,6 @@ API server outage, watch expiry (410) and bookmarks, RBAC.
 Every agent here runs on this one kernel with its own node name, as
 co-located (nested, kind-style) nodes do."""
 
-import glob
 import json
 import os
 import re
@@ -22,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
 import kubecluster  # noqa: E402
-from hivetest import Hived, host_policy, wait_until  # noqa: E402
+from hivetest import Hived, bpf_ids, cat, host_policy, wait_until  # noqa: E402
 
 LEASE, RENEW, RETRY = 6, 4, 1
 TIMINGS = f"[kubernetes]\nlease_duration_s = {LEASE}\nrenew_deadline_s = {RENEW}\nretry_period_s = {RETRY}\n"
@@ -30,24 +29,15 @@ BOOT_ID = open("/proc/sys/kernel/random/boot_id").read().strip()
 LEASE_NAME = f"hive-{BOOT_ID}"
 
 
-def cat(path):
-    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL)
-    p.wait()
-    return p.pid
 
 
 def program_names(pid):
     """Names of the BPF programs a process holds, each once."""
     names = set()
-    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
-        try:
-            ids = [line.split()[1] for line in open(fdinfo) if line.startswith("prog_id:")]
-        except OSError:
-            continue
-        for i in ids:
-            out = subprocess.run(["bpftool", "-j", "prog", "show", "id", i], stdout=subprocess.PIPE, text=True)
-            if out.returncode == 0:
-                names.add(json.loads(out.stdout)["name"])
+    for i in bpf_ids(pid):
+        out = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(i)], stdout=subprocess.PIPE, text=True)
+        if out.returncode == 0:
+            names.add(json.loads(out.stdout)["name"])
     return names
 
 
@@ -107,6 +97,19 @@ class Cluster(unittest.TestCase):
     def lease_holder(self):
         r = self.cluster.kubectl("get", "lease", "-n", "hive-system", LEASE_NAME, "-o", "json", check=False)
         return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+
+    def logs(self):
+        return "\n".join(f"--- {n}:\n{a.log_text()}" for n, a in self.agents.items())
+
+    def synced_pair(self):
+        """Two agents, once the leader logs the follower's file: (leader, follower, leader's Hived)."""
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        follower = "node-b" if leader == "node-a" else "node-a"
+        agent = self.agents[leader]
+        wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+        return leader, follower, agent
 
     def wait_one_leader(self, timeout=LEASE + 5):
         return wait_until(lambda: len(self.leaders()) == 1 and self.lease_holder() == self.leaders()[0] and
@@ -187,12 +190,8 @@ class Cluster(unittest.TestCase):
         return json.loads(r.stdout) if r.returncode == 0 else None
 
     def test_follower_changes_reach_the_leader(self):
-        for node in ("node-a", "node-b"):
-            self.agent(node)
-        leader = self.wait_one_leader()
-        follower = "node-b" if leader == "node-a" else "node-a"
+        leader, follower, _ = self.synced_pair()
         path = self.secret(follower)
-        wait_until(lambda: self.agents[leader].matching(pid=cat(path)), 10, interval=0.3, what="first record")
         # Replace the follower's file: its agent follows, publishes, the leader re-keys.
         with open(path + ".new", "w") as f:
             f.write("v2\n")
@@ -202,12 +201,7 @@ class Cluster(unittest.TestCase):
                    what="a record with the new inode")
 
     def test_api_server_outage(self):
-        for node in ("node-a", "node-b"):
-            self.agent(node)
-        leader = self.wait_one_leader()
-        follower = "node-b" if leader == "node-a" else "node-a"
-        L = self.agents[leader]
-        wait_until(lambda: L.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+        leader, follower, L = self.synced_pair()
         before = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
         # Its own file and the follower's (STATUS= is refreshed every 2 s).
         status_before = "watching 2 inodes for 2 entries"
@@ -229,7 +223,7 @@ class Cluster(unittest.TestCase):
         for a in self.agents.values():
             a.wait_log("again.", timeout=40)  # "Watching ... again." / "NodeWatch ... written again."
         time.sleep(3 * RETRY)
-        self.assertEqual(self.wait_one_leader(), leader)
+        self.assertEqual(self.wait_one_leader(), leader, self.logs())
         after = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
         entries = lambda text: sorted((i["metadata"]["name"], json.dumps(i["spec"]["entries"], sort_keys=True))
                                       for i in json.loads(text)["items"])
@@ -244,12 +238,7 @@ class Cluster(unittest.TestCase):
         self.cluster.stop_apiserver()
         self.cluster.start_apiserver(["--watch-cache=false"])
         try:
-            for node in ("node-a", "node-b"):
-                self.agent(node)
-            leader = self.wait_one_leader()
-            follower = "node-b" if leader == "node-a" else "node-a"
-            L = self.agents[leader]
-            wait_until(lambda: L.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+            leader, follower, L = self.synced_pair()
             # Move etcd's revision past the agents' resourceVersion (a write
             # they do not watch), so that compacting to now drops theirs.
             self.cluster.kubectl("create", "configmap", "-n", "hive-system", "bump")
@@ -269,7 +258,22 @@ class Cluster(unittest.TestCase):
 
     def test_bookmarks(self):
         a = self.agent("node-a", config="watch_timeout_s = 5\n", log_level="debug")
-        a.wait_log("Bookmark for /apis/hive.io/v1alpha1/namespaces/hive-system/nodewatches", timeout=30)
+        # The server's watch cache sends bookmarks once it has seen events of
+        # the resource since it started: make some, on a NodeWatch of another
+        # kernel, which the agent's label selector leaves out.
+        other = {"apiVersion": "hive.io/v1alpha1", "kind": "NodeWatch",
+                 "metadata": {"name": "elsewhere", "namespace": "hive-system",
+                              "labels": {"hive.io/kernel-id": "00000000-0000-0000-0000-000000000000"}},
+                 "spec": {"nodeName": "elsewhere", "kernelId": "00000000-0000-0000-0000-000000000000",
+                          "entries": []}}
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(other))
+
+        def bookmarked():
+            self.cluster.kubectl("label", "--overwrite", "nodewatch", "-n", "hive-system", "elsewhere",
+                                 f"tick={time.monotonic_ns()}")
+            return "Bookmark for /apis/hive.io/v1alpha1/namespaces/hive-system/nodewatches" in a.log_text()
+        wait_until(bookmarked, 30, interval=1, what="a bookmark")
+        self.assertNotIn("elsewhere", a.log_text())
 
     def test_rbac(self):
         kubeconfig = self.cluster.agent_kubeconfig("node-rbac")

@@ -14,18 +14,11 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
-from hivetest import Hived, host_policy, run  # noqa: E402
+from hivetest import Hived, cat, host_policy, run, stat_dev  # noqa: E402
 
 
-def cat(path):
-    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL)
-    p.wait()
-    return p.pid
 
 
-def stat_dev(path):
-    st = os.stat(path)
-    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
 
 
 class Filesystems(unittest.TestCase):

@@ -13,16 +13,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
-from hivetest import Hived, host_policy, run  # noqa: E402
+from hivetest import Hived, cat, host_policy, run  # noqa: E402
 
 # The promise: the map follows a changed path within one second.
 FOLLOW_SECONDS = 1.0
 
 
-def cat(path):
-    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    p.wait()
-    return p.pid
 
 
 class Follow(unittest.TestCase):

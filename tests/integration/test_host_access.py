@@ -12,12 +12,9 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
-from hivetest import Hived, host_policy, run  # noqa: E402
+from hivetest import Hived, host_policy, run, stat_dev  # noqa: E402
 
 
-def kernel_dev(path):
-    st = os.stat(path)
-    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
 
 
 class HostAccess(unittest.TestCase):
@@ -55,7 +52,7 @@ class HostAccess(unittest.TestCase):
         self.assertEqual(r["ppid"], os.getpid())
         self.assertEqual((r["uid"], r["gid"]), (0, 0))
         self.assertEqual(r["inode"], os.stat(self.secret).st_ino)
-        self.assertEqual(r["dev"], kernel_dev(self.secret))  # ext4: stat and kernel agree
+        self.assertEqual(r["dev"], stat_dev(self.secret))  # ext4: stat and kernel agree
         self.assertEqual(r["node"], os.uname().nodename)
         self.assertEqual(r["kernel_id"], open("/proc/sys/kernel/random/boot_id").read().strip())
         self.assertIn(r["attach"], ("fentry", "kprobe", "tracepoint"))

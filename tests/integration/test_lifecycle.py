@@ -3,7 +3,6 @@
 """hived as a service: sd_notify protocol, attach mode selection, clean
 detach, refusal of bad configuration, safe output of hostile strings."""
 
-import glob
 import os
 import shutil
 import subprocess
@@ -13,20 +12,9 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
-from hivetest import HIVED, Hived, host_policy, run  # noqa: E402
+from hivetest import HIVED, Hived, bpf_ids, host_policy, run  # noqa: E402
 
 
-def bpf_ids(pid, kind):
-    """prog_id / link_id of every BPF object a process holds open."""
-    ids = set()
-    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
-        try:
-            for line in open(fdinfo):
-                if line.startswith(kind + ":"):
-                    ids.add(int(line.split()[1]))
-        except OSError:
-            pass
-    return ids
 
 
 class Lifecycle(unittest.TestCase):

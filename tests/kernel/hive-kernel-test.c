@@ -53,7 +53,7 @@ static void drain(struct loader *l, int ms)
 static char self_exe[HIVE_EXE_LEN];
 
 /* An event from pid for watch id with all of mask's bits, from exe. */
-static bool seen_exe(pid_t pid, uint32_t watch_id, uint32_t mask, const char *exe)
+static bool seen(pid_t pid, uint32_t watch_id, uint32_t mask, const char *exe)
 {
 	for (size_t i = 0; i < n_events; i++)
 		if ((pid_t)events[i].tgid == pid && events[i].watch_id == watch_id &&
@@ -62,10 +62,20 @@ static bool seen_exe(pid_t pid, uint32_t watch_id, uint32_t mask, const char *ex
 	return false;
 }
 
-static bool seen(pid_t pid, uint32_t watch_id, uint32_t mask)
-{
-	return seen_exe(pid, watch_id, mask, self_exe);
-}
+/* The accesses of the scenario, each from a child process of its own. */
+static const struct step {
+	const char *what, *path;
+	int flags;
+	bool exec;
+	uint32_t watch_id, mask;
+} steps[] = {
+	{ "read", DIR_ "/secret", O_RDONLY, false, 1, HIVE_MAY_READ },
+	{ "write", DIR_ "/secret", O_WRONLY, false, 1, HIVE_MAY_WRITE },
+	{ "append", DIR_ "/secret", O_WRONLY | O_APPEND, false, 1, HIVE_MAY_WRITE | HIVE_MAY_APPEND },
+	{ "exec", DIR_ "/tool", 0, true, 2, HIVE_MAY_EXEC },
+	{ "read through a symlink", DIR_ "/symlink", O_RDONLY, false, 1, HIVE_MAY_READ },
+	{ "read through a hard link", DIR_ "/hardlink", O_RDONLY, false, 1, HIVE_MAY_READ },
+};
 
 static bool seen_ino(uint64_t ino)
 {
@@ -165,27 +175,16 @@ static void scenario(const char *mode_name)
 		goto finish;
 	report(r == 1, mode_name, "inode identity reported by the kernel");
 
-	p = child_open(DIR_ "/secret", O_RDONLY);
-	drain(l, 300);
-	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read");
-	p = child_open(DIR_ "/secret", O_WRONLY);
-	drain(l, 300);
-	report(seen(p, 1, HIVE_MAY_WRITE), mode_name, "write");
-	p = child_open(DIR_ "/secret", O_WRONLY | O_APPEND);
-	drain(l, 300);
-	report(seen(p, 1, HIVE_MAY_WRITE | HIVE_MAY_APPEND), mode_name, "append");
-	p = child_exec(DIR_ "/tool");
-	drain(l, 300);
-	/* inode_permission() checks before the new image replaces the old one;
-	 * the syscall-exit fallback only sees the process after the exec. */
-	report(seen_exe(p, 2, HIVE_MAY_EXEC, loader_mode(l) == ATTACH_TRACEPOINT ? DIR_ "/tool" : self_exe), mode_name,
-	       "exec");
-	p = child_open(DIR_ "/symlink", O_RDONLY);
-	drain(l, 300);
-	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read through a symlink");
-	p = child_open(DIR_ "/hardlink", O_RDONLY);
-	drain(l, 300);
-	report(seen(p, 1, HIVE_MAY_READ), mode_name, "read through a hard link");
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		const struct step *t = &steps[i];
+		/* inode_permission() checks an exec before the new image replaces
+		 * the old; the syscall-exit fallback only sees it afterwards. */
+		const char *exe = t->exec && loader_mode(l) == ATTACH_TRACEPOINT ? t->path : self_exe;
+
+		p = t->exec ? child_exec(t->path) : child_open(t->path, t->flags);
+		drain(l, 300);
+		report(seen(p, t->watch_id, t->mask, exe), mode_name, t->what);
+	}
 	child_open(DIR_ "/other", O_RDONLY);
 	drain(l, 300);
 	report(stat(DIR_ "/other", &other) == 0 && !seen_ino(other.st_ino), mode_name, "unwatched file is silent");

@@ -3,6 +3,7 @@
 kernel and look at what it writes. Every test file ends in hivetest.main(),
 which reports TAP (one line per test method) for meson and tests/run."""
 
+import glob
 import json
 import os
 import shutil
@@ -38,6 +39,32 @@ def wait_until(predicate, timeout=5.0, interval=0.02, what="condition"):
 
 def run(*cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def cat(path):
+    """Read a file in a child process named cat; returns its pid."""
+    p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.wait()
+    return p.pid
+
+
+def stat_dev(path):
+    """The device stat() reports, as MAJ:MIN."""
+    st = os.stat(path)
+    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+
+
+def bpf_ids(pid, kind="prog_id"):
+    """prog_id (or link_id, map_id) of every BPF object a process holds open."""
+    ids = set()
+    for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
+        try:
+            for line in open(fdinfo):
+                if line.startswith(kind + ":"):
+                    ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
 
 
 class Hived:

@@ -173,8 +173,9 @@ users:
                 return False
         wait_until(healthy, 60, "etcd's /health")
 
-    def start_apiserver(self, extra_args=()):
-        args = list(extra_args) or self.state.get("apiserver_extra_args", [])
+    def start_apiserver(self, extra_args=None):
+        """Start kube-apiserver with extra_args, or with those of the last start."""
+        args = list(extra_args) if extra_args is not None else self.state.get("apiserver_extra_args", [])
         self.state["apiserver_extra_args"] = args
         self._spawn("apiserver", [
             os.path.join(self.state["bin"], "kube-apiserver"),

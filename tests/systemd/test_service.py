@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
-from hivetest import SRC, run, wait_until  # noqa: E402
+from hivetest import SRC, bpf_ids, run, wait_until  # noqa: E402
 
 CACHE = os.environ.get("HIVE_CACHE_DIR", "/var/cache/hive-test")
 ROOTFS = os.path.join(CACHE, "rootfs-bookworm")
@@ -226,16 +226,11 @@ systemctl reload hive""")
         self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
 
     def test_07_stop_leaves_no_program_attached(self):
-        pid = self.host_pid(self.main_pid())
-        progs = set()
-        for fdinfo in glob.glob(f"/proc/{pid}/fdinfo/*"):
-            for line in open(fdinfo):
-                if line.startswith("prog_id:"):
-                    progs.add(line.split()[1])
+        progs = bpf_ids(self.host_pid(self.main_pid()))
         self.assertTrue(progs)
         self.sh("systemctl stop hive")
         for prog in progs:
-            self.assertNotEqual(run("bpftool", "prog", "show", "id", prog, check=False).returncode, 0,
+            self.assertNotEqual(run("bpftool", "prog", "show", "id", str(prog), check=False).returncode, 0,
                                 f"program {prog} still loaded after stop")
         log = self.sh("journalctl -u hive --no-pager -o cat -n 20").stdout
         self.assertIn("Final Stats:", log)

@@ -177,6 +177,21 @@ static void test_microtime_format(void)
 	CHECK(t[19] == '.' && t[26] == 'Z');
 }
 
+static void test_follower_does_not_count_refused_time(void)
+{
+	struct lease_elector e;
+	struct lease_record theirs = held_by("node-b", "T0", "60");
+
+	lease_elector_init(&e, "node-a", &timing);
+	CHECK(lease_observe(&e, &theirs, 100 * S) == LEASE_WAIT);
+	lease_unreachable(&e);  /* the server goes down, */
+	lease_rejected(&e, 130 * S); /* comes back refusing for a moment (RBAC warming up), */
+	/* then answers: the unchanged record is fresh evidence from now on. */
+	CHECK(lease_observe(&e, &theirs, 131 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, 145 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, 147 * S) == LEASE_UPDATE);
+}
+
 int main(void)
 {
 	RUN(test_no_lease_creates);
@@ -187,6 +202,7 @@ int main(void)
 	RUN(test_leader_steps_down_when_another_holds);
 	RUN(test_unreachable_api_keeps_the_leader);
 	RUN(test_follower_does_not_count_blind_time);
+	RUN(test_follower_does_not_count_refused_time);
 	RUN(test_json_round_trip_and_hostile_replies);
 	RUN(test_microtime_format);
 	return TAP_END();
