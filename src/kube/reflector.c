@@ -8,7 +8,7 @@
 #include "shared/log.h"
 #include "shared/macro.h"
 
-#define PAGE_SIZE "500"
+#define PAGE_SIZE 500
 #define BACKOFF_BASE_USEC (1 * USEC_PER_SEC)
 #define BACKOFF_MAX_USEC (30 * USEC_PER_SEC)
 
@@ -28,6 +28,8 @@ struct reflector {
 	bool relist; /* the watch said 410: our version is gone */
 	bool failing; /* last attempt failed; logged once */
 	unsigned timeout_s;
+	unsigned page_size;
+	unsigned n_pages;
 	unsigned attempt;
 	unsigned n_lists, n_bookmarks;
 };
@@ -132,6 +134,7 @@ static void on_list(const struct kube_response *resp, void *userdata)
 	}
 	if (!r->pages)
 		r->pages = cJSON_CreateArray();
+	r->n_pages++;
 	cJSON_ArrayForEach(item, items)
 	{
 		cJSON *copy = cJSON_Duplicate(item, true);
@@ -164,11 +167,14 @@ static void on_list(const struct kube_response *resp, void *userdata)
 
 static void list(struct reflector *r, const char *continue_token)
 {
-	const char *query[8] = { "limit", PAGE_SIZE };
+	const char *query[8] = { "limit" };
+	char limit[16];
 	size_t n = 2;
 	_cleanup_(freep) char *path = NULL;
 	struct kube_response oom = { .error = "out of memory" };
 
+	snprintf(limit, sizeof(limit), "%u", r->page_size);
+	query[1] = limit;
 	if (r->label_selector) {
 		query[n++] = "labelSelector";
 		query[n++] = r->label_selector;
@@ -287,6 +293,7 @@ int reflector_new(struct kube_client *client, sd_event *event, const char *path,
 	if (!r)
 		return -ENOMEM;
 	r->timeout_s = MAX(timeout_s, 1u);
+	r->page_size = PAGE_SIZE;
 	r->client = client;
 	r->event = sd_event_ref(event);
 	r->path = strdup(path);
@@ -329,6 +336,16 @@ bool reflector_synced(const struct reflector *r)
 unsigned reflector_lists(const struct reflector *r)
 {
 	return r->n_lists;
+}
+
+void reflector_set_page_size(struct reflector *r, unsigned n)
+{
+	r->page_size = MAX(n, 1u);
+}
+
+unsigned reflector_pages(const struct reflector *r)
+{
+	return r->n_pages;
 }
 
 unsigned reflector_bookmarks(const struct reflector *r)

@@ -33,6 +33,9 @@ bool reflector_synced(const struct reflector *r);
 /* Counters for tests and status. */
 unsigned reflector_lists(const struct reflector *r);
 unsigned reflector_bookmarks(const struct reflector *r);
+/* Items per LIST request (default 500), and how many pages were fetched. */
+void reflector_set_page_size(struct reflector *r, unsigned n);
+unsigned reflector_pages(const struct reflector *r);
 
 /* Exponential backoff with +-20% jitter: 1 s doubling to 30 s. */
 uint64_t backoff_next_usec(unsigned attempt, uint64_t base_usec, uint64_t max_usec);

@@ -5,11 +5,9 @@ later record (suppressed) or counted as dropped, and the three add up."""
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -30,14 +28,13 @@ def flood(path, n):
 class Accounting(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "hot")
         open(self.file, "w").close()
 
     def tearDown(self):
         if hasattr(self, "hived"):
             self.hived.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self, config):
         self.hived = Hived({"p.json": host_policy("hot", self.file)}, config=config).start()

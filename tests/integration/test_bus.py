@@ -45,7 +45,7 @@ class Bus(unittest.TestCase):
         shutil.rmtree(cls.policy_dir, ignore_errors=True)
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "secret")
         open(self.file, "w").close()
         self.hived = Hived({"p.json": host_policy("bus-test", self.file, os.path.join(self.tmp, "missing"))}).start()
@@ -53,7 +53,6 @@ class Bus(unittest.TestCase):
 
     def tearDown(self):
         self.hived.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_status(self):
         subprocess.run(["cat", self.file], stdout=subprocess.DEVNULL, check=True)

@@ -4,7 +4,6 @@
 clear error naming the file and the field; good ones pass. No root needed."""
 
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -46,12 +45,10 @@ BAD = [
 
 class Check(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-check-")
+        self.tmp = hivetest.files_dir(self)
         self.conf = os.path.join(self.tmp, "hive.conf")
         open(self.conf, "w").close()
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def check(self, files):
         d = tempfile.mkdtemp(dir=self.tmp)

@@ -9,7 +9,6 @@ co-located (nested, kind-style) nodes do."""
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -61,7 +60,7 @@ class Cluster(unittest.TestCase):
 
     def setUp(self):
         self.agents = {}
-        self.files = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.files = hivetest.files_dir(self)
         # Each test starts from no lease and no shared entries.
         self.cluster.kubectl("delete", "-n", "hive-system", "lease", LEASE_NAME, "--ignore-not-found")
         self.cluster.kubectl("delete", "-n", "hive-system", "nodewatches", "--all")
@@ -69,7 +68,6 @@ class Cluster(unittest.TestCase):
     def tearDown(self):
         for a in self.agents.values():
             a.close()
-        shutil.rmtree(self.files, ignore_errors=True)
         if not self.cluster._alive("apiserver"):
             self.cluster.start_apiserver()
 
@@ -200,6 +198,31 @@ class Cluster(unittest.TestCase):
         wait_until(lambda: self.agents[leader].matching(pid=cat(path), inode=new_inode), 10, interval=0.3,
                    what="a record with the new inode")
 
+    def test_writes_are_coalesced_under_churn(self):
+        # 20 watched paths that appear and vanish as fast as the agent can
+        # follow, for 5 s: the NodeWatch is written at most once a second.
+        node = "node-churn"
+        paths = [os.path.join(self.files, f"churn-{i}") for i in range(20)]
+        a = Hived({"p.json": host_policy("churn", *paths)}, config=TIMINGS,
+                  args=["--node-name", node, "--kubeconfig", self.cluster.agent_kubeconfig(node)])
+        self.agents[node] = a
+        a.start()
+        wait_until(lambda: self.nodewatch(node), 10, what="the first write")
+        before = self.nodewatch(node)["metadata"]["generation"]
+        start = time.monotonic()
+        while time.monotonic() - start < 5:
+            for p in paths:
+                open(p, "w").close()
+            time.sleep(0.05)
+            for p in paths:
+                os.unlink(p)
+            time.sleep(0.05)
+        time.sleep(1.5)  # the last change goes out
+        writes = self.nodewatch(node)["metadata"]["generation"] - before
+        print(f"# {writes} NodeWatch writes during 5 s of churn")
+        self.assertGreater(writes, 1, "changes were published")
+        self.assertLessEqual(writes, 5 + 2)
+
     def test_api_server_outage(self):
         leader, follower, L = self.synced_pair()
         before = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
@@ -220,8 +243,13 @@ class Cluster(unittest.TestCase):
         self.assertIn("unreachable: keeping the programs attached", L.log_text())
         self.cluster.start_apiserver()
 
+        # "Watching ... again." / "NodeWatch ... written again.": retries back
+        # off to 30 s (+20% jitter), so allow that after the server is back.
         for a in self.agents.values():
-            a.wait_log("again.", timeout=40)  # "Watching ... again." / "NodeWatch ... written again."
+            try:
+                a.wait_log("again.", timeout=60)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n{self.logs()}") from None
         time.sleep(3 * RETRY)
         self.assertEqual(self.wait_one_leader(), leader, self.logs())
         after = self.cluster.kubectl("get", "nodewatches", "-n", "hive-system", "-o", "json").stdout
@@ -293,6 +321,40 @@ class Cluster(unittest.TestCase):
             expected = "yes" if (verb, resource, ns) in allowed else "no"
             self.assertEqual(answer, expected, f"can-i {verb} {resource} in {ns or 'all namespaces'}")
 
+    def test_client_primitives(self):
+        binary = os.environ.get("KUBE_CLIENT_TEST", os.path.join(hivetest.BUILD, "tests", "kube-client-test"))
+        bad_ca, untrusted = self.cluster.foreign_kubeconfigs()
+        r = subprocess.run([binary, self.cluster.admin_kubeconfig, bad_ca, untrusted], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=120)
+        print("\n".join("# " + line for line in r.stdout.splitlines()))
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("1..11", r.stdout)
+        self.assertNotIn("not ok", r.stdout)
+
+    def test_hostile_api_server(self):
+        """A server that answers garbage: clear log lines, retries, no crash."""
+        server = HostileServer(self.cluster)
+        try:
+            kubeconfig = self.cluster.agent_kubeconfig("node-h")
+            with open(kubeconfig) as f:
+                text = f.read().replace(self.cluster.server, f"https://127.0.0.1:{server.port}")
+            hostile = os.path.join(self.files, "hostile.kubeconfig")
+            with open(hostile, "w") as f:
+                f.write(text)
+            a = Hived({"p.json": host_policy("h", self.secret("h"))}, config=TIMINGS,
+                      args=["--node-name", "node-h", "--kubeconfig", hostile])
+            self.agents["node-h"] = a
+            a.start()
+            for line in ("malformed Lease in the reply", "malformed list reply",
+                         "malformed object in the watch stream", "Cannot write NodeWatch"):
+                a.wait_log(line, timeout=30)
+            self.assertIsNone(a.proc.poll(), "hived died")
+            self.assertEqual(self.role(a), "follower")
+            self.assertGreater(server.requests, 10, "it keeps retrying")
+            self.assertEqual(a.stop(), 0)
+        finally:
+            server.close()
+
     def test_bad_kubeconfig_is_refused_clearly(self):
         bad = os.path.join(self.files, "bad.kubeconfig")
         with open(bad, "w") as f:
@@ -304,6 +366,75 @@ class Cluster(unittest.TestCase):
             self.assertIn(f"{bad}: contexts: no context named \"nowhere\" (the current-context)", h.log_text())
         finally:
             h.close()
+
+
+class HostileServer:
+    """HTTPS on loopback with the test cluster's server certificate, answering
+    every request with something broken: malformed JSON, wrong shapes, a
+    watch stream that turns to garbage, a body cut short."""
+
+    def __init__(self, cluster):
+        import http.server
+        import ssl
+        import threading
+
+        owner = self
+        self.requests = 0
+        self.lists = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def send(self, status, body, length=None):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(length if length is not None else len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                owner.requests += 1
+                if "/leases/" in self.path:
+                    self.send(200, b'{"metadata": 5, "spec": []}')
+                elif "watch=1" in self.path:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    for chunk in (b'{"type":"ADDED","object":{"metadata":{"resourceVersion":"7"}}}\n',
+                                  b'{"type": "MODIFIED", "object": \x00\xff garbage\n'):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    # Every other list is malformed, the others lead to the watch.
+                    owner.lists += 1
+                    if owner.lists % 2:
+                        self.send(200, b'{"items": 5}')
+                    else:
+                        self.send(200, b'{"metadata": {"resourceVersion": "1"}, "items": []}')
+
+            def do_PUT(self):
+                owner.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                # A body announced longer than sent, then the connection drops.
+                self.send(200, b'{"kind": "Stat', length=4096)
+                self.close_connection = True
+
+            do_POST = do_PUT
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cluster.path("apiserver.crt"), cluster.path("apiserver.key"))
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -24,13 +23,12 @@ from hivetest import Hived, cat, host_policy, run, stat_dev  # noqa: E402
 class Filesystems(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-fs-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.mounts = []
 
     def tearDown(self):
         for m in reversed(self.mounts):
             run("umount", "-l", m, check=False)
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def mount(self, *args):
         run("mount", *args)

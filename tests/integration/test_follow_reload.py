@@ -4,10 +4,8 @@
 changes what is watched atomically: a bad policy set keeps the old one."""
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -24,7 +22,7 @@ FOLLOW_SECONDS = 1.0
 class Follow(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.path = os.path.join(self.tmp, "passwd")
         with open(self.path, "w") as f:
             f.write("v1\n")
@@ -33,7 +31,6 @@ class Follow(unittest.TestCase):
         run("umount", "-l", self.path, check=False)
         if hasattr(self, "hived"):
             self.hived.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start(self):
         self.hived = Hived({"p.json": host_policy("passwd", self.path)}).start()
@@ -95,7 +92,7 @@ class Follow(unittest.TestCase):
 class Reload(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.a = os.path.join(self.tmp, "a")
         self.b = os.path.join(self.tmp, "b")
         for p in (self.a, self.b):
@@ -104,7 +101,6 @@ class Reload(unittest.TestCase):
 
     def tearDown(self):
         self.hived.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_sighup_adds_and_removes_paths(self):
         h = self.hived

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -20,7 +19,7 @@ from hivetest import Hived, host_policy, run, stat_dev  # noqa: E402
 class HostAccess(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.secret = os.path.join(self.tmp, "secret")
         self.other = os.path.join(self.tmp, "other")
         self.tool = os.path.join(self.tmp, "tool")
@@ -34,7 +33,6 @@ class HostAccess(unittest.TestCase):
     def tearDown(self):
         self.hived.close()
         run("umount", "-l", os.path.join(self.tmp, "mnt"), check=False)
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def spawn(self, *cmd, **kw):
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, **kw)
@@ -142,12 +140,10 @@ class HostAccess(unittest.TestCase):
 class AccessFilter(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "f")
         open(self.file, "w").close()
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_write_only_policy_ignores_reads(self):
         with Hived({"p.json": host_policy("writes", self.file, access=["write"])}) as h:

@@ -7,11 +7,8 @@ journalctl -o json."""
 import ctypes
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -47,13 +44,11 @@ class Journal(unittest.TestCase):
         cls.journald.wait()
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "shadow")
         with open(self.file, "w") as f:
             f.write("root:*:1:0:99999:7:::\n")
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def entries(self, **match):
         args = ["journalctl", "--no-pager", "-o", "json"] + [f"{k}={v}" for k, v in match.items()]

@@ -4,10 +4,8 @@
 detach, refusal of bad configuration, safe output of hostile strings."""
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -20,13 +18,11 @@ from hivetest import HIVED, Hived, bpf_ids, host_policy, run  # noqa: E402
 class Lifecycle(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "f")
         with open(self.file, "w") as f:
             f.write("x\n")
 
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_notify_ready_status_stopping(self):
         h = Hived({"p.json": host_policy("f", self.file)}).start()
@@ -114,14 +110,13 @@ class Lifecycle(unittest.TestCase):
 class OutputSafety(unittest.TestCase):
     def setUp(self):
         hivetest.skip_unless_root()
-        self.tmp = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+        self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "f")
         open(self.file, "w").close()
         self.hived = Hived({"p.json": host_policy("f", self.file)}).start()
 
     def tearDown(self):
         self.hived.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def test_hostile_comm_is_escaped(self):
         script = ("import ctypes, os, sys\n"

@@ -41,6 +41,14 @@ def run(*cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+def files_dir(test):
+    """A fresh directory on a real disk (/var/tmp, not tmpfs) for a test's
+    files, removed after the test."""
+    d = tempfile.mkdtemp(prefix="hive-files-", dir="/var/tmp")
+    test.addCleanup(shutil.rmtree, d, ignore_errors=True)
+    return d
+
+
 def cat(path):
     """Read a file in a child process named cat; returns its pid."""
     p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

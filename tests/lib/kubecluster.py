@@ -232,6 +232,29 @@ users:
         return self.write_kubeconfig(self.path(f"{name}.kubeconfig"), self.path(f"{name}.crt"),
                                      self.path(f"{name}.key"), f"hive-agent:{node}")
 
+    def foreign_kubeconfigs(self):
+        """Two kubeconfigs that must fail: one trusting another CA than the
+        server's, one with a client certificate from another CA."""
+        foreign = self.path("foreign")
+        os.makedirs(foreign, exist_ok=True)
+        if not os.path.exists(os.path.join(foreign, "ca.crt")):
+            openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+                    "-days", "30", "-subj", "/CN=someone-else", cwd=foreign)
+            openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr",
+                    "-subj", "/O=system:masters/CN=intruder", cwd=foreign)
+            openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-days", "30", "-out", "client.crt", cwd=foreign)
+        bad_ca = self.write_kubeconfig(os.path.join(foreign, "bad-ca.kubeconfig"), self.path("admin.crt"),
+                                       self.path("admin.key"), "admin")
+        with open(bad_ca) as f:
+            text = f.read().replace(self.path("ca.crt"), os.path.join(foreign, "ca.crt"))
+        with open(bad_ca, "w") as f:
+            f.write(text)
+        untrusted = self.write_kubeconfig(os.path.join(foreign, "untrusted.kubeconfig"),
+                                          os.path.join(foreign, "client.crt"), os.path.join(foreign, "client.key"),
+                                          "intruder")
+        return bad_ca, untrusted
+
     def down(self):
         self._kill("apiserver")
         self._kill("etcd")

@@ -6,7 +6,6 @@ files, dependencies, configuration files, maintainer scripts, lintian."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
