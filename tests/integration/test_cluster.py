@@ -107,6 +107,9 @@ class Cluster(unittest.TestCase):
         follower = "node-b" if leader == "node-a" else "node-a"
         agent = self.agents[leader]
         wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+        for node in (leader, follower):
+            wait_until(lambda: (self.nodewatch(node) or {}).get("spec", {}).get("entryCount") == 1, 10,
+                       what=f"{node}'s NodeWatch")
         return leader, follower, agent
 
     def wait_one_leader(self, timeout=LEASE + 5):
