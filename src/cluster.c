@@ -119,10 +119,6 @@ bool cluster_is_leader(const struct cluster *c)
 	return lease_driver_leader(c->lease);
 }
 
-size_t cluster_remote_nodes(const struct cluster *c)
-{
-	return node_store_n_remote_nodes(c->store);
-}
 
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata)
 {

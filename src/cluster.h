@@ -26,7 +26,6 @@ int cluster_new(sd_event *event, const struct config *config, struct watch_set *
 struct cluster *cluster_free(struct cluster *c);
 
 bool cluster_is_leader(const struct cluster *c);
-size_t cluster_remote_nodes(const struct cluster *c);
 
 /* Give the lease back if held; done runs once that is settled. */
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata);

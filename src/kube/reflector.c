@@ -24,14 +24,12 @@ struct reflector {
 	sd_event_source *retry_timer;
 	cJSON *pages; /* items gathered while listing page by page */
 	char *resource_version;
-	bool synced;
 	bool relist; /* the watch said 410: our version is gone */
 	bool failing; /* last attempt failed; logged once */
 	unsigned timeout_s;
 	unsigned page_size;
 	unsigned n_pages;
 	unsigned attempt;
-	unsigned n_lists, n_bookmarks;
 };
 
 static void list(struct reflector *r, const char *continue_token);
@@ -155,9 +153,7 @@ static void on_list(const struct kube_response *resp, void *userdata)
 		failed(r, "list", &bad);
 		return;
 	}
-	r->n_lists++;
 	r->relist = false;
-	r->synced = true;
 	recovered(r);
 	r->ops.replace(r->pages, r->userdata);
 	cJSON_Delete(r->pages);
@@ -218,7 +214,6 @@ static int on_watch_object(const cJSON *event, void *userdata)
 		return 0;
 	}
 	if (strcmp(type->valuestring, "BOOKMARK") == 0) {
-		r->n_bookmarks++;
 		log_debug("Bookmark for %s at resourceVersion %s.", r->path, r->resource_version);
 		return 0;
 	}
@@ -328,15 +323,7 @@ struct reflector *reflector_free(struct reflector *r)
 	return NULL;
 }
 
-bool reflector_synced(const struct reflector *r)
-{
-	return r->synced;
-}
 
-unsigned reflector_lists(const struct reflector *r)
-{
-	return r->n_lists;
-}
 
 void reflector_set_page_size(struct reflector *r, unsigned n)
 {
@@ -348,7 +335,3 @@ unsigned reflector_pages(const struct reflector *r)
 	return r->n_pages;
 }
 
-unsigned reflector_bookmarks(const struct reflector *r)
-{
-	return r->n_bookmarks;
-}

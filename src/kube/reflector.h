@@ -29,10 +29,6 @@ int reflector_new(struct kube_client *client, sd_event *event, const char *path,
 		  unsigned timeout_s, const struct reflector_ops *ops, void *userdata, struct reflector **ret);
 struct reflector *reflector_free(struct reflector *r);
 
-bool reflector_synced(const struct reflector *r);
-/* Counters for tests and status. */
-unsigned reflector_lists(const struct reflector *r);
-unsigned reflector_bookmarks(const struct reflector *r);
 /* Items per LIST request (default 500), and how many pages were fetched. */
 void reflector_set_page_size(struct reflector *r, unsigned n);
 unsigned reflector_pages(const struct reflector *r);

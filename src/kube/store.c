@@ -45,7 +45,6 @@ struct node_store {
 	/* Mirroring. */
 	struct reflector *reflector;
 	struct hashmap *remote; /* node name -> struct remote_node */
-	size_t n_remote_entries;
 };
 
 static const char *const access_names[] = { "read", "write", "exec", "append" };
@@ -332,7 +331,6 @@ static void remote_node_drop(struct node_store *s, const char *node)
 		watch_set_remove(s->set, rn->keys[i]);
 		free(rn->keys[i]);
 	}
-	s->n_remote_entries -= rn->n_keys;
 	free(rn->keys);
 	free(rn);
 }
@@ -405,14 +403,12 @@ static void remote_node_apply(struct node_store *s, const cJSON *object)
 			watch_set_remove(s->set, old->keys[i]);
 	}
 	if (old) {
-		s->n_remote_entries -= old->n_keys;
 		for (size_t i = 0; i < old->n_keys; i++)
 			free(old->keys[i]);
 		free(old->keys);
 		free(old);
 	}
 	hashmap_put_str(s->remote, node->valuestring, rn, NULL);
-	s->n_remote_entries += rn->n_keys;
 }
 
 static const char *object_node(const cJSON *object)
@@ -520,12 +516,4 @@ struct node_store *node_store_free(struct node_store *s)
 	return NULL;
 }
 
-size_t node_store_n_remote_nodes(const struct node_store *s)
-{
-	return hashmap_size(s->remote);
-}
 
-size_t node_store_n_remote_entries(const struct node_store *s)
-{
-	return s->n_remote_entries;
-}

@@ -32,9 +32,6 @@ int node_store_new(struct kube_client *client, sd_event *event, struct watch_set
 		   const char *node, const char *kernel_id, unsigned watch_timeout_s, struct node_store **ret);
 struct node_store *node_store_free(struct node_store *s);
 
-size_t node_store_n_remote_nodes(const struct node_store *s);
-size_t node_store_n_remote_entries(const struct node_store *s);
-
 /*
  * One NodeWatch entry, from the API server and so untrusted, into a watch
  * entry for node (keyed "node/NODE/KEY"); -EBADMSG with the reason when
