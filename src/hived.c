@@ -13,7 +13,7 @@
 static void help(void)
 {
 	printf("Usage: hived [OPTIONS]\n"
-	       "Log every access to chosen files, on this host and in its containers.\n\n"
+	       "Log every access to chosen files, whoever makes it, host or container.\n\n"
 	       "  -c --config PATH       configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 	       "  -p --policy-dir DIR    policy directory (default " CONFIG_DEFAULT_POLICY_DIR ")\n"
 	       "  -o --output KIND       journal (default) or json (one object per line on stdout)\n"
