@@ -191,8 +191,10 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 		return 0;
 
 	pid_tgid = bpf_get_current_pid_tgid();
+#ifndef HIVE_MUTANT_NO_SELF_FILTER
 	if ((__u32)(pid_tgid >> 32) == self_tgid)
 		return 0;
+#endif
 
 	counters = bpf_map_lookup_elem(&stats, &zero);
 	if (!counters)

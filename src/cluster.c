@@ -4,16 +4,18 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "colocation.h"
 #include "config.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
-#include "kube/store.h"
+#include "nodewatch.h"
 #include "shared/log.h"
 #include "shared/names.h"
 
 struct cluster {
 	struct kube_client *client;
+	struct colocation *colocation;
 	struct lease_driver *lease;
 	struct node_store *store;
 	void (*on_leader)(bool leader, void *userdata);
@@ -39,11 +41,35 @@ int cluster_check_credentials(const struct config *config, struct diag *d)
 	return r;
 }
 
-static void on_lease_change(bool leader, void *userdata)
+static void on_lease_change(bool attached, void *userdata)
 {
 	struct cluster *c = userdata;
 
-	c->on_leader(leader, c->userdata);
+	c->on_leader(attached, c->userdata);
+}
+
+static enum lease_trust holder_trust(const char *holder, void *userdata)
+{
+	struct cluster *c = userdata;
+
+	switch (colocation_of(c->colocation, holder)) {
+	case COLOCATION_ELSEWHERE:
+		return LEASE_HOLDER_UNTRUSTED;
+	case COLOCATION_UNKNOWN:
+		return LEASE_HOLDER_UNKNOWN;
+	default: /* here, or unverifiable: as before Nodes were asked */
+		return LEASE_HOLDER_TRUSTED;
+	}
+}
+
+static void on_colocation_change(void *userdata)
+{
+	struct cluster *c = userdata;
+
+	if (c->lease)
+		lease_driver_recheck(c->lease);
+	if (c->store)
+		node_store_recheck(c->store);
 }
 
 int cluster_new(sd_event *event, const struct config *config, struct watch_set *set, const char *node,
@@ -88,10 +114,12 @@ int cluster_new(sd_event *event, const struct config *config, struct watch_set *
 	/* One lease per kernel; its holder is the kernel's loader. */
 	snprintf(lease_name, sizeof(lease_name), "hive-%s", kernel_id);
 	if (r >= 0)
-		r = lease_driver_new(c->client, event, config->kube_namespace, lease_name, kernel_id, node, &timing,
-				     on_lease_change, c, &c->lease);
+		r = colocation_new(c->client, event, kernel_id, on_colocation_change, c, &c->colocation);
 	if (r >= 0)
-		r = node_store_new(c->client, event, set, config->kube_namespace, node, kernel_id,
+		r = lease_driver_new(c->client, event, config->kube_namespace, lease_name, kernel_id, node, &timing,
+				     on_lease_change, holder_trust, c, &c->lease);
+	if (r >= 0)
+		r = node_store_new(c->client, event, set, c->colocation, config->kube_namespace, node, kernel_id,
 				   config->watch_timeout_s, &c->store);
 	if (r < 0) {
 		cluster_free(c);
@@ -109,16 +137,18 @@ struct cluster *cluster_free(struct cluster *c)
 		return NULL;
 	node_store_free(c->store);
 	lease_driver_free(c->lease);
+	colocation_free(c->colocation);
 	kube_client_free(c->client);
 	free(c);
 	return NULL;
 }
 
-bool cluster_is_leader(const struct cluster *c)
+const char *cluster_role(const struct cluster *c)
 {
-	return lease_driver_leader(c->lease);
+	if (lease_driver_leader(c->lease))
+		return "leader";
+	return lease_driver_attached(c->lease) ? "self-attached" : "follower";
 }
-
 
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata)
 {

@@ -11,9 +11,11 @@ struct config;
 struct watch_set;
 
 /*
- * Cluster mode: the API client, the per-kernel loader election and the
- * shared NodeWatch store, wired to the watch set. The manager hears about
- * leadership through on_leader and attaches or detaches its programs.
+ * Cluster mode: the API client, the per-kernel loader election, which nodes
+ * share this kernel, and the shared NodeWatch store, wired to the watch set.
+ * The manager hears through on_leader whether to attach its access hooks:
+ * when it holds the lease, and also when the lease is held by a node not
+ * known to run on this kernel ("self-attached").
  */
 struct cluster;
 
@@ -25,7 +27,8 @@ int cluster_new(sd_event *event, const struct config *config, struct watch_set *
 		struct cluster **ret);
 struct cluster *cluster_free(struct cluster *c);
 
-bool cluster_is_leader(const struct cluster *c);
+/* "leader", "follower" or "self-attached". */
+const char *cluster_role(const struct cluster *c);
 
 /* Give the lease back if held; done runs once that is settled. */
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata);

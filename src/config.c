@@ -89,7 +89,7 @@ static const struct key keys[] = {
 	{ "agent", "node_name", KEY_NODE_NAME, AT(node_name) },
 	{ "kubernetes", "kubeconfig", KEY_OPTIONAL_PATH, AT(kubeconfig) },
 	{ "kubernetes", "namespace", KEY_DNS_LABEL, AT(kube_namespace) },
-	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 3600 },
+	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 300 }, /* the admission policy's bound */
 	{ "kubernetes", "renew_deadline_s", KEY_U64, AT(renew_deadline_s), 1, 3600 },
 	{ "kubernetes", "retry_period_s", KEY_U64, AT(retry_period_s), 1, 3600 },
 	{ "kubernetes", "watch_timeout_s", KEY_U64, AT(watch_timeout_s), 5, 3600 },

@@ -17,7 +17,9 @@ struct host_item {
 	char *key;
 	char *policy;
 	char *path;
+	char *real; /* the file the watched inode was found at, when it is not path */
 	uint32_t access;
+	bool follow_symlinks;
 	bool present;
 	int last_error; /* to log a failure once, not at every rescan */
 	struct hive_watch_key file;
@@ -41,6 +43,7 @@ static void items_free(struct host_item *items, size_t n)
 		free(items[i].key);
 		free(items[i].policy);
 		free(items[i].path);
+		free(items[i].real);
 	}
 	free(items);
 }
@@ -74,33 +77,117 @@ struct host_source *host_source_free(struct host_source *h)
 	return NULL;
 }
 
+#define SYMLINK_NOTE_SIZE (ESCAPED_SIZE(240) + 32)
+
+/* "LINK -> TARGET" for the first symlink on path, after prefix, escaped:
+ * whoever made the link chose both strings. Empty when there is none. */
+static void symlink_note(const char *path, const char *prefix, const char *suffix, char out[SYMLINK_NOTE_SIZE])
+{
+	_cleanup_(freep) char *link = NULL, *target = NULL;
+	char l[ESCAPED_SIZE(120)], t[ESCAPED_SIZE(120)];
+
+	out[0] = '\0';
+	if (resolve_first_symlink(path, &link, &target) < 0)
+		return;
+	escape_untrusted(link, strnlen(link, 120), l, sizeof(l));
+	escape_untrusted(target, strnlen(target, 120), t, sizeof(t));
+	snprintf(out, SYMLINK_NOTE_SIZE, "%s%s -> %s%s", prefix, l, t, suffix);
+}
+
+/* The path now goes through a symlink and the policy refuses them: keep
+ * watching the file it named before, if any, and say so once. */
+static void refuse_symlink(struct host_item *item)
+{
+	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE];
+
+	if (item->last_error == -ELOOP)
+		return;
+	item->last_error = -ELOOP;
+	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
+	symlink_note(item->path, " (", ")", via);
+	if (item->present)
+		log_warning("Host path %s (policy %s) now goes through a symlink%s, which the policy does not follow "
+			    "(followSymlinks is false): still watching the file it named before, inode %llu on %u:%u.",
+			    shown, item->policy, via, (unsigned long long)item->file.ino,
+			    kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev));
+	else
+		log_error("Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
+			  "(followSymlinks is false): not watched.",
+			  shown, item->policy, via);
+}
+
+static void resolve_failed(struct host_source *h, struct host_item *item, int error)
+{
+	if (item->present || item->last_error != error) {
+		if (error == -ENOSYS)
+			log_error("Cannot resolve host path %s: openat2() is not available (kernel older than 5.6, or a "
+				  "seccomp filter such as systemd's RestrictSUIDSGID=).",
+				  item->path);
+		else if (error == -ENOENT)
+			log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.", item->path,
+				 item->policy, item->present ? " any more" : "");
+		else
+			log_warning_errno(error, "Cannot resolve host path %s (policy %s): %m", item->path, item->policy);
+	}
+	item->last_error = error;
+	if (item->present) {
+		watch_set_remove(h->set, item->key);
+		item->present = false;
+	}
+}
+
+/* Where a newly found inode is, when that is not the policy's path: a symlink
+ * on the way, or a directory swapped for one, decides which file is watched. */
+static void describe_move(struct host_item *item, int fd, const struct hive_watch_key *file)
+{
+	_cleanup_(freep) char *real = NULL;
+	char shown[ESCAPED_SIZE(128)], now[ESCAPED_SIZE(128)], before[ESCAPED_SIZE(128)];
+	char via[SYMLINK_NOTE_SIZE] = "";
+	bool moved_elsewhere;
+
+	if (resolve_fd_path(fd, &real) < 0 || strcmp(real, item->path) == 0)
+		real = mfree(real);
+	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
+	escape_untrusted(real ? real : item->path, strnlen(real ? real : item->path, 128), now, sizeof(now));
+	if (real)
+		symlink_note(item->path, " through symlink ", "", via);
+	/* Replaced in place (rename over it, delete and create) is what
+	 * following means; landing in another directory is not. */
+	moved_elsewhere = item->present && !streq_ptr(real, item->real);
+	if (moved_elsewhere) {
+		escape_untrusted(item->real ? item->real : item->path,
+				 strnlen(item->real ? item->real : item->path, 128), before, sizeof(before));
+		log_warning("Watch of %s (policy %s) moved to a different file: it was %s (inode %llu on %u:%u), it is "
+			    "now %s (inode %llu on %u:%u)%s.",
+			    shown, item->policy, before, (unsigned long long)item->file.ino,
+			    kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev), now,
+			    (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev), via);
+	} else if (real)
+		log_notice("%s %s (policy %s)%s: the file is %s, inode %llu on %u:%u.",
+			   item->present ? "Followed" : "Watching", shown, item->policy, via, now,
+			   (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev));
+	else
+		log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
+			 item->policy, (unsigned long long)file->ino, kernel_dev_major(file->dev),
+			 kernel_dev_minor(file->dev));
+	free(item->real);
+	item->real = TAKE_PTR(real);
+}
+
 static void resolve_item(struct host_source *h, struct host_item *item)
 {
 	_cleanup_(closep) int fd = -1;
 	struct hive_watch_key file;
 	struct watch_entry *e;
-	char shown[ESCAPED_SIZE(64)];
 	int r;
 
-	fd = resolve_open(-1, item->path);
+	fd = resolve_open(-1, item->path, item->follow_symlinks);
+	if (fd == -ELOOP && !item->follow_symlinks) {
+		refuse_symlink(item);
+		return;
+	}
 	if (fd < 0) {
-		if (item->present || item->last_error != fd) {
-			if (fd == -ENOSYS)
-				log_error("Cannot resolve host path %s: openat2() is not available (kernel older "
-					  "than 5.6, or a seccomp filter such as systemd's RestrictSUIDSGID=).",
-					  item->path);
-			else if (fd == -ENOENT)
-				log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.",
-					 item->path, item->policy, item->present ? " any more" : "");
-			else
-				log_warning_errno(fd, "Cannot resolve host path %s (policy %s): %m", item->path,
-						  item->policy);
-		}
-		item->last_error = fd;
-		if (item->present) {
-			watch_set_remove(h->set, item->key);
-			item->present = false;
-		}
+		resolve_failed(h, item, fd);
 		return;
 	}
 	item->last_error = 0;
@@ -122,10 +209,7 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	if (r < 0)
 		/* Kept in the set and retried; the map is probably full. */
 		log_warning_errno(r, "Cannot add inode of %s to the kernel map: %m", item->path);
-	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
-	log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
-		 item->policy, (unsigned long long)file.ino, kernel_dev_major(file.dev),
-		 kernel_dev_minor(file.dev));
+	describe_move(item, fd, &file);
 	item->file = file;
 	item->present = true;
 }
@@ -231,6 +315,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 				.policy = strdup(p->name),
 				.path = strdup(p->paths[j]),
 				.access = p->access,
+				.follow_symlinks = p->follow_symlinks,
 			};
 			if (asprintf(&items[n].key, "host/%s/%s", p->name, p->paths[j]) < 0)
 				items[n].key = NULL;
@@ -251,8 +336,10 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 				items[j].present = old->present;
 				items[j].file = old->file;
 				items[j].last_error = old->last_error;
-				/* The access filter may have changed. */
-				if (items[j].access != old->access)
+				items[j].real = TAKE_PTR(old->real);
+				/* The access filter may have changed, and so may
+				 * whether symlinks are followed. */
+				if (items[j].access != old->access || items[j].follow_symlinks != old->follow_symlinks)
 					items[j].present = false;
 			}
 		if (!kept)

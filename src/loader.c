@@ -58,7 +58,8 @@ const char *loader_failure_notes(void)
 /* While probing, failures are expected: libbpf's complaints go to debug. */
 static bool probing;
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+/* libbpf hands us its own format strings. */
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int prio = level == LIBBPF_WARN && !probing ? LOG_WARNING : LOG_DEBUG;
@@ -364,12 +365,8 @@ int loader_stats(const struct loader *l, struct hive_stats *ret)
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
 		return negative_errno();
 	memset(ret, 0, sizeof(*ret));
-	for (int i = 0; i < l->n_cpus; i++) {
-		ret->matched += per_cpu[i].matched;
-		ret->emitted += per_cpu[i].emitted;
-		ret->suppressed += per_cpu[i].suppressed;
-		ret->dropped += per_cpu[i].dropped;
-	}
+	for (int i = 0; i < l->n_cpus; i++)
+		hive_stats_add(ret, &per_cpu[i]);
 	return 0;
 }
 

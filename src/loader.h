@@ -59,6 +59,14 @@ int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
 
 int loader_stats(const struct loader *l, struct hive_stats *ret);
 
+static inline void hive_stats_add(struct hive_stats *to, const struct hive_stats *from)
+{
+	to->matched += from->matched;
+	to->emitted += from->emitted;
+	to->suppressed += from->suppressed;
+	to->dropped += from->dropped;
+}
+
 /*
  * The identity the hooks will compare for the file behind fd, which the
  * calling thread must have just opened with openat2(). Falls back to fstat()

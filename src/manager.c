@@ -99,17 +99,15 @@ static void stats_get(struct manager *m, struct hive_stats *st)
 
 	if (m->loader && loader_stats(m->loader, &now) < 0)
 		memset(&now, 0, sizeof(now));
-	st->matched = m->stats_base.matched + now.matched;
-	st->emitted = m->stats_base.emitted + now.emitted;
-	st->suppressed = m->stats_base.suppressed + now.suppressed;
-	st->dropped = m->stats_base.dropped + now.dropped;
+	*st = m->stats_base;
+	hive_stats_add(st, &now);
 }
 
 void manager_get_status(struct manager *m, struct manager_status *ret)
 {
 	*ret = (struct manager_status){
 		.attach = m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "none",
-		.role = !m->cluster ? "standalone" : cluster_is_leader(m->cluster) ? "leader" : "follower",
+		.role = m->cluster ? cluster_role(m->cluster) : "standalone",
 		.node = m->node_name,
 		.kernel_id = m->kernel_id,
 		.n_policies = m->policies->n,
@@ -357,12 +355,8 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 
 	if (old) {
 		loader_consume(old);
-		if (loader_stats(old, &st) >= 0) {
-			m->stats_base.matched += st.matched;
-			m->stats_base.emitted += st.emitted;
-			m->stats_base.suppressed += st.suppressed;
-			m->stats_base.dropped += st.dropped;
-		}
+		if (loader_stats(old, &st) >= 0)
+			hive_stats_add(&m->stats_base, &st);
 	}
 	m->ring_source = sd_event_source_disable_unref(m->ring_source);
 	m->loader = l;
@@ -379,12 +373,13 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	return 0;
 }
 
-static void on_leader(bool leader, void *userdata)
+static void on_leader(bool attach, void *userdata)
 {
 	struct manager *m = userdata;
 
-	if (switch_loader(m, leader ? m->config->attach : ATTACH_NONE) < 0 && leader)
-		log_error("This agent holds the lease but could not attach: nothing is logged on this kernel.");
+	if (switch_loader(m, attach ? m->config->attach : ATTACH_NONE) < 0 && attach)
+		log_error("This agent should be its kernel's loader but could not attach: nothing is logged on this "
+			  "kernel.");
 }
 
 int manager_start(struct manager *m)

@@ -402,9 +402,10 @@ static int parse_selector(const struct where *w, const cJSON *v, struct label_se
 static int parse_policy(const struct where *w0, const cJSON *v, struct policy *p)
 {
 	static const char *const fields[] = {
-		"name", "host", "paths", "access", "action", "namespaces", "podSelector", "containers", NULL,
+		"name", "host", "paths", "access", "action", "namespaces", "podSelector", "containers",
+		"followSymlinks", NULL,
 	};
-	const cJSON *name, *host, *paths, *access, *action, *namespaces, *selector, *containers;
+	const cJSON *name, *host, *paths, *access, *action, *namespaces, *selector, *containers, *follow;
 	struct where w = *w0;
 	char buf[96];
 	int r;
@@ -438,6 +439,11 @@ static int parse_policy(const struct where *w0, const cJSON *v, struct policy *p
 	if (host && !cJSON_IsBool(host))
 		return fail(&w, "host", "must be true or false, got %s", json_type_name(host));
 	p->host = host && cJSON_IsTrue(host);
+
+	follow = cJSON_GetObjectItemCaseSensitive(v, "followSymlinks");
+	if (follow && !cJSON_IsBool(follow))
+		return fail(&w, "followSymlinks", "must be true or false, got %s", json_type_name(follow));
+	p->follow_symlinks = !follow || cJSON_IsTrue(follow);
 
 	paths = cJSON_GetObjectItemCaseSensitive(v, "paths");
 	if (!paths)

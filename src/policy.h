@@ -51,6 +51,7 @@ struct policy {
 	char *name;
 	char *file; /* where it was defined, for messages */
 	bool host;
+	bool follow_symlinks; /* false: a path through a symlink is not watched */
 	char **paths;
 	size_t n_paths;
 	uint32_t access; /* HIVE_MAY_* */

@@ -2,6 +2,8 @@
 #ifndef HIVE_RESOLVE_H
 #define HIVE_RESOLVE_H
 
+#include <stdbool.h>
+
 /*
  * Open a watched path for identification only (O_PATH: no read, no
  * inode_permission() check on the file, no side effects on FIFOs or devices).
@@ -12,10 +14,22 @@
  * absolute symlink planted by the container can lead out of it.
  *
  * Magic links (/proc/PID/fd/N and friends) are never followed: they would
- * let a container point the agent at any file it holds open.
+ * let a container point the agent at any file it holds open. Without
+ * follow_symlinks, no symbolic link is followed at all (-ELOOP): for policies
+ * that refuse to be redirected by whoever can write a directory on the path.
  *
  * Returns the descriptor or -errno.
  */
-int resolve_open(int root_fd, const char *path);
+int resolve_open(int root_fd, const char *path, bool follow_symlinks);
+
+/*
+ * For messages about a path that resolved elsewhere than it reads: the file
+ * an O_PATH descriptor stands for (from /proc/self/fd), and the first
+ * component of path that is a symbolic link, with its target. Both are
+ * best effort (the tree may change meanwhile) and return -errno when there is
+ * nothing to say.
+ */
+int resolve_fd_path(int fd, char **ret);
+int resolve_first_symlink(const char *path, char **ret_link, char **ret_target);
 
 #endif

@@ -83,19 +83,14 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	return NULL;
 }
 
-static bool streq_null(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->file.ino == b->file.ino && a->file.dev == b->file.dev && a->access == b->access &&
 	       a->shared == b->shared &&
-	       streq_null(a->key, b->key) && streq_null(a->policy, b->policy) && streq_null(a->path, b->path) &&
-	       streq_null(a->node, b->node) && streq_null(a->namespace, b->namespace) &&
-	       streq_null(a->pod, b->pod) && streq_null(a->pod_uid, b->pod_uid) &&
-	       streq_null(a->container, b->container) && streq_null(a->container_id, b->container_id);
+	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
+	       streq_ptr(a->node, b->node) && streq_ptr(a->namespace, b->namespace) &&
+	       streq_ptr(a->pod, b->pod) && streq_ptr(a->pod_uid, b->pod_uid) &&
+	       streq_ptr(a->container, b->container) && streq_ptr(a->container_id, b->container_id);
 }
 
 int watch_set_new(struct watch_set **ret)

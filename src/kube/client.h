@@ -12,7 +12,7 @@ struct kube_credentials;
  * A small Kubernetes API client: HTTPS requests with JSON bodies through
  * libcurl's multi interface, driven entirely by the sd-event loop. Requests
  * complete through callbacks; nothing here blocks or retries by itself
- * (reflector.c, lease.c and store.c decide what to retry, and when).
+ * (reflector.c, lease.c and their users decide what to retry, and when).
  */
 
 struct kube_client;

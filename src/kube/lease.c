@@ -22,8 +22,11 @@ static bool same_record(const struct lease_record *a, const struct lease_record 
 	       strcmp(a->renew_time, b->renew_time) == 0 && strcmp(a->resource_version, b->resource_version) == 0;
 }
 
-enum lease_action lease_observe(struct lease_elector *e, const struct lease_record *rec, uint64_t now)
+enum lease_action lease_observe(struct lease_elector *e, const struct lease_record *rec, enum lease_trust trust,
+				uint64_t now)
 {
+	bool other_live, was_attached = lease_elector_attached(e);
+
 	/* Time in which we could not have seen a renewal is no evidence that
 	 * the holder stopped renewing: after an outage (or refusals, as from an
 	 * API server still warming up), the holder gets a whole lease duration
@@ -39,14 +42,20 @@ enum lease_action lease_observe(struct lease_elector *e, const struct lease_reco
 		e->renewed_at = now;
 	e->unreachable = false;
 	e->blind = false;
+	e->untrusted_holder = false;
 	if (!rec->exists)
 		return LEASE_CREATE;
 	/* Another holder, seen renewing less than its lease duration ago, by
 	 * our own clock: theirs. A released lease has no holder. */
-	if (rec->holder[0] && strcmp(rec->holder, e->identity) != 0 &&
-	    e->observed_at + (uint64_t)MAX(rec->duration_s, 0) * USEC_PER_SEC > now)
-		return LEASE_WAIT;
-	return LEASE_UPDATE;
+	other_live = rec->holder[0] && strcmp(rec->holder, e->identity) != 0 &&
+		     e->observed_at + (uint64_t)MAX(rec->duration_s, 0) * USEC_PER_SEC > now;
+	if (!other_live)
+		return LEASE_UPDATE;
+	/* Not fought over: whoever wrote it can write it again. Attaching
+	 * ourselves costs duplicates at most; while we do not know yet, a
+	 * leader stays attached rather than leave a gap. */
+	e->untrusted_holder = trust == LEASE_HOLDER_UNTRUSTED || (trust == LEASE_HOLDER_UNKNOWN && was_attached);
+	return LEASE_WAIT;
 }
 
 void lease_desired(const struct lease_elector *e, enum lease_action action, const char *stamp,
@@ -136,7 +145,9 @@ int lease_record_from_json(const cJSON *lease, struct lease_record *out)
 	*out = (struct lease_record){ .exists = true };
 	if (!cJSON_IsObject(meta) || (spec && !cJSON_IsObject(spec)))
 		return -EBADMSG;
+	/* An empty resourceVersion would make our next write unconditional. */
 	if (copy_string(meta, "resourceVersion", out->resource_version, sizeof(out->resource_version), true) < 0 ||
+	    !out->resource_version[0] ||
 	    copy_string(spec, "holderIdentity", out->holder, sizeof(out->holder), false) < 0 ||
 	    copy_string(spec, "acquireTime", out->acquire_time, sizeof(out->acquire_time), false) < 0 ||
 	    copy_string(spec, "renewTime", out->renew_time, sizeof(out->renew_time), false) < 0)
@@ -195,8 +206,11 @@ struct lease_driver {
 	sd_event_source *timer;
 	struct kube_call *call;
 	lease_change_fn on_change;
+	enum lease_trust (*holder_trust)(const char *holder, void *userdata);
 	void *userdata;
 	bool reported_leader;
+	bool reported_attached;
+	bool reported_untrusted;
 	bool complained; /* a failure is logged once per series */
 	bool kept_while_unreachable;
 	void (*release_done)(void *userdata);
@@ -239,7 +253,20 @@ static void settle(struct lease_driver *d)
 		d->reported_leader = d->e.leader;
 		log_info("%s the lease %s/%s as %s.", d->e.leader ? "Acquired" : "Lost", d->namespace, d->name,
 			 d->e.identity);
-		d->on_change(d->e.leader, d->userdata);
+	}
+	if (d->e.untrusted_holder != d->reported_untrusted) {
+		d->reported_untrusted = d->e.untrusted_holder;
+		if (d->e.untrusted_holder)
+			log_warning("Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
+				    "that name reports this boot id): attaching anyway, so that this kernel is not "
+				    "left unwatched.",
+				    d->namespace, d->name, d->e.observed.holder);
+		else
+			log_info("Lease %s/%s no longer held by a node foreign to this kernel.", d->namespace, d->name);
+	}
+	if (lease_elector_attached(&d->e) != d->reported_attached) {
+		d->reported_attached = lease_elector_attached(&d->e);
+		d->on_change(d->reported_attached, d->userdata);
 	}
 	schedule(d);
 }
@@ -264,6 +291,7 @@ static void on_write(const struct kube_response *resp, void *userdata)
 		d->complained = false;
 	} else if (resp->status == 409) {
 		/* Someone wrote first; the next read tells who. */
+		log_info("Lease %s/%s: conflict (409) on write, reading it again.", d->namespace, d->name);
 		lease_rejected(&d->e, now_usec(d));
 	} else if (kube_response_transient(resp)) {
 		complain(d, "write", resp);
@@ -320,7 +348,10 @@ static void on_read(const struct kube_response *resp, void *userdata)
 		settle(d);
 		return;
 	}
-	action = lease_observe(&d->e, &rec, now_usec(d));
+	action = lease_observe(&d->e, &rec,
+			       rec.holder[0] && d->holder_trust ? d->holder_trust(rec.holder, d->userdata)
+								: LEASE_HOLDER_TRUSTED,
+			       now_usec(d));
 	if (action == LEASE_WAIT) {
 		d->complained = false;
 		settle(d);
@@ -349,7 +380,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 
 int lease_driver_new(struct kube_client *client, sd_event *event, const char *namespace, const char *name,
 		     const char *kernel_id, const char *identity, const struct lease_timing *timing,
-		     lease_change_fn on_change, void *userdata, struct lease_driver **ret)
+		     lease_change_fn on_change, enum lease_trust (*holder_trust)(const char *holder, void *userdata),
+		     void *userdata, struct lease_driver **ret)
 {
 	struct lease_driver *d = calloc(1, sizeof(*d));
 	int r;
@@ -359,6 +391,7 @@ int lease_driver_new(struct kube_client *client, sd_event *event, const char *na
 	d->client = client;
 	d->event = sd_event_ref(event);
 	d->on_change = on_change;
+	d->holder_trust = holder_trust;
 	d->userdata = userdata;
 	lease_elector_init(&d->e, identity, timing);
 	d->name = strdup(name);
@@ -398,6 +431,26 @@ struct lease_driver *lease_driver_free(struct lease_driver *d)
 bool lease_driver_leader(const struct lease_driver *d)
 {
 	return d->e.leader;
+}
+
+bool lease_driver_attached(const struct lease_driver *d)
+{
+	return lease_elector_attached(&d->e);
+}
+
+const char *lease_driver_holder(const struct lease_driver *d)
+{
+	return d->e.observed.exists ? d->e.observed.holder : "";
+}
+
+void lease_driver_recheck(struct lease_driver *d)
+{
+	/* A call in flight will be judged with the new answer anyway; a
+	 * release under way stopped the timer for good. */
+	if (d->call || d->release_done)
+		return;
+	sd_event_source_set_time_relative(d->timer, 0);
+	sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
 }
 
 static void on_released(const struct kube_response *resp, void *userdata)

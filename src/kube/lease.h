@@ -43,6 +43,9 @@ struct lease_elector {
 	uint64_t renewed_at;          /* last successful create/update */
 	bool unreachable;             /* the last attempt got no answer */
 	bool blind;                   /* not seen the record since an attempt failed */
+	/* Another node holds a live lease, but nothing shows that it runs on
+	 * this kernel: attach anyway (duplicates, never gaps). */
+	bool untrusted_holder;
 };
 
 enum lease_action {
@@ -53,8 +56,24 @@ enum lease_action {
 
 void lease_elector_init(struct lease_elector *e, const char *identity, const struct lease_timing *timing);
 
+/* Whether a lease's holder is known to run on this kernel. A lease held by
+ * any other node is no reason not to attach: its holder's programs, if any,
+ * run on another kernel. */
+enum lease_trust {
+	LEASE_HOLDER_TRUSTED,
+	LEASE_HOLDER_UNTRUSTED,
+	LEASE_HOLDER_UNKNOWN, /* not known yet: attach or not, as before */
+};
+
 /* A GET returned rec (exists = false for 404): what to do now. */
-enum lease_action lease_observe(struct lease_elector *e, const struct lease_record *rec, uint64_t now);
+enum lease_action lease_observe(struct lease_elector *e, const struct lease_record *rec, enum lease_trust trust,
+				uint64_t now);
+
+/* Whether this agent should have its access hooks attached. */
+static inline bool lease_elector_attached(const struct lease_elector *e)
+{
+	return e->leader || e->untrusted_holder;
+}
 
 /* The record to write for CREATE/UPDATE; stamp is the current MicroTime. */
 void lease_desired(const struct lease_elector *e, enum lease_action action, const char *stamp,
@@ -85,11 +104,19 @@ cJSON *lease_to_json(const struct lease_record *rec, const char *name, const cha
 struct lease_driver;
 typedef void (*lease_change_fn)(bool leader, void *userdata);
 
+/* on_change(attached) runs whenever lease_elector_attached() changes.
+ * holder_trust answers for lease_observe(); NULL trusts every holder. */
 int lease_driver_new(struct kube_client *client, sd_event *event, const char *namespace, const char *name,
 		     const char *kernel_id, const char *identity, const struct lease_timing *timing,
-		     lease_change_fn on_change, void *userdata, struct lease_driver **ret);
+		     lease_change_fn on_change, enum lease_trust (*holder_trust)(const char *holder, void *userdata),
+		     void *userdata, struct lease_driver **ret);
 struct lease_driver *lease_driver_free(struct lease_driver *d);
 bool lease_driver_leader(const struct lease_driver *d);
+bool lease_driver_attached(const struct lease_driver *d);
+/* The holder last seen, "" when none. */
+const char *lease_driver_holder(const struct lease_driver *d);
+/* What decides trust changed: look at the lease again now. */
+void lease_driver_recheck(struct lease_driver *d);
 /* Give the lease up (holder "", duration 1 s) if held; done runs when settled. */
 void lease_driver_release(struct lease_driver *d, void (*done)(void *userdata), void *userdata);
 

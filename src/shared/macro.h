@@ -3,8 +3,10 @@
 #define HIVE_MACRO_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -20,6 +22,19 @@
 #define NSEC_PER_USEC 1000ULL
 #define NSEC_PER_MSEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
+
+/* free() that returns NULL, for p = mfree(p). */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+/* Two strings, either possibly NULL, are equal. */
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
 
 static inline void freep(void *p)
 {

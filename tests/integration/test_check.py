@@ -80,7 +80,12 @@ class Check(unittest.TestCase):
         d, r = self.check({"a.json": '[{"name": "a", "host": true, "paths": ["x"]}, {"name": "b"}]',
                            "b.json": "nonsense"})
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(len(r.stderr.splitlines()), 4, r.stderr)
+        self.assertEqual(r.stderr.splitlines(), [
+            f'{d}/a.json: policy #1 "a": paths[0]: "x" is not an absolute path',
+            f'{d}/a.json: policy #2 "b": paths: is required',
+            f'{d}/b.json:1:1: invalid JSON near "nonsense"',
+            f"Invalid policies in {d}, check failed.",
+        ])
 
     def test_good_policies_pass(self):
         d, r = self.check({"10-shadow.json": '{"name": "etc-shadow", "host": true, "paths": ["/etc/shadow"],'
@@ -101,8 +106,10 @@ class Check(unittest.TestCase):
         r = run(HIVED, "--check", "--config", self.conf, "--policy-dir", d, "--dedup-window", "soon", check=False)
         self.assertEqual(r.returncode, 1)
         self.assertIn('--dedup-window-ms: dedup_window_ms: "soon" is not a number', r.stderr)
-        r = run(HIVED, "--check", "--config", os.path.join(self.tmp, "missing.conf"), "--policy-dir", d, check=False)
-        self.assertIn("missing.conf: no such file", r.stderr)
+        missing = os.path.join(self.tmp, "missing.conf")
+        r = run(HIVED, "--check", "--config", missing, "--policy-dir", d, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.splitlines(), [f"{missing}: no such file", "Invalid configuration, check failed."])
 
     def test_missing_policy_directory(self):
         r = run(HIVED, "--check", "--config", self.conf, "--policy-dir", "/nonexistent/policies", check=False)

@@ -6,17 +6,16 @@ changes what is watched atomically: a bad policy set keeps the old one."""
 import os
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hivetest  # noqa: E402
 from hivetest import Hived, cat, host_policy, run  # noqa: E402
 
-# The issue's promise: the map follows a changed path within one second.
-FOLLOW_SECONDS = 1.0
-
-
+# README's promise: the watch follows a changed path within a second (the
+# rescan timer fires every 0.5 s, inotify at once); the wait allows 4 s more
+# for a loaded machine. Timings are measured by bench/, not asserted here.
+FOLLOW_SECONDS = 1.0 + 4.0
 
 
 class Follow(unittest.TestCase):
@@ -26,14 +25,18 @@ class Follow(unittest.TestCase):
         self.path = os.path.join(self.tmp, "passwd")
         with open(self.path, "w") as f:
             f.write("v1\n")
+        self.control = os.path.join(self.tmp, "control")
+        open(self.control, "w").close()
 
     def tearDown(self):
         run("umount", "-l", self.path, check=False)
         if hasattr(self, "hived"):
             self.hived.close()
 
-    def start(self):
-        self.hived = Hived({"p.json": host_policy("passwd", self.path)}).start()
+    def start(self, path=None, **policy):
+        p = host_policy("passwd", path or self.path, self.control)
+        p.update(policy)
+        self.hived = Hived({"p.json": p}).start()
         return self.hived
 
     def test_rename_over_is_followed_and_old_inode_dropped(self):
@@ -41,33 +44,30 @@ class Follow(unittest.TestCase):
         old_inode = os.stat(self.path).st_ino
         keep_old = os.path.join(self.tmp, "old")
         os.link(self.path, keep_old)  # the old inode stays reachable
+        h.wait_read_logged(keep_old, inode=old_inode)  # watched before
         new = os.path.join(self.tmp, "passwd.new")
         with open(new, "w") as f:
             f.write("v2\n")
         os.rename(new, self.path)  # what passwd(1) and editors do
-        time.sleep(FOLLOW_SECONDS)
-        r = h.wait_record(timeout=0.5, pid=cat(self.path))
-        self.assertEqual(r["inode"], os.stat(self.path).st_ino)
+        r = h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(self.path).st_ino)
         self.assertNotEqual(r["inode"], old_inode)
-        h.assert_no_record(pid=cat(keep_old))
+        h.assert_not_logged(cat(keep_old), self.control)
+        self.assertIn("Followed", h.log_text())
 
     def test_delete_and_recreate(self):
         h = self.start()
         os.unlink(self.path)
         with open(self.path, "w") as f:
             f.write("again\n")
-        time.sleep(FOLLOW_SECONDS)
-        r = h.wait_record(timeout=0.5, pid=cat(self.path))
-        self.assertEqual(r["inode"], os.stat(self.path).st_ino)
+        h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(self.path).st_ino)
 
     def test_path_that_appears_later(self):
         os.unlink(self.path)
         h = self.start()
-        self.assertIn("not present", h.status())
+        self.assertIn("(1 paths not present)", h.status())
         with open(self.path, "w") as f:
             f.write("late\n")
-        time.sleep(FOLLOW_SECONDS)
-        h.wait_record(timeout=0.5, pid=cat(self.path))
+        h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS)
 
     def test_directory_that_appears_later(self):
         self.path = os.path.join(self.tmp, "later", "dir", "file")
@@ -75,8 +75,7 @@ class Follow(unittest.TestCase):
         os.makedirs(os.path.dirname(self.path))
         with open(self.path, "w") as f:
             f.write("late\n")
-        time.sleep(FOLLOW_SECONDS)
-        h.wait_record(timeout=0.5, pid=cat(self.path))
+        h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS)
 
     def test_mount_over_the_path(self):
         h = self.start()
@@ -84,9 +83,81 @@ class Follow(unittest.TestCase):
         with open(other, "w") as f:
             f.write("mounted\n")
         run("mount", "--bind", other, self.path)
-        time.sleep(FOLLOW_SECONDS)
-        r = h.wait_record(timeout=0.5, pid=cat(self.path))
-        self.assertEqual(r["inode"], os.stat(other).st_ino)
+        h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(other).st_ino)
+
+
+class Symlinks(unittest.TestCase):
+    """Whoever can write a directory on a watched path can swap it for a
+    symlink: the watch then lands on another file. That is never silent, and a
+    policy can refuse symlinks altogether."""
+
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        self.real = os.path.join(self.tmp, "real")
+        self.elsewhere = os.path.join(self.tmp, "elsewhere")
+        for d in (self.real, self.elsewhere):
+            os.mkdir(d)
+            with open(os.path.join(d, "passwd"), "w") as f:
+                f.write(f"{d}\n")
+        self.path = os.path.join(self.real, "passwd")
+        self.control = os.path.join(self.tmp, "control")
+        open(self.control, "w").close()
+
+    def tearDown(self):
+        self.hived.close()
+
+    def start(self, **policy):
+        p = host_policy("swap", self.path, self.control)
+        p.update(policy)
+        self.hived = Hived({"p.json": p}).start()
+        return self.hived
+
+    def swap(self):
+        """mv DIR/real DIR/real.orig; ln -s DIR/elsewhere DIR/real"""
+        os.rename(self.real, self.real + ".orig")
+        os.symlink(self.elsewhere, self.real)
+        return os.path.join(self.real + ".orig", "passwd")
+
+    def test_swap_for_a_symlink_is_a_warning_naming_both_files(self):
+        h = self.start()
+        h.wait_read_logged(self.path, path=self.path)
+        original = self.swap()
+        target = os.path.join(self.elsewhere, "passwd")
+        log = h.wait_log("moved to a different file", timeout=FOLLOW_SECONDS)
+        line = [x for x in log.splitlines() if "moved to a different file" in x][0]
+        self.assertIn(f"it was {self.path} (inode {os.stat(original).st_ino}", line)
+        self.assertIn(f"it is now {target} (inode {os.stat(target).st_ino}", line)
+        self.assertIn(f"through symlink {self.real} -> {self.elsewhere}", line)
+        # Followed, under the policy's path: the record says where it went.
+        r = h.wait_read_logged(target, path=self.path)
+        self.assertEqual(r["inode"], os.stat(target).st_ino)
+
+    def test_symlink_on_the_path_at_start_is_said(self):
+        os.rename(self.real, self.real + ".orig")
+        os.symlink(self.elsewhere, self.real)
+        h = self.start()
+        h.wait_log(f"Watching {self.path} (policy swap) through symlink {self.real} -> {self.elsewhere}: "
+                   f"the file is {os.path.join(self.elsewhere, 'passwd')}")
+
+    def test_refused_symlinks_keep_the_watch_where_it_was(self):
+        h = self.start(followSymlinks=False)
+        h.wait_read_logged(self.path, path=self.path)
+        original = self.swap()
+        h.wait_log("which the policy does not follow (followSymlinks is false): still watching the file it "
+                   f"named before, inode {os.stat(original).st_ino}", timeout=FOLLOW_SECONDS)
+        # The original file, now elsewhere, is still logged; what the link
+        # points to is not (checked against a control read made after it).
+        h.wait_read_logged(original, path=self.path)
+        h.assert_not_logged(cat(os.path.join(self.elsewhere, "passwd")), self.control)
+
+    def test_refused_symlink_at_start_is_an_error(self):
+        os.rename(self.real, self.real + ".orig")
+        os.symlink(self.elsewhere, self.real)
+        h = self.start(followSymlinks=False)
+        h.wait_log(f"Host path {self.path} (policy swap) goes through a symlink ({self.real} -> {self.elsewhere}), "
+                   "which the policy does not follow (followSymlinks is false): not watched.")
+        h.assert_not_logged(cat(self.path), self.control)
 
 
 class Reload(unittest.TestCase):
@@ -104,15 +175,14 @@ class Reload(unittest.TestCase):
 
     def test_sighup_adds_and_removes_paths(self):
         h = self.hived
-        h.assert_no_record(pid=cat(self.b))
+        h.assert_not_logged(cat(self.b), self.a)
         h.write_policy("20-b.json", host_policy("watch-b", self.b))
         h.reload()
         self.assertIn("RELOADING=1", "".join(h.notifications()))
-        h.wait_record(pid=cat(self.b), policy="watch-b")
+        h.wait_read_logged(self.b, policy="watch-b")
         h.remove_policy("20-b.json")
         h.reload()
-        h.assert_no_record(pid=cat(self.b))
-        h.wait_record(pid=cat(self.a), policy="watch-a")
+        h.assert_not_logged(cat(self.b), self.a)
 
     def test_bad_reload_keeps_old_policies(self):
         h = self.hived
@@ -123,22 +193,23 @@ class Reload(unittest.TestCase):
         self.assertIn("20-bad.json: policy #1 \"watch-b\": paths[0]: \"relative/b\" is not an absolute path", log)
         self.assertIn("FAILED", h.status())
         # The old set runs on, the valid part of the refused set did not sneak in.
-        h.wait_record(pid=cat(self.a), policy="watch-a")
-        h.assert_no_record(pid=cat(self.b))
+        h.assert_not_logged(cat(self.b), self.a, policy="watch-a")
         # Fixing the file and reloading again applies it and clears the failure.
         h.remove_policy("20-bad.json")
         h.reload()
-        h.wait_record(pid=cat(self.b), policy="watch-b2")
+        h.wait_read_logged(self.b, policy="watch-b2")
         self.assertNotIn("FAILED", h.status())
 
     def test_changed_access_filter_applies(self):
         h = self.hived
+        h.wait_read_logged(self.a, policy="watch-a")  # positive control: reads were logged
         h.write_policy("10-a.json", host_policy("watch-a", self.a, access=["write"]))
         h.reload()
-        h.assert_no_record(pid=cat(self.a))
+        read = cat(self.a)
         w = subprocess.Popen(["sh", "-c", f"echo x > {self.a}"])
         w.wait()
         h.wait_record(pid=w.pid)
+        self.assertEqual(h.matching(pid=read), [], "a read after the filter became write-only")
 
 
 if __name__ == "__main__":

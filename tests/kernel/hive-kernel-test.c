@@ -8,6 +8,7 @@
  *
  *   hive-kernel-test MODE...   (auto, fentry, kprobe, tracepoint)
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -85,17 +86,30 @@ static bool seen_ino(uint64_t ino)
 	return false;
 }
 
-static pid_t child_open(const char *path, int flags)
+/* Open path in a child process, as uid (0: as we are); *status is its exit
+ * status: 0 opened, 1 refused with EACCES, 2 failed otherwise. */
+static pid_t child_open_as(const char *path, int flags, uid_t uid, int *status)
 {
 	pid_t pid = fork();
+	int st = 0;
 
 	if (pid == 0) {
-		int fd = open(path, flags | O_CLOEXEC, 0600);
+		int fd;
 
-		_exit(fd < 0 ? 1 : 0);
+		if (uid && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(3);
+		fd = open(path, flags | O_CLOEXEC, 0600);
+		_exit(fd >= 0 ? 0 : errno == EACCES ? 1 : 2);
 	}
-	waitpid(pid, NULL, 0);
+	waitpid(pid, &st, 0);
+	if (status)
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return pid;
+}
+
+static pid_t child_open(const char *path, int flags)
+{
+	return child_open_as(path, flags, 0, NULL);
 }
 
 static pid_t child_exec(const char *path)
@@ -113,7 +127,7 @@ static pid_t child_exec(const char *path)
 static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
 {
 	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
-	int fd = resolve_open(-1, path), r, from_kernel;
+	int fd = resolve_open(-1, path, true), r, from_kernel;
 
 	if (fd < 0)
 		return fd;
@@ -154,8 +168,8 @@ static void scenario(const char *mode_name)
 	struct hive_stats st;
 	struct stat other;
 	char what[128];
-	int mode = attach_mode_from_string(mode_name), r;
-	pid_t p;
+	int mode = attach_mode_from_string(mode_name), r, status = -1;
+	pid_t p, control;
 
 	n_events = 0;
 	o.mode = mode;
@@ -185,9 +199,25 @@ static void scenario(const char *mode_name)
 		drain(l, 300);
 		report(seen(p, t->watch_id, t->mask, exe), mode_name, t->what);
 	}
-	child_open(DIR_ "/other", O_RDONLY);
+	/* Negative checks against a positive control made after them: events
+	 * leave the ring buffer in order, so once the control's is here, theirs
+	 * would be too. */
+	p = child_open(DIR_ "/other", O_RDONLY);
+	control = child_open(DIR_ "/secret", O_RDONLY);
 	drain(l, 300);
-	report(stat(DIR_ "/other", &other) == 0 && !seen_ino(other.st_ino), mode_name, "unwatched file is silent");
+	report(stat(DIR_ "/other", &other) == 0 && seen(control, 1, HIVE_MAY_READ, self_exe) && !seen_ino(other.st_ino),
+	       mode_name, "unwatched file is silent (a later watched read is seen)");
+
+	/* A read refused with EACCES: inode_permission() runs, and is seen; the
+	 * syscall-exit fallback sees only opens that succeeded (README). */
+	p = child_open_as(DIR_ "/secret", O_RDONLY, 65534, &status);
+	control = child_open(DIR_ "/secret", O_RDONLY);
+	drain(l, 300);
+	snprintf(what, sizeof(what), "denied read (EACCES as uid 65534) %s", loader_mode(l) == ATTACH_TRACEPOINT ?
+		 "is not seen by the syscall-exit fallback" : "is seen");
+	report(status == 1 && seen(control, 1, HIVE_MAY_READ, self_exe) &&
+		       seen(p, 1, HIVE_MAY_READ, self_exe) == (loader_mode(l) != ATTACH_TRACEPOINT),
+	       mode_name, what);
 
 	r = loader_stats(l, &st);
 	snprintf(what, sizeof(what), "stats add up (%llu matched, %llu emitted, %zu received)",

@@ -6,6 +6,7 @@ which reports TAP (one line per test method) for meson and tests/run."""
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -194,9 +195,24 @@ class Hived:
     def wait_record(self, timeout=5, **fields):
         return wait_until(lambda: self.matching(**fields), timeout, what=f"record with {fields}")[0]
 
-    def assert_no_record(self, seconds=0.7, **fields):
-        time.sleep(seconds)
-        found = self.matching(**fields)
+    def wait_read_logged(self, file, timeout=5, **fields):
+        """Read path (cat) again and again until one of those reads is a
+        record with fields; returns it."""
+        pids = []
+
+        def logged():
+            pids.append(cat(file))
+            return self.matching(pid=lambda p: p in pids, **fields)
+        return wait_until(logged, timeout, interval=0.05, what=f"a read of {file} logged with {fields}")[0]
+
+    def assert_not_logged(self, pid, control, **fields):
+        """The access made by pid (already done) is not a record: proven
+        against a positive control, a read of control made after it, which
+        must be logged. Records leave the kernel's ring buffer in the order
+        the accesses were made, so once the control's record is here, pid's
+        would be too."""
+        self.wait_read_logged(control, **fields)
+        found = self.matching(pid=pid)
         if found:
             raise AssertionError(f"unexpected record(s) {found}")
 
@@ -242,9 +258,13 @@ def host_policy(name, *paths, access=None):
 
 
 class TapResult(unittest.TestResult):
-    def __init__(self):
+    def __init__(self, tests=()):
         super().__init__()
         self.n = 0
+        # A skip in setUpClass skips every test of the class: each is listed.
+        self.by_class = {}
+        for t in tests:
+            self.by_class.setdefault(f"{type(t).__module__}.{type(t).__qualname__}", []).append(t)
 
     def _line(self, test, ok, directive=""):
         self.n += 1
@@ -255,7 +275,9 @@ class TapResult(unittest.TestResult):
         self._line(test, True)
 
     def addSkip(self, test, reason):
-        self._line(test, True, f" # SKIP {reason}")
+        m = re.match(r"setUpClass \((.*)\)$", str(test))
+        for t in self.by_class.get(m.group(1), [test]) if m else [test]:
+            self._line(t, True, f" # SKIP {reason}")
 
     def _problem(self, test, err):
         text = self._exc_info_to_string(err, test)
@@ -294,7 +316,10 @@ def main():
         suite = unittest.defaultTestLoader.loadTestsFromNames(sys.argv[1:], module)
     else:
         suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    result = TapResult()
+    def flatten(s):
+        for t in s:
+            yield from flatten(t) if isinstance(t, unittest.TestSuite) else [t]
+    result = TapResult(list(flatten(suite)))
     suite.run(result)
     print(f"1..{result.n}", flush=True)
     sys.exit(0 if result.wasSuccessful() else 1)

@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,6 +148,19 @@ users:
         except ChildProcessError:
             pass
 
+    def api(self, method, path, body=None):
+        """One request as admin; merge patch for PATCH. Returns the HTTP status."""
+        ctx = ssl.create_default_context(cafile=self.path("ca.crt"))
+        ctx.load_cert_chain(self.path("admin.crt"), self.path("admin.key"))
+        ctype = "application/merge-patch+json" if method == "PATCH" else "application/json"
+        req = urllib.request.Request(self.server + path, method=method, headers={"Content-Type": ctype},
+                                     data=json.dumps(body).encode() if body is not None else None)
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
     def _https_ok(self, url):
         ctx = ssl.create_default_context(cafile=self.path("ca.crt"))
         ctx.load_cert_chain(self.path("admin.crt"), self.path("admin.key"))
@@ -222,7 +236,43 @@ users:
         self.start_apiserver(apiserver_args)
         self.kubectl("apply", "-f", DEPLOY)
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/nodewatches.hive.io")
+        self.wait_admission(enforced=True)
         return self
+
+    def admission_refuses(self):
+        """Whether the admission policy refuses an agent's write of another
+        node's NodeWatch (a server-side dry run, which runs admission)."""
+        probe = {"apiVersion": "hive.io/v1alpha1", "kind": "NodeWatch",
+                 "metadata": {"name": "someone-else", "namespace": "hive-system"},
+                 "spec": {"nodeName": "someone-else", "kernelId": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                          "entries": []}}
+        r = self.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe),
+                         kubeconfig=self.agent_kubeconfig("admission-probe"), check=False)
+        if r.returncode != 0 and "hive-agent-owns-its-node" not in r.stderr:
+            raise RuntimeError(f"probing the admission policy: {r.stderr.strip()}")
+        return r.returncode != 0
+
+    def wait_admission(self, enforced):
+        """The API server applies a new or deleted policy binding after a
+        moment: wait until it does."""
+        wait_until(lambda: self.admission_refuses() == enforced, 60,
+                   f"the admission policy to be {'enforced' if enforced else 'gone'}")
+
+    def set_admission(self, enforced):
+        if enforced:
+            self.kubectl("apply", "-f", os.path.join(DEPLOY, "30-admission.yaml"))
+        else:
+            self.kubectl("delete", "validatingadmissionpolicybinding", "hive-agent-owns-its-node",
+                         "--ignore-not-found")
+        self.wait_admission(enforced)
+
+    def register_node(self, name, boot_id):
+        """A Node object as a kubelet on the kernel boot_id would write it:
+        Hive trusts a node to share a kernel only when its Node says so."""
+        node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}
+        self.kubectl("apply", "-f", "-", input=json.dumps(node))
+        self.kubectl("patch", "node", name, "--subresource=status", "--type=merge",
+                     "-p", json.dumps({"status": {"nodeInfo": {"bootID": boot_id}}}))
 
     def agent_kubeconfig(self, node):
         """A kubeconfig for an agent on node: a client certificate in group hive:agents."""
@@ -290,3 +340,10 @@ def main_down():
     if len(sys.argv) != 2:
         sys.exit("usage: tests/cluster/down DIR")
     Cluster(sys.argv[1]).down()
+
+
+def main_register_node():
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: tests/cluster/register-node DIR NODE [BOOT_ID]")
+    boot_id = sys.argv[3] if len(sys.argv) == 4 else open("/proc/sys/kernel/random/boot_id").read().strip()
+    Cluster(sys.argv[1]).register_node(sys.argv[2], boot_id)

@@ -1,50 +1,73 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Count test cases from meson's testlog.json files: each TAP line is a case, a test
-without TAP output is one case. Prints the per-suite table, then
-"N passed, N failed"; exits non-zero when anything failed."""
+"""Count test cases from meson's testlog.json files: each TAP line is a case, a
+test without TAP output is one case. Prints the per-suite table, every skipped
+case by name, then "N passed, N failed, N skipped".
 
+Exit status: non-zero when anything failed; with --ci also when anything was
+skipped, or when a suite named in --expect did not run at all: in CI every
+suite must run."""
+
+import argparse
 import json
 import re
 import sys
 
-TAP = re.compile(r"^(ok|not ok) \d+( - [^#]*)?(#\s*(SKIP|TODO)\b.*)?$", re.IGNORECASE)
+TAP = re.compile(r"^(ok|not ok) \d+( - [^#]*)?(#\s*(SKIP|TODO)\b(.*))?$", re.IGNORECASE)
 
 
 def count(test):
-    passed = failed = skipped = 0
+    """(passed, failed, names of skipped cases with their reasons)."""
+    passed = failed = 0
+    skipped = []
     cases = [TAP.match(line) for line in (test.get("stdout") or "").splitlines()]
     cases = [m for m in cases if m]
     for m in cases:
         if m.group(4) and m.group(4).upper() == "SKIP":
-            skipped += 1
+            skipped.append(f"{test['name']}: {(m.group(2) or ' - (unnamed)')[3:].strip()}: {m.group(5).strip()}")
         elif m.group(1) == "ok":
             passed += 1
         else:
             failed += 1
+    plan_skip = re.search(r"^1\.\.0\s*#\s*SKIP\s*(.*)$", test.get("stdout") or "", re.M | re.I)
     result = test["result"]
-    if result in ("SKIP",) and not cases:
-        skipped += 1
+    if result == "SKIP" and not cases:
+        skipped.append(f"{test['name']}: {plan_skip.group(1) if plan_skip else 'the whole test'}")
     elif result not in ("OK", "EXPECTEDFAIL", "SKIP") and failed == 0:
         failed += 1  # crashed, timed out or broke the protocol
-    elif not cases and result == "OK":
+    elif not cases and result in ("OK", "EXPECTEDFAIL"):
         passed += 1
     return passed, failed, skipped
 
 
 def main():
-    totals = [0, 0, 0]
-    for log in sys.argv[1:]:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ci", action="store_true", help="a skip, or a suite that did not run, is a failure")
+    ap.add_argument("--expect", default="", help="comma-separated suites that must have run")
+    ap.add_argument("logs", nargs="+")
+    args = ap.parse_args()
+
+    passed = failed = 0
+    skipped, suites = [], set()
+    for log in args.logs:
         build = log.split("/meson-logs/")[0]
         for t in (json.loads(line) for line in open(log) if line.strip()):
             p, f, s = count(t)
-            totals = [totals[0] + p, totals[1] + f, totals[2] + s]
-            name = f"{build}: {t['name']}"
-            print(f"  {name:<44} {t['result']:<8} {p:4} passed {f:4} failed {s:4} skipped")
-    if totals[2]:
-        print(f"{totals[2]} skipped (see the SKIP reasons in the log)")
-    print(f"{totals[0]} passed, {totals[1]} failed")
-    sys.exit(1 if totals[1] else 0)
+            passed, failed = passed + p, failed + f
+            skipped += [f"{build}: {x}" for x in s]
+            suites.update(x.split(":")[-1] for x in t.get("suite", []))
+            print(f"  {build + ': ' + t['name']:<44} {t['result']:<12} {p:4} passed {f:4} failed {len(s):4} skipped")
+    missing = [s for s in args.expect.split(",") if s and s not in suites]
+    for s in missing:
+        print(f"SUITE NOT RUN: {s}")
+    if skipped:
+        print(f"SKIPPED ({len(skipped)}; these ran nothing{', which fails CI' if args.ci else ''}):")
+        for s in skipped:
+            print(f"  SKIP {s}")
+    if args.ci:
+        failed += len(skipped) + len(missing)
+    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "kube/client.h"
-#include "kube/store.h"
+#include "nodewatch.h"
 #include "shared/macro.h"
 #include "tap.h"
 #include "watch.h"

@@ -24,7 +24,7 @@ static void test_no_lease_creates(void)
 	struct lease_record none = { .exists = false }, want;
 
 	lease_elector_init(&e, "node-a", &timing);
-	CHECK(lease_observe(&e, &none, 100 * S) == LEASE_CREATE);
+	CHECK(lease_observe(&e, &none, LEASE_HOLDER_TRUSTED, 100 * S) == LEASE_CREATE);
 	lease_desired(&e, LEASE_CREATE, "T1", &want);
 	CHECK_STREQ(want.holder, "node-a");
 	CHECK(want.duration_s == 15 && want.transitions == 0);
@@ -39,16 +39,16 @@ static void test_live_holder_is_respected_until_expiry_by_local_clock(void)
 	struct lease_record r = held_by("node-b", "T0", "10"), want;
 
 	lease_elector_init(&e, "node-a", &timing);
-	CHECK(lease_observe(&e, &r, 100 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 100 * S) == LEASE_WAIT);
 	/* The holder's renewTime is never compared with our clock: only when we
 	 * saw the record change. Unchanged for 14 s: still theirs. */
-	CHECK(lease_observe(&e, &r, 114 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 114 * S) == LEASE_WAIT);
 	/* It renews (a new record) at 114 s: the countdown restarts. */
 	r = held_by("node-b", "T1", "11");
-	CHECK(lease_observe(&e, &r, 114 * S) == LEASE_WAIT);
-	CHECK(lease_observe(&e, &r, 128 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 114 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 128 * S) == LEASE_WAIT);
 	/* Unchanged for more than 15 s: expired, take it over. */
-	CHECK(lease_observe(&e, &r, 130 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 130 * S) == LEASE_UPDATE);
 	lease_desired(&e, LEASE_UPDATE, "T2", &want);
 	CHECK_STREQ(want.holder, "node-a");
 	CHECK(want.transitions == 4);
@@ -64,7 +64,7 @@ static void test_renewal_keeps_acquire_time_and_transitions(void)
 	lease_elector_init(&e, "node-a", &timing);
 	lease_written(&e, &r, 100 * S);
 	CHECK(e.leader);
-	CHECK(lease_observe(&e, &r, 102 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 102 * S) == LEASE_UPDATE);
 	lease_desired(&e, LEASE_UPDATE, "T1", &want);
 	CHECK(want.transitions == 3);
 	CHECK_STREQ(want.acquire_time, "2026-01-01T00:00:00.000000Z");
@@ -78,7 +78,7 @@ static void test_released_lease_is_taken_at_once(void)
 
 	r.duration_s = 1;
 	lease_elector_init(&e, "node-a", &timing);
-	CHECK(lease_observe(&e, &r, 100 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &r, LEASE_HOLDER_TRUSTED, 100 * S) == LEASE_UPDATE);
 }
 
 static void test_leader_steps_down_when_renewals_are_refused(void)
@@ -101,8 +101,37 @@ static void test_leader_steps_down_when_another_holds(void)
 
 	lease_elector_init(&e, "node-a", &timing);
 	lease_written(&e, &mine, 100 * S);
-	CHECK(lease_observe(&e, &theirs, 101 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 101 * S) == LEASE_WAIT);
 	CHECK(lease_must_step_down(&e, 101 * S));
+}
+
+/* A holder not known on this kernel blinds nobody: whoever sees it attaches,
+ * the leader stays attached as it steps down, and the lease is not fought over. */
+static void test_untrusted_holder_means_attach(void)
+{
+	struct lease_elector e;
+	struct lease_record mine = held_by("node-a", "T0", "60"), evil = held_by("node-evil", "T1", "61");
+
+	lease_elector_init(&e, "node-a", &timing);
+	lease_written(&e, &mine, 100 * S);
+	CHECK(lease_elector_attached(&e));
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_UNTRUSTED, 101 * S) == LEASE_WAIT);
+	CHECK(lease_must_step_down(&e, 101 * S));
+	e.leader = false;
+	CHECK(lease_elector_attached(&e));
+	/* The same record from a trusted holder: detach, as before. */
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_TRUSTED, 102 * S) == LEASE_WAIT);
+	CHECK(!lease_elector_attached(&e));
+	/* Not known yet: nothing changes, for a follower... */
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_UNKNOWN, 103 * S) == LEASE_WAIT);
+	CHECK(!lease_elector_attached(&e));
+	/* ...nor for an agent attached (as leader or otherwise): no gap. */
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_UNTRUSTED, 104 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_UNKNOWN, 105 * S) == LEASE_WAIT);
+	CHECK(lease_elector_attached(&e));
+	/* Expired: taken over, whoever held it. */
+	CHECK(lease_observe(&e, &evil, LEASE_HOLDER_UNTRUSTED, 200 * S) == LEASE_UPDATE);
+	CHECK(!e.untrusted_holder);
 }
 
 static void test_unreachable_api_keeps_the_leader(void)
@@ -115,7 +144,7 @@ static void test_unreachable_api_keeps_the_leader(void)
 	lease_unreachable(&e);
 	CHECK(!lease_must_step_down(&e, 140 * S));
 	/* Back: the deadline counts from when it could renew again. */
-	CHECK(lease_observe(&e, &mine, 141 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &mine, LEASE_HOLDER_TRUSTED, 141 * S) == LEASE_UPDATE);
 	CHECK(!lease_must_step_down(&e, 141 * S));
 	lease_rejected(&e, 150 * S);
 	CHECK(!lease_must_step_down(&e, 150 * S));
@@ -128,13 +157,13 @@ static void test_follower_does_not_count_blind_time(void)
 	struct lease_record theirs = held_by("node-b", "T0", "60");
 
 	lease_elector_init(&e, "node-a", &timing);
-	CHECK(lease_observe(&e, &theirs, 100 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 100 * S) == LEASE_WAIT);
 	lease_unreachable(&e); /* the API server goes away for 30 s */
 	/* Same record when it returns: the holder could not renew either, so it
 	 * gets a whole lease duration from now. */
-	CHECK(lease_observe(&e, &theirs, 130 * S) == LEASE_WAIT);
-	CHECK(lease_observe(&e, &theirs, 144 * S) == LEASE_WAIT);
-	CHECK(lease_observe(&e, &theirs, 146 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 130 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 144 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 146 * S) == LEASE_UPDATE);
 }
 
 static void test_json_round_trip_and_hostile_replies(void)
@@ -147,6 +176,8 @@ static void test_json_round_trip_and_hostile_replies(void)
 		"{\"metadata\": {\"resourceVersion\": \"1\"}, \"spec\": {\"leaseDurationSeconds\": -3}}",
 		"{\"metadata\": {\"resourceVersion\": \"1\"}, \"spec\": {\"holderIdentity\": 7}}",
 		"{\"metadata\": {\"resourceVersion\": \"1\"}, \"spec\": []}",
+		/* Found by fuzz-lease: it would make the next write unconditional. */
+		"{\"metadata\": {\"resourceVersion\": \"\"}, \"spec\": {\"holderIdentity\": \"x\"}}",
 	};
 
 	CHECK(j != NULL);
@@ -183,13 +214,13 @@ static void test_follower_does_not_count_refused_time(void)
 	struct lease_record theirs = held_by("node-b", "T0", "60");
 
 	lease_elector_init(&e, "node-a", &timing);
-	CHECK(lease_observe(&e, &theirs, 100 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 100 * S) == LEASE_WAIT);
 	lease_unreachable(&e);  /* the server goes down, */
 	lease_rejected(&e, 130 * S); /* comes back refusing for a moment (RBAC warming up), */
 	/* then answers: the unchanged record is fresh evidence from now on. */
-	CHECK(lease_observe(&e, &theirs, 131 * S) == LEASE_WAIT);
-	CHECK(lease_observe(&e, &theirs, 145 * S) == LEASE_WAIT);
-	CHECK(lease_observe(&e, &theirs, 147 * S) == LEASE_UPDATE);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 131 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 145 * S) == LEASE_WAIT);
+	CHECK(lease_observe(&e, &theirs, LEASE_HOLDER_TRUSTED, 147 * S) == LEASE_UPDATE);
 }
 
 int main(void)
@@ -200,6 +231,7 @@ int main(void)
 	RUN(test_released_lease_is_taken_at_once);
 	RUN(test_leader_steps_down_when_renewals_are_refused);
 	RUN(test_leader_steps_down_when_another_holds);
+	RUN(test_untrusted_holder_means_attach);
 	RUN(test_unreachable_api_keeps_the_leader);
 	RUN(test_follower_does_not_count_blind_time);
 	RUN(test_follower_does_not_count_refused_time);

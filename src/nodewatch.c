@@ -4,10 +4,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "colocation.h"
 #include "hive.h"
 #include "kube/client.h"
 #include "kube/reflector.h"
-#include "kube/store.h"
+#include "nodewatch.h"
 #include "loader.h"
 #include "policy.h"
 #include "shared/escape.h"
@@ -22,6 +23,8 @@
 struct remote_node {
 	char **keys; /* watch set keys of this node's entries */
 	size_t n_keys;
+	cJSON *object; /* the NodeWatch as last seen, to judge it again when trust changes */
+	bool refused;  /* its node is not known to run on this kernel */
 };
 
 struct node_store {
@@ -37,6 +40,8 @@ struct node_store {
 	sd_event_source *publish_timer;
 	struct kube_call *write_call;
 	char *resource_version; /* of our object; NULL: read it first */
+	char written[8][128];   /* resourceVersions of our last writes, to know their echoes */
+	unsigned n_written;
 	uint64_t published_generation, writing_generation;
 	bool have_published;
 	unsigned failures;
@@ -45,6 +50,7 @@ struct node_store {
 	/* Mirroring. */
 	struct reflector *reflector;
 	struct hashmap *remote; /* node name -> struct remote_node */
+	struct colocation *colocation;
 };
 
 static const char *const access_names[] = { "read", "write", "exec", "append" };
@@ -247,6 +253,8 @@ static void on_written(const struct kube_response *resp, void *userdata)
 
 	s->write_call = NULL;
 	if ((resp->status == 200 || resp->status == 201) && !resp->error && set_resource_version(s, resp->json) == 0) {
+		snprintf(s->written[s->n_written++ % ARRAY_SIZE(s->written)], sizeof(s->written[0]), "%s",
+			 s->resource_version);
 		if (s->failures)
 			log_info("NodeWatch %s/%s written again.", s->namespace, s->node);
 		s->failures = 0;
@@ -256,6 +264,8 @@ static void on_written(const struct kube_response *resp, void *userdata)
 	}
 	if (resp->status == 409 || resp->status == 404) {
 		/* Our version is stale (or the object went away): read it again. */
+		log_info("NodeWatch %s/%s: %s on write, reading it again.", s->namespace, s->node,
+			 resp->status == 409 ? "conflict (409)" : "gone (404)");
 		free(s->resource_version);
 		s->resource_version = NULL;
 		publish(s);
@@ -319,7 +329,83 @@ static int on_publish_timer(sd_event_source *source, uint64_t usec, void *userda
 	return sd_event_source_set_time_relative(source, delay);
 }
 
+/* The newest entry of metadata.managedFields: who last wrote the object. */
+static void last_manager(const cJSON *object, char *out, size_t size)
+{
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
+							       "managedFields");
+	const cJSON *f, *newest = NULL, *newest_time = NULL;
+	char manager[ESCAPED_SIZE(32)], op[ESCAPED_SIZE(8)], when[ESCAPED_SIZE(16)];
+
+	cJSON_ArrayForEach(f, fields)
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(f, "time");
+
+		/* RFC 3339 in UTC compares as text. */
+		if (cJSON_IsString(t) && (!newest || strcmp(t->valuestring, newest_time->valuestring) >= 0)) {
+			newest = f;
+			newest_time = t;
+		}
+	}
+	if (!newest) {
+		snprintf(out, size, "no managedFields");
+		return;
+	}
+#define FIELD(name, buf)                                                                                       \
+	do {                                                                                                   \
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(newest, name);                               \
+		const char *t = cJSON_IsString(v) ? v->valuestring : "?";                                      \
+		escape_untrusted(t, strnlen(t, (sizeof(buf) - 1) / 4), buf, sizeof(buf));                      \
+	} while (0)
+	FIELD("manager", manager);
+	FIELD("operation", op);
+	FIELD("time", when);
+#undef FIELD
+	snprintf(out, size, "last written by field manager \"%s\", %s at %s", manager, op, when);
+}
+
+/*
+ * Our own NodeWatch as the API server has it. We are its only writer, so any
+ * version we did not write means someone else changed it (a peer's stolen
+ * credentials where no admission policy stops them): say who, write ours
+ * again. Our stale resourceVersion makes that write conflict (409), and the
+ * conflict path reads the object and writes over it.
+ */
+static void own_object_seen(struct node_store *s, const cJSON *object, bool deleted)
+{
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
+							   "resourceVersion");
+	char who[320];
+
+	if (s->write_call || !s->have_published)
+		return; /* ours is being written, or was never written */
+	for (size_t i = 0; !deleted && cJSON_IsString(rv) && i < ARRAY_SIZE(s->written); i++)
+		if (strcmp(rv->valuestring, s->written[i]) == 0)
+			return;
+	if (deleted)
+		snprintf(who, sizeof(who), "deleted, or relabelled away from this kernel");
+	else
+		last_manager(object, who, sizeof(who));
+	log_warning("NodeWatch %s/%s was changed by someone else (%s): restoring it.", s->namespace, s->node, who);
+	s->have_published = false; /* the publish timer writes it within a second */
+	if (deleted) {
+		free(s->resource_version);
+		s->resource_version = NULL;
+	}
+}
+
 /* ---- mirroring ---- */
+
+static void remote_node_clear(struct node_store *s, struct remote_node *rn)
+{
+	for (size_t i = 0; i < rn->n_keys; i++) {
+		watch_set_remove(s->set, rn->keys[i]);
+		free(rn->keys[i]);
+	}
+	free(rn->keys);
+	rn->keys = NULL;
+	rn->n_keys = 0;
+}
 
 static void remote_node_drop(struct node_store *s, const char *node)
 {
@@ -327,12 +413,79 @@ static void remote_node_drop(struct node_store *s, const char *node)
 
 	if (!rn)
 		return;
-	for (size_t i = 0; i < rn->n_keys; i++) {
-		watch_set_remove(s->set, rn->keys[i]);
-		free(rn->keys[i]);
-	}
-	free(rn->keys);
+	remote_node_clear(s, rn);
+	cJSON_Delete(rn->object);
 	free(rn);
+}
+
+/* The entries of a NodeWatch, checked, into the watch set; rn->keys become
+ * the keys it now has there. */
+static void remote_node_mirror(struct node_store *s, struct remote_node *rn, const char *node, const cJSON *entries)
+{
+	char **old = rn->keys, **keys = NULL;
+	size_t n_old = rn->n_keys, n = 0, bad = 0, index = 0;
+	const char *why = NULL;
+	const cJSON *item;
+
+	if (cJSON_IsArray(entries) && !(keys = calloc(cJSON_GetArraySize(entries) + 1, sizeof(char *)))) {
+		log_error("Out of memory while mirroring NodeWatch %s.", node);
+		return;
+	}
+	cJSON_ArrayForEach(item, entries)
+	{
+		struct watch_entry *e = NULL;
+
+		if (index++ >= NODE_WATCH_MAX_ENTRIES)
+			break;
+		if (node_watch_entry_parse(item, node, &e, &why) < 0) {
+			bad++;
+			continue;
+		}
+		keys[n] = strdup(e->key);
+		if (!keys[n]) {
+			watch_entry_free(e);
+			continue;
+		}
+		n++;
+		/* An identical entry is a no-op: a resync does not churn the map. */
+		if (watch_set_put(s->set, e) < 0)
+			log_warning("Kernel map refused an entry of node %s.", node);
+	}
+	if (bad)
+		log_warning("NodeWatch %s: ignored %zu malformed entries (first problem: %s).", node, bad, why);
+
+	/* Entries the node no longer lists. */
+	for (size_t i = 0; i < n_old; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < n && !kept; j++)
+			kept = strcmp(old[i], keys[j]) == 0;
+		if (!kept)
+			watch_set_remove(s->set, old[i]);
+		free(old[i]);
+	}
+	free(old);
+	rn->keys = keys;
+	rn->n_keys = n;
+}
+
+/* Whether the NodeWatch of node may feed this kernel's loader: only when the
+ * node's own kubelet says it runs here (or when nobody can tell: see
+ * colocation.h). Logged when that changes; judged again once a lookup ends. */
+static bool remote_node_trusted(struct node_store *s, struct remote_node *rn, const char *node)
+{
+	enum colocation_answer where = s->colocation ? colocation_of(s->colocation, node) : COLOCATION_HERE;
+	bool refused = where != COLOCATION_HERE && where != COLOCATION_UNVERIFIABLE;
+
+	if (refused && !rn->refused && where == COLOCATION_ELSEWHERE)
+		log_warning("Ignoring NodeWatch %s/%s: it is labelled for this kernel, but node %s is not known to run "
+			    "on it (no Node of that name reports boot id %s); its entries are not watched.",
+			    s->namespace, node, node, s->kernel_id);
+	else if (!refused && rn->refused)
+		log_info("NodeWatch %s/%s: node %s runs on this kernel, watching its entries.", s->namespace, node,
+			 node);
+	rn->refused = refused;
+	return !refused;
 }
 
 /* The NodeWatch of another node on this kernel, checked, into the watch set. */
@@ -343,72 +496,58 @@ static void remote_node_apply(struct node_store *s, const cJSON *object)
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(meta, "name");
 	const cJSON *node = cJSON_GetObjectItemCaseSensitive(spec, "nodeName");
 	const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(spec, "kernelId");
-	const cJSON *entries = cJSON_GetObjectItemCaseSensitive(spec, "entries"), *item;
-	struct remote_node *old, *rn;
-	size_t bad = 0, index = 0;
-	const char *why = NULL;
+	struct remote_node *rn;
+	cJSON *copy;
 
 	if (!cJSON_IsString(name) || !cJSON_IsString(node) || strcmp(name->valuestring, node->valuestring) != 0 ||
 	    !dns_subdomain_is_valid(node->valuestring)) {
 		log_warning("Ignoring a NodeWatch whose name and spec.nodeName differ or are not node names.");
 		return;
 	}
-	if (strcmp(node->valuestring, s->node) == 0)
-		return; /* ours: the local sources feed the loader directly */
+	if (strcmp(node->valuestring, s->node) == 0) {
+		own_object_seen(s, object, false);
+		return;
+	}
 	if (!cJSON_IsString(kernel) || strcmp(kernel->valuestring, s->kernel_id) != 0) {
 		log_warning("Ignoring NodeWatch %s: labelled for this kernel but spec.kernelId says otherwise.",
 			    node->valuestring);
+		remote_node_drop(s, node->valuestring);
 		return;
 	}
-	rn = calloc(1, sizeof(*rn));
-	if (!rn || (cJSON_IsArray(entries) && !(rn->keys = calloc(cJSON_GetArraySize(entries) + 1, sizeof(char *))))) {
-		free(rn);
-		log_error("Out of memory while mirroring NodeWatch %s.", node->valuestring);
+	rn = hashmap_get_str(s->remote, node->valuestring);
+	if (!rn) {
+		rn = calloc(1, sizeof(*rn));
+		if (!rn || hashmap_put_str(s->remote, node->valuestring, rn, NULL) < 0) {
+			free(rn);
+			log_error("Out of memory while mirroring NodeWatch %s.", node->valuestring);
+			return;
+		}
+	}
+	if (rn->object != object) {
+		copy = cJSON_Duplicate(object, true);
+		if (!copy) {
+			log_error("Out of memory while mirroring NodeWatch %s.", node->valuestring);
+			return;
+		}
+		cJSON_Delete(rn->object);
+		rn->object = copy;
+	}
+	if (!remote_node_trusted(s, rn, node->valuestring)) {
+		remote_node_clear(s, rn);
 		return;
 	}
-	cJSON_ArrayForEach(item, entries)
-	{
-		struct watch_entry *e = NULL;
-		int r;
+	remote_node_mirror(s, rn, node->valuestring, cJSON_GetObjectItemCaseSensitive(spec, "entries"));
+}
 
-		if (index++ >= NODE_WATCH_MAX_ENTRIES)
-			break;
-		r = node_watch_entry_parse(item, node->valuestring, &e, &why);
-		if (r < 0) {
-			bad++;
-			continue;
-		}
-		rn->keys[rn->n_keys] = strdup(e->key);
-		if (!rn->keys[rn->n_keys]) {
-			watch_entry_free(e);
-			continue;
-		}
-		rn->n_keys++;
-		/* An identical entry is a no-op: a resync does not churn the map. */
-		if (watch_set_put(s->set, e) < 0)
-			log_warning("Kernel map refused an entry of node %s.", node->valuestring);
-	}
-	if (bad)
-		log_warning("NodeWatch %s: ignored %zu malformed entries (first problem: %s).", node->valuestring, bad,
-			    why);
+void node_store_recheck(struct node_store *s)
+{
+	struct hashmap_iter it;
+	void *v;
 
-	/* Entries the node no longer lists. */
-	old = hashmap_get_str(s->remote, node->valuestring);
-	for (size_t i = 0; old && i < old->n_keys; i++) {
-		bool kept = false;
-
-		for (size_t j = 0; j < rn->n_keys && !kept; j++)
-			kept = strcmp(old->keys[i], rn->keys[j]) == 0;
-		if (!kept)
-			watch_set_remove(s->set, old->keys[i]);
-	}
-	if (old) {
-		for (size_t i = 0; i < old->n_keys; i++)
-			free(old->keys[i]);
-		free(old->keys);
-		free(old);
-	}
-	hashmap_put_str(s->remote, node->valuestring, rn, NULL);
+	hashmap_iter_init(&it, s->remote);
+	while (hashmap_iter_next(&it, NULL, NULL, &v))
+		if (((struct remote_node *)v)->object)
+			remote_node_apply(s, ((struct remote_node *)v)->object);
 }
 
 static const char *object_node(const cJSON *object)
@@ -424,9 +563,14 @@ static void on_replace(const cJSON *items, void *userdata)
 	struct hashmap_iter it;
 	const void *key;
 	const cJSON *item;
+	bool own = false;
 
-	cJSON_ArrayForEach(item, items)
+	cJSON_ArrayForEach(item, items) {
+		own = own || (object_node(item) && strcmp(object_node(item), s->node) == 0);
 		remote_node_apply(s, item);
+	}
+	if (!own)
+		own_object_seen(s, NULL, true);
 	/* Nodes whose objects are gone. */
 	hashmap_iter_init(&it, s->remote);
 	while (hashmap_iter_next(&it, &key, NULL, NULL)) {
@@ -445,15 +589,18 @@ static void on_event(const char *type, const cJSON *object, void *userdata)
 	const char *node = object_node(object);
 
 	if (strcmp(type, "DELETED") == 0) {
-		if (node)
+		if (node && strcmp(node, s->node) == 0)
+			own_object_seen(s, object, true);
+		else if (node)
 			remote_node_drop(s, node);
 		return;
 	}
 	remote_node_apply(s, object);
 }
 
-int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set, const char *namespace,
-		   const char *node, const char *kernel_id, unsigned watch_timeout_s, struct node_store **ret)
+int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set,
+		   struct colocation *colocation, const char *namespace, const char *node, const char *kernel_id,
+		   unsigned watch_timeout_s, struct node_store **ret)
 {
 	static const struct reflector_ops ops = { .replace = on_replace, .event = on_event };
 	struct node_store *s = calloc(1, sizeof(*s));
@@ -464,6 +611,7 @@ int node_store_new(struct kube_client *client, sd_event *event, struct watch_set
 	s->client = client;
 	s->event = sd_event_ref(event);
 	s->set = set;
+	s->colocation = colocation;
 	s->namespace = strdup(namespace);
 	s->node = strdup(node);
 	s->kernel_id = strdup(kernel_id);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef HIVE_KUBE_STORE_H
-#define HIVE_KUBE_STORE_H
+#ifndef HIVE_NODEWATCH_H
+#define HIVE_NODEWATCH_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
+struct colocation;
 struct kube_client;
 struct watch_set;
 struct watch_entry;
@@ -28,9 +29,19 @@ struct node_store;
 
 #define NODE_WATCH_MAX_ENTRIES 5000 /* the CRD's maxItems; etcd objects are at most 1.5 MiB */
 
-int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set, const char *namespace,
-		   const char *node, const char *kernel_id, unsigned watch_timeout_s, struct node_store **ret);
+/*
+ * colocation (may be NULL: trust every NodeWatch labelled for this kernel)
+ * decides which other nodes' entries are watched: only those of nodes whose
+ * Node says they run on this kernel. A change of our own NodeWatch by anyone
+ * else is logged, with who did it, and undone.
+ */
+int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set,
+		   struct colocation *colocation, const char *namespace, const char *node, const char *kernel_id,
+		   unsigned watch_timeout_s, struct node_store **ret);
 struct node_store *node_store_free(struct node_store *s);
+
+/* Which nodes run on this kernel changed: judge every NodeWatch again. */
+void node_store_recheck(struct node_store *s);
 
 /*
  * One NodeWatch entry, from the API server and so untrusted, into a watch

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""A node's stolen agent credentials against a real API server and real
+agents on this kernel: blinding another kernel through its Lease, planting
+watches through a NodeWatch, erasing a peer's NodeWatch. Each attack is tried
+with the admission policy of deploy/ in place (the API server refuses it, with
+its message) and without it (the agents' own defences keep this kernel
+logging and ignore what was planted).
+
+node-a and node-b run here (their Nodes report this kernel's boot id, as
+their kubelets would); node-far is a node of another kernel."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, ClusterTest  # noqa: E402
+from hivetest import cat, wait_until  # noqa: E402
+
+OTHER_KERNEL = "11111111-2222-3333-4444-555555555555"
+REFUSED_BY = "ValidatingAdmissionPolicy 'hive-agent-owns-its-node'"
+
+
+class Security(ClusterTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster.register_node("node-far", OTHER_KERNEL)
+
+    def tearDown(self):
+        super().tearDown()
+        self.cluster.set_admission(True)
+
+    def as_node_b(self, *args, input=None):
+        """kubectl with node-b's agent credentials: the attacker's."""
+        return self.cluster.kubectl(*args, kubeconfig=self.cluster.agent_kubeconfig("node-b"), check=False,
+                                    input=input)
+
+    def lease(self):
+        return json.loads(self.cluster.kubectl("get", "lease", "-n", "hive-system", LEASE_NAME, "-o", "json").stdout)
+
+    def replace_lease(self, holder, duration):
+        lease = self.lease()
+        lease["spec"]["holderIdentity"] = holder
+        lease["spec"]["leaseDurationSeconds"] = duration
+        # Unconditional, as an attacker would: the holder renews every second.
+        del lease["metadata"]["resourceVersion"]
+        return self.as_node_b("replace", "-f", "-", input=json.dumps(lease))
+
+    def planted(self, victim, dev):
+        """A NodeWatch for a node that does not exist, naming victim's inode."""
+        return {"apiVersion": "hive.io/v1alpha1", "kind": "NodeWatch",
+                "metadata": {"name": "node-evil", "namespace": "hive-system",
+                             "labels": {"hive.io/kernel-id": BOOT_ID}},
+                "spec": {"nodeName": "node-evil", "kernelId": BOOT_ID,
+                         "entries": [{"key": "host/planted//innocent/file", "path": "/innocent/file",
+                                      "policy": "planted", "inode": str(os.stat(victim).st_ino),
+                                      "dev": dev, "access": ["read"]}]}}
+
+    def assert_refused(self, r, why):
+        self.assertNotEqual(r.returncode, 0, f"accepted: {r.stdout}")
+        self.assertIn(REFUSED_BY, r.stderr)
+        self.assertIn(why, r.stderr)
+
+    def test_admission_refuses_every_attack(self):
+        self.agent("node-a")
+        wait_until(lambda: self.lease_holder() == "node-a", LEASE + 5, what="node-a to hold the lease")
+        wait_until(lambda: self.nodewatch("node-a"), 10, what="node-a's NodeWatch")
+        # Positive control: node-b may write what is its own.
+        self.agent("node-b")
+        wait_until(lambda: self.nodewatch("node-b"), 10, what="node-b's NodeWatch, written by node-b")
+
+        # Blinding: the lease for a day, or for another node.
+        self.assert_refused(self.replace_lease("node-b", 86400), "leaseDurationSeconds must be between 1 and 300")
+        self.assert_refused(self.replace_lease("node-far", 15), 'not set holderIdentity "node-far"')
+        self.assert_refused(self.replace_lease("", 1), 'not set holderIdentity ""')  # a release not its own
+        # Planting, and claiming another node's name from the request body.
+        victim = os.path.join(self.files, "victim")
+        open(victim, "w").close()
+        self.assert_refused(self.as_node_b("create", "-f", "-", input=json.dumps(self.planted(victim, hivetest.stat_dev(victim)))),
+                            "node node-b may write only the NodeWatch named node-b")
+        # Erasing a peer's entries.
+        self.assert_refused(self.as_node_b("patch", "nodewatch", "-n", "hive-system", "node-a", "--type", "merge",
+                                           "-p", '{"spec":{"entries":[]}}'),
+                            "node node-b may write only the NodeWatch named node-b")
+        self.assertEqual(self.lease_holder(), "node-a")
+        self.assertEqual(self.nodewatch("node-a")["spec"]["entryCount"], 1)
+
+    def test_without_admission_a_foreign_lease_holder_does_not_blind(self):
+        self.cluster.set_admission(False)
+        a = self.agent("node-a")
+        wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
+        a.wait_record(pid=cat(self.secret("node-a")), node="node-a")  # positive control
+
+        r = self.replace_lease("node-far", 86400)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a.wait_log("which is not known to run on this kernel", timeout=3 * RETRY + 2)
+        wait_until(lambda: self.role(a) == "self-attached", 5, what="node-a self-attached")
+        # Logging never stopped: every read of node-a's file is still a record.
+        for _ in range(3):
+            a.wait_record(pid=cat(self.secret("node-a")), node="node-a")
+
+        # The same from a node that does run here: node-b's own agent takes
+        # the lease it was given, and it is node-b that logs now.
+        b = self.agent("node-b")
+        r = self.replace_lease("node-b", 86400)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        wait_until(lambda: self.role(b) == "leader", LEASE + 5, what="node-b to lead")
+        wait_until(lambda: self.role(a) == "follower", LEASE + 5, what="node-a to follow node-b")
+        b.wait_record(timeout=10, pid=cat(self.secret("node-a")), node="node-a")
+
+    def test_without_admission_planted_entries_are_ignored(self):
+        self.cluster.set_admission(False)
+        leader, follower, L = self.synced_pair()
+        victim = os.path.join(self.files, "victim")
+        with open(victim, "w") as f:
+            f.write("secret\n")
+        # The device as the kernel names it, from a record of a file beside
+        # the victim: the planted entry is exact, and would be watched if
+        # the loader trusted it (drop the colocation check in
+        # remote_node_trusted() and this test fails).
+        dev = L.matching(node=follower)[0]["dev"]
+        r = self.as_node_b("create", "-f", "-", input=json.dumps(self.planted(victim, dev)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        L.wait_log("Ignoring NodeWatch hive-system/node-evil", timeout=10)
+        # Positive control first: a genuine co-located node's file is logged...
+        L.wait_record(pid=cat(self.secret(follower)), node=follower)
+        # ...the planted inode is not, under any name.
+        pid = cat(victim)
+        L.wait_record(pid=cat(self.secret(follower)), node=follower)  # the ring buffer got past pid's read
+        self.assertEqual(L.matching(pid=pid), [])
+        self.assertEqual(L.matching(policy="planted"), [])
+
+    def test_without_admission_an_erased_nodewatch_is_restored(self):
+        self.cluster.set_admission(False)
+        self.agent("node-a")
+        wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1, 10,
+                   what="node-a's NodeWatch")
+        r = self.as_node_b("patch", "nodewatch", "-n", "hive-system", "node-a", "--type", "merge",
+                           "-p", '{"spec":{"entries":[],"entryCount":0}}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a = self.agents["node-a"]
+        log = a.wait_log("was changed by someone else", timeout=10)
+        self.assertIn('last written by field manager "kubectl-patch", Update', log)
+        # Restored through the product's own conflict path: its stale
+        # resourceVersion gets a 409, it reads the object and writes it again.
+        a.wait_log("conflict (409) on write, reading it again", timeout=5)
+        nw = wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1 and
+                        self.nodewatch("node-a"), 5, what="node-a's entries restored")
+        self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret("node-a"))
+
+        # Deleted outright: created again.
+        self.as_node_b("delete", "nodewatch", "-n", "hive-system", "node-a")  # RBAC: forbidden to agents
+        self.cluster.kubectl("delete", "nodewatch", "-n", "hive-system", "node-a")
+        a.wait_log("deleted, or relabelled away from this kernel", timeout=10)
+        wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1, 5,
+                   what="node-a's NodeWatch created again")
+
+
+if __name__ == "__main__":
+    hivetest.main()

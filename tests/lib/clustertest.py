@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: MIT
+"""What the cluster suites share: a real kube-apiserver + etcd for the test
+class, agents on this kernel with their own node names (as co-located nodes
+have), and ways to look at their roles, leases and NodeWatches."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import hivetest
+import kubecluster
+from hivetest import Hived, bpf_ids, cat, host_policy, wait_until
+
+LEASE, RENEW, RETRY = 6, 4, 1
+TIMINGS = f"[kubernetes]\nlease_duration_s = {LEASE}\nrenew_deadline_s = {RENEW}\nretry_period_s = {RETRY}\n"
+BOOT_ID = open("/proc/sys/kernel/random/boot_id").read().strip()
+LEASE_NAME = f"hive-{BOOT_ID}"
+
+
+def program_names(pid):
+    """Names of the BPF programs a process holds, each once."""
+    names = set()
+    for i in bpf_ids(pid):
+        out = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(i)], stdout=subprocess.PIPE, text=True)
+        if out.returncode == 0:
+            names.add(json.loads(out.stdout)["name"])
+    return names
+
+
+class ClusterTest(unittest.TestCase):
+    """A real API server for the class; agents started by a test are stopped after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        hivetest.skip_unless_root()
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("openssl not installed")
+        cls.dir = tempfile.mkdtemp(prefix="hive-cluster-")
+        # A cluster that does not come up (a manifest refused, a component
+        # not ready) is a failure with the component's own error, not a skip.
+        cls.cluster = kubecluster.Cluster(cls.dir)
+        cls.cluster.up()
+
+    @classmethod
+    def tearDownClass(cls):
+        if hasattr(cls, "cluster"):
+            cls.cluster.down()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.agents = {}
+        self.files = hivetest.files_dir(self)
+        # Each test starts from no lease and no shared entries.
+        self.cluster.kubectl("delete", "-n", "hive-system", "lease", LEASE_NAME, "--ignore-not-found")
+        self.cluster.kubectl("delete", "-n", "hive-system", "nodewatches", "--all")
+
+    def tearDown(self):
+        for a in self.agents.values():
+            a.close()
+        if not self.cluster._alive("apiserver"):
+            self.cluster.start_apiserver()
+
+    def secret(self, node):
+        path = os.path.join(self.files, f"{node}.secret")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(f"{node}\n")
+        return path
+
+    def agent(self, node, config="", log_level="info"):
+        self.cluster.register_node(node, BOOT_ID)
+        kubeconfig = self.cluster.agent_kubeconfig(node)
+        a = Hived({"p.json": host_policy(f"{node}-files", self.secret(node))}, config=TIMINGS + config,
+                  args=["--node-name", node, "--kubeconfig", kubeconfig, "--log-level", log_level,
+                        "--dedup-window", "0"])
+        self.agents[node] = a
+        return a.start()
+
+    def role(self, a):
+        return a.status().split(",")[0]
+
+    def leaders(self):
+        return [n for n, a in self.agents.items() if a.proc.poll() is None and self.role(a) == "leader"]
+
+    def lease_holder(self):
+        r = self.cluster.kubectl("get", "lease", "-n", "hive-system", LEASE_NAME, "-o", "json", check=False)
+        return json.loads(r.stdout)["spec"].get("holderIdentity") if r.returncode == 0 else None
+
+    def logs(self):
+        return "\n".join(f"--- {n}:\n{a.log_text()}" for n, a in self.agents.items())
+
+    def synced_pair(self):
+        """Two agents, once the leader logs the follower's file: (leader, follower, leader's Hived)."""
+        for node in ("node-a", "node-b"):
+            self.agent(node)
+        leader = self.wait_one_leader()
+        follower = "node-b" if leader == "node-a" else "node-a"
+        agent = self.agents[leader]
+        wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
+        for node in (leader, follower):
+            wait_until(lambda: (self.nodewatch(node) or {}).get("spec", {}).get("entryCount") == 1, 10,
+                       what=f"{node}'s NodeWatch")
+        return leader, follower, agent
+
+    def wait_lease_renewals(self, n, timeout=LEASE * 3):
+        """Wait until the lease's renewTime has changed n times."""
+        seen = []
+
+        def renewed():
+            r = self.cluster.kubectl("get", "lease", "-n", "hive-system", LEASE_NAME, "-o",
+                                     "jsonpath={.spec.renewTime}", check=False)
+            if r.returncode == 0 and (not seen or seen[-1] != r.stdout):
+                seen.append(r.stdout)
+            return len(seen) > n
+        wait_until(renewed, timeout, interval=0.2, what=f"{n} lease renewals")
+
+    def wait_one_leader(self, timeout=LEASE + 5):
+        return wait_until(lambda: len(self.leaders()) == 1 and self.lease_holder() == self.leaders()[0] and
+                          self.leaders()[0], timeout, interval=0.2, what="exactly one leader")
+
+    def nodewatch(self, node):
+        r = self.cluster.kubectl("get", "nodewatch", "-n", "hive-system", node, "-o", "json", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
