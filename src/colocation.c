@@ -22,12 +22,14 @@ struct node_fact {
 	enum colocation_answer answer;
 	uint64_t fetched_usec, used_usec, retry_usec;
 	unsigned failures;
+	bool wanted; /* to be looked up, from the loop, once retry_usec has come */
 	struct kube_call *call;
 };
 
 struct colocation {
 	struct kube_client *client;
 	sd_event *event;
+	sd_event_source *timer; /* starts the lookups that are wanted */
 	char *kernel_id;
 	struct hashmap *nodes; /* name -> struct node_fact */
 	bool warned_unverifiable;
@@ -50,6 +52,23 @@ static uint64_t now_usec(const struct colocation *c)
 
 	sd_event_now(c->event, CLOCK_MONOTONIC, &now);
 	return now;
+}
+
+/* Lookups start from the loop, never from the caller: colocation_of() is
+ * called from inside the client's own callbacks, where libcurl refuses new
+ * transfers. */
+static void want(struct node_fact *f, uint64_t delay)
+{
+	struct colocation *c = f->owner;
+	uint64_t at = now_usec(c) + delay, next = 0;
+
+	f->wanted = true;
+	f->retry_usec = at;
+	if (sd_event_source_get_enabled(c->timer, NULL) > 0 && sd_event_source_get_time(c->timer, &next) >= 0 &&
+	    next <= at)
+		return;
+	sd_event_source_set_time(c->timer, at);
+	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
 static void fact_free(struct node_fact *f)
@@ -92,7 +111,7 @@ static void on_node(const struct kube_response *resp, void *userdata)
 		return;
 	}
 	/* Try again later, keeping what we knew. */
-	f->retry_usec = now_usec(c) + backoff_next_usec(f->failures++, USEC_PER_SEC, RETRY_MAX_USEC);
+	want(f, backoff_next_usec(f->failures++, USEC_PER_SEC, RETRY_MAX_USEC));
 	if (kube_response_transient(resp))
 		return;
 	if (!c->warned_unverifiable)
@@ -111,11 +130,35 @@ static void fetch(struct node_fact *f)
 	_cleanup_(freep) char *path = NULL;
 	struct colocation *c = f->owner;
 
-	if (f->call || now_usec(c) < f->retry_usec)
-		return;
+	f->wanted = false;
 	if (asprintf(&path, "/api/v1/nodes/%s", f->name) < 0 ||
 	    kube_request(c->client, "GET", path, NULL, on_node, f, &f->call) < 0)
-		f->retry_usec = now_usec(c) + USEC_PER_SEC;
+		want(f, USEC_PER_SEC);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct colocation *c = userdata;
+	uint64_t now = now_usec(c), next = UINT64_MAX;
+	struct hashmap_iter it;
+	void *v;
+
+	hashmap_iter_init(&it, c->nodes);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		struct node_fact *f = v;
+
+		if (!f->wanted || f->call)
+			continue;
+		if (f->retry_usec <= now)
+			fetch(f);
+		else
+			next = MIN(next, f->retry_usec);
+	}
+	if (next != UINT64_MAX) {
+		sd_event_source_set_time(s, next);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	return 0;
 }
 
 /* Room for one more: forget the node asked about least recently. */
@@ -153,9 +196,9 @@ enum colocation_answer colocation_of(struct colocation *c, const char *node)
 		f->owner = c;
 	}
 	f->used_usec = now_usec(c);
-	if (f->answer == COLOCATION_UNKNOWN || f->answer == COLOCATION_UNVERIFIABLE ||
-	    f->used_usec - f->fetched_usec > REFRESH_USEC)
-		fetch(f);
+	if (!f->call && !f->wanted &&
+	    (f->answer == COLOCATION_UNKNOWN || f->used_usec - f->fetched_usec > REFRESH_USEC))
+		want(f, 0);
 	return f->answer;
 }
 
@@ -163,6 +206,7 @@ int colocation_new(struct kube_client *client, sd_event *event, const char *kern
 		   void (*on_change)(void *userdata), void *userdata, struct colocation **ret)
 {
 	struct colocation *c = calloc(1, sizeof(*c));
+	int r;
 
 	if (!c)
 		return -ENOMEM;
@@ -175,6 +219,13 @@ int colocation_new(struct kube_client *client, sd_event *event, const char *kern
 	if (!c->kernel_id || !c->nodes) {
 		colocation_free(c);
 		return -ENOMEM;
+	}
+	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_timer, c);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	if (r < 0) {
+		colocation_free(c);
+		return r;
 	}
 	*ret = c;
 	return 0;
@@ -193,6 +244,7 @@ struct colocation *colocation_free(struct colocation *c)
 			fact_free(v);
 	}
 	hashmap_free(c->nodes);
+	sd_event_source_disable_unref(c->timer);
 	sd_event_unref(c->event);
 	free(c->kernel_id);
 	free(c);

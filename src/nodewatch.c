@@ -24,7 +24,7 @@ struct remote_node {
 	char **keys; /* watch set keys of this node's entries */
 	size_t n_keys;
 	cJSON *object; /* the NodeWatch as last seen, to judge it again when trust changes */
-	bool refused;  /* its node is not known to run on this kernel */
+	enum colocation_answer where; /* of its node, as last judged */
 };
 
 struct node_store {
@@ -475,17 +475,17 @@ static void remote_node_mirror(struct node_store *s, struct remote_node *rn, con
 static bool remote_node_trusted(struct node_store *s, struct remote_node *rn, const char *node)
 {
 	enum colocation_answer where = s->colocation ? colocation_of(s->colocation, node) : COLOCATION_HERE;
-	bool refused = where != COLOCATION_HERE && where != COLOCATION_UNVERIFIABLE;
+	bool trusted = where == COLOCATION_HERE || where == COLOCATION_UNVERIFIABLE;
 
-	if (refused && !rn->refused && where == COLOCATION_ELSEWHERE)
+	if (where == COLOCATION_ELSEWHERE && rn->where != COLOCATION_ELSEWHERE)
 		log_warning("Ignoring NodeWatch %s/%s: it is labelled for this kernel, but node %s is not known to run "
 			    "on it (no Node of that name reports boot id %s); its entries are not watched.",
 			    s->namespace, node, node, s->kernel_id);
-	else if (!refused && rn->refused)
-		log_info("NodeWatch %s/%s: node %s runs on this kernel, watching its entries.", s->namespace, node,
-			 node);
-	rn->refused = refused;
-	return !refused;
+	else if (trusted && rn->where == COLOCATION_ELSEWHERE)
+		log_info("NodeWatch %s/%s: node %s runs on this kernel now, watching its entries.", s->namespace,
+			 node, node);
+	rn->where = where;
+	return trusted;
 }
 
 /* The NodeWatch of another node on this kernel, checked, into the watch set. */

@@ -349,8 +349,9 @@ static void on_read(const struct kube_response *resp, void *userdata)
 		return;
 	}
 	action = lease_observe(&d->e, &rec,
-			       rec.holder[0] && d->holder_trust ? d->holder_trust(rec.holder, d->userdata)
-								: LEASE_HOLDER_TRUSTED,
+			       rec.holder[0] && strcmp(rec.holder, d->e.identity) != 0 && d->holder_trust
+				       ? d->holder_trust(rec.holder, d->userdata)
+				       : LEASE_HOLDER_TRUSTED,
 			       now_usec(d));
 	if (action == LEASE_WAIT) {
 		d->complained = false;

@@ -40,6 +40,7 @@ BAD = [
     ({"a.json/": None}, "a.json: not a regular file"),
     ({"a.json": "{" + " " * (1024 * 1024) + "}"}, "a.json: larger than 1048576 bytes"),
     ({"a.json": '{%s, "paths": ["/x"], "podSelector": []}' % P}, 'podSelector: must be an object, got an array'),
+    ({"a.json": '{%s, "paths": ["/x"], "followSymlinks": 0}' % P}, '"p": followSymlinks: must be true or false, got a number'),
 ]
 
 

@@ -304,7 +304,8 @@ class Cluster(ClusterTest):
                     raise AssertionError(f"{e}\n{a.log_text()}") from None
             self.assertIsNone(a.proc.poll(), "hived died")
             self.assertEqual(self.role(a), "follower")
-            self.assertGreater(server.requests, 10, "it keeps retrying")
+            # It keeps retrying (the lease every RETRY s, the rest with backoff).
+            wait_until(lambda: server.requests > 10, 30, what="more than 10 requests")
             self.assertEqual(a.stop(), 0)
         finally:
             server.close()

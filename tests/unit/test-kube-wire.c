@@ -2,6 +2,7 @@
 /* Bytes from the API server: watch stream framing and NodeWatch entries. */
 #include <stdlib.h>
 
+#include "colocation.h"
 #include "kube/client.h"
 #include "nodewatch.h"
 #include "shared/macro.h"
@@ -121,11 +122,34 @@ static void test_node_watch_entries(void)
 	}
 }
 
+/* A Node from the API server: only a short string counts as a boot id. */
+static void test_node_boot_id(void)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"status\": []}",
+		"{\"status\": {\"nodeInfo\": {\"bootID\": 5}}}",
+		"{\"status\": {\"nodeInfo\": {\"bootID\": "
+		"\"0123456789012345678901234567890123456789012345678901234567890123456789\"}}}",
+	};
+	cJSON *node = cJSON_Parse("{\"status\": {\"nodeInfo\": {\"bootID\": \"5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd\"}}}");
+
+	CHECK(node_boot_id(node) && strcmp(node_boot_id(node), "5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd") == 0);
+	cJSON_Delete(node);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		node = cJSON_Parse(bad[i]);
+		CHECK(node_boot_id(node) == NULL);
+		cJSON_Delete(node);
+	}
+	CHECK(node_boot_id(NULL) == NULL);
+}
+
 int main(void)
 {
 	RUN(test_objects_split_at_newlines_whatever_the_chunks);
 	RUN(test_malformed_and_oversized_streams_stop);
 	RUN(test_query_strings_are_encoded);
 	RUN(test_node_watch_entries);
+	RUN(test_node_boot_id);
 	return TAP_END();
 }

@@ -49,6 +49,7 @@ static const struct bad_case {
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"containers\": [\"\"]}", "containers[0]: \"\" is not a valid name" },
 	{ "{\"name\": \"a\", \"name\": \"b\", " OK_PATHS "}", "name: field given more than once" },
 	{ "{\"name\": \"a\", \"host\": 1, \"paths\": [\"/x\"]}", "host: must be true or false, got a number" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"followSymlinks\": \"no\"}", "followSymlinks: must be true or false, got a string" },
 };
 
 static void test_bad_policies_each_have_a_distinct_clear_error(void)
@@ -100,7 +101,14 @@ static void test_good_policy_defaults(void)
 	CHECK(set->policies[0].n_paths == 2);
 	CHECK(set->policies[0].access == HIVE_ACCESS_ALL);
 	CHECK(set->policies[0].action == POLICY_ACTION_LOG);
+	CHECK(set->policies[0].follow_symlinks);
 	CHECK_STREQ(set->policies[0].file, "ok.json");
+	policy_set_free(set);
+
+	set = policy_set_new();
+	json = "{\"name\": \"strict\", \"host\": true, \"paths\": [\"/x\"], \"followSymlinks\": false}";
+	CHECK(policy_parse("ok.json", json, strlen(json), set, &d) == 0);
+	CHECK(set->n == 1 && !set->policies[0].follow_symlinks);
 	policy_set_free(set);
 }
 
