@@ -94,6 +94,8 @@ class Security(ClusterTest):
         wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
         a.wait_record(pid=cat(self.secret("node-a")), node="node-a")  # positive control
 
+        # (Make holder_trust() in src/cluster.c trust every holder and this
+        # fails here: node-a detaches and nothing logs its file.)
         r = self.replace_lease("node-far", 86400)
         self.assertEqual(r.returncode, 0, r.stderr)
         a.wait_log("which is not known to run on this kernel", timeout=3 * RETRY + 2)
@@ -142,6 +144,7 @@ class Security(ClusterTest):
                            "-p", '{"spec":{"entries":[],"entryCount":0}}')
         self.assertEqual(r.returncode, 0, r.stderr)
         a = self.agents["node-a"]
+        # (Make own_object_seen() in src/nodewatch.c return at once and this fails.)
         log = a.wait_log("was changed by someone else", timeout=10)
         self.assertIn('last written by field manager "kubectl-patch", Update', log)
         # Restored through the product's own conflict path: its stale
