@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "hive.h"
+#include "task.bpf.h"
 
 /* include/linux/fs.h and uapi fcntl.h; macros are not in BTF. */
 #define FMODE_READ  0x1
@@ -66,8 +67,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } scratch SEC(".maps");
-
-struct hive_resolved resolved = {};
 
 /*
  * The current executable's path, from the process's own root (so a container
@@ -257,22 +256,6 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 	return handle_access((struct inode *)PT_REGS_PARM2_CORE(ctx), PT_REGS_PARM3_CORE(ctx));
 }
 
-/* The file behind descriptor fd of the current task, or NULL. */
-static __always_inline struct file *current_fd_file(long fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
-	struct file *file = NULL;
-
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
-		return NULL;
-	return file;
-}
-
 /*
  * Fallback: a successful open is reported with the access mode it was granted,
  * so the mask means what inode_permission()'s would have meant.
@@ -340,28 +323,4 @@ SEC("tracepoint/syscalls/sys_exit_execveat")
 int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
 	return handle_exec_exit(ctx->ret);
-}
-
-/*
- * The agent's own openat2() calls: record which inode the kernel sees behind
- * the new descriptor, because stat()'s st_dev is not always the superblock's
- * s_dev that the hooks above compare (btrfs subvolumes, for one).
- */
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	struct inode *inode;
-	struct file *file;
-
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != self_tgid)
-		return 0;
-	file = current_fd_file(ctx->ret);
-	if (!file)
-		return 0;
-	inode = BPF_CORE_READ(file, f_inode);
-	resolved.ino = BPF_CORE_READ(inode, i_ino);
-	resolved.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	resolved.fd = ctx->ret;
-	resolved.seq++;
-	return 0;
 }

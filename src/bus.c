@@ -2,8 +2,8 @@
 #include <stdio.h>
 
 #include "bus.h"
-#include "loader.h"
 #include "manager.h"
+#include "shared/abi.h"
 #include "shared/macro.h"
 #include "watch.h"
 
@@ -95,9 +95,9 @@ static int method_status(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static int append_watch(const struct watch_entry *e, void *userdata)
 {
 	sd_bus_message *reply = userdata;
-	char dev[24];
+	char dev[KERNEL_DEV_STRLEN];
 
-	snprintf(dev, sizeof(dev), "%u:%u", kernel_dev_major(e->file.dev), kernel_dev_minor(e->file.dev));
+	kernel_dev_to_string(e->file.dev, dev);
 	return sd_bus_message_append(reply, "(sssssssts)", e->key, e->path ? e->path : "",
 				     e->policy ? e->policy : "", e->node ? e->node : "",
 				     e->namespace ? e->namespace : "", e->pod ? e->pod : "",

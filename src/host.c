@@ -5,9 +5,10 @@
 #include <sys/inotify.h>
 
 #include "host.h"
-#include "loader.h"
+#include "identity.h"
 #include "policy.h"
 #include "resolve.h"
+#include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
@@ -28,7 +29,7 @@ struct host_item {
 struct host_source {
 	sd_event *event;
 	struct watch_set *set;
-	struct loader *loader;
+	struct identity *identity;
 	char *node;
 	uint64_t rescan_usec;
 	struct host_item *items;
@@ -192,7 +193,7 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	}
 	item->last_error = 0;
 
-	r = loader_key_for_fd(h->loader, fd, &file);
+	r = identity_of_fd(h->identity, fd, &file);
 	if (r < 0) {
 		log_warning_errno(r, "Cannot identify host path %s: %m", item->path);
 		return;
@@ -255,8 +256,8 @@ static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
 	return sd_event_source_set_time_relative(s, h->rescan_usec);
 }
 
-int host_source_new(sd_event *event, struct watch_set *set, const char *node, uint64_t rescan_usec,
-		    struct host_source **ret)
+int host_source_new(sd_event *event, struct watch_set *set, struct identity *identity, const char *node,
+		    uint64_t rescan_usec, struct host_source **ret)
 {
 	struct host_source *h = calloc(1, sizeof(*h));
 	int r;
@@ -265,6 +266,7 @@ int host_source_new(sd_event *event, struct watch_set *set, const char *node, ui
 		return -ENOMEM;
 	h->event = sd_event_ref(event);
 	h->set = set;
+	h->identity = identity;
 	h->rescan_usec = rescan_usec;
 	h->node = strdup(node);
 	h->dir_watches = hashmap_new();
@@ -285,14 +287,6 @@ int host_source_new(sd_event *event, struct watch_set *set, const char *node, ui
 	}
 	*ret = h;
 	return 0;
-}
-
-void host_source_set_loader(struct host_source *h, struct loader *loader)
-{
-	h->loader = loader;
-	/* Identities taken through another view are taken again; unchanged
-	 * ones stay as they are. */
-	host_source_rescan(h);
 }
 
 int host_source_apply(struct host_source *h, const struct policy_set *policies)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-struct loader;
+struct identity;
 struct policy_set;
 struct watch_set;
 
@@ -19,12 +19,10 @@ struct watch_set;
  */
 struct host_source;
 
-int host_source_new(sd_event *event, struct watch_set *set, const char *node, uint64_t rescan_usec,
-		    struct host_source **ret);
+/* identity tells which inode the kernel sees for a path (NULL: fstat()). */
+int host_source_new(sd_event *event, struct watch_set *set, struct identity *identity, const char *node,
+		    uint64_t rescan_usec, struct host_source **ret);
 struct host_source *host_source_free(struct host_source *h);
-
-/* The loader whose resolver tells which inode the kernel sees; may be NULL. */
-void host_source_set_loader(struct host_source *h, struct loader *loader);
 
 /* Make the host paths of policies the watched ones; resolves them now. */
 int host_source_apply(struct host_source *h, const struct policy_set *policies);

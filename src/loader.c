@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include "loader.h" /* before the skeleton: it uses hive.h types */
 #include "hive.skel.h"
@@ -18,8 +17,6 @@ struct loader {
 	struct hive_bpf *skel;
 	struct ring_buffer *ring;
 	enum attach_mode mode;
-	bool resolver_attached;
-	uint64_t resolver_seq;
 	int n_cpus;
 	loader_event_fn on_event;
 	void *userdata;
@@ -34,18 +31,7 @@ static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
 	[ATTACH_NONE] = "none",
 };
 
-const char *attach_mode_to_string(enum attach_mode m)
-{
-	return m >= 0 && m < _ATTACH_MODE_MAX ? attach_mode_names[m] : "invalid";
-}
-
-int attach_mode_from_string(const char *s)
-{
-	for (int m = 0; m < _ATTACH_MODE_MAX; m++)
-		if (strcmp(s, attach_mode_names[m]) == 0)
-			return m;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE(attach_mode, enum attach_mode, _ATTACH_MODE_MAX)
 
 /* Why the last loader_new() that failed skipped each mode. */
 static char last_probe_notes[256];
@@ -178,7 +164,6 @@ static void destroy_skel(struct loader *l)
 	l->ring = NULL;
 	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
 	l->skel = NULL;
-	l->resolver_attached = false;
 }
 
 /*
@@ -193,6 +178,12 @@ static void ensure_tracefs(void)
 		log_warning_errno(errno, "tracefs is not mounted and mounting it failed (%m): no tracepoint mode.");
 	else
 		log_info("Mounted tracefs on /sys/kernel/tracing to find tracepoints.");
+}
+
+void loader_prepare(void)
+{
+	libbpf_set_print(libbpf_print);
+	ensure_tracefs();
 }
 
 static int ring_event(void *ctx, void *data, size_t size)
@@ -231,7 +222,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 
 	n = mode_hooks(skel, mode, hooks);
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, prog == skel->progs.resolve__sys_exit_openat2);
+		bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < n; i++)
 		bpf_program__set_autoload(hooks[i].prog, true);
 
@@ -243,10 +234,6 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		if (r < 0)
 			return r;
 	}
-
-	/* A kernel without syscall tracepoints still works, through fstat(). */
-	skel->links.resolve__sys_exit_openat2 = bpf_program__attach(skel->progs.resolve__sys_exit_openat2);
-	l->resolver_attached = skel->links.resolve__sys_exit_openat2 != NULL;
 	return 0;
 }
 
@@ -257,7 +244,9 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	size_t used = 0;
 	int inode_arg, r = -EOPNOTSUPP;
 
-	libbpf_set_print(libbpf_print);
+	if (o->mode == ATTACH_NONE)
+		return -EINVAL; /* nothing to load: the caller needs no loader */
+	loader_prepare();
 
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -270,17 +259,16 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
-	ensure_tracefs();
 	inode_arg = probe_inode_arg();
 	if (inode_arg < 0) {
 		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
 		inode_arg = 1;
 	}
 
-	for (size_t i = 0; i < ARRAY_SIZE(order) + 1; i++) {
-		enum attach_mode mode = i < ARRAY_SIZE(order) ? order[i] : ATTACH_NONE;
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum attach_mode mode = order[i];
 
-		if (o->mode == ATTACH_AUTO ? mode == ATTACH_NONE : mode != o->mode)
+		if (o->mode != ATTACH_AUTO && mode != o->mode)
 			continue;
 		probing = o->mode == ATTACH_AUTO;
 		r = try_mode(l, mode, o, inode_arg);
@@ -357,43 +345,18 @@ int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
 	return 0;
 }
 
-int loader_stats(const struct loader *l, struct hive_stats *ret)
+int loader_stats_add(const struct loader *l, struct hive_stats *total)
 {
 	struct hive_stats per_cpu[l->n_cpus];
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
 		return negative_errno();
-	memset(ret, 0, sizeof(*ret));
-	for (int i = 0; i < l->n_cpus; i++)
-		hive_stats_add(ret, &per_cpu[i]);
-	return 0;
-}
-
-int watch_key_from_fstat(int fd, struct hive_watch_key *ret)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	*ret = (struct hive_watch_key){
-		.ino = st.st_ino,
-		.dev = (major(st.st_dev) << 20) | minor(st.st_dev),
-	};
-	return 0;
-}
-
-int loader_key_for_fd(struct loader *l, int fd, struct hive_watch_key *ret)
-{
-	if (l && l->resolver_attached) {
-		const volatile struct hive_resolved *r = &l->skel->bss->resolved;
-
-		if (r->fd == fd && r->seq != l->resolver_seq) {
-			l->resolver_seq = r->seq;
-			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev };
-			return 1;
-		}
-		log_debug("Resolver did not report fd %d, using fstat().", fd);
+	for (int i = 0; i < l->n_cpus; i++) {
+		total->matched += per_cpu[i].matched;
+		total->emitted += per_cpu[i].emitted;
+		total->suppressed += per_cpu[i].suppressed;
+		total->dropped += per_cpu[i].dropped;
 	}
-	return watch_key_from_fstat(fd, ret);
+	return 0;
 }

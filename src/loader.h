@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "hive.h"
+#include "shared/abi.h"
 
 /*
  * The BPF side of the agent: load hive.bpf.c in the best attach mode the
@@ -19,8 +20,8 @@ enum attach_mode {
 	ATTACH_FENTRY,
 	ATTACH_KPROBE,
 	ATTACH_TRACEPOINT,
-	/* Only the agent's own resolver: for agents that must learn inode
-	 * identities but are not the loader of their kernel. */
+	/* No access hooks: an agent that is not its kernel's loader. There
+	 * is no loader then (loader_new() refuses it); the name is for status. */
 	ATTACH_NONE,
 	_ATTACH_MODE_MAX,
 };
@@ -57,34 +58,11 @@ int loader_consume(struct loader *l);
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value);
 int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
 
-int loader_stats(const struct loader *l, struct hive_stats *ret);
+/* Add the kernel's counters, summed over CPUs, to *total. */
+int loader_stats_add(const struct loader *l, struct hive_stats *total);
 
-static inline void hive_stats_add(struct hive_stats *to, const struct hive_stats *from)
-{
-	to->matched += from->matched;
-	to->emitted += from->emitted;
-	to->suppressed += from->suppressed;
-	to->dropped += from->dropped;
-}
-
-/*
- * The identity the hooks will compare for the file behind fd, which the
- * calling thread must have just opened with openat2(). Falls back to fstat()
- * (converted to the kernel's dev encoding) when no resolver runs; returns 1
- * when the kernel reported it, 0 for the fstat() fallback.
- */
-int loader_key_for_fd(struct loader *l, int fd, struct hive_watch_key *ret);
-
-/* Same fallback, without any loader: the stat view. */
-int watch_key_from_fstat(int fd, struct hive_watch_key *ret);
-
-static inline unsigned kernel_dev_major(uint32_t dev)
-{
-	return dev >> 20;
-}
-static inline unsigned kernel_dev_minor(uint32_t dev)
-{
-	return dev & ((1U << 20) - 1);
-}
+/* libbpf's messages into our log, tracefs mounted if it is not: before
+ * loading any BPF object (identity.c loads one too). */
+void loader_prepare(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "host.h"
+#include "identity.h"
 #include "loader.h"
 #include "manager.h"
 #include "output.h"
@@ -26,7 +27,8 @@ struct manager {
 	struct policy_set *policies;
 	struct watch_set *watches;
 	struct host_source *host;
-	struct loader *loader;
+	struct identity *identity; /* made once, for every source */
+	struct loader *loader;     /* NULL while this agent attaches no hooks */
 	sd_event_source *ring_source;
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
@@ -95,12 +97,9 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 static void stats_get(struct manager *m, struct hive_stats *st)
 {
-	struct hive_stats now = {};
-
-	if (m->loader && loader_stats(m->loader, &now) < 0)
-		memset(&now, 0, sizeof(now));
 	*st = m->stats_base;
-	hive_stats_add(st, &now);
+	if (m->loader && loader_stats_add(m->loader, st) < 0)
+		*st = m->stats_base; /* this once, what earlier loaders counted */
 }
 
 void manager_get_status(struct manager *m, struct manager_status *ret)
@@ -144,7 +143,7 @@ static void update_status(struct manager *m)
 
 static void report_stats(struct manager *m, bool final)
 {
-	struct hive_stats st;
+	struct hive_stats st = {};
 
 	stats_get(m, &st);
 	if (!final && memcmp(&st, &m->reported, sizeof(st)) == 0)
@@ -313,6 +312,7 @@ struct manager *manager_free(struct manager *m)
 	if (m->watches)
 		watch_set_set_loader(m->watches, NULL);
 	loader_free(m->loader);
+	identity_free(m->identity);
 	watch_set_free(m->watches);
 	sd_event_unref(m->event);
 	config_free(m->config);
@@ -323,10 +323,28 @@ struct manager *manager_free(struct manager *m)
 	return NULL;
 }
 
+/* Replace the running loader (or none) by l (or none). What the kernel queued
+ * for the old one is still worth a record, read while it is m->loader (the
+ * records name its mode), and what it counted is kept. Freeing it detaches
+ * its programs. */
+static void replace_loader(struct manager *m, struct loader *l)
+{
+	struct loader *old = m->loader;
+
+	if (old)
+		loader_consume(old);
+	m->ring_source = sd_event_source_disable_unref(m->ring_source);
+	m->loader = l;
+	if (old)
+		(void)loader_stats_add(old, &m->stats_base);
+	loader_free(old);
+}
+
 /*
- * Load the programs in mode (ATTACH_NONE: only the resolver, for an agent
- * that is not its kernel's loader) and move everything over to them. On
- * failure the running loader stays.
+ * Attach the access hooks in mode, or none (ATTACH_NONE: an agent that is not
+ * its kernel's loader), and move the watch set over. On failure the running
+ * loader stays. The watch sources are not involved: they only know the watch
+ * set and the identity resolver, whatever is attached.
  */
 static int switch_loader(struct manager *m, enum attach_mode mode)
 {
@@ -336,39 +354,37 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
 	};
-	struct loader *old = m->loader, *l = NULL;
-	struct hive_stats st;
+	struct loader *l = NULL;
 	int r;
 
+	if (mode == ATTACH_NONE) {
+		if (m->loader)
+			log_info("Detaching: not this kernel's loader.");
+		watch_set_set_loader(m->watches, NULL);
+		replace_loader(m, NULL);
+		update_status(m);
+		return 0;
+	}
 	r = loader_new(&o, on_event, m, &l);
 	if (r < 0)
 		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
 				       attach_mode_to_string(o.mode), loader_failure_notes(),
 				       r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
-	if (mode == ATTACH_NONE)
-		log_info("Resolver attached; not this kernel's loader, no access hooks.");
-	else if (loader_probe_notes(l)[0])
+	if (loader_probe_notes(l)[0])
 		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(l)),
 			 loader_probe_notes(l));
 	else
 		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(l)));
 
-	if (old) {
-		loader_consume(old);
-		if (loader_stats(old, &st) >= 0)
-			hive_stats_add(&m->stats_base, &st);
-	}
-	m->ring_source = sd_event_source_disable_unref(m->ring_source);
-	m->loader = l;
-	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
-	if (r < 0)
-		log_error_errno(r, "Cannot watch the ring buffer: %m");
+	/* The new programs are attached and their map filled before the old
+	 * ones go: duplicates for a moment, never a gap. */
 	r = watch_set_set_loader(m->watches, l);
 	if (r < 0)
 		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
-	if (m->host)
-		host_source_set_loader(m->host, l);
-	loader_free(old); /* detaches its programs */
+	replace_loader(m, l);
+	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
+	if (r < 0)
+		log_error_errno(r, "Cannot watch the ring buffer: %m");
 	update_status(m);
 	return 0;
 }
@@ -386,16 +402,18 @@ int manager_start(struct manager *m)
 {
 	int r;
 
+	r = identity_new(&m->identity);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up inode identification: %m");
 	/* In a cluster, start as a follower: the lease decides who attaches. */
 	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->config->attach);
 	if (r < 0)
 		return r;
 
-	r = host_source_new(m->event, m->watches, m->node_name, m->config->rescan_interval_ms * USEC_PER_MSEC,
-			    &m->host);
+	r = host_source_new(m->event, m->watches, m->identity, m->node_name,
+			    m->config->rescan_interval_ms * USEC_PER_MSEC, &m->host);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up host paths: %m");
-	host_source_set_loader(m->host, m->loader);
 	r = host_source_apply(m->host, m->policies);
 	if (r < 0)
 		return log_error_errno(r, "Cannot apply policies: %m");

@@ -9,8 +9,8 @@
 #include "kube/client.h"
 #include "kube/reflector.h"
 #include "nodewatch.h"
-#include "loader.h"
 #include "policy.h"
+#include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
@@ -53,9 +53,6 @@ struct node_store {
 	struct colocation *colocation;
 };
 
-static const char *const access_names[] = { "read", "write", "exec", "append" };
-static const uint32_t access_bits[] = { HIVE_MAY_READ, HIVE_MAY_WRITE, HIVE_MAY_EXEC, HIVE_MAY_APPEND };
-
 /* ---- entries <-> JSON ---- */
 
 static const char *opt_string(const cJSON *o, const char *name, size_t max, bool *bad)
@@ -77,12 +74,10 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 	struct hive_watch_key file = {};
 	const cJSON *access, *a;
 	unsigned long long ino;
-	unsigned major, minor;
 	uint32_t mask = 0;
 	struct watch_entry *e;
 	_cleanup_(freep) char *full_key = NULL;
 	char *end;
-	int consumed = 0;
 	bool bad = false;
 
 	if (!cJSON_IsObject(json))
@@ -99,33 +94,31 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 	container_id = opt_string(json, "containerID", 128, &bad);
 	if (bad || !key || !path || !policy || !inode || !dev)
 		return *why = "missing or malformed key, path, policy, inode or dev", -EBADMSG;
-	if (path[0] != '/')
-		return *why = "path is not absolute", -EBADMSG;
+	/* What a policy may name, checked again: this comes from another node. */
+	if (!policy_path_is_valid(path))
+		return *why = "path is not an absolute path without \".\", \"..\" or empty components", -EBADMSG;
+	if (!dns_label_is_valid(policy))
+		return *why = "policy is not a valid policy name", -EBADMSG;
 	errno = 0;
 	ino = strtoull(inode, &end, 10);
 	if (errno || *end || inode[0] < '0' || inode[0] > '9')
 		return *why = "inode is not a decimal number", -EBADMSG;
-	if (sscanf(dev, "%u:%u%n", &major, &minor, &consumed) != 2 || dev[consumed] || major >= (1u << 12) ||
-	    minor >= (1u << 20))
+	if (kernel_dev_from_string(dev, &file.dev) < 0)
 		return *why = "dev is not MAJOR:MINOR", -EBADMSG;
 	access = cJSON_GetObjectItemCaseSensitive(json, "access");
 	if (access && !cJSON_IsArray(access))
 		return *why = "access is not a list", -EBADMSG;
 	cJSON_ArrayForEach(a, access)
 	{
-		size_t i;
+		uint32_t bit = cJSON_IsString(a) ? access_from_name(a->valuestring) : 0;
 
-		for (i = 0; i < ARRAY_SIZE(access_names); i++)
-			if (cJSON_IsString(a) && strcmp(a->valuestring, access_names[i]) == 0)
-				break;
-		if (i == ARRAY_SIZE(access_names))
+		if (!bit)
 			return *why = "unknown access", -EBADMSG;
-		mask |= access_bits[i];
+		mask |= bit;
 	}
 	if (!mask)
 		mask = HIVE_ACCESS_ALL;
 	file.ino = ino;
-	file.dev = (major << 20) | minor;
 	if (asprintf(&full_key, "node/%s/%s", node, key) < 0)
 		return -ENOMEM;
 	e = watch_entry_new(full_key, &file, mask, policy, path, node);
@@ -147,7 +140,7 @@ struct build {
 static int add_local_entry(const struct watch_entry *e, void *userdata)
 {
 	struct build *b = userdata;
-	char num[24], dev[24];
+	char num[24], dev[KERNEL_DEV_STRLEN];
 	cJSON *o, *access;
 
 	if (e->shared)
@@ -161,9 +154,10 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	if (!access)
 		goto oom;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)e->file.ino);
-	snprintf(dev, sizeof(dev), "%u:%u", kernel_dev_major(e->file.dev), kernel_dev_minor(e->file.dev));
-	for (size_t i = 0; i < ARRAY_SIZE(access_names); i++)
-		if ((e->access & access_bits[i]) && !cJSON_AddItemToArray(access, cJSON_CreateString(access_names[i])))
+	kernel_dev_to_string(e->file.dev, dev);
+	for (size_t i = 0; i < ACCESS_N; i++)
+		if ((e->access & access_bit(i)) &&
+		    !cJSON_AddItemToArray(access, cJSON_CreateString(access_name(access_bit(i)))))
 			goto oom;
 	if (!cJSON_AddStringToObject(o, "key", e->key) || !cJSON_AddStringToObject(o, "path", e->path) ||
 	    !cJSON_AddStringToObject(o, "policy", e->policy) || !cJSON_AddStringToObject(o, "inode", num) ||
@@ -663,5 +657,4 @@ struct node_store *node_store_free(struct node_store *s)
 	free(s);
 	return NULL;
 }
-
 

@@ -6,9 +6,9 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
-#include "loader.h"
 #include "output.h"
 #include "record.h"
+#include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/log.h"
 #include "watch.h"
@@ -18,18 +18,7 @@ static const char *const output_kind_names[_OUTPUT_KIND_MAX] = {
 	[OUTPUT_JSON] = "json",
 };
 
-const char *output_kind_to_string(enum output_kind k)
-{
-	return k >= 0 && k < _OUTPUT_KIND_MAX ? output_kind_names[k] : "invalid";
-}
-
-int output_kind_from_string(const char *s)
-{
-	for (int k = 0; k < _OUTPUT_KIND_MAX; k++)
-		if (strcmp(s, output_kind_names[k]) == 0)
-			return k;
-	return -EINVAL;
-}
+DEFINE_STRING_TABLE(output_kind, enum output_kind, _OUTPUT_KIND_MAX)
 
 enum field_type {
 	FIELD_STRING,
@@ -62,13 +51,14 @@ static size_t add_number(struct field *f, size_t n, const char *key, unsigned lo
 }
 
 /* The record's fields, in the order people read them. */
-static size_t record_fields(const struct access_record *r, char dev[static 24], struct field f[static MAX_FIELDS])
+static size_t record_fields(const struct access_record *r, char dev[static KERNEL_DEV_STRLEN],
+			    struct field f[static MAX_FIELDS])
 {
 	const struct hive_event *ev = r->event;
 	const struct watch_entry *e = r->entry;
 	size_t n = 0;
 
-	snprintf(dev, 24, "%u:%u", kernel_dev_major(ev->dev), kernel_dev_minor(ev->dev));
+	kernel_dev_to_string(ev->dev, dev);
 	n = add_string(f, n, "policy", e->policy);
 	n = add_string(f, n, "path", e->path);
 	n = add_number(f, n, "inode", ev->ino);
@@ -106,7 +96,7 @@ static int write_journal(const struct access_record *r)
 {
 	const struct watch_entry *e = r->entry;
 	struct field fields[MAX_FIELDS];
-	char dev[24], *lines[MAX_FIELDS + 4] = {};
+	char dev[KERNEL_DEV_STRLEN], *lines[MAX_FIELDS + 4] = {};
 	struct iovec iov[MAX_FIELDS + 4];
 	size_t n, k = 0;
 	int ret = -ENOMEM;
@@ -163,7 +153,7 @@ finish:
 static int write_json(FILE *f, const struct access_record *r)
 {
 	struct field fields[MAX_FIELDS];
-	char dev[24], stamp[64];
+	char dev[KERNEL_DEV_STRLEN], stamp[64];
 	struct tm tm;
 	time_t secs = r->realtime_usec / USEC_PER_SEC;
 	cJSON *o = cJSON_CreateObject();

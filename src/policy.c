@@ -10,31 +10,11 @@
 
 #include "hive.h"
 #include "policy.h"
+#include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
 #include "shared/names.h"
-
-static const struct {
-	const char *name;
-	uint32_t bit;
-} access_names[] = {
-	{ "read", HIVE_MAY_READ },
-	{ "write", HIVE_MAY_WRITE },
-	{ "exec", HIVE_MAY_EXEC },
-	{ "append", HIVE_MAY_APPEND },
-};
-
-const char *access_to_string(uint32_t access, char *buf, size_t size)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(access_names); i++)
-		if (access & access_names[i].bit && used < size)
-			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "", access_names[i].name);
-	return buf;
-}
 
 static void strv_free(char **v, size_t n)
 {
@@ -240,6 +220,13 @@ static int check_watch_path(const char *s, const char **why)
 	return 0;
 }
 
+bool policy_path_is_valid(const char *path)
+{
+	const char *why;
+
+	return check_watch_path(path, &why) == 0;
+}
+
 static int check_dns_label(const char *s, const char **why)
 {
 	if (!dns_label_is_valid(s))
@@ -274,9 +261,7 @@ static int parse_access(const struct where *w, const cJSON *v, uint32_t *ret)
 		snprintf(item, sizeof(item), "access[%zu]", i);
 		if (!cJSON_IsString(c))
 			return fail(w, item, "must be a string, got %s", json_type_name(c));
-		for (size_t k = 0; k < ARRAY_SIZE(access_names); k++)
-			if (strcmp(c->valuestring, access_names[k].name) == 0)
-				bit = access_names[k].bit;
+		bit = access_from_name(c->valuestring);
 		if (!bit)
 			return fail(w, item, "unknown access \"%s\" (expected read, write, exec or append)",
 				    shown(c->valuestring, buf));

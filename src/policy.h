@@ -80,10 +80,11 @@ int policy_parse(const char *label, const char *text, size_t len, struct policy_
 /* Checks that need the whole set (duplicate names). */
 int policy_set_validate(const struct policy_set *set, struct diag *d);
 
+/* What paths[] accepts: absolute, no ".", ".." or empty components, no
+ * control characters, within PATH_MAX and NAME_MAX. */
+bool policy_path_is_valid(const char *path);
+
 struct policy_set *policy_set_new(void);
 struct policy_set *policy_set_free(struct policy_set *set);
-
-/* "read,write" style rendering of HIVE_MAY_* bits into buf. */
-const char *access_to_string(uint32_t access, char *buf, size_t size);
 
 #endif

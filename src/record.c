@@ -3,8 +3,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "policy.h"
 #include "record.h"
+#include "shared/abi.h"
 #include "shared/macro.h"
 
 uint64_t boottime_to_realtime_usec(uint64_t boot_ns)

@@ -78,6 +78,21 @@ static inline int negative_errno(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
+/* NAME_to_string() and NAME_from_string() for an enum whose names are in the
+ * array NAME_names[max], like systemd's DEFINE_STRING_TABLE_LOOKUP. */
+#define DEFINE_STRING_TABLE(name, type, max)                                                       \
+	const char *name##_to_string(type v)                                                       \
+	{                                                                                          \
+		return (int)v >= 0 && (int)v < (max) && name##_names[v] ? name##_names[v] : "invalid"; \
+	}                                                                                          \
+	int name##_from_string(const char *s)                                                      \
+	{                                                                                          \
+		for (int i = 0; i < (max); i++)                                                    \
+			if (name##_names[i] && strcmp(s, name##_names[i]) == 0)                    \
+				return i;                                                          \
+		return -EINVAL;                                                                    \
+	}
+
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
 	static inline void func##p(type *p)                                                        \
 	{                                                                                          \

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "identity.h"
 #include "loader.h"
 #include "resolve.h"
 #include "shared/log.h"
@@ -124,6 +125,8 @@ static pid_t child_exec(const char *path)
 	return pid;
 }
 
+static struct identity *identity;
+
 static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
 {
 	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
@@ -131,7 +134,7 @@ static int watch(struct loader *l, const char *path, uint32_t id, struct hive_wa
 
 	if (fd < 0)
 		return fd;
-	from_kernel = r = loader_key_for_fd(l, fd, key);
+	from_kernel = r = identity_of_fd(identity, fd, key);
 	close(fd);
 	if (r < 0)
 		return r;
@@ -165,7 +168,7 @@ static void scenario(const char *mode_name)
 	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16 };
 	struct hive_watch_key secret, tool;
 	struct loader *l = NULL;
-	struct hive_stats st;
+	struct hive_stats st = {};
 	struct stat other;
 	char what[128];
 	int mode = attach_mode_from_string(mode_name), r, status = -1;
@@ -219,7 +222,7 @@ static void scenario(const char *mode_name)
 		       seen(p, 1, HIVE_MAY_READ, self_exe) == (loader_mode(l) != ATTACH_TRACEPOINT),
 	       mode_name, what);
 
-	r = loader_stats(l, &st);
+	r = loader_stats_add(l, &st);
 	snprintf(what, sizeof(what), "stats add up (%llu matched, %llu emitted, %zu received)",
 		 (unsigned long long)st.matched, (unsigned long long)st.emitted, n_events);
 	report(r >= 0 && st.matched == st.emitted + st.suppressed + st.dropped && st.emitted == n_events, mode_name,
@@ -245,8 +248,13 @@ int main(int argc, char *argv[])
 		printf("HIVE: not ok - setup: %m\n");
 		return 1;
 	}
+	if (identity_new(&identity) < 0) {
+		printf("HIVE: not ok - setup: out of memory\n");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++)
 		scenario(argv[i]);
+	identity_free(identity);
 	printf("HIVE: done, %d failures\n", failures);
 	return failures ? 1 : 0;
 }

@@ -285,6 +285,7 @@ class TapResult(unittest.TestResult):
             print("# " + line, flush=True)
 
     def addFailure(self, test, err):
+        super().addFailure(test, err)  # for wasSuccessful(), hence the exit code
         self._problem(test, err)
         self._line(test, False)
 
@@ -305,6 +306,7 @@ class TapResult(unittest.TestResult):
             self._line(test, False)
 
     def addError(self, test, err):
+        super().addError(test, err)
         self._problem(test, err)
         self._line(test, False)
 

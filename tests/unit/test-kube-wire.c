@@ -82,7 +82,11 @@ static void test_node_watch_entries(void)
 	} bad[] = {
 		{ "[]", "entry is not an object" },
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\"}", "missing or malformed" },
-		{ "{\"key\": \"k\", \"path\": \"p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\"}", "not absolute" },
+		{ "{\"key\": \"k\", \"path\": \"p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\"}", "not an absolute path" },
+		{ "{\"key\": \"k\", \"path\": \"/a/../etc/shadow\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\"}",
+		  "not an absolute path" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"Planted Policy\", \"inode\": \"1\", \"dev\": \"1:2\"}",
+		  "not a valid policy name" },
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"-1\", \"dev\": \"1:2\"}", "inode" },
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"99999999999999999999\", \"dev\": \"1:2\"}",
 		  "inode" },
@@ -129,8 +133,8 @@ static void test_node_boot_id(void)
 		"{}",
 		"{\"status\": []}",
 		"{\"status\": {\"nodeInfo\": {\"bootID\": 5}}}",
-		"{\"status\": {\"nodeInfo\": {\"bootID\": "
-		"\"0123456789012345678901234567890123456789012345678901234567890123456789\"}}}",
+		/* 70 characters: longer than any boot id. */
+		"{\"status\": {\"nodeInfo\": {\"bootID\": \"0123456789012345678901234567890123456789012345678901234567890123456789\"}}}",
 	};
 	cJSON *node = cJSON_Parse("{\"status\": {\"nodeInfo\": {\"bootID\": \"5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd\"}}}");
 

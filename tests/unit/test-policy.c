@@ -266,16 +266,6 @@ static void test_directory_loading(void)
 	(void)!system((snprintf(sub, sizeof(sub), "rm -rf %s", dir), sub));
 }
 
-static void test_access_to_string(void)
-{
-	char buf[64];
-
-	CHECK_STREQ(access_to_string(HIVE_MAY_READ | HIVE_MAY_OPEN, buf, sizeof(buf)), "read");
-	CHECK_STREQ(access_to_string(HIVE_MAY_WRITE | HIVE_MAY_APPEND, buf, sizeof(buf)), "write,append");
-	CHECK_STREQ(access_to_string(HIVE_MAY_EXEC, buf, sizeof(buf)), "exec");
-	CHECK_STREQ(access_to_string(HIVE_MAY_OPEN, buf, sizeof(buf)), "");
-}
-
 int main(void)
 {
 	RUN(test_bad_policies_each_have_a_distinct_clear_error);
@@ -286,6 +276,5 @@ int main(void)
 	RUN(test_deep_nesting_and_huge_input_do_not_crash);
 	RUN(test_too_many_paths);
 	RUN(test_directory_loading);
-	RUN(test_access_to_string);
 	return TAP_END();
 }

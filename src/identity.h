@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_IDENTITY_H
+#define HIVE_IDENTITY_H
+
+#include <stdbool.h>
+
+#include "hive.h"
+
+/*
+ * Which file, as the access hooks will see it, a path names: the (s_dev,
+ * i_ino) of the inode behind a descriptor the agent just opened with
+ * openat2() (resolve_open()), reported by a small BPF program of its own
+ * (bpf/resolve.bpf.c), because stat() is not always what the kernel compares
+ * (btrfs subvolumes). Where that program cannot run, fstat() stands in.
+ *
+ * Made once and handed to every watch source: whether the access hooks are
+ * attached, and in which mode, changes nothing here.
+ */
+struct identity;
+
+/* Never fails for want of BPF: *ret then answers from fstat(). */
+int identity_new(struct identity **ret);
+struct identity *identity_free(struct identity *id);
+
+/* Whether identities come from the kernel (true) or from fstat(). */
+bool identity_from_kernel(const struct identity *id);
+
+/*
+ * The identity of the file behind fd, which the calling thread must have just
+ * opened with openat2(). Returns 1 when the kernel reported it, 0 for the
+ * fstat() fallback (also when id is NULL), or -errno.
+ */
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret);
+
+#endif

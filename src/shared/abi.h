@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_ABI_H
+#define HIVE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * The kernel's vocabulary, in one place, for everything that names it to
+ * people or to the API server: the MAY_* bits of a permission check and their
+ * names in policies and records, and the kernel's own encoding of a device
+ * number (the superblock's s_dev, which is not user space's st_dev) with its
+ * "MAJOR:MINOR" text.
+ */
+
+/* "read", "write", "exec", "append": the accesses a policy can select. */
+const char *access_name(uint32_t bit);
+/* The HIVE_MAY_* bit named name, or 0. */
+uint32_t access_from_name(const char *name);
+/* Every selectable bit of access, in name order, as "read,write" into buf. */
+const char *access_to_string(uint32_t access, char *buf, size_t size);
+/* The selectable bits, in order, for walking them: for (i = 0; i < ACCESS_N; i++) access_bit(i). */
+#define ACCESS_N 4
+uint32_t access_bit(size_t i);
+
+/* The kernel's dev_t: (major << 20) | minor, majors below 4096. */
+static inline unsigned kernel_dev_major(uint32_t dev)
+{
+	return dev >> 20;
+}
+static inline unsigned kernel_dev_minor(uint32_t dev)
+{
+	return dev & ((1U << 20) - 1);
+}
+/* What stat() says, in the kernel's encoding (the same device only where the
+ * filesystem agrees: not on btrfs subvolumes, see loader_key_for_fd()). */
+uint32_t kernel_dev_from_user(dev_t st_dev);
+
+#define KERNEL_DEV_STRLEN 16 /* "4095:1048575" and the NUL */
+/* "MAJOR:MINOR". */
+const char *kernel_dev_to_string(uint32_t dev, char out[static KERNEL_DEV_STRLEN]);
+/* Strict: decimal digits, one colon, both in range, nothing else. -EINVAL otherwise. */
+int kernel_dev_from_string(const char *s, uint32_t *ret);
+
+#endif
