@@ -292,7 +292,8 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 int host_source_apply(struct host_source *h, const struct policy_set *policies)
 {
 	struct host_item *items = NULL;
-	size_t n = 0;
+	struct hashmap *by_key = NULL;
+	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < policies->n; i++) {
 		const struct policy *p = &policies->policies[i];
@@ -300,11 +301,14 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 		if (!p->host)
 			continue;
 		for (size_t j = 0; j < p->n_paths; j++) {
-			struct host_item *grown = realloc(items, (n + 1) * sizeof(*items));
+			if (n == cap) {
+				struct host_item *grown = realloc(items, MAX(2 * cap, 16) * sizeof(*items));
 
-			if (!grown)
-				goto oom;
-			items = grown;
+				if (!grown)
+					goto oom;
+				items = grown;
+				cap = MAX(2 * cap, 16);
+			}
 			items[n] = (struct host_item){
 				.policy = strdup(p->name),
 				.path = strdup(p->paths[j]),
@@ -319,26 +323,31 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 		}
 	}
 
-	/* Carry over what is known about paths that stay, drop the others. */
+	/* Carry over what is known about paths that stay, drop the others: by
+	 * key, so that a reload of many paths stays linear. */
+	by_key = hashmap_new();
+	if (!by_key)
+		goto oom;
+	for (size_t j = 0; j < n; j++)
+		if (hashmap_put_str(by_key, items[j].key, &items[j], NULL) < 0)
+			goto oom;
 	for (size_t i = 0; i < h->n_items; i++) {
-		struct host_item *old = &h->items[i];
-		bool kept = false;
+		struct host_item *old = &h->items[i], *kept = hashmap_get_str(by_key, old->key);
 
-		for (size_t j = 0; j < n && !kept; j++)
-			if (strcmp(items[j].key, old->key) == 0) {
-				kept = true;
-				items[j].present = old->present;
-				items[j].file = old->file;
-				items[j].last_error = old->last_error;
-				items[j].real = TAKE_PTR(old->real);
-				/* The access filter may have changed, and so may
-				 * whether symlinks are followed. */
-				if (items[j].access != old->access || items[j].follow_symlinks != old->follow_symlinks)
-					items[j].present = false;
-			}
-		if (!kept)
+		if (!kept) {
 			watch_set_remove(h->set, old->key);
+			continue;
+		}
+		kept->present = old->present;
+		kept->file = old->file;
+		kept->last_error = old->last_error;
+		kept->real = TAKE_PTR(old->real);
+		/* The access filter may have changed, and so may whether
+		 * symlinks are followed. */
+		if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks)
+			kept->present = false;
 	}
+	hashmap_free(by_key);
 	items_free(h->items, h->n_items);
 	h->items = items;
 	h->n_items = n;
@@ -348,6 +357,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	return 0;
 
 oom:
+	hashmap_free(by_key);
 	items_free(items, n);
 	return -ENOMEM;
 }

@@ -125,7 +125,9 @@ const struct watch_set *manager_get_watches(struct manager *m)
 	return m->watches;
 }
 
-static void update_status(struct manager *m)
+/* STATUS=, after what (e.g. "READY=1\n") in the same message: whoever
+ * reads READY=1 reads the status that goes with it. */
+static void notify_status(struct manager *m, const char *what)
 {
 	struct manager_status st;
 	char missing[48] = "";
@@ -134,9 +136,10 @@ static void update_status(struct manager *m)
 	if (st.n_missing)
 		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
 	sd_notifyf(false,
-		   "STATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
+		   "%sSTATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
 		   "%llu dropped%s",
-		   m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries, missing, (unsigned long long)st.records,
+		   what, m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries,
+		   missing, (unsigned long long)st.records,
 		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped,
 		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
 }
@@ -161,7 +164,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
-	update_status(m);
+	notify_status(m, "");
 	if (watch_set_n_unsynced(m->watches) > 0)
 		watch_set_sync(m->watches);
 	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);
@@ -248,8 +251,7 @@ int manager_reload(struct manager *m)
 	m->reload_failed = false;
 	log_info("Reloaded %zu policies from %s.", m->policies->n, m->config->policy_dir);
 finish:
-	sd_notify(false, "READY=1");
-	update_status(m);
+	notify_status(m, "READY=1\n");
 	return r;
 }
 
@@ -362,7 +364,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 			log_info("Detaching: not this kernel's loader.");
 		watch_set_set_loader(m->watches, NULL);
 		replace_loader(m, NULL);
-		update_status(m);
+		notify_status(m, "");
 		return 0;
 	}
 	r = loader_new(&o, on_event, m, &l);
@@ -385,7 +387,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
 	if (r < 0)
 		log_error_errno(r, "Cannot watch the ring buffer: %m");
-	update_status(m);
+	notify_status(m, "");
 	return 0;
 }
 
@@ -454,8 +456,7 @@ int manager_start(struct manager *m)
 	log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 		 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
 		 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
-	sd_notify(false, "READY=1");
-	update_status(m);
+	notify_status(m, "READY=1\n");
 	return 0;
 }
 
