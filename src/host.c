@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include "host.h"
 #include "identity.h"
@@ -21,7 +23,16 @@ struct host_item {
 	char *real; /* the file the watched inode was found at, when it is not path */
 	uint32_t access;
 	bool follow_symlinks;
+	/* Without followSymlinks, the watched file, held open (O_PATH): while it
+	 * exists, the watch stays on it even if its path comes to lead
+	 * elsewhere or nowhere. Holding it also keeps its inode number from
+	 * being given to another file meanwhile. */
+	int pinned_fd;
 	bool present;
+	/* file and real describe the last file watched, also while the path
+	 * is missing: a path that vanishes and comes back somewhere else
+	 * (a directory renamed away, then a symlink put in its place) is a move. */
+	bool watched_before;
 	int last_error; /* to log a failure once, not at every rescan */
 	struct hive_watch_key file;
 };
@@ -45,6 +56,7 @@ static void items_free(struct host_item *items, size_t n)
 		free(items[i].policy);
 		free(items[i].path);
 		free(items[i].real);
+		closep(&items[i].pinned_fd);
 	}
 	free(items);
 }
@@ -95,26 +107,54 @@ static void symlink_note(const char *path, const char *prefix, const char *suffi
 	snprintf(out, SYMLINK_NOTE_SIZE, "%s%s -> %s%s", prefix, l, t, suffix);
 }
 
-/* The path now goes through a symlink and the policy refuses them: keep
- * watching the file it named before, if any, and say so once. */
-static void refuse_symlink(struct host_item *item)
+/* Without followSymlinks, the path no longer leads to the watched file
+ * (error: -ELOOP, a symlink on the way; anything else, nothing there), but
+ * the file still exists: keep watching it, and say so once per cause. */
+static bool keep_pinned(struct host_item *item, int error)
+{
+	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE], dev[KERNEL_DEV_STRLEN];
+	struct stat st;
+
+	if (item->follow_symlinks || !item->present || item->pinned_fd < 0 || fstat(item->pinned_fd, &st) < 0 ||
+	    st.st_nlink == 0)
+		return false;
+	if (item->last_error == error)
+		return true;
+	item->last_error = error;
+	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
+	kernel_dev_to_string(item->file.dev, dev);
+	if (error == -ELOOP) {
+		symlink_note(item->path, " (", ")", via);
+		log_warning("Host path %s (policy %s) now goes through a symlink%s, which the policy does not follow "
+			    "(followSymlinks is false): still watching the file it named before, inode %llu on %s.",
+			    shown, item->policy, via, (unsigned long long)item->file.ino, dev);
+	} else
+		log_warning_errno(error,
+				  "Host path %s (policy %s) does not resolve any more (%m), but the file it named still "
+				  "exists: still watching it, inode %llu on %s (followSymlinks is false).",
+				  shown, item->policy, (unsigned long long)item->file.ino, dev);
+	return true;
+}
+
+/* The path goes through a symlink and the policy refuses them: not watched. */
+static void refuse_symlink(struct host_source *h, struct host_item *item)
 {
 	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE];
 
+	if (item->present) {
+		watch_set_remove(h->set, item->key);
+		item->present = false;
+		closep(&item->pinned_fd);
+		item->pinned_fd = -1;
+	}
 	if (item->last_error == -ELOOP)
 		return;
 	item->last_error = -ELOOP;
 	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
 	symlink_note(item->path, " (", ")", via);
-	if (item->present)
-		log_warning("Host path %s (policy %s) now goes through a symlink%s, which the policy does not follow "
-			    "(followSymlinks is false): still watching the file it named before, inode %llu on %u:%u.",
-			    shown, item->policy, via, (unsigned long long)item->file.ino,
-			    kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev));
-	else
-		log_error("Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
-			  "(followSymlinks is false): not watched.",
-			  shown, item->policy, via);
+	log_error("Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
+		  "(followSymlinks is false): not watched.",
+		  shown, item->policy, via);
 }
 
 static void resolve_failed(struct host_source *h, struct host_item *item, int error)
@@ -134,6 +174,8 @@ static void resolve_failed(struct host_source *h, struct host_item *item, int er
 	if (item->present) {
 		watch_set_remove(h->set, item->key);
 		item->present = false;
+		closep(&item->pinned_fd);
+		item->pinned_fd = -1;
 	}
 }
 
@@ -154,7 +196,7 @@ static void describe_move(struct host_item *item, int fd, const struct hive_watc
 		symlink_note(item->path, " through symlink ", "", via);
 	/* Replaced in place (rename over it, delete and create) is what
 	 * following means; landing in another directory is not. */
-	moved_elsewhere = item->present && !streq_ptr(real, item->real);
+	moved_elsewhere = item->watched_before && !streq_ptr(real, item->real);
 	if (moved_elsewhere) {
 		escape_untrusted(item->real ? item->real : item->path,
 				 strnlen(item->real ? item->real : item->path, 128), before, sizeof(before));
@@ -183,8 +225,10 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	int r;
 
 	fd = resolve_open(-1, item->path, item->follow_symlinks);
+	if (fd < 0 && keep_pinned(item, fd))
+		return;
 	if (fd == -ELOOP && !item->follow_symlinks) {
-		refuse_symlink(item);
+		refuse_symlink(h, item);
 		return;
 	}
 	if (fd < 0) {
@@ -213,6 +257,11 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	describe_move(item, fd, &file);
 	item->file = file;
 	item->present = true;
+	item->watched_before = true;
+	if (!item->follow_symlinks) {
+		closep(&item->pinned_fd);
+		item->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	}
 }
 
 void host_source_rescan(struct host_source *h)
@@ -314,6 +363,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 				.path = strdup(p->paths[j]),
 				.access = p->access,
 				.follow_symlinks = p->follow_symlinks,
+				.pinned_fd = -1,
 			};
 			if (asprintf(&items[n].key, "host/%s/%s", p->name, p->paths[j]) < 0)
 				items[n].key = NULL;
@@ -339,13 +389,18 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 			continue;
 		}
 		kept->present = old->present;
+		kept->watched_before = old->watched_before;
 		kept->file = old->file;
 		kept->last_error = old->last_error;
 		kept->real = TAKE_PTR(old->real);
+		kept->pinned_fd = TAKE_FD(old->pinned_fd);
 		/* The access filter may have changed, and so may whether
 		 * symlinks are followed. */
-		if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks)
+		if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks) {
 			kept->present = false;
+			closep(&kept->pinned_fd);
+			kept->pinned_fd = -1;
+		}
 	}
 	hashmap_free(by_key);
 	items_free(h->items, h->n_items);

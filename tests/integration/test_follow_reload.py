@@ -151,6 +151,22 @@ class Symlinks(unittest.TestCase):
         h.wait_read_logged(original, path=self.path)
         h.assert_not_logged(cat(os.path.join(self.elsewhere, "passwd")), self.control)
 
+    def test_strict_watch_stays_on_its_file_while_the_path_leads_nowhere(self):
+        h = self.start(followSymlinks=False)
+        h.wait_read_logged(self.path, path=self.path)
+        original = os.path.join(self.real + ".orig", "passwd")
+        os.rename(self.real, self.real + ".orig")
+        h.wait_log(f"Host path {self.path} (policy swap) does not resolve any more (No such file or directory), "
+                   f"but the file it named still exists: still watching it, inode {os.stat(original).st_ino}",
+                   timeout=FOLLOW_SECONDS)
+        h.wait_read_logged(original, path=self.path)
+        # Gone for good: the watch goes too; a new file at the path is watched.
+        os.unlink(original)
+        os.mkdir(self.real)
+        with open(self.path, "w") as f:
+            f.write("new\n")
+        h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(self.path).st_ino)
+
     def test_refused_symlink_at_start_is_an_error(self):
         os.rename(self.real, self.real + ".orig")
         os.symlink(self.elsewhere, self.real)
