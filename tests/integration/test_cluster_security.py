@@ -88,6 +88,29 @@ class Security(ClusterTest):
         self.assertEqual(self.lease_holder(), "node-a")
         self.assertEqual(self.nodewatch("node-a")["spec"]["entryCount"], 1)
 
+    def test_service_account_token_names_the_node_of_its_pod(self):
+        # The in-cluster credential: hive-system/hive-agent's token, bound to
+        # a pod on node-a. The API server puts the pod's node in the token's
+        # user info; the admission policy reads it from there.
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hived-node-a", "namespace": "hive-system"},
+               "spec": {"nodeName": "node-a", "serviceAccountName": "hive-agent",
+                        "containers": [{"name": "hived", "image": "hive.test/hived:none"}]}}
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+        self.addCleanup(self.cluster.kubectl, "delete", "pod", "-n", "hive-system", "hived-node-a", "--wait=false")
+        token = self.cluster.kubectl("create", "token", "hive-agent", "-n", "hive-system", "--bound-object-kind",
+                                     "Pod", "--bound-object-name", "hived-node-a").stdout.strip()
+        kubeconfig = self.cluster.token_kubeconfig("sa-node-a", token)
+
+        def create(node):
+            nw = {"apiVersion": "hive.io/v1alpha1", "kind": "NodeWatch",
+                  "metadata": {"name": node, "namespace": "hive-system"},
+                  "spec": {"nodeName": node, "kernelId": BOOT_ID, "entries": []}}
+            return self.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(nw),
+                                        kubeconfig=kubeconfig, check=False)
+        r = create("node-a")
+        self.assertEqual(r.returncode, 0, r.stderr)  # its own
+        self.assert_refused(create("node-b"), "node node-a may write only the NodeWatch named node-a")
+
     def test_without_admission_a_foreign_lease_holder_does_not_blind(self):
         self.cluster.set_admission(False)
         a = self.agent("node-a")

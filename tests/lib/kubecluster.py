@@ -274,6 +274,18 @@ users:
         self.kubectl("patch", "node", name, "--subresource=status", "--type=merge",
                      "-p", json.dumps({"status": {"nodeInfo": {"bootID": boot_id}}}))
 
+    def token_kubeconfig(self, name, token):
+        """A kubeconfig authenticating with a bearer token (a service account's)."""
+        path = self.path(f"{name}.kubeconfig")
+        with open(path, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "hive-test",
+                       "clusters": [{"name": "hive-test", "cluster": {"server": self.server,
+                                                                       "certificate-authority": self.path("ca.crt")}}],
+                       "contexts": [{"name": "hive-test", "context": {"cluster": "hive-test", "user": name}}],
+                       "users": [{"name": name, "user": {"token": token}}]}, f)
+        os.chmod(path, 0o600)
+        return path
+
     def agent_kubeconfig(self, node):
         """A kubeconfig for an agent on node: a client certificate in group hive:agents."""
         name = f"agent-{node}"
