@@ -266,8 +266,10 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 
 void host_source_rescan(struct host_source *h)
 {
+	identity_begin(h->identity);
 	for (size_t i = 0; i < h->n_items; i++)
 		resolve_item(h, &h->items[i]);
+	identity_end(h->identity);
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)

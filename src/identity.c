@@ -12,6 +12,9 @@
 
 struct identity {
 	struct resolve_bpf *skel; /* NULL: fstat() only */
+	struct bpf_link *link;    /* while resolving */
+	unsigned depth;
+	bool warned;
 	uint64_t seen_seq;
 };
 
@@ -31,8 +34,14 @@ int identity_new(struct identity **ret)
 	}
 	skel->rodata->self_tgid = getpid();
 	r = resolve_bpf__load(skel);
-	if (r >= 0)
-		r = resolve_bpf__attach(skel);
+	if (r >= 0) {
+		/* Attach once now, so that a kernel without the tracepoint is
+		 * found out at start, not at the first resolution. */
+		struct bpf_link *link = bpf_program__attach(skel->progs.resolve__sys_exit_openat2);
+
+		r = link ? 0 : negative_errno();
+		bpf_link__destroy(link);
+	}
 	if (r < 0) {
 		resolve_bpf__destroy(skel);
 		goto fallback;
@@ -53,6 +62,7 @@ struct identity *identity_free(struct identity *id)
 {
 	if (!id)
 		return NULL;
+	bpf_link__destroy(id->link);
 	resolve_bpf__destroy(id->skel);
 	free(id);
 	return NULL;
@@ -61,6 +71,25 @@ struct identity *identity_free(struct identity *id)
 bool identity_from_kernel(const struct identity *id)
 {
 	return id && id->skel;
+}
+
+void identity_begin(struct identity *id)
+{
+	if (!identity_from_kernel(id) || id->depth++ > 0)
+		return;
+	id->link = bpf_program__attach(id->skel->progs.resolve__sys_exit_openat2);
+	if (!id->link && !id->warned) {
+		log_warning_errno(negative_errno(), "Cannot attach the inode resolver (%m): using fstat() meanwhile.");
+		id->warned = true;
+	}
+}
+
+void identity_end(struct identity *id)
+{
+	if (!identity_from_kernel(id) || id->depth == 0 || --id->depth > 0)
+		return;
+	bpf_link__destroy(id->link);
+	id->link = NULL;
 }
 
 static int from_fstat(int fd, struct hive_watch_key *ret)
@@ -75,7 +104,7 @@ static int from_fstat(int fd, struct hive_watch_key *ret)
 
 int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret)
 {
-	if (identity_from_kernel(id)) {
+	if (identity_from_kernel(id) && id->link) {
 		const volatile struct hive_resolved *r = &id->skel->bss->resolved;
 
 		if (r->fd == fd && r->seq != id->seen_seq) {

@@ -15,6 +15,11 @@
  *
  * Made once and handed to every watch source: whether the access hooks are
  * attached, and in which mode, changes nothing here.
+ *
+ * The program runs on a syscall tracepoint, and an attached syscall
+ * tracepoint puts every system call of every process on the kernel's slower
+ * tracing path. So it is attached only while a source resolves paths:
+ * between identity_begin() and identity_end().
  */
 struct identity;
 
@@ -24,6 +29,10 @@ struct identity *identity_free(struct identity *id);
 
 /* Whether identities come from the kernel (true) or from fstat(). */
 bool identity_from_kernel(const struct identity *id);
+
+/* Around a batch of resolve_open() + identity_of_fd(); they nest. */
+void identity_begin(struct identity *id);
+void identity_end(struct identity *id);
 
 /*
  * The identity of the file behind fd, which the calling thread must have just

@@ -8,6 +8,7 @@
  *
  *   hive-kernel-test MODE...   (auto, fentry, kprobe, tracepoint)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -130,16 +131,42 @@ static struct identity *identity;
 static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
 {
 	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
-	int fd = resolve_open(-1, path, true), r, from_kernel;
+	int fd, r, from_kernel;
 
+	identity_begin(identity);
+	fd = resolve_open(-1, path, true);
+	from_kernel = r = fd < 0 ? fd : identity_of_fd(identity, fd, key);
+	identity_end(identity);
 	if (fd < 0)
 		return fd;
-	from_kernel = r = identity_of_fd(identity, fd, key);
 	close(fd);
 	if (r < 0)
 		return r;
 	r = loader_watch_put(l, key, &value);
 	return r < 0 ? r : from_kernel;
+}
+
+/* BPF links this process holds (each link fd's fdinfo names its link_id). */
+static int count_links(void)
+{
+	DIR *d = opendir("/proc/self/fdinfo");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[300], line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			n += strncmp(line, "link_id:", 8) == 0;
+		if (f)
+			fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -191,6 +218,12 @@ static void scenario(const char *mode_name)
 	if (r < 0)
 		goto finish;
 	report(r == 1, mode_name, "inode identity reported by the kernel");
+	if (loader_mode(l) != ATTACH_TRACEPOINT) {
+		/* Nothing outside inode_permission() stays attached: the
+		 * resolver's syscall tracepoint only while resolving. */
+		snprintf(what, sizeof(what), "only the access hook is attached once resolved (%d links)", count_links());
+		report(count_links() == 1, mode_name, what);
+	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
 		const struct step *t = &steps[i];
