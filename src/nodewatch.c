@@ -43,7 +43,9 @@ struct node_store {
 	char written[8][128];   /* resourceVersions of our last writes, to know their echoes */
 	unsigned n_written;
 	uint64_t published_generation, writing_generation;
-	bool have_published;
+	bool have_published; /* written at least once */
+	bool verify;         /* a sign that someone else wrote it: write ours again */
+	bool tampered;       /* our write met a conflict: someone else did */
 	unsigned failures;
 	bool warned_truncated;
 
@@ -257,9 +259,11 @@ static void on_written(const struct kube_response *resp, void *userdata)
 		return;
 	}
 	if (resp->status == 409 || resp->status == 404) {
-		/* Our version is stale (or the object went away): read it again. */
+		/* Our version is stale (or the object went away): read it again.
+		 * We are its only writer, so someone else wrote it. */
 		log_info("NodeWatch %s/%s: %s on write, reading it again.", s->namespace, s->node,
 			 resp->status == 409 ? "conflict (409)" : "gone (404)");
+		s->tampered = s->have_published;
 		free(s->resource_version);
 		s->resource_version = NULL;
 		publish(s);
@@ -273,6 +277,7 @@ static void write_object(struct node_store *s)
 	cJSON *obj = build_object(s);
 	struct kube_response oom = { .error = "out of memory" };
 
+	s->verify = false;
 	s->writing_generation = watch_set_local_generation(s->set);
 	if (!obj || kube_request(s->client, s->resource_version ? "PUT" : "POST",
 				 s->resource_version ? s->object : s->collection, obj, on_written, s, &s->write_call) < 0)
@@ -280,16 +285,28 @@ static void write_object(struct node_store *s)
 	cJSON_Delete(obj);
 }
 
+static void last_manager(const cJSON *object, char *out, size_t size);
+
 static void on_read_own(const struct kube_response *resp, void *userdata)
 {
 	struct node_store *s = userdata;
+	char who[320];
 
 	s->write_call = NULL;
 	if (resp->status == 404 && !resp->error) {
+		if (s->tampered)
+			log_warning("NodeWatch %s/%s was deleted by someone else: restoring it.", s->namespace, s->node);
+		s->tampered = false;
 		write_object(s); /* POST */
 		return;
 	}
 	if (resp->status == 200 && !resp->error && set_resource_version(s, resp->json) == 0) {
+		if (s->tampered) {
+			last_manager(resp->json, who, sizeof(who));
+			log_warning("NodeWatch %s/%s was changed by someone else (%s): restoring it.", s->namespace,
+				    s->node, who);
+		}
+		s->tampered = false;
 		write_object(s); /* PUT over it: we are its only writer */
 		return;
 	}
@@ -316,7 +333,7 @@ static int on_publish_timer(sd_event_source *source, uint64_t usec, void *userda
 	uint64_t delay = PUBLISH_INTERVAL_USEC;
 
 	/* Whatever changed within the last interval goes out in one write. */
-	if (!s->have_published || watch_set_local_generation(s->set) != s->published_generation)
+	if (!s->have_published || s->verify || watch_set_local_generation(s->set) != s->published_generation)
 		publish(s);
 	if (s->failures)
 		delay = backoff_next_usec(s->failures - 1, PUBLISH_INTERVAL_USEC, 30 * USEC_PER_SEC);
@@ -359,33 +376,25 @@ static void last_manager(const cJSON *object, char *out, size_t size)
 }
 
 /*
- * Our own NodeWatch as the API server has it. We are its only writer, so any
- * version we did not write means someone else changed it (a peer's stolen
- * credentials where no admission policy stops them): say who, write ours
- * again. Our stale resourceVersion makes that write conflict (409), and the
- * conflict path reads the object and writes over it.
+ * Our own NodeWatch as a watch event or a list shows it. We are its only
+ * writer, so a version we did not write (or its absence) is a sign that
+ * someone else changed it: a peer's stolen credentials where no admission
+ * policy stops them. Not proof (a list may predate our last write), so the
+ * next tick writes ours again with the resourceVersion we know: if nobody
+ * else wrote, that succeeds; if someone did, it conflicts (409) or finds the
+ * object gone (404), and on_read_own() says who and restores it.
  */
-static void own_object_seen(struct node_store *s, const cJSON *object, bool deleted)
+static void own_object_seen(struct node_store *s, const cJSON *object, bool absent)
 {
 	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
 							   "resourceVersion");
-	char who[320];
 
-	if (s->write_call || !s->have_published)
-		return; /* ours is being written, or was never written */
-	for (size_t i = 0; !deleted && cJSON_IsString(rv) && i < ARRAY_SIZE(s->written); i++)
+	if (!s->have_published)
+		return; /* our first write is still to come */
+	for (size_t i = 0; !absent && cJSON_IsString(rv) && i < ARRAY_SIZE(s->written); i++)
 		if (strcmp(rv->valuestring, s->written[i]) == 0)
 			return;
-	if (deleted)
-		snprintf(who, sizeof(who), "deleted, or relabelled away from this kernel");
-	else
-		last_manager(object, who, sizeof(who));
-	log_warning("NodeWatch %s/%s was changed by someone else (%s): restoring it.", s->namespace, s->node, who);
-	s->have_published = false; /* the publish timer writes it within a second */
-	if (deleted) {
-		free(s->resource_version);
-		s->resource_version = NULL;
-	}
+	s->verify = true;
 }
 
 /* ---- mirroring ---- */

@@ -168,7 +168,10 @@ class Security(ClusterTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         a = self.agents["node-a"]
         # (Make own_object_seen() in src/nodewatch.c return at once and this fails.)
-        log = a.wait_log("was changed by someone else", timeout=10)
+        try:
+            log = a.wait_log("was changed by someone else", timeout=20)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{a.log_text()}") from None
         self.assertIn('last written by field manager "kubectl-patch", Update', log)
         # Restored through the product's own conflict path: its stale
         # resourceVersion gets a 409, it reads the object and writes it again.
@@ -180,7 +183,7 @@ class Security(ClusterTest):
         # Deleted outright: created again.
         self.as_node_b("delete", "nodewatch", "-n", "hive-system", "node-a")  # RBAC: forbidden to agents
         self.cluster.kubectl("delete", "nodewatch", "-n", "hive-system", "node-a")
-        a.wait_log("deleted, or relabelled away from this kernel", timeout=10)
+        a.wait_log("was deleted by someone else: restoring it.", timeout=20)
         wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1, 5,
                    what="node-a's NodeWatch created again")
 
