@@ -389,8 +389,8 @@ static void own_object_seen(struct node_store *s, const cJSON *object, bool abse
 	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
 							   "resourceVersion");
 
-	if (!s->have_published)
-		return; /* our first write is still to come */
+	/* Even before our first write is known to be done: its answer may be
+	 * processed after this event, when the loop was busy (loading BPF). */
 	for (size_t i = 0; !absent && cJSON_IsString(rv) && i < ARRAY_SIZE(s->written); i++)
 		if (strcmp(rv->valuestring, s->written[i]) == 0)
 			return;
