@@ -49,6 +49,12 @@ struct host_source {
 	struct hashmap *dir_watches; /* directory -> sd_event_source (inotify) */
 };
 
+static void unpin(struct host_item *item)
+{
+	closep(&item->pinned_fd);
+	item->pinned_fd = -1;
+}
+
 static void items_free(struct host_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -144,8 +150,7 @@ static void refuse_symlink(struct host_source *h, struct host_item *item)
 	if (item->present) {
 		watch_set_remove(h->set, item->key);
 		item->present = false;
-		closep(&item->pinned_fd);
-		item->pinned_fd = -1;
+		unpin(item);
 	}
 	if (item->last_error == -ELOOP)
 		return;
@@ -174,8 +179,7 @@ static void resolve_failed(struct host_source *h, struct host_item *item, int er
 	if (item->present) {
 		watch_set_remove(h->set, item->key);
 		item->present = false;
-		closep(&item->pinned_fd);
-		item->pinned_fd = -1;
+		unpin(item);
 	}
 }
 
@@ -259,7 +263,7 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	item->present = true;
 	item->watched_before = true;
 	if (!item->follow_symlinks) {
-		closep(&item->pinned_fd);
+		unpin(item);
 		item->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	}
 }
@@ -400,8 +404,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 		 * symlinks are followed. */
 		if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks) {
 			kept->present = false;
-			closep(&kept->pinned_fd);
-			kept->pinned_fd = -1;
+			unpin(kept);
 		}
 	}
 	hashmap_free(by_key);

@@ -439,11 +439,6 @@ bool lease_driver_attached(const struct lease_driver *d)
 	return lease_elector_attached(&d->e);
 }
 
-const char *lease_driver_holder(const struct lease_driver *d)
-{
-	return d->e.observed.exists ? d->e.observed.holder : "";
-}
-
 void lease_driver_recheck(struct lease_driver *d)
 {
 	/* A call in flight will be judged with the new answer anyway; a

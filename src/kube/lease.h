@@ -113,8 +113,6 @@ int lease_driver_new(struct kube_client *client, sd_event *event, const char *na
 struct lease_driver *lease_driver_free(struct lease_driver *d);
 bool lease_driver_leader(const struct lease_driver *d);
 bool lease_driver_attached(const struct lease_driver *d);
-/* The holder last seen, "" when none. */
-const char *lease_driver_holder(const struct lease_driver *d);
 /* What decides trust changed: look at the lease again now. */
 void lease_driver_recheck(struct lease_driver *d);
 /* Give the lease up (holder "", duration 1 s) if held; done runs when settled. */
