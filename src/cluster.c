@@ -143,6 +143,11 @@ struct cluster *cluster_free(struct cluster *c)
 	return NULL;
 }
 
+struct kube_client *cluster_client(struct cluster *c)
+{
+	return c->client;
+}
+
 const char *cluster_role(const struct cluster *c)
 {
 	if (lease_driver_leader(c->lease))

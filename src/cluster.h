@@ -8,6 +8,7 @@
 #include "shared/diag.h"
 
 struct config;
+struct kube_client;
 struct watch_set;
 
 /*
@@ -26,6 +27,9 @@ int cluster_new(sd_event *event, const struct config *config, struct watch_set *
 		const char *kernel_id, void (*on_leader)(bool leader, void *userdata), void *userdata,
 		struct cluster **ret);
 struct cluster *cluster_free(struct cluster *c);
+
+/* The API client, for other users of the same server (pod discovery). */
+struct kube_client *cluster_client(struct cluster *c);
 
 /* "leader", "follower" or "self-attached". */
 const char *cluster_role(const struct cluster *c);

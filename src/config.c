@@ -20,6 +20,7 @@ int config_new(struct config **ret)
 		return -ENOMEM;
 	*c = (struct config){
 		.policy_dir = strdup(CONFIG_DEFAULT_POLICY_DIR),
+		.cgroup_root = strdup("/sys/fs/cgroup"),
 		.output = OUTPUT_JOURNAL,
 		.attach = ATTACH_AUTO,
 		.dedup_window_ms = 1000,
@@ -34,7 +35,7 @@ int config_new(struct config **ret)
 		.retry_period_s = 2,
 		.watch_timeout_s = 300,
 	};
-	if (!c->policy_dir || !c->kube_namespace) {
+	if (!c->policy_dir || !c->cgroup_root || !c->kube_namespace) {
 		config_free(c);
 		return -ENOMEM;
 	}
@@ -47,6 +48,7 @@ struct config *config_free(struct config *c)
 	if (!c)
 		return NULL;
 	free(c->policy_dir);
+	free(c->cgroup_root);
 	free(c->node_name);
 	free(c->kubeconfig);
 	free(c->kube_namespace);
@@ -92,6 +94,7 @@ static const struct key keys[] = {
 	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 300 }, /* the admission policy's bound */
 	{ "kubernetes", "renew_deadline_s", KEY_U64, AT(renew_deadline_s), 1, 3600 },
 	{ "kubernetes", "retry_period_s", KEY_U64, AT(retry_period_s), 1, 3600 },
+	{ "kubernetes", "cgroup_root", KEY_PATH, AT(cgroup_root) },
 	{ "kubernetes", "watch_timeout_s", KEY_U64, AT(watch_timeout_s), 5, 3600 },
 };
 

@@ -35,6 +35,7 @@ struct config {
 	uint64_t renew_deadline_s;
 	uint64_t retry_period_s;
 	uint64_t watch_timeout_s;
+	char *cgroup_root; /* where the kubelet's cgroups are found (pods) */
 };
 
 int config_new(struct config **ret);

@@ -13,7 +13,9 @@
 #include "loader.h"
 #include "manager.h"
 #include "output.h"
+#include "pods.h"
 #include "policy.h"
+#include "selection.h"
 #include "record.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
@@ -27,6 +29,7 @@ struct manager {
 	struct policy_set *policies;
 	struct watch_set *watches;
 	struct host_source *host;
+	struct pod_source *pods; /* NULL: standalone */
 	struct identity *identity; /* made once, for every source */
 	struct loader *loader;     /* NULL while this agent attaches no hooks */
 	sd_event_source *ring_source;
@@ -55,7 +58,7 @@ static int on_event(const struct hive_event *ev, void *userdata)
 		.kernel_id = m->kernel_id,
 		.attach = attach_mode_to_string(loader_mode(m->loader)),
 	};
-	bool enriched = false;
+	bool enriched = false, enriched_owner = false;
 
 	if (!inode) {
 		m->n_unmatched++;
@@ -73,6 +76,16 @@ static int on_event(const struct hive_event *ev, void *userdata)
 			enriched = true;
 		}
 		record.entry = e;
+		if (!enriched_owner) {
+			struct pod_owner owner;
+
+			if (pod_source_owner(m->pods, ev->cgroup_id, &owner)) {
+				record.proc_namespace = owner.namespace;
+				record.proc_pod = owner.pod;
+				record.proc_container = owner.container;
+			}
+			enriched_owner = true;
+		}
 		record.node = e->node ? e->node : m->node_name;
 		r = output_write(m->config->output, stdout, &record);
 		if (r < 0) {
@@ -112,7 +125,7 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.n_policies = m->policies->n,
 		.n_inodes = watch_set_n_inodes(m->watches),
 		.n_entries = watch_set_n_entries(m->watches),
-		.n_missing = m->host ? host_source_n_missing(m->host) : 0,
+		.n_missing = (m->host ? host_source_n_missing(m->host) : 0) + pod_source_n_missing(m->pods),
 		.records = m->n_records,
 		.unmatched = m->n_unmatched,
 		.last_reload_failed = m->reload_failed,
@@ -217,6 +230,18 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
+/* Without a cluster there are no pods to select from: say so, rather than
+ * look as if such a policy were in force. */
+static void warn_container_policies(const struct policy_set *policies)
+{
+	for (size_t i = 0; i < policies->n; i++)
+		if (policy_selects_containers(&policies->policies[i]))
+			log_warning("Policy %s (%s) selects containers, but hived runs without a cluster (no kubeconfig): "
+				    "only its host paths%s are watched.",
+				    policies->policies[i].name, policies->policies[i].file,
+				    policies->policies[i].host ? "" : ", of which it has none,");
+}
+
 int manager_reload(struct manager *m)
 {
 	struct policy_set *policies = NULL;
@@ -246,6 +271,10 @@ int manager_reload(struct manager *m)
 		m->reload_failed = true;
 		goto finish;
 	}
+	if (m->pods)
+		pod_source_apply(m->pods, policies);
+	else
+		warn_container_policies(policies);
 	policy_set_free(m->policies);
 	m->policies = policies;
 	m->reload_failed = false;
@@ -310,6 +339,7 @@ struct manager *manager_free(struct manager *m)
 	sd_bus_flush_close_unref(m->bus);
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
+	pod_source_free(m->pods);
 	host_source_free(m->host);
 	if (m->watches)
 		watch_set_set_loader(m->watches, NULL);
@@ -424,7 +454,19 @@ int manager_start(struct manager *m)
 				&m->cluster);
 		if (r < 0)
 			return log_error_errno(r, "Cannot join the cluster: %m");
-	}
+		r = pod_source_new(m->event, cluster_client(m->cluster), m->watches, m->identity,
+				   &(struct pod_source_options){
+					   .node = m->node_name,
+					   .cgroup_root = m->config->cgroup_root,
+					   .rescan_usec = m->config->rescan_interval_ms * USEC_PER_MSEC,
+					   .watch_timeout_s = m->config->watch_timeout_s,
+				   },
+				   &m->pods);
+		if (r < 0)
+			return log_error_errno(r, "Cannot set up pod discovery: %m");
+		pod_source_apply(m->pods, m->policies);
+	} else
+		warn_container_policies(m->policies);
 
 	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
 	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||

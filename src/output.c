@@ -34,7 +34,7 @@ struct field {
 	unsigned long long number;
 };
 
-#define MAX_FIELDS 32
+#define MAX_FIELDS 40
 
 static size_t add_string(struct field *f, size_t n, const char *key, const char *value)
 {
@@ -78,6 +78,9 @@ static size_t record_fields(const struct access_record *r, char dev[static KERNE
 	n = add_string(f, n, "pod_uid", e->pod_uid);
 	n = add_string(f, n, "container", e->container);
 	n = add_string(f, n, "container_id", e->container_id);
+	n = add_string(f, n, "proc_namespace", r->proc_namespace);
+	n = add_string(f, n, "proc_pod", r->proc_pod);
+	n = add_string(f, n, "proc_container", r->proc_container);
 	n = add_string(f, n, "node", r->node);
 	n = add_string(f, n, "kernel_id", r->kernel_id);
 	n = add_string(f, n, "attach", r->attach);
@@ -133,6 +136,15 @@ static int write_journal(const struct access_record *r)
 		if (pod)
 			snprintf(where, sizeof(where), " in pod %s/%s%s%s", ns ? ns : "", pod,
 				 container ? " container " : "", container ? container : "");
+		/* Names the API server validated; still escaped like the rest. */
+		if (r->proc_pod) {
+			_cleanup_(freep) char *pns = escaped(r->proc_namespace ? r->proc_namespace : ""),
+					      *ppod = escaped(r->proc_pod);
+			size_t used = strlen(where);
+
+			if (pns && ppod)
+				snprintf(where + used, sizeof(where) - used, " by pod %s/%s", pns, ppod);
+		}
 		len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, r->event->tgid,
 			       r->event->uid, r->access[0] ? r->access : "access", path, where, policy);
 		if (len < 0)

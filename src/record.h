@@ -24,6 +24,11 @@ struct access_record {
 	const char *kernel_id;
 	const char *attach;
 	const char *node;
+	/* The pod and container of the process that made the access, when it
+	 * runs in one of this node's pods. */
+	const char *proc_namespace;
+	const char *proc_pod;
+	const char *proc_container;
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
 	char access[64];                  /* "read,write" */

@@ -17,6 +17,7 @@ struct reflector {
 	sd_event *event;
 	char *path;
 	char *label_selector;
+	char *field_selector;
 	struct reflector_ops ops;
 	void *userdata;
 
@@ -163,7 +164,7 @@ static void on_list(const struct kube_response *resp, void *userdata)
 
 static void list(struct reflector *r, const char *continue_token)
 {
-	const char *query[8] = { "limit" };
+	const char *query[10] = { "limit" };
 	char limit[16];
 	size_t n = 2;
 	_cleanup_(freep) char *path = NULL;
@@ -174,6 +175,10 @@ static void list(struct reflector *r, const char *continue_token)
 	if (r->label_selector) {
 		query[n++] = "labelSelector";
 		query[n++] = r->label_selector;
+	}
+	if (r->field_selector) {
+		query[n++] = "fieldSelector";
+		query[n++] = r->field_selector;
 	}
 	if (continue_token) {
 		query[n++] = "continue";
@@ -253,7 +258,7 @@ static void watch(struct reflector *r)
 {
 	char timeout[16];
 	uint32_t rnd = 0;
-	const char *query[12];
+	const char *query[14];
 	size_t n = 0;
 	_cleanup_(freep) char *path = NULL;
 	struct kube_response oom = { .error = "out of memory" };
@@ -272,6 +277,10 @@ static void watch(struct reflector *r)
 	if (r->label_selector) {
 		query[n++] = "labelSelector";
 		query[n++] = r->label_selector;
+	}
+	if (r->field_selector) {
+		query[n++] = "fieldSelector";
+		query[n++] = r->field_selector;
 	}
 	query[n] = NULL;
 	path = kube_path(r->path, query);
@@ -319,11 +328,21 @@ struct reflector *reflector_free(struct reflector *r)
 	free(r->resource_version);
 	free(r->path);
 	free(r->label_selector);
+	free(r->field_selector);
 	free(r);
 	return NULL;
 }
 
+int reflector_set_field_selector(struct reflector *r, const char *selector)
+{
+	char *copy = strdup(selector);
 
+	if (!copy)
+		return -ENOMEM;
+	free(r->field_selector);
+	r->field_selector = copy;
+	return 0;
+}
 
 void reflector_set_page_size(struct reflector *r, unsigned n)
 {

@@ -29,6 +29,9 @@ int reflector_new(struct kube_client *client, sd_event *event, const char *path,
 		  unsigned timeout_s, const struct reflector_ops *ops, void *userdata, struct reflector **ret);
 struct reflector *reflector_free(struct reflector *r);
 
+/* E.g. "spec.nodeName=NODE"; call before the loop runs the first list. */
+int reflector_set_field_selector(struct reflector *r, const char *selector);
+
 /* Items per LIST request (default 500), and how many pages were fetched. */
 void reflector_set_page_size(struct reflector *r, unsigned n);
 unsigned reflector_pages(const struct reflector *r);

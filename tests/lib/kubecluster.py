@@ -202,7 +202,11 @@ users:
             f"--tls-private-key-file={self.path('apiserver.key')}",
             f"--client-ca-file={self.path('ca.crt')}",
             "--service-cluster-ip-range=10.0.0.0/24",
-            "--authorization-mode=RBAC",
+            # Node: kubelets of the node suite act for their own Node and pods.
+            "--authorization-mode=Node,RBAC",
+            f"--kubelet-client-certificate={self.path('admin.crt')}",
+            f"--kubelet-client-key={self.path('admin.key')}",
+            "--kubelet-preferred-address-types=InternalIP",
             "--disable-admission-plugins=ServiceAccount",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={self.path('sa.pub')}",
@@ -317,7 +321,13 @@ users:
                                           "intruder")
         return bad_ca, untrusted
 
+    def node(self, name):
+        import kubenode
+        return kubenode.Node(self, name)
+
     def down(self):
+        for name in list(self.state.get("nodes", {})):
+            self.node(name).down()
         self._kill("apiserver")
         self._kill("etcd")
 
@@ -336,9 +346,16 @@ users:
 
 
 def main_up():
-    if len(sys.argv) != 2:
-        sys.exit("usage: tests/cluster/up DIR")
-    c = Cluster(sys.argv[1]).up()
+    args = sys.argv[1:]
+    nodes = []
+    while len(args) > 2 and args[0] == "--node":
+        nodes.append(args[1])
+        args = args[2:]
+    if len(args) != 1:
+        sys.exit("usage: tests/cluster/up [--node NAME]... DIR")
+    c = Cluster(args[0]).up()
+    for name in nodes:
+        c.node(name).up()
     print(c.admin_kubeconfig)
 
 

@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: MIT
+"""A real Kubernetes node for the test cluster: kubelet (built with the
+apiserver, tests/cluster/build) on Debian's containerd + runc, pod networking
+by the bridge CNI plugin, images imported from local OCI archives
+(tests/cluster/images). See ../shared/design notes summarised in README
+("A test cluster by hand").
+
+Everything lives in CLUSTER_DIR/node-NAME. What the kubelet and the plugins
+change outside it (sysctls, cgroups, cni0, a few directories) is recorded
+before start and restored by down().
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import kubecluster
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IMAGES = os.path.join(HERE, "..", "cluster", "images")
+
+SYSCTLS = ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "net/ipv4/ip_forward")
+# Directories the kubelet, containerd or libcni create outside the node's own.
+HOST_DIRS = ("/var/log/containers", "/var/log/pods", "/var/lib/kubelet", "/var/lib/cni", "/run/containerd",
+             "/etc/cni")
+CGROUP_ROOT = "/sys/fs/cgroup"
+POD_SUBNET = "10.88.0.0/16"
+
+
+def host_ip():
+    """The address the kubelet reports (it refuses loopback), so that the
+    apiserver reaches it for exec and logs."""
+    out = subprocess.run(["ip", "-4", "-o", "route", "get", "192.0.2.255"], stdout=subprocess.PIPE,
+                         text=True).stdout
+    if "src" not in out:
+        out = subprocess.run(["ip", "-4", "-o", "route", "show", "default"], stdout=subprocess.PIPE,
+                             text=True).stdout
+        dev = out.split("dev")[1].split()[0]
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", dev], stdout=subprocess.PIPE,
+                             text=True).stdout
+        return out.split("inet")[1].split()[0].split("/")[0]
+    return out.split("src")[1].split()[0]
+
+
+def kubepods_cgroups():
+    """Every kubepods cgroup directory, deepest first."""
+    found = []
+    for hierarchy in os.listdir(CGROUP_ROOT):
+        top = os.path.join(CGROUP_ROOT, hierarchy, "kubepods")
+        if not os.path.isdir(top):
+            continue
+        for root, dirs, _ in os.walk(top):
+            found.append(root)
+    return sorted(found, key=lambda d: -d.count("/"))
+
+
+class Node:
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+        # Short: containerd's socket path must fit in sockaddr_un.
+        self.dir = os.path.join(cluster.dir, f"node-{name}")
+        self.sock = os.path.join(self.dir, "c.sock")
+        self.state = cluster.state.setdefault("nodes", {}).setdefault(name, {})
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def save(self):
+        self.cluster.save()
+
+    # Host state.
+
+    def _record_host_state(self):
+        if "sysctls" in self.state:
+            return  # recorded by an earlier start that was not torn down
+        self.state["sysctls"] = {k: open(f"/proc/sys/{k}").read().strip() for k in SYSCTLS}
+        self.state["host_dirs_absent"] = [d for d in HOST_DIRS if not os.path.exists(d)]
+        self.state["cni0_absent"] = not os.path.exists("/sys/class/net/cni0")
+        self.save()
+
+    def _restore_host_state(self):
+        for k, v in self.state.get("sysctls", {}).items():
+            try:
+                with open(f"/proc/sys/{k}", "w") as f:
+                    f.write(v)
+            except OSError:
+                pass
+        if self.state.get("cni0_absent"):
+            subprocess.run(["ip", "link", "delete", "cni0"], stderr=subprocess.DEVNULL)
+        for d in self.state.get("host_dirs_absent", []):
+            if os.path.isdir(d):
+                self._unmount_below(d)
+                shutil.rmtree(d, ignore_errors=True)
+        for k in ("sysctls", "host_dirs_absent", "cni0_absent"):
+            self.state.pop(k, None)
+        self.save()
+
+    @staticmethod
+    def _unmount_below(prefix):
+        mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+        for m in sorted((m for m in mounts if m == prefix or m.startswith(prefix + "/")), key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+
+    # Configuration.
+
+    def _write_configs(self):
+        for d in ("cni", "manifests", "pod-logs", "kubelet", "certs", "plugins", "containerd"):
+            os.makedirs(self.path(d), exist_ok=True)
+        c = self.cluster
+        with open(self.path("containerd.toml"), "w") as f:
+            f.write(f"""version = 2
+root = "{self.path('containerd/root')}"
+state = "{self.path('containerd/state')}"
+[grpc]
+  address = "{self.sock}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/hive-test/pause:1"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{self.path('containerd/runc')}"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{self.path('cni')}"
+""")
+        with open(self.path("cni/10-hive-test.conflist"), "w") as f:
+            json.dump({"cniVersion": "1.0.0", "name": "hive-test", "plugins": [
+                {"type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False,
+                 "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_SUBNET}]],
+                          "dataDir": self.path("cni-ipam")}},
+                {"type": "loopback"}]}, f)
+        # The kubelet's identity: the Node authorizer and NodeRestriction
+        # admit it for its own Node and pods only.
+        name = f"kubelet-{self.name}"
+        if not os.path.exists(c.path(f"{name}.crt")):
+            c._cert(name, f"/O=system:nodes/CN=system:node:{self.name}")
+        c.write_kubeconfig(self.path("kubelet.kubeconfig"), c.path(f"{name}.crt"), c.path(f"{name}.key"),
+                           f"system:node:{self.name}")
+        with open(self.path("kubelet.yaml"), "w") as f:
+            json.dump({
+                "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                "cgroupDriver": "cgroupfs", "failCgroupV1": False, "failSwapOn": False,
+                "containerRuntimeEndpoint": f"unix://{self.sock}",
+                "makeIPTablesUtilChains": False, "oomScoreAdj": 0, "readOnlyPort": 0,
+                "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
+                "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%",
+                                 "nodefs.inodesFree": "1%"},
+                "podLogsDir": self.path("pod-logs"), "staticPodPath": self.path("manifests"),
+                "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": False},
+                                   "x509": {"clientCAFile": c.path("ca.crt")}},
+                "authorization": {"mode": "AlwaysAllow"},
+                "maxPods": 250, "serializeImagePulls": False,
+                "resolvConf": "/etc/resolv.conf",
+                "nodeStatusUpdateFrequency": "2s",
+            }, f)
+
+    # Processes.
+
+    def _spawn(self, name, argv):
+        log = open(self.path(f"{name}.log"), "a")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.state[f"{name}_pid"] = p.pid
+        self.save()
+        return p
+
+    def _alive(self, name):
+        pid = self.state.get(f"{name}_pid")
+        try:
+            return bool(pid) and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except OSError:
+            return False
+
+    def _kill(self, name, sig=signal.SIGTERM, timeout=20):
+        pid = self.state.get(f"{name}_pid")
+        if not pid or not self._alive(name):
+            return
+        os.kill(pid, sig)
+        try:
+            kubecluster.wait_until(lambda: not self._alive(name), timeout, f"{name} to stop")
+        except RuntimeError:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+    def ctr(self, *args, check=True):
+        return subprocess.run(["ctr", "--address", self.sock, "-n", "k8s.io", *args], check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def up(self):
+        os.makedirs(self.dir, exist_ok=True)
+        if self._alive("kubelet") and self._alive("containerd"):
+            return self
+        images = subprocess.run([IMAGES], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+        self._record_host_state()
+        self._write_configs()
+        self._spawn("containerd", ["containerd", "--config", self.path("containerd.toml")])
+        kubecluster.wait_until(lambda: os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0,
+                               60, "containerd")
+        for image in ("pause.tar", "busybox.tar"):
+            self.ctr("images", "import", os.path.join(images, image))
+        self._spawn("kubelet", [
+            os.path.join(self.cluster.state["bin"], "kubelet"),
+            f"--config={self.path('kubelet.yaml')}",
+            f"--kubeconfig={self.path('kubelet.kubeconfig')}",
+            f"--root-dir={self.path('kubelet')}",
+            f"--cert-dir={self.path('certs')}",
+            f"--volume-plugin-dir={self.path('plugins')}",
+            f"--hostname-override={self.name}",
+            f"--node-ip={host_ip()}",
+            "--v=1",
+        ])
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=120):
+        def ready():
+            r = self.cluster.kubectl("get", "node", self.name, "-o",
+                                     "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
+            return r.returncode == 0 and r.stdout.strip() == "True"
+        kubecluster.wait_until(ready, timeout, f"node {self.name} to be Ready")
+
+    def down(self):
+        """Stop everything and leave the host as it was."""
+        if self._alive("kubelet"):
+            self.cluster.kubectl("delete", "pods", "--all-namespaces", "--all", "--force", "--grace-period=0",
+                                 "--field-selector", f"spec.nodeName={self.name}", "--wait=false", check=False)
+        self._kill("kubelet")
+        # Containers outlive the kubelet and containerd (their shims keep
+        # them): kill what runs in the pods' cgroups, then the shims.
+        for d in kubepods_cgroups():
+            try:
+                for pid in open(os.path.join(d, "cgroup.procs")).read().split():
+                    os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+        subprocess.run(["pkill", "-KILL", "-f", f"containerd-shim.*-address {self.sock}"], stderr=subprocess.DEVNULL)
+        self._kill("containerd")
+        deadline = time.monotonic() + 10
+        for d in kubepods_cgroups():
+            while True:
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+        self._unmount_below(self.dir)
+        self._restore_host_state()
+        for k in ("kubelet_pid", "containerd_pid"):
+            self.state.pop(k, None)
+        self.save()
+
+
+def main_up_node(cluster, name):
+    node = Node(cluster, name).up()
+    return node
