@@ -217,13 +217,13 @@ static bool cgroup_file_names(const char *text, const char *id)
 		while (last > line && last[-1] != '/')
 			last--;
 		if (last > line) {
-			size_t len = end - last;
-			const char *dash = memchr(last, '-', len);
+			size_t len = end - last, scope = idlen + strlen("-.scope");
 
+			/* "ID" (cgroupfs) or "PREFIX-ID.scope" (systemd) */
 			if (len == idlen && memcmp(last, id, idlen) == 0)
 				return true;
-			if (dash && (size_t)(end - dash - 1) == idlen + strlen(".scope") &&
-			    memcmp(dash + 1, id, idlen) == 0 && memcmp(dash + 1 + idlen, ".scope", 6) == 0)
+			if (len > scope && end[-scope] == '-' && memcmp(end - scope + 1, id, idlen) == 0 &&
+			    memcmp(end - 6, ".scope", 6) == 0)
 				return true;
 		}
 		line = *end ? end + 1 : NULL;

@@ -93,7 +93,7 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 	pod = opt_string(json, "pod", 253, &bad);
 	pod_uid = opt_string(json, "podUID", 64, &bad);
 	container = opt_string(json, "container", 63, &bad);
-	container_id = opt_string(json, "containerID", 128, &bad);
+	container_id = opt_string(json, "containerID", 192, &bad);
 	if (bad || !key || !path || !policy || !inode || !dev)
 		return *why = "missing or malformed key, path, policy, inode or dev", -EBADMSG;
 	/* What a policy may name, checked again: this comes from another node. */

@@ -34,11 +34,13 @@ def openssl(*args, cwd):
 
 
 def wait_until(predicate, timeout, what):
+    """The predicate's first true value."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not (value := predicate()):
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.2)
+    return value
 
 
 class Cluster:

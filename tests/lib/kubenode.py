@@ -206,7 +206,8 @@ state = "{self.path('containerd/state')}"
         images = subprocess.run([IMAGES], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
         self._record_host_state()
         self._write_configs()
-        self._spawn("containerd", ["containerd", "--config", self.path("containerd.toml")])
+        if not self._alive("containerd"):
+            self._spawn("containerd", ["containerd", "--config", self.path("containerd.toml")])
         kubecluster.wait_until(lambda: os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0,
                                60, "containerd")
         for image in ("pause.tar", "busybox.tar"):
@@ -267,6 +268,64 @@ state = "{self.path('containerd/state')}"
         self.save()
 
 
-def main_up_node(cluster, name):
-    node = Node(cluster, name).up()
-    return node
+    # Pods.
+
+    IMAGE = "docker.io/hive-test/busybox:1"
+
+    def pod_manifest(self, name, namespace="default", labels=None, containers=("app",), volumes=(), mounts=None,
+                     command=None):
+        """A pod of busybox containers on this node (no scheduler needed):
+        mounts maps a container name to its volumeMounts."""
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+                "spec": {"nodeName": self.name, "terminationGracePeriodSeconds": 0,
+                         "volumes": list(volumes),
+                         "containers": [dict({"name": c, "image": self.IMAGE, "imagePullPolicy": "Never",
+                                              "volumeMounts": (mounts or {}).get(c, [])},
+                                             **({"command": command} if command else {}))
+                                        for c in containers]}}
+
+    def run_pods(self, manifests, timeout=180):
+        """Create pods and wait until they run; returns their objects."""
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                                    "items": list(manifests)}))
+        return [self.wait_running(m["metadata"]["name"], m["metadata"]["namespace"], timeout) for m in manifests]
+
+    def run_pod(self, *args, **kw):
+        return self.run_pods([self.pod_manifest(*args, **kw)])[0]
+
+    def get_pod(self, name, namespace="default"):
+        r = self.cluster.kubectl("get", "pod", "-n", namespace, name, "-o", "json", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def wait_running(self, name, namespace="default", timeout=120, unlike=None):
+        """The pod once all its containers run (with ids other than unlike's)."""
+        def running():
+            p = self.get_pod(name, namespace)
+            st = (p or {}).get("status", {}).get("containerStatuses", [])
+            ok = p and st and len(st) == len(p["spec"]["containers"]) and \
+                all("running" in s.get("state", {}) and s.get("containerID") for s in st)
+            if ok and unlike:
+                ok = all(s["containerID"] not in unlike for s in st)
+            return ok and p
+        return kubecluster.wait_until(running, timeout, f"pod {namespace}/{name} to run")
+
+    @staticmethod
+    def container_id(pod, container):
+        return next(s["containerID"] for s in pod["status"]["containerStatuses"] if s["name"] == container)
+
+    @staticmethod
+    def container_pids(pod, container):
+        """The host PIDs of a container's processes, from its cgroup."""
+        cid = Node.container_id(pod, container).split("://")[1]
+        qos = pod["status"].get("qosClass", "BestEffort").lower()
+        level = "" if qos == "guaranteed" else qos + "/"
+        path = f"{CGROUP_ROOT}/pids/kubepods/{level}pod{pod['metadata']['uid']}/{cid}/cgroup.procs"
+        return [int(p) for p in open(path).read().split()]
+
+    def exec(self, pod, container, *cmd, namespace="default", check=True):
+        return self.cluster.kubectl("exec", "-n", namespace, pod, "-c", container, "--", *cmd, check=check)
+
+    def delete_pods(self, names, namespace="default", wait=True):
+        self.cluster.kubectl("delete", "pod", "-n", namespace, *names, "--grace-period=0", "--force",
+                             f"--wait={'true' if wait else 'false'}", "--ignore-not-found", check=False)

@@ -1,0 +1,339 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Pods on a real node: a kubelet running containerd + runc pods, registered
+with the real kube-apiserver of tests/cluster; hived as that node's agent
+selects containers with policies, watches their files and names pods in its
+records. What runs where:
+
+- cgroupfs driver, cgroup v1 + hybrid cgroup2, containerd: the real node
+  (every test but the last);
+- systemd driver layout on cgroup2, for containerd, CRI-O and cri-dockerd
+  scope names: a cgroup2 hierarchy the test mounts, with processes moved
+  into those names, and a pod object whose status names them
+  (test_systemd_cgroup_layouts)."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+from hivetest import Hived, cat, host_policy, wait_until  # noqa: E402
+
+from clustertest import ClusterTest  # noqa: E402
+
+NODE = "node1"
+
+
+def pod_policy(name, paths, namespaces=("default",), labels=None, containers=None, **extra):
+    p = {"name": name, "paths": list(paths)}
+    if namespaces:
+        p["namespaces"] = list(namespaces)
+    if labels:
+        p["podSelector"] = {"matchLabels": labels}
+    if containers:
+        p["containers"] = containers
+    p.update(extra)
+    return p
+
+
+class Pods(ClusterTest):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.node = cls.cluster.node(NODE).up()
+        for ns in ("payments", "other"):
+            cls.cluster.kubectl("create", "namespace", ns, check=False)
+
+    def setUp(self):
+        super().setUp()
+        self.pods = []
+
+    def tearDown(self):
+        for ns, name in self.pods:
+            self.node.delete_pods([name], namespace=ns, wait=False)
+        super().tearDown()
+
+    def start_agent(self, *policies, config=""):
+        a = Hived({f"{p['name']}.json": p for p in policies}, config=config,
+                  args=["--node-name", NODE, "--kubeconfig", self.cluster.agent_kubeconfig(NODE),
+                        "--dedup-window", "0"])
+        self.agents[NODE] = a
+        return a.start()
+
+    def run_pods(self, *manifests):
+        for m in manifests:
+            self.pods.append((m["metadata"]["namespace"], m["metadata"]["name"]))
+        return self.node.run_pods(manifests)
+
+    def exec_read(self, pod, container, path, namespace="default"):
+        self.node.exec(pod, container, "cat", path, namespace=namespace)
+
+    def wait_exec_logged(self, agent, pod, container, file, namespace="default", timeout=10, **fields):
+        """Read file in the container until a read is a record with fields."""
+        def logged():
+            self.exec_read(pod, container, file, namespace)
+            return agent.matching(proc_pod=pod, proc_container=container, **fields)
+        return wait_until(logged, timeout, interval=0.2, what=f"a read in {pod}/{container} logged")[0]
+
+    def entries(self):
+        """This node's published entries (its NodeWatch)."""
+        nw = self.nodewatch(NODE) or {}
+        return [e for e in nw.get("spec", {}).get("entries", []) if "pod" in e]
+
+    # --- selection -------------------------------------------------------
+
+    def test_selection_by_namespace_labels_container(self):
+        m = self.node.pod_manifest
+        web, other_ns, db = self.run_pods(
+            m("web", "payments", {"app": "web"}, containers=("app", "side")),
+            m("web", "other", {"app": "web"}),
+            m("db", "payments", {"app": "db"}))
+        a = self.start_agent(pod_policy("web-shadow", ["/etc/shadow"], namespaces=["payments"],
+                                        labels={"app": "web"}, containers=["app"]))
+        record = self.wait_exec_logged(a, "web", "app", "/etc/shadow", namespace="payments")
+        self.assertEqual((record["namespace"], record["pod"], record["container"]), ("payments", "web", "app"))
+        self.assertEqual(record["pod_uid"], web["metadata"]["uid"])
+        self.assertEqual(record["container_id"], self.node.container_id(web, "app"))
+        self.assertEqual(record["path"], "/etc/shadow")
+        self.assertEqual(record["proc_namespace"], "payments")
+
+        # Same path in the other container, the other namespace, other
+        # labels, and the host's own file: none is a record. Reads in that
+        # order, then a positive control, which comes through last.
+        self.exec_read("web", "side", "/etc/shadow", "payments")
+        self.exec_read("web", "app", "/etc/shadow", "other")
+        self.exec_read("db", "app", "/etc/shadow", "payments")
+        host = cat("/etc/shadow")
+        before = len(a.matching(proc_container="app", proc_namespace="payments", proc_pod="web"))
+        self.wait_exec_logged(a, "web", "app", "/etc/shadow", namespace="payments")
+        self.assertGreater(len(a.matching(proc_pod="web", proc_namespace="payments")), before)
+        self.assertEqual([r for r in a.snapshot() if r.get("proc_container") == "side" or
+                          r.get("proc_namespace") == "other" or r.get("proc_pod") == "db" or
+                          r.get("pid") == host], [])
+        self.assertEqual({(r["namespace"], r["pod"], r["container"]) for r in a.snapshot()},
+                         {("payments", "web", "app")})
+
+    def test_label_change_selects_and_deselects(self):
+        self.run_pods(self.node.pod_manifest("relabel", labels={"app": "other"}))
+        control = os.path.join(self.files, "control")
+        with open(control, "w") as f:
+            f.write("control\n")
+        a = self.start_agent(pod_policy("web", ["/etc/app/secret"], labels={"app": "web"}),
+                             host_policy("control", control))
+        self.cluster.kubectl("label", "pod", "relabel", "app=web", "--overwrite")
+        self.wait_exec_logged(a, "relabel", "app", "/etc/app/secret")
+        self.cluster.kubectl("label", "pod", "relabel", "app=gone", "--overwrite")
+        wait_until(lambda: not self.entries(), 10, interval=0.2, what="the entry to go with the label")
+        n = len(a.matching(proc_pod="relabel"))
+        self.exec_read("relabel", "app", "/etc/app/secret")
+        # The read in the pod came first: once the control's record is
+        # here, the pod's would be too.
+        a.wait_read_logged(control, path=control)
+        self.assertEqual(len(a.matching(proc_pod="relabel")), n)
+
+    # --- ways to reach the file --------------------------------------------
+
+    def test_access_from_inside_host_symlink_hardlink_and_volume(self):
+        volumes = [{"name": "shared", "emptyDir": {}}]
+        mounts = {c: [{"name": "shared", "mountPath": "/shared"}] for c in ("app", "side")}
+        pod, = self.run_pods(self.node.pod_manifest("reach", containers=("app", "side"), volumes=volumes,
+                                                    mounts=mounts))
+        a = self.start_agent(pod_policy("reach", ["/etc/app/secret", "/data/made-later", "/shared/f"],
+                                        containers=["app"]))
+        # Inside, by its name and through a symlink in the image.
+        self.wait_exec_logged(a, "reach", "app", "/etc/app/secret", path="/etc/app/secret")
+        r = self.wait_exec_logged(a, "reach", "app", "/etc/app/secret-link", path="/etc/app/secret")
+        self.assertEqual(r["container"], "app")
+        # From the host, through /proc/PID/root: a host process, no proc_pod.
+        pid = self.node.container_pids(pod, "app")[0]
+        r = a.wait_read_logged(f"/proc/{pid}/root/etc/app/secret", path="/etc/app/secret")
+        self.assertNotIn("proc_pod", r)
+        self.assertEqual(r["pod"], "reach")
+        # A file that does not exist yet is followed until it appears, and
+        # a hard link to it is the same inode.
+        self.node.exec("reach", "app", "sh", "-c", "echo x > /data/made-later && ln /data/made-later /data/hard")
+        self.wait_exec_logged(a, "reach", "app", "/data/hard", path="/data/made-later")
+        # A volume shared by two containers: the watched container's file,
+        # read by the other one.
+        self.node.exec("reach", "app", "sh", "-c", "echo x > /shared/f")
+        r = self.wait_exec_logged(a, "reach", "side", "/shared/f", path="/shared/f")
+        self.assertEqual((r["container"], r["proc_container"]), ("app", "side"))
+
+    def test_hostile_images(self):
+        self.run_pods(self.node.pod_manifest("hostile"))
+        paths = ["/hostile/up", "/hostile/relative-up", "/hostile/host-only", "/hostile/proc-root",
+                 "/hostile/loop", "/hostile/long", "/data/dir/shadow"]
+        os.makedirs("/var/lib/hive-test-host-only", exist_ok=True)
+        with open("/var/lib/hive-test-host-only/secret", "w") as f:
+            f.write("host only\n")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", "/var/lib/hive-test-host-only"]))
+        self.node.exec("hostile", "app", "sh", "-c", "mkdir -p /data/dir && echo inner > /data/dir/shadow")
+        a = self.start_agent(pod_policy("hostile", paths))
+        a.wait_log("/hostile/long")
+        # The symlinks that climb out stay in the container: its own shadow.
+        r = self.wait_exec_logged(a, "hostile", "app", "/etc/shadow", path="/hostile/up")
+        self.assertEqual(r["pod"], "hostile")
+        # Swap a resolved directory for a symlink aimed at the host's /etc:
+        # followed within the container's root, never to the host.
+        self.node.exec("hostile", "app", "sh", "-c",
+                       "mv /data/dir /data/old && ln -s /../../../../../etc /data/dir")
+        self.wait_exec_logged(a, "hostile", "app", "/etc/shadow", path="/data/dir/shadow")
+        time.sleep(2)  # several rescans: each problem is still said once
+        host_reads = [cat("/etc/shadow"), cat("/var/lib/hive-test-host-only/secret")]
+        self.wait_exec_logged(a, "hostile", "app", "/etc/shadow", path="/hostile/relative-up")
+        self.assertEqual(a.matching(pid=lambda p: p in host_reads), [])
+        host_inodes = {os.stat("/etc/shadow").st_ino, os.stat("/var/lib/hive-test-host-only/secret").st_ino}
+        self.assertFalse([e for e in self.entries() if int(e["inode"]) in host_inodes], self.entries())
+        log = a.log_text()
+        for path, said in (("/hostile/host-only", "does not exist in the container"),
+                           ("/hostile/proc-root", "magic link"), ("/hostile/loop", "symlink loop"),
+                           ("/hostile/long", "too long")):
+            lines = [line for line in log.splitlines() if f"Path {path} " in line]
+            self.assertEqual(len(lines), 1, f"{path}: {lines}")
+            self.assertIn(said, lines[0])
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def test_container_restart_and_pod_delete(self):
+        pod, = self.run_pods(self.node.pod_manifest("restart"))
+        a = self.start_agent(pod_policy("restart", ["/etc/app/secret"]))
+        old_id = self.node.container_id(pod, "app")
+        self.wait_exec_logged(a, "restart", "app", "/etc/app/secret", container_id=old_id)
+        for pid in self.node.container_pids(pod, "app"):
+            os.kill(pid, 9)
+        pod = self.node.wait_running("restart", unlike=[old_id])
+        new_id = self.node.container_id(pod, "app")
+        self.assertNotEqual(new_id, old_id)
+        self.wait_exec_logged(a, "restart", "app", "/etc/app/secret", container_id=new_id)
+        # Only the new container's entry. (Its file may even have the old
+        # one's (dev, inode): overlayfs reports the image layer's inode
+        # number, and the new mount may get the old one's device number.)
+        wait_until(lambda: [e.get("containerID") for e in self.entries()] == [new_id], 10, interval=0.2,
+                   what="only the new container's entry")
+        self.node.delete_pods(["restart"])
+        wait_until(lambda: not self.entries(), 10, interval=0.2, what="the deleted pod's entries to go")
+        wait_until(lambda: "watching 0 inodes for 0 entries" in a.status(), 10, what=a.status())
+
+    def test_churn_leaves_nothing_stale(self):
+        a = self.start_agent(pod_policy("churn", ["/etc/shadow", "/etc/app/secret"], labels={"churn": "yes"}))
+        names = [f"churn-{i}" for i in range(100)]
+        for batch in range(0, 100, 25):
+            self.run_pods(*[self.node.pod_manifest(n, labels={"churn": "yes"}) for n in names[batch:batch + 25]])
+            wait_until(lambda: len(self.entries()) >= 2 * (batch + 25), 30, interval=0.5,
+                       what=f"{2 * (batch + 25)} entries")
+        self.assertEqual(len(self.entries()), 200)
+        self.node.delete_pods(names, wait=False)
+        wait_until(lambda: not self.entries(), 60, interval=0.5, what="no entries after churn")
+        wait_until(lambda: "watching 0 inodes for 0 entries" in a.status(), 10, what=a.status())
+        self.assertEqual(self.map_entries(a), 0)
+
+    def map_entries(self, agent):
+        """Entries in the agent's kernel map of watched inodes."""
+        for i in hivetest.bpf_ids(agent.proc.pid, "map_id"):
+            info = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(i)],
+                                             stdout=subprocess.PIPE, text=True).stdout)
+            if info.get("name") == "watches":
+                dump = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(i)], stdout=subprocess.PIPE,
+                                      text=True).stdout
+                return len(json.loads(dump))
+        raise AssertionError("no map named watched")
+
+    # --- who made the access ---------------------------------------------------
+
+    def test_pod_reading_host_file_is_named(self):
+        host_dir = tempfile.mkdtemp(prefix="hive-hostpath-", dir="/var/tmp")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", host_dir]))
+        secret = os.path.join(host_dir, "secret")
+        with open(secret, "w") as f:
+            f.write("host\n")
+        volumes = [{"name": "host", "hostPath": {"path": host_dir, "type": "Directory"}}]
+        self.run_pods(self.node.pod_manifest("reader", "payments", volumes=volumes,
+                                             mounts={"app": [{"name": "host", "mountPath": "/host"}]}))
+        a = self.start_agent(host_policy("host-secret", secret))
+        r = self.wait_exec_logged(a, "reader", "app", "/host/secret", namespace="payments", path=secret)
+        self.assertEqual((r["proc_namespace"], r["proc_pod"], r["proc_container"]), ("payments", "reader", "app"))
+        self.assertNotIn("pod", r)  # the file is the host's
+        r = a.wait_read_logged(secret, path=secret)
+        self.assertNotIn("proc_pod", r)
+
+    # --- cgroup layouts the kubelet here cannot make ---------------------------
+
+    def test_systemd_cgroup_layouts(self):
+        """The systemd driver's names on cgroup2, for three runtimes: the
+        agent finds each container's process and attributes its accesses."""
+        mnt = tempfile.mkdtemp(prefix="hive-cgroup2-")
+        subprocess.run(["mount", "-t", "cgroup2", "none", mnt], check=True)
+        self.addCleanup(lambda: (subprocess.run(["umount", "-l", mnt]), os.rmdir(mnt)))
+        node = "v2node"
+        runtimes = {"c-containerd": ("containerd", "cri-containerd"), "c-crio": ("cri-o", "crio"),
+                    "c-docker": ("docker", "docker")}
+        # The pod as the API server has it; its cgroups are named after
+        # the uid the server gave it (cgroup2 refuses renames).
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "v2pod", "namespace": "default"},
+               "spec": {"nodeName": node, "containers": [{"name": n, "image": "x"} for n in runtimes]}}
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
+        self.addCleanup(lambda: self.cluster.kubectl("delete", "pod", "v2pod", "--grace-period=0", "--force",
+                                                     check=False))
+        uid = json.loads(self.cluster.kubectl("get", "pod", "v2pod", "-o", "json").stdout)["metadata"]["uid"]
+        uid_ = uid.replace("-", "_")
+        slice_ = f"kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod{uid_}.slice"
+        secret = os.path.join(self.files, "v2-secret")
+        with open(secret, "w") as f:
+            f.write("x\n")
+        procs, statuses, dirs = {}, [], []
+
+        def cleanup():
+            for p in procs.values():
+                p.kill()
+                p.wait()
+            for d in dirs:
+                wait_until(lambda: not open(os.path.join(d, "cgroup.procs")).read(), 5)
+            for d in dirs + [os.path.join(mnt, slice_), os.path.join(mnt, os.path.dirname(slice_)),
+                             os.path.join(mnt, "kubepods.slice")]:
+                if os.path.isdir(d):
+                    os.rmdir(d)
+        self.addCleanup(cleanup)
+        for name, (runtime, prefix) in runtimes.items():
+            cid = uuid.uuid4().hex + uuid.uuid4().hex
+            scope = os.path.join(mnt, slice_, f"{prefix}-{cid}.scope")
+            os.makedirs(scope)
+            dirs.append(scope)
+            # A process in the container's cgroup that reads the file when told.
+            p = subprocess.Popen(["sh", "-c", f"echo $$ > {scope}/cgroup.procs; read x; cat {secret}; read x"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            procs[name] = p
+            statuses.append({"name": name, "containerID": f"{runtime}://{cid}", "ready": True, "restartCount": 0,
+                             "image": "x", "imageID": "x", "state": {"running": {}}})
+        wait_until(lambda: all(open(os.path.join(d, "cgroup.procs")).read().strip() for d in dirs), 5)
+        self.cluster.kubectl("patch", "pod", "v2pod", "--subresource=status", "--type=merge", "-p",
+                             json.dumps({"status": {"phase": "Running", "qosClass": "BestEffort",
+                                                    "containerStatuses": statuses}}))
+        self.cluster.register_node(node, open("/proc/sys/kernel/random/boot_id").read().strip())
+        a = Hived({"v2.json": pod_policy("v2", [secret], namespaces=["default"])},
+                  config=f"[kubernetes]\ncgroup_root = {mnt}\n",
+                  args=["--node-name", node, "--kubeconfig", self.cluster.agent_kubeconfig(node),
+                        "--dedup-window", "0"])
+        self.agents[node] = a
+        a.start()
+        wait_until(lambda: self.role(a) == "leader", 15, what="the agent to attach")
+        for name in runtimes:
+            a.wait_log(f"(policy v2) in pod default/v2pod container {name}: inode", timeout=10)
+        for name, p in procs.items():
+            p.stdin.write("\n")
+            p.stdin.flush()
+            try:
+                r = a.wait_record(timeout=10, proc_container=name, container=name)
+            except AssertionError:
+                raise AssertionError(f"{a.snapshot()}\n{a.log_text()}")
+            self.assertEqual((r["proc_pod"], r["pod"], r["comm"]), ("v2pod", "v2pod", "cat"))
+            cgroup_id = os.stat(next(d for d in dirs if runtimes[name][1] + "-" in d)).st_ino
+            self.assertEqual(r["cgroup_id"], cgroup_id)
+
+
+if __name__ == "__main__":
+    hivetest.main()
