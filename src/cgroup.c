@@ -204,10 +204,7 @@ int cgroup_find_container(const struct cgroup_roots *roots, const char *pod_uid,
 	return r;
 }
 
-/* Whether one of /proc/PID/cgroup's lines puts the process in the
- * container's cgroup: its last path component is the id, or a scope named
- * after it. */
-static bool cgroup_file_names(const char *text, const char *id)
+bool cgroup_file_names_container(const char *text, const char *id)
 {
 	size_t idlen = strlen(id);
 
@@ -238,7 +235,7 @@ static int process_in_container(int proc_fd, const char *id)
 
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	return cgroup_file_names(text, id) ? 0 : -ESRCH;
+	return cgroup_file_names_container(text, id) ? 0 : -ESRCH;
 }
 
 int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)

@@ -2,6 +2,7 @@
 #ifndef HIVE_CGROUP_H
 #define HIVE_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,6 +54,11 @@ struct container_cgroup {
 int cgroup_find_container(const struct cgroup_roots *roots, const char *pod_uid, const char *qos, const char *runtime,
 			  const char *id, struct container_cgroup *ret);
 void container_cgroup_clear(struct container_cgroup *c);
+
+/* Whether one of /proc/PID/cgroup's lines puts the process in the
+ * container's cgroup: its last path component is the id, or a scope named
+ * PREFIX-ID.scope. */
+bool cgroup_file_names_container(const char *text, const char *id);
 
 /*
  * The root directory of a live process of the container (O_PATH), for

@@ -56,7 +56,7 @@ struct policy {
 	size_t n_paths;
 	uint32_t access; /* HIVE_MAY_* */
 	enum policy_action action;
-	/* Container selection: parsed and validated; used by discovery. */
+	/* Container selection (selection.h); pods.c acts on it. */
 	char **namespaces;
 	size_t n_namespaces;
 	bool has_pod_selector;
