@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "bus.h"
+#include "shared/log.h"
 #include "manager.h"
 #include "shared/abi.h"
 #include "shared/macro.h"
@@ -133,6 +134,27 @@ static const sd_bus_vtable hive_vtable[] = {
 	SD_BUS_VTABLE_END,
 };
 
+static int on_name(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	uint32_t result = 0;
+
+	if (!e) {
+		/* 3: DBUS_REQUEST_NAME_REPLY_EXISTS (without queueing) */
+		if (sd_bus_message_read(reply, "u", &result) >= 0 && result == 3)
+			log_warning("Another hived owns %s on the system bus: hivectl will not reach this one.",
+				    HIVE_BUS_NAME);
+		return 0;
+	}
+	if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+		log_warning("The system bus does not let hived own %s (%s): hivectl will not reach this agent.",
+			    HIVE_BUS_NAME, e->message ? e->message : e->name);
+	else
+		log_warning("Cannot own %s on the system bus (%s): hivectl will not reach this agent.", HIVE_BUS_NAME,
+			    e->message ? e->message : e->name);
+	return 0;
+}
+
 int bus_setup(struct manager *m, sd_event *event, sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -144,7 +166,8 @@ int bus_setup(struct manager *m, sd_event *event, sd_bus **ret)
 	r = sd_bus_add_object_vtable(bus, NULL, HIVE_BUS_PATH, HIVE_BUS_INTERFACE, hive_vtable, m);
 	if (r < 0)
 		return r;
-	r = sd_bus_request_name(bus, HIVE_BUS_NAME, 0);
+	/* Asynchronous: a bus that is slow to answer must not hold up READY. */
+	r = sd_bus_request_name_async(bus, NULL, HIVE_BUS_NAME, 0, on_name, m);
 	if (r < 0)
 		return r;
 	r = sd_bus_attach_event(bus, event, SD_EVENT_PRIORITY_NORMAL);

@@ -20,7 +20,8 @@
 
 struct manager;
 
-/* Connect, export the object, take the name. */
+/* Connect, export the object, ask for the name (a refusal is logged when
+ * the bus answers). */
 int bus_setup(struct manager *m, sd_event *event, sd_bus **ret);
 
 #endif

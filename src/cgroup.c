@@ -238,10 +238,44 @@ static int process_in_container(int proc_fd, const char *id)
 	return cgroup_file_names_container(text, id) ? 0 : -ESRCH;
 }
 
+/* Whether the process is its pid namespace's init: the last NSpid field is 1. */
+static bool is_namespace_init(int proc_fd)
+{
+	_cleanup_(freep) char *status = NULL;
+	const char *line, *end;
+
+	if (read_small_file_at(proc_fd, "status", 64 * 1024, &status, NULL) < 0)
+		return false;
+	line = strstr(status, "\nNSpid:");
+	if (!line)
+		return false;
+	end = strchrnul(line + 1, '\n');
+	return end - line >= 3 && end[-1] == '1' && (end[-2] == '\t' || end[-2] == ' ');
+}
+
+/* The root of pid if it is (still) a process of the container; -ESRCH if not. */
+static int open_root_of(long pid, const char *id, bool init_only)
+{
+	_cleanup_(closep) int proc_fd = -1, root_fd = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	/* From here on proc_fd stands for this process, not for whichever
+	 * gets its PID next: lookups through it fail once it has exited. */
+	proc_fd = open(path, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+	if (proc_fd < 0 || process_in_container(proc_fd, id) < 0)
+		return -ESRCH;
+	if (init_only && !is_namespace_init(proc_fd))
+		return -ESRCH;
+	root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0 || process_in_container(proc_fd, id) < 0)
+		return -ESRCH;
+	return TAKE_FD(root_fd);
+}
+
 int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)
 {
 	_cleanup_(freep) char *procs = NULL, *file = NULL;
-	char path[64];
 	int r;
 
 	if (asprintf(&file, "%s/cgroup.procs", cgroup_dir) < 0)
@@ -249,35 +283,28 @@ int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)
 	r = read_small_file(file, 1024 * 1024, &procs, NULL);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	/* Any process of the container shares its root; try them in turn,
-	 * one may exit while we look. */
-	for (char *p = procs, *end; *p; p = end) {
-		long pid = strtol(p, &end, 10);
-		_cleanup_(closep) int proc_fd = -1, root_fd = -1;
+	/* The container's init first: the runtime set its root up. Any other
+	 * process may have chroot()ed itself somewhere else in the container
+	 * (a decoy tree, say), and its view is not the container's. Then, as
+	 * when the container shares the pod's pid namespace, any of them; one
+	 * may exit while we look. */
+	for (int pass = 0; pass < 2; pass++)
+		for (char *p = procs, *end; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+			int fd;
 
-		if (end == p)
-			break;
-		while (*end == '\n')
-			end++;
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld", pid);
-		/* From here on proc_fd stands for this process, not for
-		 * whichever gets its PID next: lookups through it fail once
-		 * it has exited. */
-		proc_fd = open(path, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
-		if (proc_fd < 0)
-			continue;
-		if (process_in_container(proc_fd, id) < 0)
-			continue;
-		root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root_fd < 0)
-			continue;
-		if (process_in_container(proc_fd, id) < 0)
-			continue;
-		if (ret_pid)
-			*ret_pid = (pid_t)pid;
-		return TAKE_FD(root_fd);
-	}
+			if (end == p)
+				break;
+			while (*end == '\n')
+				end++;
+			if (pid <= 0)
+				continue;
+			fd = open_root_of(pid, id, pass == 0);
+			if (fd < 0)
+				continue;
+			if (ret_pid)
+				*ret_pid = (pid_t)pid;
+			return fd;
+		}
 	return -ESRCH;
 }

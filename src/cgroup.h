@@ -65,7 +65,8 @@ bool cgroup_file_names_container(const char *text, const char *id);
  * resolving paths inside it. Guards against PID reuse: the process is pinned
  * through its /proc directory first, then shown to be in the container's
  * cgroup (id is in its /proc/PID/cgroup) both before and after its root is
- * opened. -ESRCH when no process of the container is (still) there.
+ * opened. Its init (pid 1 of its pid namespace) is preferred. -ESRCH when no
+ * process of the container is (still) there.
  */
 int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid);
 

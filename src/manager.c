@@ -485,9 +485,7 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up timers: %m");
 	r = bus_setup(m, m->event, &m->bus);
-	if (r == -EEXIST)
-		log_warning("Another hived owns %s on the system bus: hivectl will not reach this one.", HIVE_BUS_NAME);
-	else if (r == -ENOENT)
+	if (r == -ENOENT)
 		log_notice("No D-Bus system bus here: hivectl cannot reach this agent.");
 	else if (r < 0)
 		log_warning_errno(r, "Not on the D-Bus system bus (%m): hivectl cannot reach this agent.");

@@ -54,6 +54,16 @@ class Bus(unittest.TestCase):
     def tearDown(self):
         self.hived.close()
 
+    def test_second_agent_is_told_the_name_is_taken(self):
+        # The name is asked for asynchronously: the refusal arrives later
+        # and is still said, and the first agent keeps answering.
+        other = Hived({"p.json": host_policy("second", self.file)}).start()
+        try:
+            other.wait_log("Another hived owns io.hive.Hive1 on the system bus")
+            self.assertIn("bus-test", run(HIVECTL, "list").stdout)
+        finally:
+            other.close()
+
     def test_status(self):
         subprocess.run(["cat", self.file], stdout=subprocess.DEVNULL, check=True)
         self.hived.wait_record(policy="bus-test")

@@ -261,6 +261,62 @@ class Pods(ClusterTest):
         r = a.wait_read_logged(secret, path=secret)
         self.assertNotIn("proc_pod", r)
 
+    # --- co-located nodes, hivectl -------------------------------------------
+
+    def test_colocated_leader_logs_pod_files(self):
+        """Another node on this kernel holds the lease: it logs the pod's
+        file from node1's NodeWatch, with node1's and the pod's names."""
+        self.run_pods(self.node.pod_manifest("shared"))
+        leader = self.agent("node-x")
+        wait_until(lambda: self.role(leader) == "leader", 15, what="node-x to lead")
+        a = self.start_agent(pod_policy("shared", ["/etc/app/secret"]))
+        self.assertEqual(self.role(a), "follower")
+        wait_until(lambda: self.entries(), 10, interval=0.2, what="node1's pod entry published")
+
+        def logged():
+            self.exec_read("shared", "app", "/etc/app/secret")
+            return leader.matching(path="/etc/app/secret")
+        r = wait_until(logged, 15, interval=0.3, what="the leader to log node1's pod file")[0]
+        self.assertEqual((r["node"], r["namespace"], r["pod"], r["container"]), (NODE, "default", "shared", "app"))
+        self.assertEqual(a.snapshot(), [])  # the follower attached nothing
+
+    def test_hivectl_lists_pod_entries(self):
+        """hivectl over a real dbus-daemon (its own socket, named to both
+        through DBUS_SYSTEM_BUS_ADDRESS) lists the pod's entry."""
+        pod, = self.run_pods(self.node.pod_manifest("listed", containers=("app", "side")))
+        bus_dir = tempfile.mkdtemp(prefix="hive-bus-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", bus_dir]))
+        with open(os.path.join(bus_dir, "bus.conf"), "w") as f:
+            f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path={bus_dir}/bus</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/><allow send_destination="*"/><allow receive_sender="*"/>
+</policy>
+</busconfig>""")
+        dbus = subprocess.Popen(["dbus-daemon", "--config-file", os.path.join(bus_dir, "bus.conf"), "--nofork",
+                                 "--nopidfile"], stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (dbus.terminate(), dbus.wait()))
+        wait_until(lambda: os.path.exists(os.path.join(bus_dir, "bus")), 10, what="the bus")
+        env = {"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={bus_dir}/bus"}
+        a = Hived({"l.json": pod_policy("listed", ["/etc/app/secret"], containers=["app"])},
+                  args=["--node-name", NODE, "--kubeconfig", self.cluster.agent_kubeconfig(NODE)], env=env)
+        self.agents[NODE] = a
+        a.start()
+        hivectl = os.environ.get("HIVECTL", os.path.join(hivetest.BUILD, "hivectl"))
+
+        def listed():
+            r = subprocess.run([hivectl, "--json", "list"], stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, **env))
+            return r.returncode == 0 and [json.loads(line) for line in r.stdout.splitlines()]
+        entries = wait_until(listed, 10, interval=0.2, what="hivectl list to show the entry")
+        self.assertEqual([(e["namespace"], e["pod"], e["container"], e["path"]) for e in entries],
+                         [("default", "listed", "app", "/etc/app/secret")])
+        pid = self.node.container_pids(pod, "app")[0]
+        self.assertEqual(entries[0]["inode"], os.stat(f"/proc/{pid}/root/etc/app/secret").st_ino)
+        table = subprocess.run([hivectl, "list"], stdout=subprocess.PIPE, text=True, env=dict(os.environ, **env),
+                               check=True).stdout
+        self.assertIn("default/listed/app", table)
+
     # --- cgroup layouts the kubelet here cannot make ---------------------------
 
     def test_systemd_cgroup_layouts(self):
