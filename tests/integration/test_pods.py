@@ -136,6 +136,27 @@ class Pods(ClusterTest):
         a.wait_read_logged(control, path=control)
         self.assertEqual(len(a.matching(proc_pod="relabel")), n)
 
+    def test_policy_reload_selects_and_deselects(self):
+        self.run_pods(self.node.pod_manifest("reloaded", labels={"app": "web"}))
+        a = self.start_agent(pod_policy("p", ["/etc/app/secret"], labels={"app": "none"}))
+        a.write_policy("p.json", pod_policy("p", ["/etc/app/secret", "/etc/shadow"], labels={"app": "web"}))
+        a.reload()
+        self.wait_exec_logged(a, "reloaded", "app", "/etc/shadow", path="/etc/shadow")
+        self.assertEqual(len(self.wait_entries(2)), 2)
+        # A broken reload keeps what was watched.
+        a.write_policy("p.json", "{")
+        a.reload()
+        self.assertIn("last reload FAILED", a.status())
+        self.wait_exec_logged(a, "reloaded", "app", "/etc/app/secret", path="/etc/app/secret")
+        a.write_policy("p.json", pod_policy("p", ["/etc/shadow"], labels={"app": "web"}))
+        a.reload()
+        wait_until(lambda: [e["path"] for e in self.entries()] == ["/etc/shadow"], 10, interval=0.2,
+                   what="only /etc/shadow watched after the reload")
+
+    def wait_entries(self, n):
+        return wait_until(lambda: len(self.entries()) == n and self.entries(), 10, interval=0.2,
+                          what=f"{n} entries")
+
     # --- ways to reach the file --------------------------------------------
 
     def test_access_from_inside_host_symlink_hardlink_and_volume(self):
