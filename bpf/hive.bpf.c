@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "hive.h"
+#include "maps.bpf.h"
 #include "task.bpf.h"
 
 /* include/linux/fs.h and uapi fcntl.h; macros are not in BTF. */
@@ -28,32 +29,9 @@ const volatile __u32 self_tgid = 0;
  * 5.12, 1 since a user_namespace (later mnt_idmap) went in front of it. */
 const volatile __u32 inode_arg = 1;
 const volatile __u64 dedup_window_ns = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536); /* resized from user space */
-	__type(key, struct hive_watch_key);
-	__type(value, struct hive_watch_value);
-} watches SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* resized from user space */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct hive_dedup_key);
-	__type(value, struct hive_dedup_state);
-} dedup SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hive_stats);
-} stats SEC(".maps");
+/* Set when bpf/flush.bpf.c runs: folded counts of a window ended long ago
+ * are then its to report, see dedup_admit(). */
+const volatile __u32 flusher = 0;
 
 /* Room to build a path backwards from the middle, with offsets the verifier
  * can bound by masking. */
@@ -131,11 +109,19 @@ static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EX
 /*
  * Decide whether this access becomes an event. Returns how many earlier
  * suppressed accesses the event carries, or -1 when it is suppressed.
+ *
+ * Within the window after an event, accesses are only counted (pending).
+ * The next access after the window carries them. With the flusher running,
+ * an entry whose window ended a window ago is the flusher's to report (it
+ * takes it from two windows and a guard of 10 ms on, flush.bpf.c): the
+ * access then starts a new window and leaves
+ * pending alone, so that the two never claim the same count at once (the
+ * claim is a read and a subtraction, not one atomic step, which 5.10 lacks).
  */
 static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
 {
 	struct hive_dedup_state *state, fresh = { .last_emit_ns = now };
-	__u64 pending;
+	__u64 pending, since;
 
 	if (!dedup_window_ns)
 		return 0;
@@ -145,11 +131,14 @@ static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
 		bpf_map_update_elem(&dedup, key, &fresh, BPF_ANY);
 		return 0;
 	}
-	if (now - state->last_emit_ns < dedup_window_ns) {
+	since = now - state->last_emit_ns;
+	if (since < dedup_window_ns) {
 		__sync_fetch_and_add(&state->pending, 1);
 		return -1;
 	}
 	state->last_emit_ns = now;
+	if (flusher && since >= 2 * dedup_window_ns)
+		return 0;
 	/* Subtract what we read instead of exchanging: other CPUs may add to
 	 * pending meanwhile, and fetch-and-op atomics need newer kernels. */
 	pending = state->pending;

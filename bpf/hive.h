@@ -79,6 +79,10 @@ struct hive_event {
 /* exe lost its leading components: deeper than HIVE_EXE_DEPTH or longer
  * than HIVE_EXE_LEN. */
 #define HIVE_EVENT_EXE_TRUNCATED 0x1
+/* Not one access but folded ones whose window ended without a later access
+ * to carry them (bpf/flush.bpf.c): 1 + suppressed of them. Only tgid, file
+ * and mask are known; the rest is user space's to fill in. */
+#define HIVE_EVENT_FOLDED 0x2
 
 /*
  * Per-CPU counters. Every access to a watched inode that passes the access

@@ -10,11 +10,13 @@
 #include <sys/stat.h>
 
 #include "loader.h" /* before the skeleton: it uses hive.h types */
+#include "flush.skel.h"
 #include "hive.skel.h"
 #include "shared/log.h"
 
 struct loader {
 	struct hive_bpf *skel;
+	struct flush_bpf *flush; /* NULL where the kernel cannot run it */
 	struct ring_buffer *ring;
 	enum attach_mode mode;
 	int n_cpus;
@@ -167,6 +169,46 @@ static void destroy_skel(struct loader *l)
 }
 
 /*
+ * The flusher of folded counts (bpf/flush.bpf.c): a syscall program (5.14+)
+ * iterating the dedup map (5.13+). Loaded first, with the maps the access
+ * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
+ * folded counts only on a later access, as before.
+ */
+static struct flush_bpf *load_flusher(const struct loader_options *o)
+{
+	struct flush_bpf *f;
+
+	/* Tried rather than probed: libbpf's probes do not know every
+	 * program type its version may meet. */
+	if (!o->dedup_window_ns)
+		return NULL;
+	f = flush_bpf__open();
+	if (!f)
+		return NULL;
+	f->rodata->dedup_window_ns = o->dedup_window_ns;
+	if (bpf_map__set_max_entries(f->maps.watches, o->max_watches) < 0 ||
+	    bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes) < 0 || flush_bpf__load(f) < 0) {
+		log_debug_errno(errno, "No flusher of folded counts: %m");
+		flush_bpf__destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int share_maps(struct hive_bpf *skel, struct flush_bpf *f)
+{
+	int r = bpf_map__reuse_fd(skel->maps.watches, bpf_map__fd(f->maps.watches));
+
+	if (r >= 0)
+		r = bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(f->maps.events));
+	if (r >= 0)
+		r = bpf_map__reuse_fd(skel->maps.dedup, bpf_map__fd(f->maps.dedup));
+	if (r >= 0)
+		r = bpf_map__reuse_fd(skel->maps.stats, bpf_map__fd(f->maps.stats));
+	return r;
+}
+
+/*
  * Tracepoints are found by name in tracefs. systemd mounts it at boot; a bare
  * host or a container may not, so mount it as bpftool and perf do.
  */
@@ -220,6 +262,13 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	if (r < 0)
 		return r;
 
+	if (l->flush) {
+		r = share_maps(skel, l->flush);
+		if (r < 0)
+			return r;
+		skel->rodata->flusher = 1;
+	}
+
 	n = mode_hooks(skel, mode, hooks);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -259,6 +308,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
+	l->flush = load_flusher(o);
 	inode_arg = probe_inode_arg();
 	if (inode_arg < 0) {
 		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
@@ -307,6 +357,7 @@ struct loader *loader_free(struct loader *l)
 	if (!l)
 		return NULL;
 	destroy_skel(l);
+	flush_bpf__destroy(l->flush);
 	free(l);
 	return NULL;
 }
@@ -342,6 +393,29 @@ int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
 {
 	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.watches), key) < 0 && errno != ENOENT)
 		return negative_errno();
+	return 0;
+}
+
+bool loader_has_flusher(const struct loader *l)
+{
+	return l->flush;
+}
+
+int loader_flush_folded(struct loader *l)
+{
+	if (!l->flush)
+		return -EOPNOTSUPP;
+	/* A run reports one batch; a full batch asks for another. */
+	for (int i = 0; i < 1024; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(l->flush->progs.flush_folded), &opts) < 0)
+			return negative_errno();
+		if ((int)opts.retval < 0)
+			return -ENOBUFS;
+		if (opts.retval == 0)
+			break;
+	}
 	return 0;
 }
 

@@ -58,6 +58,15 @@ int loader_consume(struct loader *l);
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value);
 int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
 
+/*
+ * Have the kernel report folded accesses whose dedup window has ended (as
+ * HIVE_EVENT_FOLDED events through the ring buffer): run it every window.
+ * -EOPNOTSUPP where the kernel cannot (before 5.14); -ENOBUFS when the ring
+ * was full, the rest is reported by the next run.
+ */
+bool loader_has_flusher(const struct loader *l);
+int loader_flush_folded(struct loader *l);
+
 /* Add the kernel's counters, summed over CPUs, to *total. */
 int loader_stats_add(const struct loader *l, struct hive_stats *total);
 

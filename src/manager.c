@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "cluster.h"
 #include "config.h"
+#include "folded.h"
 #include "host.h"
 #include "identity.h"
 #include "loader.h"
@@ -35,6 +36,8 @@ struct manager {
 	sd_event_source *ring_source;
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
+	sd_event_source *flush_timer;
+	struct folded_cache *folded;
 	sd_bus *bus;
 	struct cluster *cluster; /* NULL: standalone */
 	sd_event_source *exit_timer;
@@ -48,9 +51,11 @@ struct manager {
 	bool reload_failed;
 };
 
-static int on_event(const struct hive_event *ev, void *userdata)
+static int on_event(const struct hive_event *raw, void *userdata)
 {
 	struct manager *m = userdata;
+	struct hive_event completed;
+	const struct hive_event *ev = raw;
 	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev };
 	const struct watch_inode *inode = watch_set_find(m->watches, ev->watch_id, &file);
 	struct access_record record = {
@@ -60,6 +65,14 @@ static int on_event(const struct hive_event *ev, void *userdata)
 	};
 	bool enriched = false, enriched_owner = false;
 
+	/* Folded accesses come with the process id only: complete them from
+	 * the last record of the same process, file and access. */
+	if (raw->flags & HIVE_EVENT_FOLDED) {
+		folded_cache_complete(m->folded, raw, &completed);
+		ev = &completed;
+		record.event = ev;
+	} else if (m->flush_timer && m->loader && loader_has_flusher(m->loader))
+		folded_cache_remember(m->folded, raw);
 	if (!inode) {
 		m->n_unmatched++;
 		return 0;
@@ -181,6 +194,21 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	if (watch_set_n_unsynced(m->watches) > 0)
 		watch_set_sync(m->watches);
 	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);
+}
+
+/* Every dedup window: have the kernel report folded accesses whose window
+ * ended without a later access to carry them. */
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->loader && loader_has_flusher(m->loader)) {
+		int r = loader_flush_folded(m->loader);
+
+		if (r < 0 && r != -ENOBUFS)
+			log_warning_errno(r, "Cannot report folded accesses: %m");
+	}
+	return sd_event_source_set_time_relative(s, MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC);
 }
 
 static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -322,6 +350,11 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 	r = watch_set_new(&m->watches);
 	if (r < 0)
 		goto fail;
+	m->folded = folded_cache_new();
+	if (!m->folded) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	*ret = m;
 	return 0;
 fail:
@@ -336,6 +369,8 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->ring_source);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->stats_timer);
+	sd_event_source_disable_unref(m->flush_timer);
+	folded_cache_free(m->folded);
 	sd_bus_flush_close_unref(m->bus);
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
@@ -482,6 +517,12 @@ int manager_start(struct manager *m)
 		r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
+	if (r >= 0 && m->config->dedup_window_ms)
+		r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC,
+					       MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC, 10 * USEC_PER_MSEC,
+					       on_flush_timer, m);
+	if (r >= 0 && m->flush_timer)
+		r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up timers: %m");
 	r = bus_setup(m, m->event, &m->bus);

@@ -85,6 +85,8 @@ static size_t record_fields(const struct access_record *r, char dev[static KERNE
 	n = add_string(f, n, "kernel_id", r->kernel_id);
 	n = add_string(f, n, "attach", r->attach);
 	n = add_number(f, n, "suppressed", ev->suppressed);
+	if (ev->flags & HIVE_EVENT_FOLDED)
+		n = add_number(f, n, "folded", 1);
 	n = add_number(f, n, "timestamp_usec", r->realtime_usec);
 	n = add_number(f, n, "boottime_nsec", ev->boot_ns);
 	return n;
@@ -145,8 +147,13 @@ static int write_journal(const struct access_record *r)
 			if (pns && ppod)
 				snprintf(where + used, sizeof(where) - used, " by pod %s/%s", pns, ppod);
 		}
-		len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, r->event->tgid,
-			       r->event->uid, r->access[0] ? r->access : "access", path, where, policy);
+		if (r->event->flags & HIVE_EVENT_FOLDED)
+			len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s): %llu accesses folded",
+				       comm, r->event->tgid, r->event->uid, r->access[0] ? r->access : "access", path,
+				       where, policy, (unsigned long long)r->event->suppressed + 1);
+		else
+			len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, r->event->tgid,
+				       r->event->uid, r->access[0] ? r->access : "access", path, where, policy);
 		if (len < 0)
 			goto finish;
 		iov[k] = (struct iovec){ lines[k], len };
