@@ -372,9 +372,10 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->flush_timer);
 	folded_cache_free(m->folded);
 	sd_bus_flush_close_unref(m->bus);
+	/* The pod source's watch is a call of the cluster's API client. */
+	pod_source_free(m->pods);
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
-	pod_source_free(m->pods);
 	host_source_free(m->host);
 	if (m->watches)
 		watch_set_set_loader(m->watches, NULL);

@@ -58,10 +58,16 @@ class ClusterTest(unittest.TestCase):
         self.cluster.kubectl("delete", "-n", "hive-system", "nodewatches", "--all")
 
     def tearDown(self):
+        # Every agent still running must stop cleanly: shutdown frees the
+        # sources, the API client and the BPF objects in an order that
+        # matters (a crash here once came from freeing the client first).
+        running = [n for n, a in self.agents.items() if a.proc and a.proc.poll() is None]
+        codes = {n: self.agents[n].stop() for n in running}
         for a in self.agents.values():
             a.close()
         if not self.cluster._alive("apiserver"):
             self.cluster.start_apiserver()
+        self.assertEqual({n: c for n, c in codes.items() if c != 0}, {}, "agents that did not exit cleanly")
 
     def secret(self, node):
         path = os.path.join(self.files, f"{node}.secret")
