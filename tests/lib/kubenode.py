@@ -74,30 +74,40 @@ class Node:
 
     # Host state.
 
+    # One file for the machine, not one per cluster directory: only one
+    # node runs at a time (the kubelet's ports), and a node that was not torn
+    # down leaves the host changed, so the next up must not take that for
+    # the host's own state. The first up records, the down restores and
+    # removes it.
+    HOST_STATE = "/run/hive-test-node-host-state.json"
+
     def _record_host_state(self):
-        if "sysctls" in self.state:
-            return  # recorded by an earlier start that was not torn down
-        self.state["sysctls"] = {k: open(f"/proc/sys/{k}").read().strip() for k in SYSCTLS}
-        self.state["host_dirs_absent"] = [d for d in HOST_DIRS if not os.path.exists(d)]
-        self.state["cni0_absent"] = not os.path.exists("/sys/class/net/cni0")
-        self.save()
+        if os.path.exists(self.HOST_STATE):
+            return
+        state = {"sysctls": {k: open(f"/proc/sys/{k}").read().strip() for k in SYSCTLS},
+                 "host_dirs_absent": [d for d in HOST_DIRS if not os.path.exists(d)],
+                 "cni0_absent": not os.path.exists("/sys/class/net/cni0")}
+        with open(self.HOST_STATE + ".new", "w") as f:
+            json.dump(state, f)
+        os.rename(self.HOST_STATE + ".new", self.HOST_STATE)
 
     def _restore_host_state(self):
-        for k, v in self.state.get("sysctls", {}).items():
+        if not os.path.exists(self.HOST_STATE):
+            return
+        state = json.load(open(self.HOST_STATE))
+        for k, v in state["sysctls"].items():
             try:
                 with open(f"/proc/sys/{k}", "w") as f:
                     f.write(v)
             except OSError:
                 pass
-        if self.state.get("cni0_absent"):
+        if state["cni0_absent"]:
             subprocess.run(["ip", "link", "delete", "cni0"], stderr=subprocess.DEVNULL)
-        for d in self.state.get("host_dirs_absent", []):
+        for d in state["host_dirs_absent"]:
             if os.path.isdir(d):
                 self._unmount_below(d)
                 shutil.rmtree(d, ignore_errors=True)
-        for k in ("sysctls", "host_dirs_absent", "cni0_absent"):
-            self.state.pop(k, None)
-        self.save()
+        os.unlink(self.HOST_STATE)
 
     @staticmethod
     def _unmount_below(prefix):
