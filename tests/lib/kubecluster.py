@@ -43,7 +43,47 @@ def wait_until(predicate, timeout, what):
     return value
 
 
-class Cluster:
+class Processes:
+    """Background processes of a component whose state (pids) lives in
+    self.state, saved with self.save(), logs in self.path(NAME.log): the
+    cluster's etcd and apiserver, a node's containerd and kubelet."""
+
+    STOP_TIMEOUT = 15  # seconds after SIGTERM before SIGKILL
+
+    def _spawn(self, name, argv):
+        log = open(self.path(f"{name}.log"), "a")
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        self.state[f"{name}_pid"] = p.pid
+        self.save()
+        return p
+
+    def _alive(self, name):
+        pid = self.state.get(f"{name}_pid")
+        if not pid:
+            return False
+        try:
+            os.kill(pid, 0)
+            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+        except OSError:
+            return False
+
+    def _kill(self, name):
+        pid = self.state.get(f"{name}_pid")
+        if not pid or not self._alive(name):
+            return
+        os.kill(pid, signal.SIGTERM)
+        try:
+            wait_until(lambda: not self._alive(name), self.STOP_TIMEOUT, f"{name} to stop")
+        except RuntimeError:
+            os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+class Cluster(Processes):
     def __init__(self, directory):
         self.dir = os.path.abspath(directory)
         self.state_file = os.path.join(self.dir, "cluster.json")
@@ -115,40 +155,6 @@ users:
 """)
         os.chmod(path, 0o600)
         return path
-
-    # Processes.
-
-    def _spawn(self, name, argv):
-        log = open(self.path(f"{name}.log"), "a")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        self.state[f"{name}_pid"] = p.pid
-        self.save()
-        return p
-
-    def _alive(self, name):
-        pid = self.state.get(f"{name}_pid")
-        if not pid:
-            return False
-        try:
-            os.kill(pid, 0)
-            return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
-        except OSError:
-            return False
-
-    def _kill(self, name, timeout=15):
-        pid = self.state.get(f"{name}_pid")
-        if not pid or not self._alive(name):
-            return
-        os.kill(pid, signal.SIGTERM)
-        try:
-            wait_until(lambda: not self._alive(name), timeout, f"{name} to stop")
-        except RuntimeError:
-            os.kill(pid, signal.SIGKILL)
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
     def api(self, method, path, body=None):
         """One request as admin; merge patch for PATCH. Returns the HTTP status."""

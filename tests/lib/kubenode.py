@@ -57,7 +57,9 @@ def kubepods_cgroups():
     return sorted(found, key=lambda d: -d.count("/"))
 
 
-class Node:
+class Node(kubecluster.Processes):
+    STOP_TIMEOUT = 20  # the kubelet stops its pods' sync loops first
+
     def __init__(self, cluster, name):
         self.cluster = cluster
         self.name = name
@@ -173,37 +175,6 @@ state = "{self.path('containerd/state')}"
                 "resolvConf": "/etc/resolv.conf",
                 "nodeStatusUpdateFrequency": "2s",
             }, f)
-
-    # Processes.
-
-    def _spawn(self, name, argv):
-        log = open(self.path(f"{name}.log"), "a")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        self.state[f"{name}_pid"] = p.pid
-        self.save()
-        return p
-
-    def _alive(self, name):
-        pid = self.state.get(f"{name}_pid")
-        try:
-            return bool(pid) and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
-        except OSError:
-            return False
-
-    def _kill(self, name, sig=signal.SIGTERM, timeout=20):
-        pid = self.state.get(f"{name}_pid")
-        if not pid or not self._alive(name):
-            return
-        os.kill(pid, sig)
-        try:
-            kubecluster.wait_until(lambda: not self._alive(name), timeout, f"{name} to stop")
-        except RuntimeError:
-            os.kill(pid, signal.SIGKILL)
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
 
     def ctr(self, *args, check=True):
         return subprocess.run(["ctr", "--address", self.sock, "-n", "k8s.io", *args], check=check,
