@@ -143,6 +143,14 @@ struct cluster *cluster_free(struct cluster *c)
 	return NULL;
 }
 
+void cluster_set_policy_report(struct cluster *c, cJSON *policies)
+{
+	if (c->store)
+		node_store_set_report(c->store, policies);
+	else
+		cJSON_Delete(policies);
+}
+
 struct kube_client *cluster_client(struct cluster *c)
 {
 	return c->client;

@@ -2,6 +2,7 @@
 #ifndef HIVE_CLUSTER_H
 #define HIVE_CLUSTER_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -30,6 +31,10 @@ struct cluster *cluster_free(struct cluster *c);
 
 /* The API client, for other users of the same server (pod discovery). */
 struct kube_client *cluster_client(struct cluster *c);
+
+/* What this node makes of the resource policies, for its NodeWatch status
+ * (takes ownership). */
+void cluster_set_policy_report(struct cluster *c, cJSON *policies);
 
 /* "leader", "follower" or "self-attached". */
 const char *cluster_role(const struct cluster *c);

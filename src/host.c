@@ -19,6 +19,7 @@
 struct host_item {
 	char *key;
 	char *policy;
+	const char *policy_kind;
 	char *path;
 	char *real; /* the file the watched inode was found at, when it is not path */
 	uint32_t access;
@@ -250,6 +251,8 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 		return;
 
 	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, h->node);
+	if (e)
+		e->policy_kind = item->policy_kind;
 	if (!e) {
 		log_error("Out of memory while watching %s.", item->path);
 		return;
@@ -366,12 +369,13 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 			}
 			items[n] = (struct host_item){
 				.policy = strdup(p->name),
+				.policy_kind = policy_kind_to_string(p->kind),
 				.path = strdup(p->paths[j]),
 				.access = p->access,
 				.follow_symlinks = p->follow_symlinks,
 				.pinned_fd = -1,
 			};
-			if (asprintf(&items[n].key, "host/%s/%s", p->name, p->paths[j]) < 0)
+			if (asprintf(&items[n].key, "host/%s/%s", p->id, p->paths[j]) < 0)
 				items[n].key = NULL;
 			n++;
 			if (!items[n - 1].policy || !items[n - 1].path || !items[n - 1].key)

@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "selection.h"
 #include "record.h"
+#include "resources.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
 #include "watch.h"
@@ -27,7 +28,9 @@
 struct manager {
 	sd_event *event;
 	struct config *config;
-	struct policy_set *policies;
+	struct policy_set *files;    /* from the policy directory */
+	struct policy_set *policies; /* in force: files and resource policies */
+	struct resource_policies *resources; /* NULL: standalone */
 	struct watch_set *watches;
 	struct host_source *host;
 	struct pod_source *pods; /* NULL: standalone */
@@ -270,6 +273,50 @@ static void warn_container_policies(const struct policy_set *policies)
 				    policies->policies[i].host ? "" : ", of which it has none,");
 }
 
+/*
+ * Put files and the cluster's resource policies in force together. On
+ * failure the running set stays (and a new files is freed); on success m
+ * owns files.
+ */
+static int apply_policies(struct manager *m, struct policy_set *files)
+{
+	struct policy_set *all = policy_set_new();
+	int r = all ? policy_set_append(all, files) : -ENOMEM;
+
+	if (r >= 0 && m->resources)
+		r = policy_set_append(all, resource_policies_applied(m->resources));
+	if (r >= 0)
+		r = host_source_apply(m->host, all);
+	if (r < 0) {
+		host_source_apply(m->host, m->policies);
+		policy_set_free(all);
+		if (files != m->files)
+			policy_set_free(files);
+		return r == -E2BIG ? -EINVAL : r;
+	}
+	if (m->pods)
+		pod_source_apply(m->pods, all);
+	policy_set_free(m->policies);
+	m->policies = all;
+	if (files != m->files) {
+		policy_set_free(m->files);
+		m->files = files;
+	}
+	return 0;
+}
+
+static void on_resources_changed(void *userdata)
+{
+	struct manager *m = userdata;
+	int r;
+
+	r = apply_policies(m, m->files);
+	if (r < 0)
+		log_error_errno(r, "Cannot apply the cluster's policies, keeping the ones in force: %m");
+	cluster_set_policy_report(m->cluster, resource_policies_report(m->resources));
+	notify_status(m, "");
+}
+
 int manager_reload(struct manager *m)
 {
 	struct policy_set *policies = NULL;
@@ -286,27 +333,21 @@ int manager_reload(struct manager *m)
 	if (r < 0) {
 		if (r != -EINVAL)
 			log_error_errno(r, "Cannot read policy directory %s: %m", m->config->policy_dir);
-		log_error("Reload refused, still running the %zu policies loaded before.", m->policies->n);
+		log_error("Reload refused, still running the %zu policies loaded before.", m->files->n);
 		m->reload_failed = true;
 		goto finish;
 	}
 
-	r = host_source_apply(m->host, policies);
+	r = apply_policies(m, policies);
 	if (r < 0) {
 		log_error_errno(r, "Cannot apply the new policies, keeping the old ones: %m");
-		host_source_apply(m->host, m->policies);
-		policy_set_free(policies);
 		m->reload_failed = true;
 		goto finish;
 	}
-	if (m->pods)
-		pod_source_apply(m->pods, policies);
-	else
-		warn_container_policies(policies);
-	policy_set_free(m->policies);
-	m->policies = policies;
+	if (!m->pods)
+		warn_container_policies(m->files);
 	m->reload_failed = false;
-	log_info("Reloaded %zu policies from %s.", m->policies->n, m->config->policy_dir);
+	log_info("Reloaded %zu policies from %s.", m->files->n, m->config->policy_dir);
 finish:
 	notify_status(m, "READY=1\n");
 	return r;
@@ -332,7 +373,12 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 		return -ENOMEM;
 	}
 	m->config = config;
-	m->policies = policies;
+	m->files = policies;
+	m->policies = policy_set_new();
+	if (!m->policies) {
+		r = -ENOMEM;
+		goto fail;
+	}
 
 	r = read_one_line("/proc/sys/kernel/random/boot_id", &m->kernel_id);
 	if (r < 0) {
@@ -372,8 +418,10 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->flush_timer);
 	folded_cache_free(m->folded);
 	sd_bus_flush_close_unref(m->bus);
-	/* The pod source's watch is a call of the cluster's API client. */
+	/* The pod source's and the resource policies' watches are calls of
+	 * the cluster's API client. */
 	pod_source_free(m->pods);
+	resource_policies_free(m->resources);
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
 	host_source_free(m->host);
@@ -384,6 +432,7 @@ struct manager *manager_free(struct manager *m)
 	watch_set_free(m->watches);
 	sd_event_unref(m->event);
 	config_free(m->config);
+	policy_set_free(m->files);
 	policy_set_free(m->policies);
 	free(m->node_name);
 	free(m->kernel_id);
@@ -482,7 +531,7 @@ int manager_start(struct manager *m)
 			    m->config->rescan_interval_ms * USEC_PER_MSEC, &m->host);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up host paths: %m");
-	r = host_source_apply(m->host, m->policies);
+	r = apply_policies(m, m->files);
 	if (r < 0)
 		return log_error_errno(r, "Cannot apply policies: %m");
 	if (m->config->kubeconfig) {
@@ -501,8 +550,12 @@ int manager_start(struct manager *m)
 		if (r < 0)
 			return log_error_errno(r, "Cannot set up pod discovery: %m");
 		pod_source_apply(m->pods, m->policies);
+		r = resource_policies_new(m->event, cluster_client(m->cluster), m->node_name, m->config->watch_timeout_s,
+					  on_resources_changed, m, &m->resources);
+		if (r < 0)
+			return log_error_errno(r, "Cannot set up policies from the cluster: %m");
 	} else
-		warn_container_policies(m->policies);
+		warn_container_policies(m->files);
 
 	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
 	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||

@@ -43,6 +43,8 @@ struct node_store {
 	char written[8][128];   /* resourceVersions of our last writes, to know their echoes */
 	unsigned n_written;
 	uint64_t published_generation, writing_generation;
+	cJSON *report; /* status.policies: what this node makes of the resource policies */
+	uint64_t report_generation, published_report, writing_report;
 	bool have_published; /* written at least once */
 	bool verify;         /* a sign that someone else wrote it: write ours again */
 	bool tampered;       /* our write met a conflict: someone else did */
@@ -72,7 +74,7 @@ static const char *opt_string(const cJSON *o, const char *name, size_t max, bool
 
 int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
-	const char *key, *path, *policy, *inode, *dev, *ns, *pod, *pod_uid, *container, *container_id;
+	const char *key, *path, *policy, *kind, *inode, *dev, *ns, *pod, *pod_uid, *container, *container_id;
 	struct hive_watch_key file = {};
 	const cJSON *access, *a;
 	unsigned long long ino;
@@ -86,7 +88,8 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 		return *why = "entry is not an object", -EBADMSG;
 	key = opt_string(json, "key", 1024, &bad);
 	path = opt_string(json, "path", 4096, &bad);
-	policy = opt_string(json, "policy", 63, &bad);
+	policy = opt_string(json, "policy", 127, &bad);
+	kind = opt_string(json, "policyKind", 32, &bad);
 	inode = opt_string(json, "inode", 20, &bad);
 	dev = opt_string(json, "dev", 12, &bad);
 	ns = opt_string(json, "namespace", 63, &bad);
@@ -99,8 +102,10 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 	/* What a policy may name, checked again: this comes from another node. */
 	if (!policy_path_is_valid(path))
 		return *why = "path is not an absolute path without \".\", \"..\" or empty components", -EBADMSG;
-	if (!dns_label_is_valid(policy))
+	if (!policy_name_is_valid(policy))
 		return *why = "policy is not a valid policy name", -EBADMSG;
+	if (kind && !(kind = policy_kind_canonical(kind)))
+		return *why = "policyKind is not file, HivePolicy or HiveNamespacedPolicy", -EBADMSG;
 	errno = 0;
 	ino = strtoull(inode, &end, 10);
 	if (errno || *end || inode[0] < '0' || inode[0] > '9')
@@ -129,6 +134,7 @@ int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_ent
 		return -ENOMEM;
 	}
 	e->shared = true;
+	e->policy_kind = kind;
 	*ret = e;
 	return 0;
 }
@@ -163,7 +169,8 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 			goto oom;
 	if (!cJSON_AddStringToObject(o, "key", e->key) || !cJSON_AddStringToObject(o, "path", e->path) ||
 	    !cJSON_AddStringToObject(o, "policy", e->policy) || !cJSON_AddStringToObject(o, "inode", num) ||
-	    !cJSON_AddStringToObject(o, "dev", dev))
+	    !cJSON_AddStringToObject(o, "dev", dev) ||
+	    (e->policy_kind && !cJSON_AddStringToObject(o, "policyKind", e->policy_kind)))
 		goto oom;
 	if ((e->namespace && !cJSON_AddStringToObject(o, "namespace", e->namespace)) ||
 	    (e->pod && !cJSON_AddStringToObject(o, "pod", e->pod)) ||
@@ -214,6 +221,15 @@ static cJSON *build_object(struct node_store *s)
 	if (s->resource_version && !cJSON_AddStringToObject(meta, "resourceVersion", s->resource_version))
 		goto oom;
 	cJSON_AddItemToObject(spec, "entries", b.entries);
+	if (s->report) {
+		cJSON *status = cJSON_AddObjectToObject(obj, "status"), *copy = cJSON_Duplicate(s->report, true);
+
+		if (!status || !copy || !cJSON_AddItemToObject(status, "policies", copy)) {
+			cJSON_Delete(copy);
+			cJSON_Delete(obj);
+			return NULL;
+		}
+	}
 	return obj;
 oom:
 	cJSON_Delete(b.entries);
@@ -255,6 +271,7 @@ static void on_written(const struct kube_response *resp, void *userdata)
 			log_info("NodeWatch %s/%s written again.", s->namespace, s->node);
 		s->failures = 0;
 		s->published_generation = s->writing_generation;
+		s->published_report = s->writing_report;
 		s->have_published = true;
 		return;
 	}
@@ -279,6 +296,7 @@ static void write_object(struct node_store *s)
 
 	s->verify = false;
 	s->writing_generation = watch_set_local_generation(s->set);
+	s->writing_report = s->report_generation;
 	if (!obj || kube_request(s->client, s->resource_version ? "PUT" : "POST",
 				 s->resource_version ? s->object : s->collection, obj, on_written, s, &s->write_call) < 0)
 		write_failed(s, "write", &oom);
@@ -333,7 +351,8 @@ static int on_publish_timer(sd_event_source *source, uint64_t usec, void *userda
 	uint64_t delay = PUBLISH_INTERVAL_USEC;
 
 	/* Whatever changed within the last interval goes out in one write. */
-	if (!s->have_published || s->verify || watch_set_local_generation(s->set) != s->published_generation)
+	if (!s->have_published || s->verify || watch_set_local_generation(s->set) != s->published_generation ||
+	    s->report_generation != s->published_report)
 		publish(s);
 	if (s->failures)
 		delay = backoff_next_usec(s->failures - 1, PUBLISH_INTERVAL_USEC, 30 * USEC_PER_SEC);
@@ -663,7 +682,19 @@ struct node_store *node_store_free(struct node_store *s)
 	free(s->object);
 	free(s->label_selector);
 	free(s->resource_version);
+	cJSON_Delete(s->report);
 	free(s);
 	return NULL;
+}
+
+void node_store_set_report(struct node_store *s, cJSON *policies)
+{
+	if (s->report && policies && cJSON_Compare(s->report, policies, true)) {
+		cJSON_Delete(policies);
+		return;
+	}
+	cJSON_Delete(s->report);
+	s->report = policies;
+	s->report_generation++;
 }
 

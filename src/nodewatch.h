@@ -40,6 +40,10 @@ int node_store_new(struct kube_client *client, sd_event *event, struct watch_set
 		   unsigned watch_timeout_s, struct node_store **ret);
 struct node_store *node_store_free(struct node_store *s);
 
+/* status.policies of our NodeWatch (takes ownership; NULL: none), written
+ * with the next publish. */
+void node_store_set_report(struct node_store *s, cJSON *policies);
+
 /* Which nodes run on this kernel changed: judge every NodeWatch again. */
 void node_store_recheck(struct node_store *s);
 

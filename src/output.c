@@ -60,6 +60,7 @@ static size_t record_fields(const struct access_record *r, char dev[static KERNE
 
 	kernel_dev_to_string(ev->dev, dev);
 	n = add_string(f, n, "policy", e->policy);
+	n = add_string(f, n, "policy_kind", e->policy_kind);
 	n = add_string(f, n, "path", e->path);
 	n = add_number(f, n, "inode", ev->ino);
 	n = add_string(f, n, "dev", dev);

@@ -180,6 +180,7 @@ struct container {
 struct pod_item {
 	char *key;
 	char *policy;
+	const char *policy_kind;
 	char *path;
 	uint32_t access;
 	bool follow_symlinks;
@@ -251,12 +252,13 @@ static int add_item(struct pod *p, struct container *c, const struct policy *pol
 	item = &grown[p->n_items++];
 	*item = (struct pod_item){
 		.policy = strdup(policy->name),
+		.policy_kind = policy_kind_to_string(policy->kind),
 		.path = strdup(path),
 		.access = policy->access,
 		.follow_symlinks = policy->follow_symlinks,
 		.container = c,
 	};
-	if (asprintf(&item->key, "pod/%s/%s/%s/%s", p->info->uid, c->status->name, policy->name, path) < 0)
+	if (asprintf(&item->key, "pod/%s/%s/%s/%s", p->info->uid, c->status->name, policy->id, path) < 0)
 		item->key = NULL;
 	return item->key && item->policy && item->path ? 0 : -ENOMEM;
 }
@@ -423,6 +425,8 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 		return;
 
 	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, s->node);
+	if (e)
+		e->policy_kind = item->policy_kind;
 	if (!e || watch_entry_set_pod(e, p->info->namespace, p->info->name, p->info->uid, item->container->status->name,
 				      item->container->status->container_id) < 0) {
 		watch_entry_free(e);

@@ -37,6 +37,7 @@ static void selector_done(struct label_selector *s)
 static void policy_done(struct policy *p)
 {
 	free(p->name);
+	free(p->id);
 	free(p->file);
 	strv_free(p->paths, p->n_paths);
 	strv_free(p->namespaces, p->n_namespaces);
@@ -60,11 +61,28 @@ struct policy_set *policy_set_free(struct policy_set *set)
 	return NULL;
 }
 
-/* Where a message is about: "FILE: policy #N \"name\": FIELD". */
+/* Room for one more policy, zeroed, at set->policies[set->n]. */
+static int grow(struct policy_set *set)
+{
+	struct policy *grown;
+
+	if (set->n >= POLICY_MAX_POLICIES)
+		return -E2BIG;
+	grown = realloc(set->policies, (set->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	set->policies = grown;
+	memset(&set->policies[set->n], 0, sizeof(struct policy));
+	return 0;
+}
+
+/* Where a message is about: "FILE: policy #N \"name\": FIELD", or for an
+ * object of the API server "HivePolicy NAME: spec.FIELD". */
 struct where {
 	const char *file;
 	size_t index;
 	const char *name;
+	const char *prefix; /* of every field; set for resources */
 	struct diag *diag;
 };
 
@@ -76,6 +94,11 @@ _printf_(3, 4) static int fail(const struct where *w, const char *field, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (w->prefix) {
+		diag_add(w->diag, "%s: %s%s%s%s", w->file, field ? w->prefix : "", field ? field : "",
+			 field ? ": " : "", msg);
+		return -EINVAL;
+	}
 	if (w->name)
 		snprintf(name, sizeof(name), " \"%s\"", w->name);
 	diag_add(w->diag, "%s: policy #%zu%s: %s%s%s", w->file, w->index + 1, name, field ? field : "",
@@ -416,8 +439,9 @@ static int parse_policy(const struct where *w0, const cJSON *v, struct policy *p
 		return r;
 
 	p->name = strdup(name->valuestring);
+	p->id = strdup(name->valuestring);
 	p->file = strdup(w.file);
-	if (!p->name || !p->file)
+	if (!p->name || !p->id || !p->file)
 		return -ENOMEM;
 
 	host = cJSON_GetObjectItemCaseSensitive(v, "host");
@@ -537,21 +561,17 @@ int policy_parse(const char *label, const char *text, size_t len, struct policy_
 	item = cJSON_IsArray(root) ? root->child : root;
 	for (; item; item = cJSON_IsArray(root) ? item->next : NULL, index++) {
 		struct where w = { .file = label, .index = index, .diag = d };
-		struct policy *grown;
-		int k;
+		int k = grow(set);
 
-		if (set->n >= POLICY_MAX_POLICIES) {
+		if (k == -E2BIG) {
 			diag_add(d, "%s: more than %d policies in all", label, POLICY_MAX_POLICIES);
 			r = -EINVAL;
 			break;
 		}
-		grown = realloc(set->policies, (set->n + 1) * sizeof(*grown));
-		if (!grown) {
-			r = -ENOMEM;
+		if (k < 0) {
+			r = k;
 			break;
 		}
-		set->policies = grown;
-		memset(&set->policies[set->n], 0, sizeof(struct policy));
 		k = parse_policy(&w, item, &set->policies[set->n]);
 		if (k < 0) {
 			policy_done(&set->policies[set->n]);
@@ -575,13 +595,216 @@ int policy_set_validate(const struct policy_set *set, struct diag *d)
 
 	for (size_t i = 0; i < set->n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(set->policies[i].name, set->policies[j].name) == 0) {
+			if (strcmp(set->policies[i].id, set->policies[j].id) == 0) {
 				diag_add(d, "%s: policy \"%s\": name already used in %s", set->policies[i].file,
 					 set->policies[i].name, set->policies[j].file);
 				r = -EINVAL;
 				break;
 			}
 	return r;
+}
+
+static const char *const kind_names[_POLICY_KIND_MAX] = {
+	[POLICY_KIND_FILE] = "file",
+	[POLICY_KIND_CLUSTER] = "HivePolicy",
+	[POLICY_KIND_NAMESPACED] = "HiveNamespacedPolicy",
+};
+
+const char *policy_kind_to_string(enum policy_kind k)
+{
+	return k < _POLICY_KIND_MAX ? kind_names[k] : NULL;
+}
+
+const char *policy_kind_canonical(const char *s)
+{
+	for (size_t i = 0; i < _POLICY_KIND_MAX; i++)
+		if (strcmp(s, kind_names[i]) == 0)
+			return kind_names[i];
+	return NULL;
+}
+
+bool policy_name_is_valid(const char *name)
+{
+	const char *slash = strchr(name, '/');
+	char ns[64];
+
+	if (!slash)
+		return dns_label_is_valid(name);
+	if ((size_t)(slash - name) >= sizeof(ns))
+		return false;
+	memcpy(ns, name, slash - name);
+	ns[slash - name] = 0;
+	return dns_label_is_valid(ns) && dns_label_is_valid(slash + 1);
+}
+
+static const char *metadata_string(const cJSON *meta, const char *field)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, field);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int policy_parse_resource(enum policy_kind kind, const cJSON *object, struct policy_set *set, struct diag *d)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata"), *spec, *gen;
+	const char *name = metadata_string(meta, "name"), *ns = metadata_string(meta, "namespace");
+	bool namespaced = kind == POLICY_KIND_NAMESPACED;
+	_cleanup_(freep) char *label = NULL;
+	cJSON *copy = NULL;
+	struct where w = { .index = 0, .prefix = "spec.", .diag = d };
+	struct policy *p;
+	char buf[96];
+	int r;
+
+	if (!name || !dns_label_is_valid(name)) {
+		diag_add(d, "%s: metadata.name \"%s\" is not a valid policy name (a DNS label)",
+			 policy_kind_to_string(kind), name ? shown(name, buf) : "");
+		return -EINVAL;
+	}
+	if (namespaced ? !ns || !dns_label_is_valid(ns) : ns != NULL) {
+		diag_add(d, "%s %s: metadata.namespace is %s", policy_kind_to_string(kind), name,
+			 namespaced ? "missing or invalid" : "set on a cluster-scoped object");
+		return -EINVAL;
+	}
+	if (asprintf(&label, "%s %s%s%s", policy_kind_to_string(kind), namespaced ? ns : "", namespaced ? "/" : "",
+		     name) < 0)
+		return -ENOMEM;
+	w.file = label;
+	gen = cJSON_GetObjectItemCaseSensitive(meta, "generation");
+	spec = cJSON_GetObjectItemCaseSensitive(object, "spec");
+	if (!cJSON_IsObject(spec)) {
+		diag_add(d, "%s: spec: must be an object", label);
+		return -EINVAL;
+	}
+	/* Defence in depth: the namespaced CRD has no such fields, but an
+	 * older or loosened one might let them through. */
+	if (namespaced)
+		for (const char *const *f = (const char *const[]){ "host", "namespaces", NULL }; *f; f++)
+			if (cJSON_GetObjectItemCaseSensitive(spec, *f))
+				return fail(&w, *f,
+					    "not allowed: a HiveNamespacedPolicy selects pods of its own namespace only");
+	if (cJSON_GetObjectItemCaseSensitive(spec, "name"))
+		return fail(&w, "name", "unknown field (the name is metadata.name)");
+
+	/* The same checks as a file's, on the spec named after the object (a
+	 * namespaced one limited to its namespace). */
+	copy = cJSON_Duplicate(spec, true);
+	if (!copy || !cJSON_AddStringToObject(copy, "name", name) ||
+	    (namespaced && !cJSON_AddItemToObject(copy, "namespaces", cJSON_CreateStringArray(&ns, 1)))) {
+		cJSON_Delete(copy);
+		return -ENOMEM;
+	}
+	r = grow(set);
+	if (r == -E2BIG)
+		diag_add(d, "%s: more than %d policies in all", label, POLICY_MAX_POLICIES);
+	if (r < 0) {
+		cJSON_Delete(copy);
+		return r == -E2BIG ? -EINVAL : r;
+	}
+	p = &set->policies[set->n];
+	r = parse_policy(&w, copy, p);
+	cJSON_Delete(copy);
+	if (r >= 0) {
+		free(p->name);
+		free(p->id);
+		p->name = p->id = NULL;
+		if (namespaced)
+			r = asprintf(&p->name, "%s/%s", ns, name) < 0 ? -ENOMEM : 0;
+		else
+			r = (p->name = strdup(name)) ? 0 : -ENOMEM;
+		if (r >= 0 && asprintf(&p->id, namespaced ? "%s" : "HivePolicy:%s", p->name) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		policy_done(p);
+		return r;
+	}
+	p->kind = kind;
+	p->generation = cJSON_IsNumber(gen) && gen->valuedouble >= 0 ? (long long)gen->valuedouble : 0;
+	set->n++;
+	return 0;
+}
+
+static int strv_copy(char *const *src, size_t n, char ***ret)
+{
+	char **v;
+
+	if (!src) {
+		*ret = NULL;
+		return 0;
+	}
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(v[i] = strdup(src[i]))) {
+			strv_free(v, i);
+			return -ENOMEM;
+		}
+	*ret = v;
+	return 0;
+}
+
+static int policy_copy(struct policy *dst, const struct policy *src)
+{
+	const struct label_selector *s = &src->pod_selector;
+	struct label_selector *t = &dst->pod_selector;
+
+	*dst = (struct policy){
+		.kind = src->kind,
+		.generation = src->generation,
+		.host = src->host,
+		.follow_symlinks = src->follow_symlinks,
+		.n_paths = src->n_paths,
+		.access = src->access,
+		.action = src->action,
+		.n_namespaces = src->n_namespaces,
+		.has_pod_selector = src->has_pod_selector,
+		.n_containers = src->n_containers,
+	};
+	dst->name = strdup(src->name);
+	dst->id = strdup(src->id);
+	dst->file = strdup(src->file);
+	if (!dst->name || !dst->id || !dst->file || strv_copy(src->paths, src->n_paths, &dst->paths) < 0 ||
+	    strv_copy(src->namespaces, src->n_namespaces, &dst->namespaces) < 0 ||
+	    strv_copy(src->containers, src->n_containers, &dst->containers) < 0)
+		return -ENOMEM;
+	t->n_match = s->n_match;
+	if (strv_copy(s->match_keys, s->n_match, &t->match_keys) < 0 ||
+	    strv_copy(s->match_values, s->n_match, &t->match_values) < 0)
+		return -ENOMEM;
+	if (s->n_expressions) {
+		t->expressions = calloc(s->n_expressions, sizeof(*t->expressions));
+		if (!t->expressions)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->n_expressions; i++, t->n_expressions++) {
+			struct label_requirement *a = &t->expressions[i];
+			const struct label_requirement *b = &s->expressions[i];
+
+			a->op = b->op;
+			a->n_values = b->n_values;
+			if (!(a->key = strdup(b->key)) || strv_copy(b->values, b->n_values, &a->values) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int policy_set_append(struct policy_set *dst, const struct policy_set *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int r = grow(dst);
+
+		if (r < 0)
+			return r;
+		r = policy_copy(&dst->policies[dst->n], &src->policies[i]);
+		if (r < 0) {
+			policy_done(&dst->policies[dst->n]);
+			return r;
+		}
+		dst->n++;
+	}
+	return 0;
 }
 
 static int name_cmp(const void *a, const void *b)

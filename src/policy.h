@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "shared/diag.h"
 
 /*
@@ -23,6 +25,20 @@
 enum policy_action {
 	POLICY_ACTION_LOG,
 };
+
+/* Where a policy comes from; a file policy and a HivePolicy may share a
+ * name, so records and keys say which. */
+enum policy_kind {
+	POLICY_KIND_FILE,
+	POLICY_KIND_CLUSTER,    /* HivePolicy */
+	POLICY_KIND_NAMESPACED, /* HiveNamespacedPolicy */
+	_POLICY_KIND_MAX,
+};
+
+/* "file", "HivePolicy", "HiveNamespacedPolicy" (HIVE_POLICY_KIND=). */
+const char *policy_kind_to_string(enum policy_kind k);
+/* The same strings back, static; NULL when unknown. */
+const char *policy_kind_canonical(const char *s);
 
 enum selector_op {
 	SELECTOR_IN,
@@ -48,8 +64,11 @@ struct label_selector {
 };
 
 struct policy {
-	char *name;
+	char *name; /* HIVE_POLICY: NAME, or NAMESPACE/NAME for a HiveNamespacedPolicy */
+	char *id;   /* unique over all kinds, the policy's part of watch keys */
 	char *file; /* where it was defined, for messages */
+	enum policy_kind kind;
+	long long generation; /* metadata.generation of a resource; 0 for files */
 	bool host;
 	bool follow_symlinks; /* false: a path through a symlink is not watched */
 	char **paths;
@@ -76,6 +95,21 @@ int policy_set_load_dir(const char *dir, struct policy_set **ret, struct diag *d
 
 /* Parse one file's text; label names it in messages. Appends to set. */
 int policy_parse(const char *label, const char *text, size_t len, struct policy_set *set, struct diag *d);
+
+/*
+ * One HivePolicy or HiveNamespacedPolicy object from the API server, checked
+ * as a file would be (the CRD's schema may be older, or bypassed) and
+ * appended to set. A namespaced policy selects pods of its own namespace
+ * only: "host" or "namespaces" in it is an error. -EINVAL with the reason in
+ * d when the object is refused.
+ */
+int policy_parse_resource(enum policy_kind kind, const cJSON *object, struct policy_set *set, struct diag *d);
+
+/* Deep copies of src's policies appended to dst. */
+int policy_set_append(struct policy_set *dst, const struct policy_set *src);
+
+/* What HIVE_POLICY may hold: a DNS label, or two joined by '/'. */
+bool policy_name_is_valid(const char *name);
 
 /* Checks that need the whole set (duplicate names). */
 int policy_set_validate(const struct policy_set *set, struct diag *d);

@@ -88,6 +88,7 @@ bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 	return a->file.ino == b->file.ino && a->file.dev == b->file.dev && a->access == b->access &&
 	       a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
+	       streq_ptr(a->policy_kind, b->policy_kind) &&
 	       streq_ptr(a->node, b->node) && streq_ptr(a->namespace, b->namespace) &&
 	       streq_ptr(a->pod, b->pod) && streq_ptr(a->pod_uid, b->pod_uid) &&
 	       streq_ptr(a->container, b->container) && streq_ptr(a->container_id, b->container_id);

@@ -25,6 +25,7 @@ struct watch_entry {
 	struct hive_watch_key file;
 	uint32_t access; /* HIVE_MAY_* */
 	char *policy;
+	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
 	char *node;
 	/* NULL for files of the host itself. */

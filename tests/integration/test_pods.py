@@ -136,6 +136,28 @@ class Pods(ClusterTest):
         a.wait_read_logged(control, path=control)
         self.assertEqual(len(a.matching(proc_pod="relabel")), n)
 
+    def test_namespaced_resource_policy_selects_its_namespace_only(self):
+        for ns in ("team-a", "team-b"):
+            self.cluster.kubectl("create", "namespace", ns, check=False)
+        m = self.node.pod_manifest
+        self.run_pods(m("web", "team-a", {"app": "web"}), m("web", "team-b", {"app": "web"}))
+        a = self.start_agent()
+        policy = {"apiVersion": "hive.io/v1alpha1", "kind": "HiveNamespacedPolicy",
+                  "metadata": {"name": "web-secret", "namespace": "team-a"},
+                  "spec": {"paths": ["/etc/app/secret"], "podSelector": {"matchLabels": {"app": "web"}}}}
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(policy))
+        record = self.wait_exec_logged(a, "web", "app", "/etc/app/secret", namespace="team-a",
+                                       policy="team-a/web-secret", policy_kind="HiveNamespacedPolicy")
+        self.assertEqual((record["namespace"], record["pod"]), ("team-a", "web"))
+        # The same labels in team-b: not selected. Its read first, then a
+        # positive control in team-a, which comes through last.
+        self.exec_read("web", "app", "/etc/app/secret", "team-b")
+        before = len(a.matching(proc_namespace="team-a"))
+        self.wait_exec_logged(a, "web", "app", "/etc/app/secret", namespace="team-a")
+        self.assertGreater(len(a.matching(proc_namespace="team-a")), before)
+        self.assertEqual(a.matching(proc_namespace="team-b"), [])
+        self.assertEqual({e["namespace"] for e in self.entries()}, {"team-a"})
+
     def test_policy_reload_selects_and_deselects(self):
         self.run_pods(self.node.pod_manifest("reloaded", labels={"app": "web"}))
         a = self.start_agent(pod_policy("p", ["/etc/app/secret"], labels={"app": "none"}))

@@ -56,6 +56,7 @@ class ClusterTest(unittest.TestCase):
         # Each test starts from no lease and no shared entries.
         self.cluster.kubectl("delete", "-n", "hive-system", "lease", LEASE_NAME, "--ignore-not-found")
         self.cluster.kubectl("delete", "-n", "hive-system", "nodewatches", "--all")
+        self.cluster.kubectl("delete", "hivepolicies,hivenamespacedpolicies", "--all", "--all-namespaces")
 
     def tearDown(self):
         # Every agent still running must stop cleanly: shutdown frees the
@@ -76,10 +77,10 @@ class ClusterTest(unittest.TestCase):
                 f.write(f"{node}\n")
         return path
 
-    def agent(self, node, config="", log_level="info"):
+    def agent(self, node, config="", log_level="info", policies=None):
         self.cluster.register_node(node, BOOT_ID)
         kubeconfig = self.cluster.agent_kubeconfig(node)
-        a = Hived({"p.json": host_policy(f"{node}-files", self.secret(node))}, config=TIMINGS + config,
+        a = Hived(policies or {"p.json": host_policy(f"{node}-files", self.secret(node))}, config=TIMINGS + config,
                   args=["--node-name", node, "--kubeconfig", kubeconfig, "--log-level", log_level,
                         "--dedup-window", "0"])
         self.agents[node] = a

@@ -247,7 +247,8 @@ users:
         self.start_etcd()
         self.start_apiserver(apiserver_args)
         self.kubectl("apply", "-f", DEPLOY)
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/nodewatches.hive.io")
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/nodewatches.hive.io",
+                     "crd/hivepolicies.hive.io", "crd/hivenamespacedpolicies.hive.io")
         self.wait_admission(enforced=True)
         return self
 
@@ -297,6 +298,14 @@ users:
                        "users": [{"name": name, "user": {"token": token}}]}, f)
         os.chmod(path, 0o600)
         return path
+
+    def user_kubeconfig(self, user, groups=()):
+        """A kubeconfig for a person: a client certificate for user (CN) in groups (O)."""
+        name = f"user-{user}"
+        if not os.path.exists(self.path(f"{name}.crt")):
+            self._cert(name, "".join(f"/O={g}" for g in groups) + f"/CN={user}")
+        return self.write_kubeconfig(self.path(f"{name}.kubeconfig"), self.path(f"{name}.crt"),
+                                     self.path(f"{name}.key"), user)
 
     def agent_kubeconfig(self, node):
         """A kubeconfig for an agent on node: a client certificate in group hive:agents."""

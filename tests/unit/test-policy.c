@@ -266,6 +266,99 @@ static void test_directory_loading(void)
 	(void)!system((snprintf(sub, sizeof(sub), "rm -rf %s", dir), sub));
 }
 
+static int parse_object(enum policy_kind kind, const char *json, struct policy_set *set, struct diag *d)
+{
+	cJSON *o = cJSON_Parse(json);
+	int r;
+
+	CHECK(o != NULL);
+	r = policy_parse_resource(kind, o, set, d);
+	cJSON_Delete(o);
+	return r;
+}
+
+#define META(ns) "\"metadata\": {\"name\": \"web\", " ns "\"generation\": 3}"
+
+static void test_resources_mean_what_files_mean(void)
+{
+	struct policy_set *set = policy_set_new(), *all = policy_set_new();
+	struct diag d = {};
+
+	CHECK(policy_parse("f.json", "{\"name\": \"web\", " OK_PATHS "}", strlen("{\"name\": \"web\", " OK_PATHS "}"),
+			   set, &d) == 0);
+	CHECK(parse_object(POLICY_KIND_CLUSTER, "{" META("") ", \"spec\": {" OK_PATHS ", \"access\": [\"read\"]}}",
+			   set, &d) == 0);
+	CHECK(parse_object(POLICY_KIND_NAMESPACED,
+			   "{" META("\"namespace\": \"team-a\", ") ", \"spec\": {\"paths\": [\"/etc/app\"], "
+			   "\"podSelector\": {\"matchLabels\": {\"app\": \"web\"}}}}",
+			   set, &d) == 0);
+	CHECK(d.n == 0);
+	CHECK(set->n == 3);
+	if (set->n == 3) {
+		const struct policy *f = &set->policies[0], *c = &set->policies[1], *n = &set->policies[2];
+
+		/* Same name, both kept and told apart. */
+		CHECK_STREQ(f->name, "web");
+		CHECK_STREQ(c->name, "web");
+		CHECK(strcmp(f->id, c->id) != 0);
+		CHECK(f->kind == POLICY_KIND_FILE && c->kind == POLICY_KIND_CLUSTER);
+		CHECK(c->generation == 3 && c->host && c->access == HIVE_MAY_READ);
+		/* A namespaced policy is named NAMESPACE/NAME and held to its namespace. */
+		CHECK_STREQ(n->name, "team-a/web");
+		CHECK(n->kind == POLICY_KIND_NAMESPACED && !n->host);
+		CHECK(n->n_namespaces == 1 && strcmp(n->namespaces[0], "team-a") == 0);
+		CHECK(n->has_pod_selector && n->pod_selector.n_match == 1);
+	}
+	CHECK(policy_set_validate(set, &d) == 0);
+	CHECK(policy_set_append(all, set) == 0);
+	CHECK(all->n == 3 && strcmp(all->policies[2].name, "team-a/web") == 0 &&
+	      strcmp(all->policies[2].pod_selector.match_values[0], "web") == 0);
+	CHECK(policy_name_is_valid("web") && policy_name_is_valid("team-a/web"));
+	CHECK(!policy_name_is_valid("a/b/c") && !policy_name_is_valid("/web") && !policy_name_is_valid("Web"));
+	CHECK_STREQ(policy_kind_canonical("HiveNamespacedPolicy"), "HiveNamespacedPolicy");
+	CHECK(policy_kind_canonical("Pod") == NULL);
+	policy_set_free(set);
+	policy_set_free(all);
+}
+
+static void test_bad_resources_are_refused_with_the_field(void)
+{
+	static const struct {
+		enum policy_kind kind;
+		const char *json, *expect;
+	} cases[] = {
+		{ POLICY_KIND_NAMESPACED, "{" META("\"namespace\": \"team-a\", ") ", \"spec\": {" OK_PATHS "}}",
+		  "HiveNamespacedPolicy team-a/web: spec.host: not allowed: a HiveNamespacedPolicy selects pods of its own namespace only" },
+		{ POLICY_KIND_NAMESPACED,
+		  "{" META("\"namespace\": \"team-a\", ") ", \"spec\": {\"paths\": [\"/x\"], \"namespaces\": [\"team-b\"]}}",
+		  "spec.namespaces: not allowed" },
+		{ POLICY_KIND_NAMESPACED, "{" META("") ", \"spec\": {\"paths\": [\"/x\"]}}", "metadata.namespace is missing" },
+		{ POLICY_KIND_CLUSTER, "{" META("\"namespace\": \"x\", ") ", \"spec\": {" OK_PATHS "}}",
+		  "metadata.namespace is set on a cluster-scoped object" },
+		{ POLICY_KIND_CLUSTER, "{\"metadata\": {\"name\": \"a.b\"}, \"spec\": {" OK_PATHS "}}",
+		  "metadata.name \"a.b\" is not a valid policy name" },
+		{ POLICY_KIND_CLUSTER, "{" META("") "}", "HivePolicy web: spec: must be an object" },
+		{ POLICY_KIND_CLUSTER, "{" META("") ", \"spec\": {\"paths\": [\"rel\"], \"host\": true}}",
+		  "HivePolicy web: spec.paths[0]: \"rel\" is not an absolute path" },
+		{ POLICY_KIND_CLUSTER, "{" META("") ", \"spec\": {\"name\": \"x\", " OK_PATHS "}}", "spec.name: unknown field" },
+		{ POLICY_KIND_CLUSTER, "{" META("") ", \"spec\": {\"paths\": [\"/x\"]}}", "HivePolicy web: selects nothing" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct policy_set *set = policy_set_new();
+		struct diag d = {};
+
+		CHECK(parse_object(cases[i].kind, cases[i].json, set, &d) == -EINVAL);
+		CHECK(set->n == 0);
+		CHECK(d.n == 1);
+		if (d.n == 1 && !strstr(d.lines[0], cases[i].expect))
+			printf("# case %zu: \"%s\" lacks \"%s\"\n", i, d.lines[0], cases[i].expect);
+		CHECK(d.n == 1 && strstr(d.lines[0], cases[i].expect));
+		diag_clear(&d);
+		policy_set_free(set);
+	}
+}
+
 int main(void)
 {
 	RUN(test_bad_policies_each_have_a_distinct_clear_error);
@@ -276,5 +369,7 @@ int main(void)
 	RUN(test_deep_nesting_and_huge_input_do_not_crash);
 	RUN(test_too_many_paths);
 	RUN(test_directory_loading);
+	RUN(test_resources_mean_what_files_mean);
+	RUN(test_bad_resources_are_refused_with_the_field);
 	return TAP_END();
 }

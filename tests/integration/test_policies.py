@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Policies from the cluster, against a real kube-apiserver: HivePolicy and
+HiveNamespacedPolicy objects applied, edited and deleted, merged with the
+agents' policy files; what the CRD schema refuses at apply time; what an
+agent refuses when an older schema let it through (log line, Event,
+status); the tenant's RBAC; an API server outage. Pods selected by a
+namespaced policy are tested on the real node (test_pods.py)."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hivetest  # noqa: E402
+import kubecluster  # noqa: E402
+from hivetest import cat, host_policy, wait_until  # noqa: E402
+
+from clustertest import ClusterTest  # noqa: E402
+
+TENANT = os.path.join(kubecluster.DEPLOY, "examples", "tenant.yaml")
+
+
+def hive_policy(name, spec, namespace=None):
+    meta = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": "hive.io/v1alpha1", "kind": "HiveNamespacedPolicy" if namespace else "HivePolicy",
+            "metadata": meta, "spec": spec}
+
+
+def append(path):
+    """Open path for appending (a write access) in a new process; its pid."""
+    p = subprocess.run(["sh", "-c", f": >> '{path}'; echo $$"], check=True, stdout=subprocess.PIPE, text=True)
+    return int(p.stdout)
+
+
+class Policies(ClusterTest):
+    def apply(self, obj, kubeconfig=None, check=True):
+        return self.cluster.kubectl("apply", "-f", "-", input=json.dumps(obj), kubeconfig=kubeconfig, check=check)
+
+    def get(self, kind, name, namespace=None):
+        args = ["get", kind, name, "-o", "json"] + (["-n", namespace] if namespace else [])
+        r = self.cluster.kubectl(*args, check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def node_status(self, kind, name, node, namespace=None):
+        obj = self.get(kind, name, namespace) or {}
+        return obj.get("status", {}).get("nodes", {}).get(node)
+
+    def wait_applied(self, nodes, name, generation, kind="hivepolicy", namespace=None, timeout=10):
+        def applied():
+            return all((self.node_status(kind, name, n, namespace) or {}).get("generation") == generation and
+                       self.node_status(kind, name, n, namespace)["state"] == "Applied" for n in nodes)
+        wait_until(applied, timeout, interval=0.2, what=f"generation {generation} of {name} applied on {nodes}")
+
+    def published(self, node, policy, path):
+        """node's NodeWatch has an entry of the HivePolicy policy for path."""
+        entries = (self.nodewatch(node) or {}).get("spec", {}).get("entries", [])
+        return any(e["policy"] == policy and e["path"] == path and e.get("policyKind") == "HivePolicy"
+                   for e in entries)
+
+    def file(self, name):
+        path = os.path.join(self.files, name)
+        with open(path, "w") as f:
+            f.write(f"{name}\n")
+        return path
+
+    def test_host_policy_applied_edited_deleted(self):
+        watched, other = self.file("watched"), self.file("other")
+        nodes = ("node-a", "node-b")
+        for node in nodes:
+            # Each agent has a file policy of the same name: both are kept,
+            # told apart by HIVE_POLICY_KIND.
+            self.agent(node, policies={"p.json": [host_policy("watched", watched, access=["read"])]})
+        leader = self.agents[self.wait_one_leader()]
+        leader.wait_read_logged(watched, policy="watched", policy_kind="file")
+
+        started = time.monotonic()
+        self.apply(hive_policy("watched", {"host": True, "paths": [watched]}))
+        wait_until(lambda: all(self.published(n, "watched", watched) for n in nodes), 10, interval=0.1,
+                   what="both agents watching the HivePolicy's path")
+        print(f"# HivePolicy watched by both agents {time.monotonic() - started:.2f} s after kubectl apply")
+        # The kernel's loader logs one read once per node's entry and kind.
+        pid = cat(watched)
+        wait_until(lambda: {(r["node"], r["policy_kind"]) for r in leader.matching(pid=pid)} ==
+                   {(n, k) for n in nodes for k in ("file", "HivePolicy")}, 10, interval=0.1,
+                   what="a read logged for each node and kind")
+        self.wait_applied(nodes, "watched", 1)
+        wait_until(lambda: (self.get("hivepolicy", "watched").get("status", {}).get("appliedNodes"),
+                            self.get("hivepolicy", "watched")["status"].get("rejectedNodes")) == (2, 0), 10,
+                   interval=0.2, what="appliedNodes 2")
+        columns = self.cluster.kubectl("get", "hivepolicies", "watched").stdout
+        self.assertRegex(columns, r"watched\s+true\s+\[\"" + watched + r"\"\]\s+2\s+0", columns)
+        for n in nodes:
+            self.assertIn({"kind": "HivePolicy", "name": "watched", "generation": 1, "state": "Applied"},
+                          self.nodewatch(n).get("status", {}).get("policies", []))
+
+        # Edit: another path, writes only.
+        self.apply(hive_policy("watched", {"host": True, "paths": [watched, other], "access": ["write"]}))
+        self.wait_applied(nodes, "watched", 2)
+        pid = append(other)
+        wait_until(lambda: {r["node"] for r in leader.matching(pid=pid, policy_kind="HivePolicy")} == set(nodes),
+                   10, interval=0.1, what="a write of the added path logged")
+        pid = cat(watched)  # a read: only the file policy's
+        wait_until(lambda: len(leader.matching(pid=pid)) == 2, 10, interval=0.1, what="the file policy's records")
+        pid = append(watched)
+        wait_until(lambda: len(leader.matching(pid=pid)) == 2, 10, interval=0.1, what="the write logged")
+        self.assertEqual({r["policy_kind"] for r in leader.matching(pid=pid)}, {"HivePolicy"})
+
+        # Delete: its watches go; the file policy stays.
+        self.cluster.kubectl("delete", "hivepolicy", "watched")
+        wait_until(lambda: not any(self.published(n, "watched", p) for n in nodes for p in (watched, other)), 10,
+                   interval=0.1, what="the HivePolicy's entries gone")
+        for n in nodes:
+            wait_until(lambda: not self.nodewatch(n).get("status", {}).get("policies"), 10, interval=0.2,
+                       what=f"{n}'s report emptied")
+        pids = [append(watched), append(other)]
+        leader.wait_read_logged(watched, policy="watched", policy_kind="file")
+        for pid in pids:
+            self.assertEqual(leader.matching(pid=pid), [])
+
+    def test_schema_refuses_bad_policies_at_apply(self):
+        cases = [
+            (hive_policy("rel", {"host": True, "paths": ["etc/shadow"]}), "spec.paths[0]"),
+            (hive_policy("dots", {"host": True, "paths": ["/etc/../shadow"]}),
+             'a path must not have a "." or ".." component'),
+            (hive_policy("acc", {"host": True, "paths": ["/x"], "access": ["open"]}),
+             'spec.access[0]: Unsupported value: "open"'),
+            (hive_policy("nothing", {"paths": ["/x"]}), "selects nothing"),
+            (hive_policy("many", {"host": True, "paths": [f"/p{i}" for i in range(257)]}),
+             "must have at most 256 items"),
+            (hive_policy("Upper", {"host": True, "paths": ["/x"]}), "metadata.name"),
+            (hive_policy("tenant", {"host": True, "paths": ["/x"]}, namespace="default"), 'unknown field "spec.host"'),
+            (hive_policy("tenant", {"namespaces": ["kube-system"], "paths": ["/x"]}, namespace="default"),
+             'unknown field "spec.namespaces"'),
+        ]
+        for obj, message in cases:
+            with self.subTest(obj["metadata"]["name"]):
+                r = self.apply(obj, check=False)
+                self.assertNotEqual(r.returncode, 0, r.stdout)
+                self.assertIn(message, r.stderr)
+        self.assertEqual(self.cluster.kubectl("get", "hivepolicies,hivenamespacedpolicies", "-A", "-o", "name").stdout,
+                         "")
+
+    def loosen_crd(self, loose):
+        """Replace the policy CRDs' schemas by ones that accept any spec (an
+        older or hand-edited CRD), or put the saved ones back; wait until the
+        API server acts on it."""
+        live = json.loads(self.cluster.kubectl("get", "crd", "hivepolicies.hive.io",
+                                               "hivenamespacedpolicies.hive.io", "-o", "json").stdout)
+        if loose:
+            self.saved_versions = copy.deepcopy([crd["spec"]["versions"] for crd in live["items"]])
+            for crd in live["items"]:
+                schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+                schema.pop("x-kubernetes-validations", None)
+                schema["properties"]["spec"] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        else:
+            for crd, versions in zip(live["items"], self.saved_versions):
+                crd["spec"]["versions"] = versions
+        self.cluster.kubectl("replace", "-f", "-", input=json.dumps(live))
+        probe = hive_policy("probe", {"host": True, "paths": ["relative"]})
+
+        def accepted():
+            r = self.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False)
+            return r.returncode == 0
+        wait_until(lambda: accepted() == loose, 30, interval=0.5, what=f"the CRD {'loosened' if loose else 'restored'}")
+
+    def test_agent_refuses_what_an_older_crd_let_through(self):
+        good, tenant_file = self.file("good"), self.file("tenant")
+        self.cluster.kubectl("create", "namespace", "team-a", check=False)
+        self.loosen_crd(True)
+        try:
+            a = self.agent("node-a")
+            self.apply(hive_policy("good", {"host": True, "paths": [good]}))
+            self.apply(hive_policy("bad", {"host": True, "paths": ["relative/path"]}))
+            self.apply(hive_policy("sneaky", {"host": True, "paths": [tenant_file]}, namespace="team-a"))
+            a.wait_log('HivePolicy bad: spec.paths[0]: "relative/path" is not an absolute path', timeout=10)
+            a.wait_log("HiveNamespacedPolicy team-a/sneaky: spec.host: not allowed: a HiveNamespacedPolicy selects "
+                       "pods of its own namespace only", timeout=10)
+            # The rest keeps running, the refused host path is not watched.
+            a.wait_read_logged(good, timeout=10, policy="good", policy_kind="HivePolicy")
+            pid = cat(tenant_file)
+            a.assert_not_logged(pid, good, policy="good")
+
+            # Said where the policy's author looks: status, Events, NodeWatch.
+            for kind, name, ns, reason in (("hivepolicy", "bad", None, "is not an absolute path"),
+                                           ("hivenamespacedpolicy", "sneaky", "team-a", "spec.host: not allowed")):
+                wait_until(lambda: (self.node_status(kind, name, "node-a", ns) or {}).get("state") == "Rejected", 10,
+                           interval=0.2, what=f"{name} Rejected in its status")
+                self.assertIn(reason, self.node_status(kind, name, "node-a", ns)["reason"])
+
+                def events():
+                    r = self.cluster.kubectl("get", "events", "-n", ns or "default", "-o", "json",
+                                             "--field-selector", f"involvedObject.name={name},reason=PolicyRejected")
+                    return json.loads(r.stdout)["items"]
+                ev = wait_until(events, 10, interval=0.2, what=f"an Event on {name}")[0]
+                self.assertEqual(ev["type"], "Warning")
+                self.assertIn("node node-a refuses generation 1", ev["message"])
+                self.assertIn(reason, ev["message"])
+                described = self.cluster.kubectl("describe", kind, name, *(["-n", ns] if ns else [])).stdout
+                self.assertIn("PolicyRejected", described)
+            wait_until(lambda: self.get("hivepolicy", "bad").get("status", {}).get("rejectedNodes") == 1, 10,
+                       interval=0.2, what="rejectedNodes 1")
+            report = {(p["name"], p["state"]) for p in self.nodewatch("node-a")["status"]["policies"]}
+            self.assertEqual(report, {("bad", "Rejected"), ("good", "Applied"), ("team-a/sneaky", "Rejected")})
+        finally:
+            self.cluster.kubectl("delete", "hivepolicies,hivenamespacedpolicies", "--all", "--all-namespaces")
+            self.loosen_crd(False)
+
+    def test_agents_write_only_their_own_status(self):
+        a = self.agent("node-a")
+        self.apply(hive_policy("shared", {"host": True, "paths": [self.secret("node-a")]}))
+        self.wait_applied(["node-a"], "shared", 1)
+        b = self.cluster.agent_kubeconfig("node-b")
+        patch = ["patch", "hivepolicy", "shared", "--subresource=status", "--type=merge", "-p"]
+        r = self.cluster.kubectl(*patch, json.dumps({"status": {"nodes": {"node-a": {"generation": 1,
+                                 "state": "Rejected", "reason": "forged"}}}}), kubeconfig=b, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("may write only its own entry (status.nodes.node-b)", r.stderr)
+        r = self.cluster.kubectl(*patch, json.dumps({"status": {"nodes": {"node-a": None}}}), kubeconfig=b,
+                                 check=False)
+        self.assertIn("may write only its own entry", r.stderr)
+        # Its own entry it may write; the spec it may not.
+        self.cluster.kubectl(*patch, json.dumps({"status": {"nodes": {"node-b": {"generation": 1,
+                             "state": "Applied"}}}}), kubeconfig=b)
+        r = self.cluster.kubectl("patch", "hivepolicy", "shared", "--type=merge", "-p",
+                                 json.dumps({"spec": {"paths": ["/nothing"]}}), kubeconfig=b, check=False)
+        self.assertIn("forbidden", r.stderr)
+        r = self.cluster.kubectl("create", "-f", "-", kubeconfig=b, check=False, input=json.dumps({
+            "apiVersion": "v1", "kind": "Event", "metadata": {"generateName": "x.", "namespace": "default"},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "x"}, "reason": "x", "message": "x",
+            "reportingComponent": "hive.io/hived", "reportingInstance": "node-b"}))
+        self.assertIn("may create Events only about Hive objects", r.stderr)
+        self.assertEqual(self.node_status("hivepolicy", "shared", "node-a")["state"], "Applied")
+        self.assertEqual(a.proc.poll(), None)
+
+    def test_tenant_manages_namespaced_policies_of_its_namespace_only(self):
+        self.cluster.kubectl("apply", "-f", TENANT)
+        self.cluster.kubectl("create", "namespace", "team-b", check=False)
+        alice = self.cluster.user_kubeconfig("alice")
+
+        def can(*args):
+            r = self.cluster.kubectl("auth", "can-i", *args, kubeconfig=alice, check=False)
+            return r.stdout.strip()
+        self.assertEqual(can("create", "hivenamespacedpolicies", "-n", "team-a"), "yes")
+        self.assertEqual(can("delete", "hivenamespacedpolicies", "-n", "team-a"), "yes")
+        self.assertEqual(can("create", "hivenamespacedpolicies", "-n", "team-b"), "no")
+        self.assertEqual(can("create", "hivepolicies"), "no")
+        self.assertEqual(can("patch", "hivenamespacedpolicies", "--subresource=status", "-n", "team-a"), "no")
+
+        spec = {"paths": ["/etc/app/secret"], "podSelector": {"matchLabels": {"app": "web"}}}
+        self.apply(hive_policy("mine", spec, namespace="team-a"), kubeconfig=alice)
+        r = self.apply(hive_policy("theirs", spec, namespace="team-b"), kubeconfig=alice, check=False)
+        self.assertIn('User "alice" cannot', r.stderr)
+        r = self.apply(hive_policy("everyone", {"host": True, "paths": ["/etc/shadow"]}), kubeconfig=alice,
+                       check=False)
+        self.assertIn('User "alice" cannot', r.stderr)
+        names = self.cluster.kubectl("get", "hivepolicies,hivenamespacedpolicies", "-A", "-o", "name").stdout.split()
+        self.assertEqual(sorted(names), ["hivenamespacedpolicy.hive.io/mine", "hivenamespacedpolicy.hive.io/web-secret"])
+
+    def test_policies_keep_running_while_the_api_server_is_down(self):
+        kept = self.file("kept")
+        a = self.agent("node-a")
+        self.apply(hive_policy("kept", {"host": True, "paths": [kept]}))
+        a.wait_read_logged(kept, timeout=10, policy="kept")
+        self.cluster.stop_apiserver()
+        down = time.monotonic()
+        reads = 0
+        while time.monotonic() - down < 30:
+            a.wait_read_logged(kept, policy="kept", policy_kind="HivePolicy")
+            reads += 1
+            time.sleep(2)
+        self.cluster.start_apiserver()
+        # Once back, changes apply again.
+        other = self.file("other")
+        self.apply(hive_policy("kept", {"host": True, "paths": [other]}))
+        a.wait_read_logged(other, timeout=30, policy="kept")
+        print(f"# {reads} reads logged during 30 s without an API server")
+
+
+if __name__ == "__main__":
+    hivetest.main()
