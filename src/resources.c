@@ -63,6 +63,8 @@ struct resource_policies {
 	cJSON *event_queue[EVENT_QUEUE];
 	size_t n_queued;
 	struct kube_call *event_call;
+	sd_event_source *event_timer; /* sends the queue: objects arrive inside curl's callbacks, where
+				       * no new request may start */
 	double event_tokens;
 	uint64_t event_refilled_usec;
 	unsigned long long events_suppressed;
@@ -162,7 +164,7 @@ static void send_next_event(struct resource_policies *s)
 	ns = meta_string(body, "namespace");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns ? ns : "default");
 	if (kube_request(s->client, "POST", path, body, on_event_sent, s, &s->event_call) < 0)
-		log_debug("Cannot send an Event.");
+		log_warning("Cannot send an Event about a refused policy.");
 	cJSON_Delete(body);
 }
 
@@ -217,7 +219,14 @@ static void warn_event(struct resource_policies *s, const struct object *o, cons
 		return;
 	}
 	s->event_queue[s->n_queued++] = ev;
-	send_next_event(s);
+	sd_event_source_set_time_relative(s->event_timer, 0);
+	sd_event_source_set_enabled(s->event_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_event_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	send_next_event(userdata);
+	return 0;
 }
 
 /* ---- status.nodes ---- */
@@ -641,9 +650,12 @@ int resource_policies_new(sd_event *event, struct kube_client *client, const cha
 	if (!s->node || !s->objects || !s->applied)
 		goto fail;
 	r = sd_event_add_time_relative(event, &s->report_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0, on_report_timer, s);
+	if (r >= 0)
+		r = sd_event_add_time_relative(event, &s->event_timer, CLOCK_MONOTONIC, 0, 0, on_event_timer, s);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(s->report_timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(s->event_timer, SD_EVENT_OFF);
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		r = reflector_new(client, event, kinds[i].collection, NULL, watch_timeout_s, &ops[i], s,
 				  &s->reflectors[i]);
@@ -673,6 +685,7 @@ struct resource_policies *resource_policies_free(struct resource_policies *s)
 	for (size_t i = 0; i < s->n_queued; i++)
 		cJSON_Delete(s->event_queue[i]);
 	sd_event_source_disable_unref(s->report_timer);
+	sd_event_source_disable_unref(s->event_timer);
 	if (s->objects) {
 		hashmap_iter_init(&it, s->objects);
 		while (hashmap_iter_next(&it, NULL, NULL, &value))

@@ -197,7 +197,11 @@ class Policies(ClusterTest):
                     r = self.cluster.kubectl("get", "events", "-n", ns or "default", "-o", "json",
                                              "--field-selector", f"involvedObject.name={name},reason=PolicyRejected")
                     return json.loads(r.stdout)["items"]
-                ev = wait_until(events, 10, interval=0.2, what=f"an Event on {name}")[0]
+                try:
+                    ev = wait_until(events, 10, interval=0.2, what=f"an Event on {name}")[0]
+                except AssertionError:
+                    print("\n".join("# " + line for line in a.log_text().splitlines() if "libbpf" not in line))
+                    raise
                 self.assertEqual(ev["type"], "Warning")
                 self.assertIn("node node-a refuses generation 1", ev["message"])
                 self.assertIn(reason, ev["message"])
