@@ -16,6 +16,9 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u64 dedup_window_ns = 0;
+/* Set by user space once the access hooks are detached for good: then no
+ * hook can claim a count any more, and every pending one is reported. */
+__u32 flush_all = 0;
 
 /* hive.bpf.c leaves entries this old to us: see dedup_admit(). */
 #define FLUSH_GUARD_NS (10 * 1000 * 1000ULL)
@@ -58,7 +61,7 @@ static long claim_one(struct bpf_map *map, struct hive_dedup_key *key, struct hi
 
 	if (i >= FLUSH_BATCH)
 		return 1;
-	if (!pending || b->now - state->last_emit_ns < 2 * dedup_window_ns + FLUSH_GUARD_NS)
+	if (!pending || (!flush_all && b->now - state->last_emit_ns < 2 * dedup_window_ns + FLUSH_GUARD_NS))
 		return 0;
 	/* Only this program claims entries this old; the hooks only add. */
 	__sync_fetch_and_add(&state->pending, -pending);

@@ -19,6 +19,7 @@ struct loader {
 	struct flush_bpf *flush; /* NULL where the kernel cannot run it */
 	struct ring_buffer *ring;
 	enum attach_mode mode;
+	bool adopted;
 	int n_cpus;
 	loader_event_fn on_event;
 	void *userdata;
@@ -174,9 +175,54 @@ static void destroy_skel(struct loader *l)
  * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
  * folded counts only on a later access, as before.
  */
-static struct flush_bpf *load_flusher(const struct loader_options *o)
+/* The kept map fits m as configured now: same type, sizes and capacity.
+ * Otherwise why not, in why. */
+static bool map_fits(const struct bpf_map *m, int fd, char *why, size_t size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0) {
+		snprintf(why, size, "%s was not kept", bpf_map__name(m));
+		return false;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		snprintf(why, size, "%s: %s", bpf_map__name(m), strerror(errno));
+		return false;
+	}
+	snprintf(why, size, "%s: type %u, key %u, value %u, entries %u instead of %u, %u, %u, %u", bpf_map__name(m),
+		 info.type, info.key_size, info.value_size, info.max_entries, bpf_map__type(m), bpf_map__key_size(m),
+		 bpf_map__value_size(m), bpf_map__max_entries(m));
+	return info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+	       info.value_size == bpf_map__value_size(m) && info.max_entries == bpf_map__max_entries(m);
+}
+
+/* Adopt all four kept maps, or none (0: none fit or none kept). */
+static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const struct kept_bpf *k)
+{
+	int r = 0;
+
+	if (!k || !kept_bpf_any(k))
+		return 0;
+	for (size_t i = 0; i < _KEPT_MAP_MAX; i++) {
+		char why[160];
+
+		if (!map_fits(maps[i], k->maps[i], why, sizeof(why))) {
+			log_warning("The BPF maps kept from the previous agent do not fit this one (%s: configuration "
+				    "or version changed); starting with new ones.",
+				    why);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < _KEPT_MAP_MAX && r >= 0; i++)
+		r = bpf_map__reuse_fd(maps[i], k->maps[i]);
+	return r < 0 ? r : 1;
+}
+
+static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adopted)
 {
 	struct flush_bpf *f;
+	int r;
 
 	/* Tried rather than probed: libbpf's probes do not know every
 	 * program type its version may meet. */
@@ -186,8 +232,16 @@ static struct flush_bpf *load_flusher(const struct loader_options *o)
 	if (!f)
 		return NULL;
 	f->rodata->dedup_window_ns = o->dedup_window_ns;
-	if (bpf_map__set_max_entries(f->maps.watches, o->max_watches) < 0 ||
-	    bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes) < 0 || flush_bpf__load(f) < 0) {
+	r = bpf_map__set_max_entries(f->maps.watches, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes);
+	if (r >= 0)
+		r = adopt_kept((struct bpf_map *const[]){ f->maps.watches, f->maps.events, f->maps.dedup,
+							   f->maps.stats },
+			       o->kept);
+	*adopted = r > 0;
+	if (r < 0 || flush_bpf__load(f) < 0) {
+		*adopted = false;
 		log_debug_errno(errno, "No flusher of folded counts: %m");
 		flush_bpf__destroy(f);
 		return NULL;
@@ -267,6 +321,13 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		if (r < 0)
 			return r;
 		skel->rodata->flusher = 1;
+	} else {
+		r = adopt_kept((struct bpf_map *const[]){ skel->maps.watches, skel->maps.events, skel->maps.dedup,
+							   skel->maps.stats },
+			       o->kept);
+		if (r < 0)
+			return r;
+		l->adopted = r > 0;
 	}
 
 	n = mode_hooks(skel, mode, hooks);
@@ -308,7 +369,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
-	l->flush = load_flusher(o);
+	l->flush = load_flusher(o, &l->adopted);
 	inode_arg = probe_inode_arg();
 	if (inode_arg < 0) {
 		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
@@ -367,6 +428,26 @@ enum attach_mode loader_mode(const struct loader *l)
 	return l->mode;
 }
 
+bool loader_adopted(const struct loader *l)
+{
+	return l->adopted;
+}
+
+size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX])
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks), k = 0;
+
+	maps[KEPT_WATCHES] = bpf_map__fd(l->skel->maps.watches);
+	maps[KEPT_EVENTS] = bpf_map__fd(l->skel->maps.events);
+	maps[KEPT_DEDUP] = bpf_map__fd(l->skel->maps.dedup);
+	maps[KEPT_STATS] = bpf_map__fd(l->skel->maps.stats);
+	for (size_t i = 0; i < n && k < KEPT_LINKS_MAX; i++)
+		if (*hooks[i].link)
+			links[k++] = bpf_link__fd(*hooks[i].link);
+	return k;
+}
+
 const char *loader_probe_notes(const struct loader *l)
 {
 	return l->probe_notes;
@@ -380,6 +461,32 @@ int loader_event_fd(const struct loader *l)
 int loader_consume(struct loader *l)
 {
 	return ring_buffer__consume(l->ring);
+}
+
+int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
+			 void *userdata)
+{
+	int fd = bpf_map__fd(l->skel->maps.watches), n = 0;
+	_cleanup_(freep) struct hive_watch_key *keys = NULL;
+	size_t k = 0, cap = 0;
+
+	/* Keys are collected before fn runs: fn may delete the current one,
+	 * which would restart a get_next_key walk from the beginning. */
+	for (;;) {
+		if (k == cap) {
+			struct hive_watch_key *grown = realloc(keys, (cap = MAX(2 * cap, 256)) * sizeof(*keys));
+
+			if (!grown)
+				return -ENOMEM;
+			keys = grown;
+		}
+		if (bpf_map_get_next_key(fd, k ? &keys[k - 1] : NULL, &keys[k]) < 0)
+			break;
+		k++;
+	}
+	for (size_t i = 0; i < k; i++)
+		n += fn(&keys[i], userdata);
+	return n;
 }
 
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value)
@@ -417,6 +524,31 @@ int loader_flush_folded(struct loader *l)
 			break;
 	}
 	return 0;
+}
+
+void loader_disconnect(struct loader *l)
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks);
+
+	for (size_t i = 0; i < n; i++)
+		if (*hooks[i].link)
+			bpf_link__disconnect(*hooks[i].link);
+}
+
+int loader_detach_and_flush_all(struct loader *l)
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks);
+
+	for (size_t i = 0; i < n; i++) {
+		bpf_link__destroy(*hooks[i].link);
+		*hooks[i].link = NULL;
+	}
+	if (!l->flush)
+		return -EOPNOTSUPP;
+	l->flush->bss->flush_all = 1;
+	return loader_flush_folded(l);
 }
 
 int loader_stats_add(const struct loader *l, struct hive_stats *total)

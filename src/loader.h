@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fdstore.h"
 #include "hive.h"
 #include "shared/abi.h"
 
@@ -34,6 +35,10 @@ struct loader_options {
 	uint64_t dedup_window_ns;
 	uint32_t max_watches;
 	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
+	/* Maps a previous agent left (fdstore.h), adopted when they fit: the
+	 * new programs then record into the same ring buffer, watch map,
+	 * dedup and counters. NULL or none: new maps. */
+	const struct kept_bpf *kept;
 };
 
 /* Return < 0 to stop consuming; the error is returned by loader_consume(). */
@@ -46,6 +51,11 @@ int loader_new(const struct loader_options *options, loader_event_fn on_event, v
 struct loader *loader_free(struct loader *l);
 
 enum attach_mode loader_mode(const struct loader *l);
+/* Whether the kept maps were adopted. */
+bool loader_adopted(const struct loader *l);
+/* What to keep across a restart: the maps and the attached links' fds
+ * (owned by l). Returns the number of links. */
+size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX]);
 /* Why the modes before the chosen one were skipped, e.g. "fentry: Operation not permitted". */
 const char *loader_probe_notes(const struct loader *l);
 
@@ -55,6 +65,9 @@ const char *loader_failure_notes(void);
 int loader_event_fd(const struct loader *l);
 int loader_consume(struct loader *l);
 
+/* fn for every key in the watch map; returns the sum of what fn returned. */
+int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
+			 void *userdata);
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value);
 int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
 
@@ -66,6 +79,18 @@ int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
  */
 bool loader_has_flusher(const struct loader *l);
 int loader_flush_folded(struct loader *l);
+
+/*
+ * At exit: leave the hooks attached for whoever else holds their links (the
+ * service manager's fd store) instead of detaching them. libbpf's detach of
+ * a perf-event link disables the event itself, which the other holder
+ * shares; closing our descriptors at exit does not.
+ */
+void loader_disconnect(struct loader *l);
+
+/* Stopping for good: detach the access hooks, then report every pending
+ * folded count, whatever its age (nothing else can claim it any more). */
+int loader_detach_and_flush_all(struct loader *l);
 
 /* Add the kernel's counters, summed over CPUs, to *total. */
 int loader_stats_add(const struct loader *l, struct hive_stats *total);

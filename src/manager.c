@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "cluster.h"
 #include "config.h"
+#include "fdstore.h"
 #include "folded.h"
 #include "host.h"
 #include "identity.h"
@@ -24,6 +25,7 @@
 #include "watch.h"
 
 #define STATUS_INTERVAL_USEC (2 * USEC_PER_SEC)
+#define PRUNE_DELAY_USEC (30 * USEC_PER_SEC)
 
 struct manager {
 	sd_event *event;
@@ -36,6 +38,8 @@ struct manager {
 	struct pod_source *pods; /* NULL: standalone */
 	struct identity *identity; /* made once, for every source */
 	struct loader *loader;     /* NULL while this agent attaches no hooks */
+	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
+	sd_event_source *prune_timer;
 	sd_event_source *ring_source;
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
@@ -242,6 +246,19 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 		return 0; /* already on our way out */
 	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
 	log_info("Received SIG%s, detaching.", sigabbrev_np(si->ssi_signo));
+	if (m->loader) {
+		int r = kept_bpf_restarting(m->bus);
+
+		if (r == 0) {
+			/* Stopped for good: nothing keeps the hooks or the
+			 * pending folded counts, so report them all now. */
+			kept_bpf_unstore(true);
+			r = loader_detach_and_flush_all(m->loader);
+			if (r < 0 && r != -EOPNOTSUPP)
+				log_warning_errno(r, "Cannot report the last folded accesses: %m");
+		} else if (r > 0)
+			log_info("Restarting: the hooks stay attached and keep recording for the next agent.");
+	}
 	/* Whatever the kernel already queued is still worth a record. */
 	if (m->loader)
 		loader_consume(m->loader);
@@ -374,6 +391,7 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 	}
 	m->config = config;
 	m->files = policies;
+	m->kept = KEPT_BPF_NONE;
 	m->policies = policy_set_new();
 	if (!m->policies) {
 		r = -ENOMEM;
@@ -416,8 +434,15 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->stats_timer);
 	sd_event_source_disable_unref(m->flush_timer);
+	sd_event_source_disable_unref(m->prune_timer);
+	kept_bpf_close(&m->kept);
 	folded_cache_free(m->folded);
 	sd_bus_flush_close_unref(m->bus);
+	/* First let go of the map: the sources remove their entries as they
+	 * are freed, and the map outlives us when the service manager keeps
+	 * it for the next agent (which must find every watched inode in it). */
+	if (m->watches)
+		watch_set_set_loader(m->watches, NULL);
 	/* The pod source's and the resource policies' watches are calls of
 	 * the cluster's API client. */
 	pod_source_free(m->pods);
@@ -425,8 +450,10 @@ struct manager *manager_free(struct manager *m)
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
 	host_source_free(m->host);
-	if (m->watches)
-		watch_set_set_loader(m->watches, NULL);
+	/* Whatever the service manager keeps for the next agent stays
+	 * attached; without one, our exit closes the last descriptors. */
+	if (m->loader)
+		loader_disconnect(m->loader);
 	loader_free(m->loader);
 	identity_free(m->identity);
 	watch_set_free(m->watches);
@@ -463,6 +490,41 @@ static void replace_loader(struct manager *m, struct loader *l)
  * loader stays. The watch sources are not involved: they only know the watch
  * set and the identity resolver, whatever is attached.
  */
+/* Once the sources had time to find their files again: drop from the
+ * adopted watch map what the previous agent watched and this one does not. */
+static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	int n = watch_set_prune(m->watches);
+
+	if (n > 0)
+		log_info("No longer watching %d inodes the previous agent watched.", n);
+	m->prune_timer = sd_event_source_disable_unref(m->prune_timer);
+	return 0;
+}
+
+/* l is attached: the previous agent's programs can go, and l's maps and
+ * links go to the service manager, to outlive this process. */
+static void keep_kernel_side(struct manager *m, struct loader *l)
+{
+	int maps[_KEPT_MAP_MAX], links[KEPT_LINKS_MAX], r;
+	size_t n = loader_kernel_fds(l, maps, links);
+
+	if (kept_bpf_any(&m->kept)) {
+		if (loader_adopted(l)) {
+			log_info("Adopted the BPF maps kept across the restart: accesses made meanwhile are read now.");
+			if (!m->prune_timer)
+				(void)sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC,
+								 PRUNE_DELAY_USEC, USEC_PER_SEC, on_prune_timer, m);
+		}
+		kept_bpf_close(&m->kept); /* the old programs detach now that ours are attached */
+	}
+	r = kept_bpf_store(maps, links, n);
+	if (r < 0)
+		log_warning_errno(r, "Cannot hand the BPF side to the service manager (%m): a restart will "
+				  "leave a moment unwatched.");
+}
+
 static int switch_loader(struct manager *m, enum attach_mode mode)
 {
 	struct loader_options o = {
@@ -470,6 +532,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
+		.kept = &m->kept,
 	};
 	struct loader *l = NULL;
 	int r;
@@ -479,6 +542,13 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 			log_info("Detaching: not this kernel's loader.");
 		watch_set_set_loader(m->watches, NULL);
 		replace_loader(m, NULL);
+		/* At start in a cluster, the lease decides whether we adopt what
+		 * the previous agent left attached; once it has, a follower keeps
+		 * nothing attached beyond its own life. */
+		if (m->cluster) {
+			kept_bpf_close(&m->kept);
+			kept_bpf_unstore(false);
+		}
 		notify_status(m, "");
 		return 0;
 	}
@@ -499,6 +569,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	if (r < 0)
 		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
 	replace_loader(m, l);
+	keep_kernel_side(m, l);
 	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
 	if (r < 0)
 		log_error_errno(r, "Cannot watch the ring buffer: %m");
@@ -519,6 +590,9 @@ int manager_start(struct manager *m)
 {
 	int r;
 
+	kept_bpf_take(&m->kept);
+	if (kept_bpf_any(&m->kept))
+		log_info("The previous agent's BPF side is still attached (%zu links): taking it over.", m->kept.n_links);
 	r = identity_new(&m->identity);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up inode identification: %m");

@@ -280,10 +280,32 @@ const struct watch_entry *watch_set_get(const struct watch_set *s, const char *k
 const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file)
 {
 	struct inode_slot *slot = hashmap_get(s->ids, &id, sizeof(id));
+	struct hive_watch_key key = { .ino = file->ino, .dev = file->dev };
 
-	if (!slot || slot->pub.file.ino != file->ino || slot->pub.file.dev != file->dev)
-		return NULL;
-	return &slot->pub;
+	if (slot && slot->pub.file.ino == file->ino && slot->pub.file.dev == file->dev)
+		return &slot->pub;
+	/* An event from before a restart carries the previous agent's id:
+	 * the inode decides. */
+	slot = hashmap_get(s->inodes, &key, sizeof(key));
+	return slot ? &slot->pub : NULL;
+}
+
+static int prune_one(const struct hive_watch_key *key, void *userdata)
+{
+	struct watch_set *s = userdata;
+	struct hive_watch_key k = *key;
+
+	k.pad = 0;
+	if (hashmap_get(s->inodes, &k, sizeof(k)))
+		return 0;
+	return loader_watch_delete(s->loader, key) < 0 ? 0 : 1;
+}
+
+int watch_set_prune(struct watch_set *s)
+{
+	if (!s->loader)
+		return 0;
+	return loader_watch_foreach(s->loader, prune_one, s);
 }
 
 int watch_set_sync(struct watch_set *s)

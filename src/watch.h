@@ -67,6 +67,9 @@ const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id,
 /* Start (loader != NULL) or stop pushing to a loader's map; starting pushes
  * every inode. */
 int watch_set_set_loader(struct watch_set *s, struct loader *loader);
+/* Remove from the loader's map every inode the set does not have: what a
+ * previous agent's map (kept across a restart) held. Returns how many. */
+int watch_set_prune(struct watch_set *s);
 /* Retry inodes the map refused earlier. */
 int watch_set_sync(struct watch_set *s);
 

@@ -28,6 +28,9 @@ ROOTFS = os.path.join(CACHE, "rootfs-bookworm")
 PACKAGES = "systemd,systemd-sysv,dbus,ca-certificates"
 MIRROR = "http://deb.debian.org/debian"
 
+# Names of the access hooks' programs, as the kernel keeps them (15 characters).
+HOOK_PREFIXES = ("fentry__inode_p", "kprobe__inode_p", "tracepoint__sys")
+
 POLICY = {"name": "etc-shadow", "host": True, "paths": ["/etc/shadow"], "access": ["read", "write", "append"],
           "action": "log"}
 
@@ -266,26 +269,106 @@ systemctl reload hive""")
         self.assertNotIn("Suppressed", self.sh("journalctl -u systemd-journald --no-pager -o cat").stdout)
         self.sh("cp -a /root/hive.conf.orig /etc/hive/hive.conf && systemctl restart hive")
 
-    def test_06_killed_daemon_is_restarted(self):
-        before = self.main_pid()
-        self.sh(f"kill -9 {before}")
+    def hook_programs(self):
+        """Ids of the access hooks' programs loaded on this kernel (any holder)."""
+        out = run("bpftool", "-j", "prog", "show").stdout
+        return sorted(p["id"] for p in json.loads(out) if p.get("name", "").startswith(HOOK_PREFIXES))
+
+    def records_since(self, since, **match):
+        terms = [f"{k}={v}" for k, v in match.items()]
+        return [e for e in self.journal(*terms) if int(e["__REALTIME_TIMESTAMP"]) >= since]
+
+    def wait_records(self, since, n, what):
+        """n records of cat reading /etc/shadow since then, exactly."""
+        try:
+            wait_until(lambda: len(self.records_since(since, HIVE_COMM="cat", HIVE_POLICY="etc-shadow")) >= n, 20,
+                       interval=0.5, what=what)
+        finally:
+            got = self.records_since(since, HIVE_COMM="cat", HIVE_POLICY="etc-shadow")
+            if len(got) != n:
+                anyunit = self.sh("journalctl --no-pager -o json MESSAGE_ID=feff1561c2e44c39b94887118ce1eafc "
+                                  f"HIVE_COMM=cat --since=@{since / 1e6:.6f} | grep -c _SYSTEMD_UNIT || true").stdout
+                alls = self.sh("journalctl --no-pager -o json MESSAGE_ID=feff1561c2e44c39b94887118ce1eafc "
+                               f"HIVE_COMM=cat --since=@{since / 1e6:.6f} | wc -l").stdout
+                print(f"# with any unit: {anyunit} of {alls}")
+                times = sorted(int(e["HIVE_TIMESTAMP_USEC"]) for e in got)
+                start = int(self.sh("systemctl show -p ExecMainStartTimestamp --value --timestamp=us+utc hive | "
+                                    "xargs -I{} date -d {} +%s%6N", check=False).stdout.strip() or 0)
+                for a, b in zip(times, times[1:]):
+                    if b - a > 60000:
+                        print(f"# gap of {(b - a) / 1000:.0f} ms from {(a - start) / 1000:.0f} ms after the start")
+                log = self.sh("journalctl -u hive --no-pager -o cat -n 300 | grep -v '^cat\\[' | tail -40",
+                              check=False).stdout
+                print(f"# {len(got)} of {n} records; the agent's log:\n" +
+                      "\n".join("# " + line for line in log.splitlines()))
+        self.assertEqual(len(got), n)
+
+    def wait_restarted(self, before):
         wait_until(lambda: self.main_pid() not in (0, before) and
                    self.sh("systemctl is-active hive", check=False).stdout.strip() == "active",
-                   20, interval=0.5, what="systemd to restart hived")
+                   60, interval=0.5, what="systemd to start hived again")
+
+    def test_06_killed_daemon_is_restarted(self):
+        """kill -9: the hooks stay attached (systemd's fd store holds them)
+        and record while no agent runs; the next agent reads those records
+        and replaces the programs. Reads made in the 2 s before systemd
+        restarts hived are all in the journal."""
+        before, hooks = self.main_pid(), self.hook_programs()
+        self.assertTrue(hooks)
+        since = int(time.time() * 1e6)
+        done = float(self.sh(f"kill -9 {before}; i=0; while [ $i -lt 20 ]; do cat /etc/shadow >/dev/null; "
+                             "i=$((i+1)); done; cut -d' ' -f1 /proc/uptime").stdout)
+        self.wait_restarted(before)
+        started = int(self.sh("systemctl show -p ExecMainStartTimestampMonotonic --value hive").stdout) / 1e6
+        self.assertLess(done, started, "the reads were to happen while no agent ran")
+        self.wait_records(since, 20, "the 20 reads made while hived was down")
+        log = self.sh("journalctl -u hive --no-pager -o cat -n 40").stdout
+        self.assertIn("taking it over", log)
+        self.assertIn("Adopted the BPF maps kept across the restart", log)
+        # The old programs went once the new ones were attached: one set.
+        wait_until(lambda: len(self.hook_programs()) == len(hooks), 10, interval=0.5, what="one set of hooks")
+        self.assertNotEqual(self.hook_programs(), hooks)
         self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
 
+    def test_06a_upgrade_records_every_access(self):
+        """apt install of a newer package while a process reads the watched
+        file in a loop: every read is a record, across the restart."""
+        self.sh(f"rm -rf /root/newer && dpkg-deb -R /root/{self.deb} /root/newer && "
+                "sed -i 's/^Version: .*/&+1/' /root/newer/DEBIAN/control && "
+                "dpkg-deb -b /root/newer /root/hive-newer.deb >/dev/null")
+        before = self.main_pid()
+        since = int(time.time() * 1e6)
+        n = 300
+        self.sh(f"(i=0; while [ $i -lt {n} ]; do cat /etc/shadow >/dev/null; i=$((i+1)); sleep 0.02; done) & "
+                "sleep 1; apt-get install -y -q /root/hive-newer.deb >/dev/null; wait")
+        self.wait_restarted(before)
+        self.assertRegex(self.sh("dpkg-query -W -f '${Version}' hive").stdout, r"\+1$")
+        self.wait_records(since, n, f"{n} reads in the journal")
+
     def test_07_stop_leaves_no_program_attached(self):
+        """A stop detaches everything, and first reports the accesses still
+        folded in the kernel: a shell that read the watched file 50 times
+        right before the stop has them all in its records."""
         progs = bpf_ids(self.host_pid(self.main_pid()))
         self.assertTrue(progs)
-        self.sh("systemctl stop hive")
+        since = int(time.time() * 1e6)
+        self.sh("i=0; while [ $i -lt 50 ]; do read x < /etc/shadow; i=$((i+1)); done; systemctl stop hive")
+        records = self.records_since(since, HIVE_COMM="sh", HIVE_POLICY="etc-shadow")
+        self.assertEqual(sum(1 + int(e["HIVE_SUPPRESSED"]) for e in records), 50, records)
+        self.assertIn("1", [e.get("HIVE_FOLDED") for e in records])
         for prog in progs:
             self.assertNotEqual(run("bpftool", "prog", "show", "id", str(prog), check=False).returncode, 0,
                                 f"program {prog} still loaded after stop")
+        # Nor any kept for a restart: a stop empties systemd's fd store.
+        self.assertEqual(self.hook_programs(), [])
         log = self.sh("journalctl -u hive --no-pager -o cat -n 20").stdout
         self.assertIn("Final Stats:", log)
 
     def test_08_remove_then_purge(self):
+        self.sh("systemctl start hive")
+        wait_until(lambda: self.hook_programs(), 20, interval=0.5, what="hooks attached")
         self.sh("apt-get remove -y -q hive")
+        self.assertEqual(self.hook_programs(), [], "removal leaves no program attached")
         self.assertEqual(self.sh("test -e /usr/sbin/hived", check=False).returncode, 1)
         self.assertEqual(self.sh("test -e /etc/hive/hive.conf", check=False).returncode, 0, "remove keeps config")
         self.sh("apt-get purge -y -q hive")
