@@ -61,8 +61,16 @@ static long claim_one(struct bpf_map *map, struct hive_dedup_key *key, struct hi
 
 	if (i >= FLUSH_BATCH)
 		return 1;
-	if (!pending || (!flush_all && b->now - state->last_emit_ns < 2 * dedup_window_ns + FLUSH_GUARD_NS))
+	if (!flush_all && b->now - state->last_emit_ns < 2 * dedup_window_ns + FLUSH_GUARD_NS)
 		return 0;
+	if (!pending) {
+		/* Idle and nothing to report: make room (the table is a plain
+		 * hash while we run, so nothing else removes entries). A
+		 * count claimed by the last run was left until now, so that a
+		 * give-back always finds its entry. */
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
 	/* Only this program claims entries this old; the hooks only add. */
 	__sync_fetch_and_add(&state->pending, -pending);
 	b->items[i].key = *key;

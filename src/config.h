@@ -22,6 +22,7 @@ struct config {
 	enum output_kind output;
 	enum attach_mode attach;
 	uint64_t dedup_window_ms;
+	uint32_t dedup_entries;
 	uint32_t ringbuf_kib;
 	uint32_t max_watches;
 	uint64_t rescan_interval_ms;

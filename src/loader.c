@@ -235,6 +235,13 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 	r = bpf_map__set_max_entries(f->maps.watches, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes);
+	/* With the flusher, no entry is evicted with a count pending: the
+	 * flusher deletes idle entries, and an access that finds the table
+	 * full is simply not folded. Without it, an LRU table stays. */
+	if (r >= 0)
+		r = bpf_map__set_type(f->maps.dedup, BPF_MAP_TYPE_HASH);
+	if (r >= 0 && o->dedup_entries)
+		r = bpf_map__set_max_entries(f->maps.dedup, o->dedup_entries);
 	if (r >= 0)
 		r = adopt_kept((struct bpf_map *const[]){ f->maps.watches, f->maps.events, f->maps.dedup,
 							   f->maps.stats },
@@ -315,6 +322,11 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 	if (r < 0)
 		return r;
+	if (o->dedup_entries) {
+		r = bpf_map__set_max_entries(skel->maps.dedup, o->dedup_entries);
+		if (r < 0)
+			return r;
+	}
 
 	if (l->flush) {
 		r = share_maps(skel, l->flush);

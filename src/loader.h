@@ -33,6 +33,7 @@ int attach_mode_from_string(const char *s);
 struct loader_options {
 	enum attach_mode mode;
 	uint64_t dedup_window_ns;
+	uint32_t dedup_entries; /* 0: the built-in size */
 	uint32_t max_watches;
 	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
 	/* Maps a previous agent left (fdstore.h), adopted when they fit: the

@@ -115,14 +115,14 @@ class Accounting(unittest.TestCase):
         self.assertEqual((matched, dropped, written), (100000, 0, len(records)))
         self.assertEqual(suppressed, 100000 - (len(records) - len(folded)))
 
-    def test_folded_accesses_of_a_thousand_processes_reach_records(self):
-        h = self.start("")
+    def processes_reading(self, n, reads):
+        """n processes, each opening the file reads times; their pids."""
         script = ("import os, sys\n"
                   "pids = []\n"
-                  "for _ in range(1000):\n"
+                  f"for _ in range({n}):\n"
                   "    pid = os.fork()\n"
                   "    if pid == 0:\n"
-                  "        for _ in range(10): os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
+                  f"        for _ in range({reads}): os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
                   "        os._exit(0)\n"
                   "    pids.append(pid)\n"
                   "for pid in pids: os.waitpid(pid, 0)\n"
@@ -130,12 +130,25 @@ class Accounting(unittest.TestCase):
         out = subprocess.run([sys.executable, "-c", script, self.file], stdout=subprocess.PIPE, text=True,
                              check=True).stdout
         pids = set(int(x) for x in out.split())
-        self.assertEqual(len(pids), 1000)
+        self.assertEqual(len(pids), n)
+        return pids
 
+    def assert_accesses_add_up(self, h, pids, n):
         def accesses():
             return sum(1 + r["suppressed"] for r in h.snapshot() if r.get("pid") in pids)
-        wait_until(lambda: accesses() >= 10000, 15, what=f"10000 accesses in records (have {accesses()})")
-        self.assertEqual(accesses(), 10000)
+        wait_until(lambda: accesses() >= n, 15, what=f"{n} accesses in records (have {accesses()})")
+        self.assertEqual(accesses(), n)
+
+    def test_folded_accesses_of_a_thousand_processes_reach_records(self):
+        h = self.start("")
+        self.assert_accesses_add_up(h, self.processes_reading(1000, 10), 10000)
+
+    def test_a_full_dedup_table_loses_no_count(self):
+        """More processes at once than the dedup table holds: no entry with
+        a count pending is evicted (with an LRU table, thousands were); an
+        access that finds the table full is a record of its own."""
+        h = self.start("[agent]\ndedup_entries = 64\n")
+        self.assert_accesses_add_up(h, self.processes_reading(1000, 10), 10000)
 
     def test_one_process_folds_each_kind_of_access_apart(self):
         h = self.start("[agent]\ndedup_window_ms = 60000\n")
