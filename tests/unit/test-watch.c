@@ -31,10 +31,15 @@ static void test_entries_group_by_inode(void)
 	CHECK(inode->access == (HIVE_MAY_READ | HIVE_MAY_WRITE));
 	id = inode->id;
 
-	/* The id must match the file too: a stale id is not another inode. */
+	/* The file decides, not the id: an event with another inode's id (a
+	 * previous agent's, after a restart) is the event's file's, or none. */
 	file.ino = 11;
+	inode = watch_set_find(s, id, &file);
+	CHECK(inode && inode->file.ino == 11 && inode->n_entries == 1);
+	file.ino = 12;
 	CHECK(watch_set_find(s, id, &file) == NULL);
 	file.ino = 10;
+	CHECK(watch_set_find(s, id + 1000, &file) == watch_set_find(s, id, &file));
 
 	CHECK(watch_set_remove(s, "host/b//etc/shadow") == 0);
 	inode = watch_set_find(s, id, &file);
