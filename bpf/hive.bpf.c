@@ -32,6 +32,8 @@ const volatile __u64 dedup_window_ns = 0;
 /* Set when bpf/flush.bpf.c runs: folded counts of a window ended long ago
  * are then its to report, see dedup_admit(). */
 const volatile __u32 flusher = 0;
+/* This loader's generation: the hooks record only while control holds it. */
+const volatile __u64 generation = 0;
 
 /* Room to build a path backwards from the middle, with offsets the verifier
  * can bound by masking. */
@@ -168,6 +170,7 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	struct hive_event *event;
 	__u64 pid_tgid, uid_gid, now;
 	__u32 zero = 0;
+	__u64 *active;
 	long carried;
 
 	if (!inode)
@@ -177,6 +180,9 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	watch = bpf_map_lookup_elem(&watches, &key);
 	if (!watch || !(mask & watch->access))
 		return 0;
+	active = bpf_map_lookup_elem(&control, &zero);
+	if (!active || *active != generation)
+		return 0; /* another loader's hooks record now */
 
 	pid_tgid = bpf_get_current_pid_tgid();
 #ifndef HIVE_MUTANT_NO_SELF_FILTER

@@ -33,4 +33,15 @@ struct {
 	__type(value, struct hive_stats);
 } stats SEC(".maps");
 
+/* Whose hooks record: the generation of the loader that attached them.
+ * While an agent takes over from the previous one both sets are attached;
+ * one write here hands over, so an access is recorded once, never twice or
+ * not at all. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} control SEC(".maps");
+
 #endif

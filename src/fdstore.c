@@ -14,6 +14,7 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_EVENTS] = "hive-events",
 	[KEPT_DEDUP] = "hive-dedup",
 	[KEPT_STATS] = "hive-stats",
+	[KEPT_CONTROL] = "hive-control",
 };
 #define LINK_NAME "hive-link"
 

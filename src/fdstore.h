@@ -22,6 +22,7 @@ enum kept_map {
 	KEPT_EVENTS,
 	KEPT_DEDUP,
 	KEPT_STATS,
+	KEPT_CONTROL,
 	_KEPT_MAP_MAX,
 };
 
@@ -36,7 +37,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1 }                                                                     \
+		.maps = { -1, -1, -1, -1, -1 }                                                                 \
 	}
 
 /* What the service manager passed us (LISTEN_FDS); anything else is closed. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "loader.h" /* before the skeleton: it uses hive.h types */
 #include "flush.skel.h"
@@ -20,6 +21,7 @@ struct loader {
 	struct ring_buffer *ring;
 	enum attach_mode mode;
 	bool adopted;
+	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
 	int n_cpus;
 	loader_event_fn on_event;
 	void *userdata;
@@ -244,7 +246,7 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 		r = bpf_map__set_max_entries(f->maps.dedup, o->dedup_entries);
 	if (r >= 0)
 		r = adopt_kept((struct bpf_map *const[]){ f->maps.watches, f->maps.events, f->maps.dedup,
-							   f->maps.stats },
+							   f->maps.stats, f->maps.control },
 			       o->kept);
 	*adopted = r > 0;
 	if (r < 0 || flush_bpf__load(f) < 0) {
@@ -266,6 +268,8 @@ static int share_maps(struct hive_bpf *skel, struct flush_bpf *f)
 		r = bpf_map__reuse_fd(skel->maps.dedup, bpf_map__fd(f->maps.dedup));
 	if (r >= 0)
 		r = bpf_map__reuse_fd(skel->maps.stats, bpf_map__fd(f->maps.stats));
+	if (r >= 0)
+		r = bpf_map__reuse_fd(skel->maps.control, bpf_map__fd(f->maps.control));
 	return r;
 }
 
@@ -287,6 +291,14 @@ void loader_prepare(void)
 {
 	libbpf_set_print(libbpf_print);
 	ensure_tracefs();
+}
+
+static uint64_t boot_nsec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int ring_event(void *ctx, void *data, size_t size)
@@ -316,6 +328,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->inode_arg = inode_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
+	skel->rodata->generation = l->generation;
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
 	if (r < 0)
 		return r;
@@ -335,7 +348,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		skel->rodata->flusher = 1;
 	} else {
 		r = adopt_kept((struct bpf_map *const[]){ skel->maps.watches, skel->maps.events, skel->maps.dedup,
-							   skel->maps.stats },
+							   skel->maps.stats, skel->maps.control },
 			       o->kept);
 		if (r < 0)
 			return r;
@@ -381,6 +394,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
+	l->generation = boot_nsec() | 1;
 	l->flush = load_flusher(o, &l->adopted);
 	inode_arg = probe_inode_arg();
 	if (inode_arg < 0) {
@@ -411,6 +425,12 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 
 	l->ring = ring_buffer__new(bpf_map__fd(l->skel->maps.events), ring_event, l, NULL);
 	if (!l->ring) {
+		r = negative_errno();
+		goto fail;
+	}
+	/* Our hooks are attached: from this write on they record, and those
+	 * of the loader before us (still attached, if adopted) stop. */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ 0 }, &l->generation, BPF_ANY) < 0) {
 		r = negative_errno();
 		goto fail;
 	}
@@ -454,6 +474,7 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 	maps[KEPT_EVENTS] = bpf_map__fd(l->skel->maps.events);
 	maps[KEPT_DEDUP] = bpf_map__fd(l->skel->maps.dedup);
 	maps[KEPT_STATS] = bpf_map__fd(l->skel->maps.stats);
+	maps[KEPT_CONTROL] = bpf_map__fd(l->skel->maps.control);
 	for (size_t i = 0; i < n && k < KEPT_LINKS_MAX; i++)
 		if (*hooks[i].link)
 			links[k++] = bpf_link__fd(*hooks[i].link);

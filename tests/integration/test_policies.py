@@ -57,11 +57,16 @@ class Policies(ClusterTest):
                        self.node_status(kind, name, n, namespace)["state"] == "Applied" for n in nodes)
         wait_until(applied, timeout, interval=0.2, what=f"generation {generation} of {name} applied on {nodes}")
 
-    def published(self, node, policy, path):
-        """node's NodeWatch has an entry of the HivePolicy policy for path."""
+    def published(self, node, policy, path, access=None):
+        """node's NodeWatch has an entry of the HivePolicy policy for path
+        (for exactly these accesses, when given)."""
         entries = (self.nodewatch(node) or {}).get("spec", {}).get("entries", [])
-        return any(e["policy"] == policy and e["path"] == path and e.get("policyKind") == "HivePolicy"
-                   for e in entries)
+        return any(e["policy"] == policy and e["path"] == path and e.get("policyKind") == "HivePolicy" and
+                   (access is None or sorted(e.get("access", [])) == sorted(access)) for e in entries)
+
+    def reported(self, node, report):
+        """node's NodeWatch status lists report among its policies."""
+        return report in (self.nodewatch(node) or {}).get("status", {}).get("policies", [])
 
     def file(self, name):
         path = os.path.join(self.files, name)
@@ -95,13 +100,16 @@ class Policies(ClusterTest):
                    interval=0.2, what="appliedNodes 2")
         columns = self.cluster.kubectl("get", "hivepolicies", "watched").stdout
         self.assertRegex(columns, r"watched\s+true\s+\[\"" + watched + r"\"\]\s+2\s+0", columns)
-        for n in nodes:
-            self.assertIn({"kind": "HivePolicy", "name": "watched", "generation": 1, "state": "Applied"},
-                          self.nodewatch(n).get("status", {}).get("policies", []))
+        report = {"kind": "HivePolicy", "name": "watched", "generation": 1, "state": "Applied"}
+        wait_until(lambda: all(self.reported(n, report) for n in nodes), 10, interval=0.2,
+                   what="both NodeWatches reporting generation 1 applied")
 
-        # Edit: another path, writes only.
+        # Edit: another path, writes only. The loader learns the other
+        # node's entries through its NodeWatch: wait for both.
         self.apply(hive_policy("watched", {"host": True, "paths": [watched, other], "access": ["write"]}))
         self.wait_applied(nodes, "watched", 2)
+        wait_until(lambda: all(self.published(n, "watched", p, ["write"]) for n in nodes for p in (watched, other)),
+                   10, interval=0.1, what="both agents publishing generation 2's entries")
         pid = append(other)
         wait_until(lambda: {r["node"] for r in leader.matching(pid=pid, policy_kind="HivePolicy")} == set(nodes),
                    10, interval=0.1, what="a write of the added path logged")
