@@ -341,22 +341,23 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 		return;
 	}
 	object_label(o, label, sizeof(label));
-	if (resp->status == 200 && !resp->error) {
+	if ((resp->status == 200 || resp->status == 404 || resp->status == 409) && !resp->error) {
+		/* Written; or gone, or replaced by an object of the same name
+		 * (the uid precondition): its own watch event comes, and with
+		 * it a new report. Either way, this outcome is settled. */
 		outcome_done(&o->told);
 		o->told = (struct outcome){ .generation = o->now.generation, .rejected = o->now.rejected };
 		o->told.reason = o->now.reason ? strdup(o->now.reason) : NULL;
 		o->told_valid = !o->now.reason || o->told.reason;
+		if (resp->status != 200) {
+			schedule_report(s, 0);
+			return;
+		}
 		if (s->failures)
 			log_info("Reporting to %s works again.", label);
 		s->failures = 0;
 		if (!write_counts(s, o, resp->json))
 			schedule_report(s, 0);
-		return;
-	}
-	if (resp->status == 404 || resp->status == 409) {
-		/* Gone, or replaced by an object of the same name (uid
-		 * precondition): its own event will come. */
-		schedule_report(s, 0);
 		return;
 	}
 	s->failures++;
