@@ -47,8 +47,21 @@ struct host_source {
 	struct host_item *items;
 	size_t n_items;
 	sd_event_source *rescan_timer;
+	size_t cursor; /* where the next slice of the safety net starts */
 	struct hashmap *dir_watches; /* directory -> sd_event_source (inotify) */
+	sd_event_source *mounts;     /* the mount table changed (EPOLLPRI) */
+	int mounts_fd;
 };
+
+/*
+ * What makes a watch follow its path: inotify on each path's directory and
+ * the mount table's change notification, each a full rescan (the path may be
+ * anywhere below). The timer is only the safety net for what neither sees (a
+ * directory higher up renamed or swapped, a directory that did not exist):
+ * it resolves at most RESCAN_SLICE paths per tick, round robin, so that an
+ * idle agent's cost does not grow with the number of paths.
+ */
+#define RESCAN_SLICE 512
 
 static void unpin(struct host_item *item)
 {
@@ -91,6 +104,8 @@ struct host_source *host_source_free(struct host_source *h)
 		dir_watches_clear(h);
 	hashmap_free(h->dir_watches);
 	sd_event_source_disable_unref(h->rescan_timer);
+	sd_event_source_disable_unref(h->mounts);
+	closep(&h->mounts_fd);
 	sd_event_unref(h->event);
 	free(h->node);
 	free(h);
@@ -271,12 +286,41 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	}
 }
 
-void host_source_rescan(struct host_source *h)
+static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata);
+
+/* inotify on the item's directory, once it exists. */
+static void watch_dir(struct host_source *h, const struct host_item *item)
+{
+	char buf[PATH_MAX];
+	const char *dir;
+	sd_event_source *w = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", item->path);
+	dir = dirname(buf);
+	if (hashmap_get_str(h->dir_watches, dir))
+		return;
+	if (sd_event_add_inotify(h->event, &w, dir, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR,
+				 on_dir_event, h) >= 0 &&
+	    hashmap_put_str(h->dir_watches, dir, w, NULL) < 0)
+		sd_event_source_disable_unref(w);
+}
+
+/* Resolve n items from from on (round robin), and watch their directories. */
+static void rescan_slice(struct host_source *h, size_t from, size_t n)
 {
 	identity_begin(h->identity);
-	for (size_t i = 0; i < h->n_items; i++)
-		resolve_item(h, &h->items[i]);
+	for (size_t k = 0; k < n && h->n_items; k++) {
+		struct host_item *item = &h->items[(from + k) % h->n_items];
+
+		resolve_item(h, item);
+		watch_dir(h, item);
+	}
 	identity_end(h->identity);
+}
+
+void host_source_rescan(struct host_source *h)
+{
+	rescan_slice(h, 0, h->n_items);
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
@@ -289,28 +333,22 @@ static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void
 	return 0;
 }
 
-static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct host_source *h = userdata;
 
+	/* Something was mounted or unmounted: over one of our paths, maybe. */
 	host_source_rescan(h);
-	/* Directories that did not exist before may exist now. */
-	for (size_t i = 0; i < h->n_items; i++) {
-		char buf[PATH_MAX];
-		const char *dir;
+	return 0;
+}
 
-		snprintf(buf, sizeof(buf), "%s", h->items[i].path);
-		dir = dirname(buf);
-		if (!hashmap_get_str(h->dir_watches, dir)) {
-			sd_event_source *w = NULL;
+static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct host_source *h = userdata;
+	size_t n = MIN(h->n_items, (size_t)RESCAN_SLICE);
 
-			if (sd_event_add_inotify(h->event, &w, dir,
-						 IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR,
-						 on_dir_event, h) >= 0 &&
-			    hashmap_put_str(h->dir_watches, dir, w, NULL) < 0)
-				sd_event_source_disable_unref(w);
-		}
-	}
+	rescan_slice(h, h->cursor, n);
+	h->cursor = h->n_items ? (h->cursor + n) % h->n_items : 0;
 	return sd_event_source_set_time_relative(s, h->rescan_usec);
 }
 
@@ -326,6 +364,7 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 	h->set = set;
 	h->identity = identity;
 	h->rescan_usec = rescan_usec;
+	h->mounts_fd = -1;
 	h->node = strdup(node);
 	h->dir_watches = hashmap_new();
 	if (!h->node || !h->dir_watches) {
@@ -343,6 +382,11 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 		host_source_free(h);
 		return r;
 	}
+	/* The mount table polls with EPOLLPRI when it changes. */
+	h->mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	if (h->mounts_fd < 0 || sd_event_add_io(event, &h->mounts, h->mounts_fd, EPOLLPRI, on_mounts, h) < 0)
+		log_warning("Cannot follow mount table changes: mounts over watched paths are found by the "
+			    "periodic rescan only.");
 	*ret = h;
 	return 0;
 }
@@ -417,7 +461,8 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	h->n_items = n;
 
 	dir_watches_clear(h);
-	on_rescan(h->rescan_timer, 0, h);
+	h->cursor = 0;
+	host_source_rescan(h);
 	return 0;
 
 oom:

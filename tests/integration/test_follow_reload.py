@@ -33,10 +33,12 @@ class Follow(unittest.TestCase):
         if hasattr(self, "hived"):
             self.hived.close()
 
+    config = ""
+
     def start(self, path=None, **policy):
         p = host_policy("passwd", path or self.path, self.control)
         p.update(policy)
-        self.hived = Hived({"p.json": p}).start()
+        self.hived = Hived({"p.json": p}, config=self.config).start()
         return self.hived
 
     def test_rename_over_is_followed_and_old_inode_dropped(self):
@@ -84,6 +86,17 @@ class Follow(unittest.TestCase):
             f.write("mounted\n")
         run("mount", "--bind", other, self.path)
         h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(other).st_ino)
+
+
+class FollowByEvents(Follow):
+    """The same, with the periodic safety net a minute apart: inotify on the
+    path's directory and the mount table's change notification alone make
+    the watch follow (the net is what keeps an idle agent's cost flat)."""
+    config = "[agent]\nrescan_interval_ms = 60000\n"
+
+    # A directory that does not exist yet has no inotify watch: the
+    # periodic rescan finds it (Follow's test).
+    test_directory_that_appears_later = None
 
 
 class Symlinks(unittest.TestCase):
