@@ -61,7 +61,7 @@ struct host_source {
  * it resolves at most RESCAN_SLICE paths per tick, round robin, so that an
  * idle agent's cost does not grow with the number of paths.
  */
-#define RESCAN_SLICE 512
+#define RESCAN_SLICE 256
 
 static void unpin(struct host_item *item)
 {
