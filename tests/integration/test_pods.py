@@ -156,6 +156,8 @@ class Pods(ClusterTest):
         self.wait_exec_logged(a, "web", "app", "/etc/app/secret", namespace="team-a")
         self.assertGreater(len(a.matching(proc_namespace="team-a")), before)
         self.assertEqual(a.matching(proc_namespace="team-b"), [])
+        # Published at most once a second: wait for the entry, then check it is the only one.
+        wait_until(lambda: self.entries(), 10, interval=0.2, what="the entry in the NodeWatch")
         self.assertEqual({e["namespace"] for e in self.entries()}, {"team-a"})
 
     def test_policy_reload_selects_and_deselects(self):
