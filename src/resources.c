@@ -472,7 +472,10 @@ static void rebuild(struct resource_policies *s)
 				log_error("%s is refused by this node; the others keep running.",
 					  object_label(o, label, sizeof(label)));
 			}
-			if (o->evented != o->now.generation && o->uid && o->now.reason) {
+			/* One Event per generation, and none when the status
+			 * already says so (an agent restarted). */
+			if (o->evented != o->now.generation && o->uid && o->now.reason &&
+			    !(o->told_valid && outcome_equal(&o->told, &o->now))) {
 				char msg[REASON_MAX + 96];
 
 				snprintf(msg, sizeof(msg), "node %s refuses generation %lld: %s", s->node,
@@ -489,6 +492,26 @@ static void rebuild(struct resource_policies *s)
 	s->applied = set;
 	schedule_report(s, 0);
 	s->changed(s->userdata);
+}
+
+static void told_from_status(struct resource_policies *s, struct object *o)
+{
+	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->json, "status"),
+							     "nodes");
+	const cJSON *mine = cJSON_GetObjectItemCaseSensitive(nodes, s->node);
+	const cJSON *g = cJSON_GetObjectItemCaseSensitive(mine, "generation");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(mine, "state");
+	const cJSON *why = cJSON_GetObjectItemCaseSensitive(mine, "reason");
+
+	if (!cJSON_IsNumber(g) || !cJSON_IsString(st) || (why && !cJSON_IsString(why)))
+		return;
+	outcome_done(&o->told);
+	o->told = (struct outcome){
+		.generation = (long long)g->valuedouble,
+		.rejected = strcmp(st->valuestring, "Rejected") == 0,
+		.reason = cJSON_IsString(why) ? strndup(why->valuestring, REASON_MAX) : NULL,
+	};
+	o->told_valid = !cJSON_IsString(why) || o->told.reason;
 }
 
 static int object_put(struct resource_policies *s, enum policy_kind kind, const cJSON *json, bool *changed)
@@ -526,14 +549,11 @@ static int object_put(struct resource_policies *s, enum policy_kind kind, const 
 		object_free(o);
 		return -ENOMEM;
 	}
-	if (old && old->uid && o->uid && strcmp(old->uid, o->uid) == 0) {
-		/* The same object, a new generation: what we told it still stands
-		 * until the new outcome is written. */
-		o->told = old->told;
-		old->told = (struct outcome){};
-		o->told_valid = old->told_valid;
+	/* What this node last said, as the object shows it (also what an
+	 * earlier agent said, before a restart): no write while it stands. */
+	told_from_status(s, o);
+	if (old && old->uid && o->uid && strcmp(old->uid, o->uid) == 0)
 		o->evented = old->evented;
-	}
 	r = hashmap_put_str(s->objects, key, o, NULL);
 	if (r < 0) {
 		object_free(o);

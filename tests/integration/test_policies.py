@@ -250,6 +250,19 @@ class Policies(ClusterTest):
         self.assertEqual(self.node_status("hivepolicy", "shared", "node-a")["state"], "Applied")
         self.assertEqual(a.proc.poll(), None)
 
+        # A restarted agent finds its entry standing and writes nothing
+        # (on a large cluster every agent restart would otherwise write
+        # every policy's status).
+        version = self.get("hivepolicy", "shared")["metadata"]["resourceVersion"]
+        self.assertEqual(a.stop(), 0)
+        a.close()
+        a = self.agent("node-a")
+        report = {"kind": "HivePolicy", "name": "shared", "generation": 1, "state": "Applied"}
+        wait_until(lambda: report in (self.nodewatch("node-a") or {}).get("status", {}).get("policies", []), 10,
+                   interval=0.2, what="the restarted agent's report")
+        time.sleep(2)
+        self.assertEqual(self.get("hivepolicy", "shared")["metadata"]["resourceVersion"], version)
+
     def test_tenant_manages_namespaced_policies_of_its_namespace_only(self):
         self.cluster.kubectl("apply", "-f", TENANT)
         self.cluster.kubectl("create", "namespace", "team-b", check=False)
