@@ -177,6 +177,16 @@ static void destroy_skel(struct loader *l)
  * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
  * folded counts only on a later access, as before.
  */
+/* The maps hive.bpf.c and flush.bpf.c share (maps.bpf.h), of either
+ * skeleton, in enum kept_map order: what is shared, kept and adopted. */
+#define SHARED_MAPS(obj)                                                                                       \
+	(struct bpf_map *const[_KEPT_MAP_MAX])                                                                 \
+	{                                                                                                      \
+		[KEPT_WATCHES] = (obj)->maps.watches, [KEPT_EVENTS] = (obj)->maps.events,                      \
+		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
+		[KEPT_CONTROL] = (obj)->maps.control,                                                          \
+	}
+
 /* The kept map fits m as configured now: same type, sizes and capacity.
  * Otherwise why not, in why. */
 static bool map_fits(const struct bpf_map *m, int fd, char *why, size_t size)
@@ -245,9 +255,7 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 	if (r >= 0 && o->dedup_entries)
 		r = bpf_map__set_max_entries(f->maps.dedup, o->dedup_entries);
 	if (r >= 0)
-		r = adopt_kept((struct bpf_map *const[]){ f->maps.watches, f->maps.events, f->maps.dedup,
-							   f->maps.stats, f->maps.control },
-			       o->kept);
+		r = adopt_kept(SHARED_MAPS(f), o->kept);
 	*adopted = r > 0;
 	if (r < 0 || flush_bpf__load(f) < 0) {
 		*adopted = false;
@@ -260,16 +268,11 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 
 static int share_maps(struct hive_bpf *skel, struct flush_bpf *f)
 {
-	int r = bpf_map__reuse_fd(skel->maps.watches, bpf_map__fd(f->maps.watches));
+	struct bpf_map *const *ours = SHARED_MAPS(skel), *const *theirs = SHARED_MAPS(f);
+	int r = 0;
 
-	if (r >= 0)
-		r = bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(f->maps.events));
-	if (r >= 0)
-		r = bpf_map__reuse_fd(skel->maps.dedup, bpf_map__fd(f->maps.dedup));
-	if (r >= 0)
-		r = bpf_map__reuse_fd(skel->maps.stats, bpf_map__fd(f->maps.stats));
-	if (r >= 0)
-		r = bpf_map__reuse_fd(skel->maps.control, bpf_map__fd(f->maps.control));
+	for (size_t i = 0; i < _KEPT_MAP_MAX && r >= 0; i++)
+		r = bpf_map__reuse_fd(ours[i], bpf_map__fd(theirs[i]));
 	return r;
 }
 
@@ -347,9 +350,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 			return r;
 		skel->rodata->flusher = 1;
 	} else {
-		r = adopt_kept((struct bpf_map *const[]){ skel->maps.watches, skel->maps.events, skel->maps.dedup,
-							   skel->maps.stats, skel->maps.control },
-			       o->kept);
+		r = adopt_kept(SHARED_MAPS(skel), o->kept);
 		if (r < 0)
 			return r;
 		l->adopted = r > 0;
@@ -469,12 +470,10 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 {
 	struct hook hooks[6];
 	size_t n = mode_hooks(l->skel, l->mode, hooks), k = 0;
+	struct bpf_map *const *shared = SHARED_MAPS(l->skel);
 
-	maps[KEPT_WATCHES] = bpf_map__fd(l->skel->maps.watches);
-	maps[KEPT_EVENTS] = bpf_map__fd(l->skel->maps.events);
-	maps[KEPT_DEDUP] = bpf_map__fd(l->skel->maps.dedup);
-	maps[KEPT_STATS] = bpf_map__fd(l->skel->maps.stats);
-	maps[KEPT_CONTROL] = bpf_map__fd(l->skel->maps.control);
+	for (size_t i = 0; i < _KEPT_MAP_MAX; i++)
+		maps[i] = bpf_map__fd(shared[i]);
 	for (size_t i = 0; i < n && k < KEPT_LINKS_MAX; i++)
 		if (*hooks[i].link)
 			links[k++] = bpf_link__fd(*hooks[i].link);
