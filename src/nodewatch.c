@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "colocation.h"
 #include "hive.h"
@@ -190,9 +189,7 @@ static cJSON *build_object(struct node_store *s)
 {
 	struct build b = { .entries = cJSON_CreateArray() };
 	cJSON *obj = cJSON_CreateObject(), *meta, *labels, *spec;
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char stamp[KUBE_TIME_SIZE];
 
 	if (!obj || !b.entries)
 		goto oom;
@@ -204,8 +201,7 @@ static cJSON *build_object(struct node_store *s)
 			    NODE_WATCH_MAX_ENTRIES, b.skipped);
 		s->warned_truncated = true;
 	}
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	kube_time_now(stamp);
 	cJSON_AddStringToObject(obj, "apiVersion", "hive.io/v1alpha1");
 	cJSON_AddStringToObject(obj, "kind", "NodeWatch");
 	meta = cJSON_AddObjectToObject(obj, "metadata");

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kube/client.h"
 #include "kube/reflector.h"
@@ -186,12 +185,9 @@ static bool event_allowed(struct resource_policies *s)
 static void warn_event(struct resource_policies *s, const struct object *o, const char *reason, const char *message)
 {
 	cJSON *ev = cJSON_CreateObject(), *meta, *inv, *src;
-	char stamp[32], prefix[80];
-	time_t t = time(NULL);
-	struct tm tm;
+	char stamp[KUBE_TIME_SIZE], prefix[80];
 
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	kube_time_now(stamp);
 	snprintf(prefix, sizeof(prefix), "%.60s.", o->name);
 	meta = cJSON_AddObjectToObject(ev, "metadata");
 	inv = cJSON_AddObjectToObject(ev, "involvedObject");
@@ -239,18 +235,16 @@ static void schedule_report(struct resource_policies *s, uint64_t delay)
 	}
 }
 
-static cJSON *status_entry(const struct outcome *o)
+/* An outcome as the status shows it; with the time it was written in the
+ * policy's own status, without in the NodeWatch (rewritten only on change). */
+static cJSON *status_entry(const struct outcome *o, bool with_time)
 {
 	cJSON *e = cJSON_CreateObject();
-	char stamp[32];
-	time_t t = time(NULL);
-	struct tm tm;
+	char stamp[KUBE_TIME_SIZE];
 
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!e || !cJSON_AddNumberToObject(e, "generation", (double)o->generation) ||
 	    !cJSON_AddStringToObject(e, "state", o->rejected ? "Rejected" : "Applied") ||
-	    !cJSON_AddStringToObject(e, "time", stamp) ||
+	    (with_time && !cJSON_AddStringToObject(e, "time", kube_time_now(stamp))) ||
 	    (o->reason && !cJSON_AddStringToObject(e, "reason", o->reason))) {
 		cJSON_Delete(e);
 		return NULL;
@@ -368,7 +362,7 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 
 static int report_one(struct resource_policies *s, const char *key, struct object *o)
 {
-	cJSON *patch = cJSON_CreateObject(), *meta, *status, *nodes, *entry = status_entry(&o->now);
+	cJSON *patch = cJSON_CreateObject(), *meta, *status, *nodes, *entry = status_entry(&o->now, true);
 	char path[512];
 	int r = -ENOMEM;
 
@@ -737,7 +731,7 @@ cJSON *resource_policies_report(const struct resource_policies *s)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct object *o = hashmap_get_str(s->objects, keys[i]);
-		cJSON *e = status_entry(&o->now);
+		cJSON *e = status_entry(&o->now, false);
 		char name[160];
 
 		snprintf(name, sizeof(name), "%s%s%s", o->namespace ? o->namespace : "", o->namespace ? "/" : "",
@@ -748,7 +742,6 @@ cJSON *resource_policies_report(const struct resource_policies *s)
 			cJSON_Delete(list);
 			return NULL;
 		}
-		cJSON_DeleteItemFromObjectCaseSensitive(e, "time");
 		cJSON_AddItemToArray(list, e);
 	}
 	return list;

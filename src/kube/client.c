@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -45,6 +46,16 @@ struct kube_call {
 const char *kube_client_server(const struct kube_client *c)
 {
 	return c->cred->server;
+}
+
+const char *kube_time_now(char buf[static KUBE_TIME_SIZE])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, KUBE_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
 }
 
 char *kube_path(const char *base, const char *const *query)

@@ -72,6 +72,10 @@ struct json_lines {
 int json_lines_feed(struct json_lines *jl, const char *data, size_t len, kube_object_fn fn, void *userdata);
 void json_lines_done(struct json_lines *jl);
 
+/* Now as the API's Time fields want it: RFC 3339, UTC, whole seconds. */
+#define KUBE_TIME_SIZE 32
+const char *kube_time_now(char buf[static KUBE_TIME_SIZE]);
+
 /* "a=b&c=d" with values percent-encoded, appended to path. */
 char *kube_path(const char *base, const char *const *query /* key, value, ..., NULL */);
 
