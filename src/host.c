@@ -36,6 +36,19 @@ struct host_item {
 	bool watched_before;
 	int last_error; /* to log a failure once, not at every rescan */
 	struct hive_watch_key file;
+	/* What stat() says about that file: while the path still leads to it,
+	 * a rescan needs no answer from the kernel's resolver. */
+	dev_t st_dev;
+	ino_t st_ino;
+	bool dir_watched; /* listed in its directory's dir_watch */
+};
+
+/* inotify on one directory, and which items have their file in it. */
+struct dir_watch {
+	struct host_source *h;
+	sd_event_source *source;
+	size_t *items; /* indices into h->items */
+	size_t n_items;
 };
 
 struct host_source {
@@ -48,20 +61,33 @@ struct host_source {
 	size_t n_items;
 	sd_event_source *rescan_timer;
 	size_t cursor; /* where the next slice of the safety net starts */
-	struct hashmap *dir_watches; /* directory -> sd_event_source (inotify) */
+	size_t n_present; /* items whose file is watched */
+	struct hashmap *dir_watches; /* directory -> struct dir_watch */
+	/* A pass over every item, done a slice per event loop iteration so
+	 * that records keep flowing while 100,000 paths are resolved. */
+	sd_event_source *pass;
+	size_t pass_next;
+	bool pass_again; /* another pass was asked for during this one */
+	bool pass_batch; /* the pass has the kernel's resolver attached */
+	void (*on_settled)(void *userdata);
+	void *settled_userdata;
 	sd_event_source *mounts;     /* the mount table changed (EPOLLPRI) */
 	int mounts_fd;
 };
 
 /*
- * What makes a watch follow its path: inotify on each path's directory and
- * the mount table's change notification, each a full rescan (the path may be
- * anywhere below). The timer is only the safety net for what neither sees (a
- * directory higher up renamed or swapped, a directory that did not exist):
- * it resolves at most RESCAN_SLICE paths per tick, round robin, so that an
- * idle agent's cost does not grow with the number of paths.
+ * What makes a watch follow its path: inotify on each path's directory (the
+ * items whose file the event names are resolved again) and the mount
+ * table's change notification (a pass over all items: the mount may be
+ * anywhere above a path). The timer is only the safety net for what neither
+ * sees (a directory higher up renamed or swapped, a directory that did not
+ * exist): it resolves at most RESCAN_SLICE paths per tick, round robin, so
+ * that an idle agent's cost does not grow with the number of paths.
  */
-#define RESCAN_SLICE 256
+#define RESCAN_SLICE 128
+
+/* A pass yields to the event loop after this long. */
+#define PASS_SLICE_USEC (20 * USEC_PER_MSEC)
 
 static void unpin(struct host_item *item)
 {
@@ -87,10 +113,17 @@ static void dir_watches_clear(struct host_source *h)
 	void *v;
 
 	hashmap_iter_init(&it, h->dir_watches);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
-		sd_event_source_disable_unref(v);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		struct dir_watch *d = v;
+
+		sd_event_source_disable_unref(d->source);
+		free(d->items);
+		free(d);
+	}
 	hashmap_free(h->dir_watches);
 	h->dir_watches = hashmap_new();
+	for (size_t i = 0; i < h->n_items; i++)
+		h->items[i].dir_watched = false;
 }
 
 struct host_source *host_source_free(struct host_source *h)
@@ -104,6 +137,9 @@ struct host_source *host_source_free(struct host_source *h)
 		dir_watches_clear(h);
 	hashmap_free(h->dir_watches);
 	sd_event_source_disable_unref(h->rescan_timer);
+	if (h->pass_batch)
+		identity_end(h->identity);
+	sd_event_source_disable_unref(h->pass);
 	sd_event_source_disable_unref(h->mounts);
 	closep(&h->mounts_fd);
 	sd_event_unref(h->event);
@@ -166,6 +202,7 @@ static void refuse_symlink(struct host_source *h, struct host_item *item)
 	if (item->present) {
 		watch_set_remove(h->set, item->key);
 		item->present = false;
+		h->n_present--;
 		unpin(item);
 	}
 	if (item->last_error == -ELOOP)
@@ -195,6 +232,7 @@ static void resolve_failed(struct host_source *h, struct host_item *item, int er
 	if (item->present) {
 		watch_set_remove(h->set, item->key);
 		item->present = false;
+		h->n_present--;
 		unpin(item);
 	}
 }
@@ -242,6 +280,7 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	_cleanup_(closep) int fd = -1;
 	struct hive_watch_key file;
 	struct watch_entry *e;
+	struct stat st;
 	int r;
 
 	fd = resolve_open(-1, item->path, item->follow_symlinks);
@@ -278,58 +317,182 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 		log_warning_errno(r, "Cannot add inode of %s to the kernel map: %m", item->path);
 	describe_move(item, fd, &file);
 	item->file = file;
+	h->n_present += !item->present;
 	item->present = true;
 	item->watched_before = true;
+	if (fstat(fd, &st) >= 0) {
+		item->st_dev = st.st_dev;
+		item->st_ino = st.st_ino;
+	}
 	if (!item->follow_symlinks) {
 		unpin(item);
 		item->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	}
 }
 
+/*
+ * Whether the item's path still leads where it did, so that resolving it
+ * again would change nothing: the same file by stat(), or the same failure.
+ * Cheap, and without the kernel's resolver, which puts every system call of
+ * the host on the slow path while it is attached.
+ */
+static bool item_unchanged(const struct host_item *item)
+{
+	_cleanup_(closep) int fd = -1;
+	struct stat st;
+
+	if (!item->present && item->last_error == 0) /* never resolved */
+		return false;
+	fd = resolve_open(-1, item->path, item->follow_symlinks);
+	if (fd < 0)
+		return !item->present && fd == item->last_error;
+	return item->present && fstat(fd, &st) >= 0 && st.st_dev == item->st_dev && st.st_ino == item->st_ino;
+}
+
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata);
 
 /* inotify on the item's directory, once it exists. */
-static void watch_dir(struct host_source *h, const struct host_item *item)
+static void watch_dir(struct host_source *h, size_t index)
 {
+	struct host_item *item = &h->items[index];
 	char buf[PATH_MAX];
 	const char *dir;
-	sd_event_source *w = NULL;
+	struct dir_watch *d;
+	size_t *grown;
 
+	if (item->dir_watched)
+		return;
 	snprintf(buf, sizeof(buf), "%s", item->path);
 	dir = dirname(buf);
-	if (hashmap_get_str(h->dir_watches, dir))
-		return;
-	if (sd_event_add_inotify(h->event, &w, dir, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR,
-				 on_dir_event, h) >= 0 &&
-	    hashmap_put_str(h->dir_watches, dir, w, NULL) < 0)
-		sd_event_source_disable_unref(w);
+	d = hashmap_get_str(h->dir_watches, dir);
+	if (!d) {
+		d = calloc(1, sizeof(*d));
+		if (!d)
+			return;
+		d->h = h;
+		if (sd_event_add_inotify(h->event, &d->source, dir,
+					 IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR, on_dir_event,
+					 d) < 0 ||
+		    hashmap_put_str(h->dir_watches, dir, d, NULL) < 0) {
+			/* Not there yet: the next rescan tries again. */
+			sd_event_source_disable_unref(d->source);
+			free(d);
+			return;
+		}
+	}
+	if ((d->n_items & (d->n_items - 1)) == 0) { /* 0, 1, 2, 4, ...: double */
+		grown = realloc(d->items, MAX(d->n_items * 2, 1) * sizeof(*grown));
+		if (!grown)
+			return;
+		d->items = grown;
+	}
+	d->items[d->n_items++] = index;
+	item->dir_watched = true;
 }
 
-/* Resolve n items from from on (round robin), and watch their directories. */
-static void rescan_slice(struct host_source *h, size_t from, size_t n)
+/*
+ * Resolve one item again, asking the kernel only when its path changed. The
+ * kernel's resolver is attached at the first such item (*batch) and stays
+ * until end_batch(): attaching and detaching cost milliseconds each.
+ */
+static void rescan_item(struct host_source *h, size_t index, bool *batch)
 {
-	identity_begin(h->identity);
-	for (size_t k = 0; k < n && h->n_items; k++) {
-		struct host_item *item = &h->items[(from + k) % h->n_items];
+	struct host_item *item = &h->items[index];
 
+	if (!item_unchanged(item)) {
+		if (!*batch)
+			identity_begin(h->identity);
+		*batch = true;
 		resolve_item(h, item);
-		watch_dir(h, item);
 	}
-	identity_end(h->identity);
+	watch_dir(h, index);
+}
+
+static void end_batch(struct host_source *h, bool *batch)
+{
+	if (*batch)
+		identity_end(h->identity);
+	*batch = false;
+}
+
+/* Resolve up to n items from from on (round robin), until the monotonic
+ * clock reaches until (0: no limit); returns how many. */
+static size_t rescan_slice(struct host_source *h, size_t from, size_t n, uint64_t until, bool *batch)
+{
+	size_t done = 0;
+
+	for (; done < n && h->n_items; done++) {
+		rescan_item(h, (from + done) % h->n_items, batch);
+		if (until && done % 64 == 63 && clock_usec(CLOCK_MONOTONIC) >= until)
+			return done + 1;
+	}
+	return done;
+}
+
+static int on_pass(sd_event_source *s, void *userdata)
+{
+	struct host_source *h = userdata;
+
+	if (h->pass_next < h->n_items)
+		h->pass_next += rescan_slice(h, h->pass_next, h->n_items - h->pass_next,
+					     clock_usec(CLOCK_MONOTONIC) + PASS_SLICE_USEC, &h->pass_batch);
+	if (h->pass_next < h->n_items)
+		return 0;
+	if (h->pass_again) {
+		h->pass_again = false;
+		h->pass_next = 0;
+		return 0;
+	}
+	end_batch(h, &h->pass_batch);
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (h->on_settled)
+		h->on_settled(h->settled_userdata);
+	return 0;
 }
 
 void host_source_rescan(struct host_source *h)
 {
-	rescan_slice(h, 0, h->n_items);
+	if (host_source_settled(h)) {
+		h->pass_next = 0;
+		if (sd_event_source_set_enabled(h->pass, SD_EVENT_ON) < 0) {
+			/* Cannot happen for a defer source; resolve at once. */
+			rescan_slice(h, 0, h->n_items, 0, &h->pass_batch);
+			end_batch(h, &h->pass_batch);
+		}
+	} else
+		h->pass_again = true;
+}
+
+bool host_source_settled(const struct host_source *h)
+{
+	int enabled = SD_EVENT_OFF;
+
+	return sd_event_source_get_enabled(h->pass, &enabled) < 0 || enabled == SD_EVENT_OFF;
+}
+
+void host_source_set_settled_callback(struct host_source *h, void (*fn)(void *userdata), void *userdata)
+{
+	h->on_settled = fn;
+	h->settled_userdata = userdata;
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
 {
-	struct host_source *h = userdata;
+	struct dir_watch *d = userdata;
+	struct host_source *h = d->h;
+	bool batch = false;
 
-	/* Any change in a watched directory may have replaced one of our
-	 * paths; resolving all of them is cheaper than matching names. */
-	host_source_rescan(h);
+	/* Only the items whose file the event names can have changed; an
+	 * event without a name (the queue overflowed, the directory itself
+	 * went away) may concern any of them. */
+	for (size_t k = 0; k < d->n_items; k++) {
+		struct host_item *item = &h->items[d->items[k]];
+		const char *slash = strrchr(item->path, '/');
+
+		if (ev->len == 0 || !slash || strcmp(slash + 1, ev->name) == 0)
+			rescan_item(h, d->items[k], &batch);
+	}
+	end_batch(h, &batch);
 	return 0;
 }
 
@@ -346,8 +509,10 @@ static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct host_source *h = userdata;
 	size_t n = MIN(h->n_items, (size_t)RESCAN_SLICE);
+	bool batch = false;
 
-	rescan_slice(h, h->cursor, n);
+	rescan_slice(h, h->cursor, n, 0, &batch);
+	end_batch(h, &batch);
 	h->cursor = h->n_items ? (h->cursor + n) % h->n_items : 0;
 	return sd_event_source_set_time_relative(s, h->rescan_usec);
 }
@@ -378,6 +543,13 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 		return r;
 	}
 	r = sd_event_source_set_enabled(h->rescan_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_add_defer(event, &h->pass, on_pass, h);
+	/* Below everything else: records and API events go first. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(h->pass, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(h->pass, SD_EVENT_OFF);
 	if (r < 0) {
 		host_source_free(h);
 		return r;
@@ -459,11 +631,15 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	items_free(h->items, h->n_items);
 	h->items = items;
 	h->n_items = n;
+	h->n_present = 0;
+	for (size_t i = 0; i < n; i++)
+		h->n_present += items[i].present;
 
 	dir_watches_clear(h);
 	h->cursor = 0;
-	host_source_rescan(h);
-	return 0;
+	h->pass_again = false;
+	h->pass_next = 0;
+	return sd_event_source_set_enabled(h->pass, SD_EVENT_ON);
 
 oom:
 	hashmap_free(by_key);
@@ -478,9 +654,5 @@ size_t host_source_n_paths(const struct host_source *h)
 
 size_t host_source_n_missing(const struct host_source *h)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < h->n_items; i++)
-		n += !h->items[i].present;
-	return n;
+	return h->n_items - h->n_present;
 }

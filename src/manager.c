@@ -56,6 +56,8 @@ struct manager {
 	struct hive_stats reported;
 	struct hive_stats stats_base; /* counted by loaders since replaced */
 	bool reload_failed;
+	bool starting;      /* READY=1 not sent yet */
+	bool ready_pending; /* READY=1 once the host paths are resolved */
 };
 
 static int on_event(const struct hive_event *raw, void *userdata)
@@ -334,6 +336,32 @@ static void on_resources_changed(void *userdata)
 	notify_status(m, "");
 }
 
+/* READY=1 (after start or reload) means every host path is watched. */
+static void ready_when_settled(struct manager *m)
+{
+	if (!host_source_settled(m->host)) {
+		m->ready_pending = true;
+		return;
+	}
+	m->ready_pending = false;
+	if (m->starting)
+		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
+			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
+			 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
+	m->starting = false;
+	notify_status(m, "READY=1\n");
+}
+
+static void on_host_settled(void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->ready_pending)
+		ready_when_settled(m);
+	else
+		notify_status(m, "");
+}
+
 int manager_reload(struct manager *m)
 {
 	struct policy_set *policies = NULL;
@@ -366,7 +394,7 @@ int manager_reload(struct manager *m)
 	m->reload_failed = false;
 	log_info("Reloaded %zu policies from %s.", m->files->n, m->config->policy_dir);
 finish:
-	notify_status(m, "READY=1\n");
+	ready_when_settled(m);
 	return r;
 }
 
@@ -606,6 +634,7 @@ int manager_start(struct manager *m)
 			    m->config->rescan_interval_ms * USEC_PER_MSEC, &m->host);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up host paths: %m");
+	host_source_set_settled_callback(m->host, on_host_settled, m);
 	r = apply_policies(m, m->files);
 	if (r < 0)
 		return log_error_errno(r, "Cannot apply policies: %m");
@@ -663,10 +692,8 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		log_warning_errno(r, "Cannot enable the watchdog: %m");
 
-	log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
-		 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
-		 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
-	notify_status(m, "READY=1\n");
+	m->starting = true;
+	ready_when_settled(m);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 struct inode_slot {
 	struct watch_inode pub;
 	uint32_t synced_access; /* what the map holds; 0: not in the map */
+	bool unsynced;          /* counted in n_unsynced */
 };
 
 struct watch_set {
@@ -19,6 +20,7 @@ struct watch_set {
 	uint32_t next_id;
 	uint64_t local_generation;
 	struct loader *loader;
+	size_t n_unsynced; /* slots whose map entry is not what it should be */
 };
 
 static char *strdup_or_null(const char *s, bool *oom)
@@ -138,22 +140,33 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	return NULL;
 }
 
+/* Kept as a count, so that the status timer need not walk 100,000 slots. */
+static void count_unsynced(struct watch_set *s, struct inode_slot *slot)
+{
+	bool unsynced = slot->synced_access != slot->pub.access;
+
+	if (unsynced != slot->unsynced) {
+		s->n_unsynced += unsynced ? 1 : -1;
+		slot->unsynced = unsynced;
+	}
+}
+
 /* Bring the map's copy of one inode in line with the set. */
 static int sync_slot(struct watch_set *s, struct inode_slot *slot)
 {
 	struct hive_watch_value value = { .watch_id = slot->pub.id, .access = slot->pub.access };
-	int r;
+	int r = 0;
 
-	if (!s->loader || slot->synced_access == slot->pub.access)
-		return 0;
-	if (slot->pub.access == 0)
-		r = loader_watch_delete(s->loader, &slot->pub.file);
-	else
-		r = loader_watch_put(s->loader, &slot->pub.file, &value);
-	if (r < 0)
-		return r;
-	slot->synced_access = slot->pub.access;
-	return 0;
+	if (s->loader && slot->synced_access != slot->pub.access) {
+		if (slot->pub.access == 0)
+			r = loader_watch_delete(s->loader, &slot->pub.file);
+		else
+			r = loader_watch_put(s->loader, &slot->pub.file, &value);
+		if (r >= 0)
+			slot->synced_access = slot->pub.access;
+	}
+	count_unsynced(s, slot);
+	return r < 0 ? r : 0;
 }
 
 static void recompute_access(struct inode_slot *slot)
@@ -183,6 +196,7 @@ static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
 		 * for it. Dropping the slot keeps user space consistent. */
 		hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
 		hashmap_remove(s->ids, &slot->pub.id, sizeof(slot->pub.id));
+		s->n_unsynced -= slot->unsynced;
 		free(slot->pub.entries);
 		free(slot);
 	}
@@ -320,6 +334,9 @@ int watch_set_sync(struct watch_set *s)
 
 		if (k < 0 && r >= 0)
 			r = k;
+		/* The map is full: so it stays for the rest of this walk. */
+		if (k == -E2BIG)
+			break;
 	}
 	return r;
 }
@@ -331,8 +348,10 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader)
 
 	s->loader = loader;
 	hashmap_iter_init(&it, s->inodes);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
 		((struct inode_slot *)v)->synced_access = 0;
+		count_unsynced(s, v);
+	}
 	return watch_set_sync(s);
 }
 
@@ -353,16 +372,7 @@ size_t watch_set_n_inodes(const struct watch_set *s)
 
 size_t watch_set_n_unsynced(const struct watch_set *s)
 {
-	struct hashmap_iter it;
-	size_t n = 0;
-	void *v;
-
-	if (!s->loader)
-		return 0;
-	hashmap_iter_init(&it, s->inodes);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
-		n += ((struct inode_slot *)v)->synced_access != ((struct inode_slot *)v)->pub.access;
-	return n;
+	return s->loader ? s->n_unsynced : 0;
 }
 
 int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_entry *e, void *userdata),

@@ -4,6 +4,7 @@
 changes what is watched atomically: a bad policy set keeps the old one."""
 
 import os
+import signal
 import subprocess
 import sys
 import unittest
@@ -239,6 +240,52 @@ class Reload(unittest.TestCase):
         w.wait()
         h.wait_record(pid=w.pid)
         self.assertEqual(h.matching(pid=read), [], "a read after the filter became write-only")
+
+
+class ManyPaths(unittest.TestCase):
+    """Start and reload of many paths run in slices from the event loop: an
+    access made while the paths are being resolved is a record before the
+    reload is done (READY=1). Resolving them all in one go, as before,
+    wrote it only afterwards."""
+
+    N = 30000
+
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        files = []
+        for i in range(self.N):
+            files.append(os.path.join(self.tmp, f"f{i}"))
+            open(files[-1], "w").close()
+        self.watched = files[0]
+        self.policies = {f"{i // 32:03}.json": [host_policy(f"many-{j}", *files[j:j + 256])
+                                                for j in range(i, min(i + 32 * 256, self.N), 256)]
+                         for i in range(0, self.N, 32 * 256)}
+        self.hived = Hived(self.policies, config=f"[agent]\nmax_watches = {2 * self.N}\n").start(wait=False)
+        self.hived.wait_ready(timeout=60)
+
+    def tearDown(self):
+        self.hived.close()
+
+    def test_records_flow_during_a_reload(self):
+        h = self.hived
+        self.assertIn(f"watching {self.N} inodes", h.status())
+        h.wait_read_logged(self.watched, policy="many-0")
+        before = sum("READY=1" in n for n in h.notifications())
+        reloading = sum("RELOADING=1" in n for n in h.notifications())
+        h.proc.send_signal(signal.SIGHUP)
+        hivetest.wait_until(lambda: sum("RELOADING=1" in n for n in h.notifications()) > reloading, 20,
+                            what="RELOADING=1")
+        pid = cat(self.watched)
+        h.wait_ready(before + 1, timeout=60)
+        # Records are read in their own thread: give the pipe a moment.
+        record = h.wait_record(pid=pid)
+        with h.lock:
+            index = h.records.index(record)
+        ready_at = [i for i, n in enumerate(h.notifications()) if "READY=1" in n][before]
+        self.assertTrue(h.record_times[index] < h.notify_times[ready_at],
+                        "the access made during the reload was written only after it ended")
+        self.assertIn(f"watching {self.N} inodes", h.status())
 
 
 if __name__ == "__main__":

@@ -94,6 +94,10 @@ class Hived:
         self.records = []
         self.log = []
         self.notify = []
+        # When each record and notification arrived (monotonic), to tell
+        # which came first.
+        self.record_times = []
+        self.notify_times = []
         self.lock = threading.Lock()
         self.proc = None
 
@@ -115,6 +119,7 @@ class Hived:
                 record = {"_unparsed": line}
             with self.lock:
                 self.records.append(record)
+                self.record_times.append(time.monotonic())
 
     def _read_stderr(self):
         for line in self.proc.stderr:
@@ -135,6 +140,7 @@ class Hived:
                 return
             with self.lock:
                 self.notify.append(data.decode())
+                self.notify_times.append(time.monotonic())
 
     def start(self, wait=True):
         sock_path = os.path.join(self.dir, "notify")
