@@ -131,7 +131,7 @@ int flush_folded(void *ctx)
 		ev->watch_id = watch ? watch->watch_id : 0;
 		/* The record stands for all of them: itself and count - 1 more. */
 		ev->suppressed = c->count - 1;
-		ev->flags = HIVE_EVENT_FOLDED;
+		ev->flags = HIVE_EVENT_FOLDED | (c->key.tgid ? 0 : HIVE_EVENT_AGGREGATED);
 		bpf_ringbuf_submit(ev, 0);
 	}
 	if (full)

@@ -160,6 +160,41 @@ static __always_inline void dedup_giveback(struct hive_dedup_key *key, __u64 cou
 		__sync_fetch_and_add(&state->pending, count);
 }
 
+/*
+ * Whether user space is falling behind: the ring buffer more than half full.
+ * Past that point an access that would be a record of its own is folded
+ * into one count per file and access kind instead (aggregate()), so that the
+ * ring keeps room and no access is lost, only who made it.
+ */
+static __always_inline bool ring_busy(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) * 2 > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+}
+
+/*
+ * Fold count accesses into the file's aggregate entry: the dedup key with
+ * tgid 0, which no process has. Its last_emit_ns stays when it was made, so
+ * the flusher reports it (HIVE_EVENT_AGGREGATED) two windows later and every
+ * window after while accesses keep coming. False when the table has no room:
+ * the access is then a record, or dropped, as before.
+ */
+static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now)
+{
+	struct hive_dedup_key akey = { .ino = dkey->ino, .dev = dkey->dev, .mask = dkey->mask };
+	struct hive_dedup_state fresh = { .last_emit_ns = now, .pending = count }, *state;
+
+	state = bpf_map_lookup_elem(&dedup, &akey);
+	if (!state) {
+		if (bpf_map_update_elem(&dedup, &akey, &fresh, BPF_NOEXIST) == 0)
+			return true;
+		state = bpf_map_lookup_elem(&dedup, &akey); /* made by another CPU meanwhile */
+		if (!state)
+			return false;
+	}
+	__sync_fetch_and_add(&state->pending, count);
+	return true;
+}
+
 static __always_inline int handle_access(struct inode *inode, __u32 mask)
 {
 	struct hive_watch_key key = {};
@@ -202,6 +237,12 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	dkey.mask = mask;
 	carried = dedup_admit(&dkey, now);
 	if (carried < 0) {
+		counters->suppressed++;
+		return 0;
+	}
+	/* Only with the flusher, which reports the aggregate; with
+	 * dedup_window_ms = 0 every access is to be a record of its own. */
+	if (flusher && dedup_window_ns && ring_busy() && aggregate(&dkey, 1 + carried, now)) {
 		counters->suppressed++;
 		return 0;
 	}

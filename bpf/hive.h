@@ -83,6 +83,9 @@ struct hive_event {
  * to carry them (bpf/flush.bpf.c): 1 + suppressed of them. Only tgid, file
  * and mask are known; the rest is user space's to fill in. */
 #define HIVE_EVENT_FOLDED 0x2
+/* Folded while the ring buffer was more than half full: accesses by any
+ * process (tgid 0), counted per file and access kind. Set with FOLDED. */
+#define HIVE_EVENT_AGGREGATED 0x4
 
 /*
  * Per-CPU counters. Every access to a watched inode that passes the access

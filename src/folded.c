@@ -77,6 +77,6 @@ bool folded_cache_complete(const struct folded_cache *c, const struct hive_event
 	ret->boot_ns = folded->boot_ns;
 	ret->suppressed = folded->suppressed;
 	ret->watch_id = folded->watch_id;
-	ret->flags = (last ? last->flags : 0) | HIVE_EVENT_FOLDED;
+	ret->flags = (last ? last->flags : 0) | folded->flags;
 	return last;
 }

@@ -66,14 +66,17 @@ static size_t record_fields(const struct access_record *r, char dev[static KERNE
 	n = add_string(f, n, "dev", dev);
 	f[n++] = (struct field){ .key = "access", .type = FIELD_LIST, .string = r->access };
 	n = add_number(f, n, "mask", ev->mask);
-	n = add_number(f, n, "pid", ev->tgid);
-	n = add_number(f, n, "tid", ev->tid);
-	n = add_number(f, n, "ppid", ev->ppid);
-	n = add_number(f, n, "uid", ev->uid);
-	n = add_number(f, n, "gid", ev->gid);
-	n = add_string(f, n, "comm", r->comm);
-	n = add_string(f, n, "exe", r->exe);
-	n = add_number(f, n, "cgroup_id", ev->cgroup_id);
+	/* An aggregate stands for accesses of any process: none to name. */
+	if (!(ev->flags & HIVE_EVENT_AGGREGATED)) {
+		n = add_number(f, n, "pid", ev->tgid);
+		n = add_number(f, n, "tid", ev->tid);
+		n = add_number(f, n, "ppid", ev->ppid);
+		n = add_number(f, n, "uid", ev->uid);
+		n = add_number(f, n, "gid", ev->gid);
+		n = add_string(f, n, "comm", r->comm);
+		n = add_string(f, n, "exe", r->exe);
+		n = add_number(f, n, "cgroup_id", ev->cgroup_id);
+	}
 	n = add_string(f, n, "namespace", e->namespace);
 	n = add_string(f, n, "pod", e->pod);
 	n = add_string(f, n, "pod_uid", e->pod_uid);
@@ -88,6 +91,8 @@ static size_t record_fields(const struct access_record *r, char dev[static KERNE
 	n = add_number(f, n, "suppressed", ev->suppressed);
 	if (ev->flags & HIVE_EVENT_FOLDED)
 		n = add_number(f, n, "folded", 1);
+	if (ev->flags & HIVE_EVENT_AGGREGATED)
+		n = add_number(f, n, "aggregated", 1);
 	n = add_number(f, n, "timestamp_usec", r->realtime_usec);
 	n = add_number(f, n, "boottime_nsec", ev->boot_ns);
 	return n;
@@ -148,7 +153,13 @@ static int write_journal(const struct access_record *r)
 			if (pns && ppod)
 				snprintf(where + used, sizeof(where) - used, " by pod %s/%s", pns, ppod);
 		}
-		if (r->event->flags & HIVE_EVENT_FOLDED)
+		if (r->event->flags & HIVE_EVENT_AGGREGATED)
+			len = asprintf(&lines[k],
+				       "MESSAGE=%s %s%s (policy %s): %llu accesses by processes not recorded one by one "
+				       "(records were coming faster than they could be written)",
+				       r->access[0] ? r->access : "access", path, where, policy,
+				       (unsigned long long)r->event->suppressed + 1);
+		else if (r->event->flags & HIVE_EVENT_FOLDED)
 			len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s): %llu accesses folded",
 				       comm, r->event->tgid, r->event->uid, r->access[0] ? r->access : "access", path,
 				       where, policy, (unsigned long long)r->event->suppressed + 1);
