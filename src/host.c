@@ -543,11 +543,10 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 		return r;
 	}
 	r = sd_event_source_set_enabled(h->rescan_timer, SD_EVENT_ON);
+	/* At the same priority as the ring buffer, so that the two take turns:
+	 * below it, a flood of records would hold a reload back for good. */
 	if (r >= 0)
 		r = sd_event_add_defer(event, &h->pass, on_pass, h);
-	/* Below everything else: records and API events go first. */
-	if (r >= 0)
-		r = sd_event_source_set_priority(h->pass, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h->pass, SD_EVENT_OFF);
 	if (r < 0) {

@@ -58,7 +58,16 @@ struct manager {
 	bool reload_failed;
 	bool starting;      /* READY=1 not sent yet */
 	bool ready_pending; /* READY=1 once the host paths are resolved */
+	unsigned ring_budget; /* events left in this dispatch; 0: no limit */
 };
+
+/*
+ * Events handled per dispatch of the ring buffer. Under a flood the ring is
+ * never empty: without a limit one dispatch would never end, and timers
+ * (status, flusher, watchdog) and the resolution of paths would starve. The
+ * ring's fd stays readable, so the rest comes at the next turn.
+ */
+#define RING_BATCH 2048
 
 static int on_event(const struct hive_event *raw, void *userdata)
 {
@@ -117,15 +126,20 @@ static int on_event(const struct hive_event *raw, void *userdata)
 		}
 		m->n_records++;
 	}
+	if (m->ring_budget && --m->ring_budget == 0)
+		return -EAGAIN; /* this event is consumed; the next wait for on_ring() */
 	return 0;
 }
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct manager *m = userdata;
-	int r = loader_consume(m->loader);
+	int r;
 
-	if (r < 0)
+	m->ring_budget = RING_BATCH;
+	r = loader_consume(m->loader);
+	m->ring_budget = 0;
+	if (r < 0 && r != -EAGAIN)
 		log_warning_errno(r, "Cannot read events from the ring buffer: %m");
 	return 0;
 }

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -76,6 +77,25 @@ class Accounting(unittest.TestCase):
         self.assertGreater(dropped, 0)
         self.assertGreater(len(records), 0)
         self.assertEqual(len(records) + dropped, n)
+
+    def test_a_flood_leaves_the_event_loop_its_turns(self):
+        """Under a flood the ring buffer is never empty; reading it must
+        still leave the timers their turn (status every 2 s here, the
+        flusher, the watchdog). Reading until empty, one dispatch lasted
+        the whole flood: one status update in 7 s."""
+        h = self.start("[agent]\ndedup_window_ms = 0\n")
+        before = len(h.notifications())
+        p = subprocess.Popen([sys.executable, "-c", FLOOD, self.file, str(10 ** 9)])
+        try:
+            h.wait_record(pid=p.pid)
+            t = time.monotonic()
+            wait_until(lambda: p.poll() is None and len([n for n in h.notifications()[before:] if "STATUS=" in n]) >= 3,
+                       15, what="three status updates during the flood")
+            self.assertIsNone(p.poll(), "the flood ended early")
+            print(f"# three status updates {time.monotonic() - t:.1f} s into the flood")
+        finally:
+            p.kill()
+            p.wait()
 
     def test_suppressed_count_rides_on_the_next_record(self):
         h = self.start("[agent]\ndedup_window_ms = 300\n")
