@@ -429,22 +429,35 @@ static size_t rescan_slice(struct host_source *h, size_t from, size_t n, uint64_
 	return done;
 }
 
-static int on_pass(sd_event_source *s, void *userdata)
+/*
+ * The next slice of the pass, at the loop's next turn. A timer due now
+ * rather than a defer source: a defer source stays pending from its first
+ * turn on and so always goes before an event source of its priority that
+ * became pending later, such as the ring buffer's, until the pass is done.
+ */
+static int pass_continue(struct host_source *h)
+{
+	int r = sd_event_source_set_time_relative(h->pass, 0);
+
+	return r < 0 ? r : sd_event_source_set_enabled(h->pass, SD_EVENT_ONESHOT);
+}
+
+static int on_pass(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct host_source *h = userdata;
 
 	if (h->pass_next < h->n_items)
 		h->pass_next += rescan_slice(h, h->pass_next, h->n_items - h->pass_next,
 					     clock_usec(CLOCK_MONOTONIC) + PASS_SLICE_USEC, &h->pass_batch);
-	if (h->pass_next < h->n_items)
-		return 0;
-	if (h->pass_again) {
+	if (h->pass_next >= h->n_items && h->pass_again) {
 		h->pass_again = false;
 		h->pass_next = 0;
-		return 0;
 	}
+	if (h->pass_next < h->n_items && pass_continue(h) >= 0)
+		return 0;
+	/* Done (or the timer cannot be armed, which cannot happen). */
+	h->pass_next = h->n_items;
 	end_batch(h, &h->pass_batch);
-	sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	if (h->on_settled)
 		h->on_settled(h->settled_userdata);
 	return 0;
@@ -454,7 +467,7 @@ void host_source_rescan(struct host_source *h)
 {
 	if (host_source_settled(h)) {
 		h->pass_next = 0;
-		if (sd_event_source_set_enabled(h->pass, SD_EVENT_ON) < 0) {
+		if (pass_continue(h) < 0) {
 			/* Cannot happen for a defer source; resolve at once. */
 			rescan_slice(h, 0, h->n_items, 0, &h->pass_batch);
 			end_batch(h, &h->pass_batch);
@@ -546,7 +559,7 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 	/* At the same priority as the ring buffer, so that the two take turns:
 	 * below it, a flood of records would hold a reload back for good. */
 	if (r >= 0)
-		r = sd_event_add_defer(event, &h->pass, on_pass, h);
+		r = sd_event_add_time(event, &h->pass, CLOCK_MONOTONIC, 0, 1, on_pass, h);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(h->pass, SD_EVENT_OFF);
 	if (r < 0) {
@@ -616,6 +629,8 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 		kept->present = old->present;
 		kept->watched_before = old->watched_before;
 		kept->file = old->file;
+		kept->st_dev = old->st_dev;
+		kept->st_ino = old->st_ino;
 		kept->last_error = old->last_error;
 		kept->real = TAKE_PTR(old->real);
 		kept->pinned_fd = TAKE_FD(old->pinned_fd);
@@ -638,7 +653,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	h->cursor = 0;
 	h->pass_again = false;
 	h->pass_next = 0;
-	return sd_event_source_set_enabled(h->pass, SD_EVENT_ON);
+	return pass_continue(h);
 
 oom:
 	hashmap_free(by_key);

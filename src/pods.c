@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "identity.h"
@@ -188,6 +189,10 @@ struct pod_item {
 	bool present;
 	int last_error;
 	struct hive_watch_key file;
+	/* What stat() said about that file: while the path still leads to it,
+	 * a rescan needs no answer from the kernel's resolver. */
+	dev_t st_dev;
+	ino_t st_ino;
 };
 
 struct pod {
@@ -348,6 +353,8 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 				continue;
 			n->present = o->present;
 			n->file = o->file;
+			n->st_dev = o->st_dev;
+			n->st_ino = o->st_ino;
 			n->last_error = o->last_error;
 			o->present = false;
 			kept = true;
@@ -408,12 +415,19 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *it
 				  item->policy, p->info->namespace, p->info->name, item->container->status->name);
 }
 
-static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *item, int root_fd)
+/*
+ * Resolve one path inside the container. The kernel's resolver (a syscall
+ * tracepoint: every system call of the host on the slow path while it is
+ * attached) is asked only when stat() says the path leads to another file
+ * than before; it is attached then (*batch) until the caller's end_batch().
+ */
+static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *item, int root_fd, bool *batch)
 {
 	_cleanup_(closep) int fd = -1;
 	struct hive_watch_key file;
 	struct watch_entry *e;
 	char dev[KERNEL_DEV_STRLEN];
+	struct stat st;
 	bool via_symlink;
 	int r;
 
@@ -421,6 +435,15 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 	 * the container, and magic links are refused: whatever the image
 	 * contains, the agent watches a file of the container's own tree. */
 	fd = resolve_open(root_fd, item->path, item->follow_symlinks);
+	if (fd >= 0 && item->present && fstat(fd, &st) >= 0 && st.st_dev == item->st_dev && st.st_ino == item->st_ino)
+		return;
+	if (fd >= 0 && !*batch) {
+		identity_begin(s->identity);
+		*batch = true;
+		/* Again, now that the resolver sees the open. */
+		closep(&fd);
+		fd = resolve_open(root_fd, item->path, item->follow_symlinks);
+	}
 	if (fd < 0) {
 		item_failed(s, p, item, fd);
 		return;
@@ -466,6 +489,17 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 	item->file = file;
 	item->present = true;
 	item->last_error = 0;
+	if (fstat(fd, &st) >= 0) {
+		item->st_dev = st.st_dev;
+		item->st_ino = st.st_ino;
+	}
+}
+
+static void end_batch(struct pod_source *s, bool *batch)
+{
+	if (*batch)
+		identity_end(s->identity);
+	*batch = false;
 }
 
 static int locate(struct pod_source *s, struct container *c)
@@ -483,7 +517,7 @@ static int locate(struct pod_source *s, struct container *c)
 	return 0;
 }
 
-static void resolve_pod(struct pod_source *s, struct pod *p)
+static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 {
 	for (size_t i = 0; i < p->n_containers; i++) {
 		struct container *c = &p->containers[i];
@@ -510,7 +544,7 @@ static void resolve_pod(struct pod_source *s, struct pod *p)
 			if (r < 0)
 				item_failed(s, p, &p->items[j], -ESRCH);
 			else
-				resolve_item(s, p, &p->items[j], root_fd);
+				resolve_item(s, p, &p->items[j], root_fd, batch);
 		}
 	}
 }
@@ -520,6 +554,7 @@ static void resolve_pod(struct pod_source *s, struct pod *p)
 static void pod_replace(struct pod_source *s, struct pod *old, struct pod_info *info)
 {
 	struct pod *p = NULL;
+	bool batch = false;
 	int r;
 
 	r = pod_build(s, info, &p);
@@ -543,9 +578,8 @@ static void pod_replace(struct pod_source *s, struct pod *old, struct pod_info *
 		pod_free(s, p, true);
 		return;
 	}
-	identity_begin(s->identity);
-	resolve_pod(s, p);
-	identity_end(s->identity);
+	resolve_pod(s, p, &batch);
+	end_batch(s, &batch);
 }
 
 static void pod_update(struct pod_source *s, struct pod_info *info)
@@ -635,6 +669,7 @@ static void rescan(struct pod_source *s)
 	void *value;
 	size_t items = 0;
 	unsigned turns;
+	bool batch = false;
 
 	hashmap_iter_init(&it, s->pods);
 	while (hashmap_iter_next(&it, NULL, NULL, &value))
@@ -643,15 +678,14 @@ static void rescan(struct pod_source *s)
 	 * POD_RESCAN_BUDGET paths. */
 	turns = MAX(1u, (unsigned)((items + POD_RESCAN_BUDGET - 1) / POD_RESCAN_BUDGET));
 	s->tick++;
-	identity_begin(s->identity);
 	hashmap_iter_init(&it, s->pods);
 	while (hashmap_iter_next(&it, NULL, NULL, &value)) {
 		struct pod *p = value;
 
 		if ((p->slot + s->tick) % turns == 0)
-			resolve_pod(s, p);
+			resolve_pod(s, p, &batch);
 	}
-	identity_end(s->identity);
+	end_batch(s, &batch);
 }
 
 static int on_rescan(sd_event_source *es, uint64_t usec, void *userdata)
