@@ -287,7 +287,7 @@ finish:
 static double getpid_ns(void)
 {
 	struct timespec a, b;
-	const int n = 100000;
+	const int n = 300000;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < n; i++)
@@ -307,7 +307,7 @@ static double median(double *v, size_t n)
 	return v[n / 2];
 }
 
-#define COST_ROUNDS 5
+#define COST_ROUNDS 7
 
 /*
  * What the rest of the system pays in fentry and kprobe modes: a getpid()
