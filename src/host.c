@@ -575,11 +575,30 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 	return 0;
 }
 
+/* What is known about a path that stays from one policy set to the next. */
+static void carry_over(struct host_item *kept, struct host_item *old)
+{
+	kept->present = old->present;
+	kept->watched_before = old->watched_before;
+	kept->file = old->file;
+	kept->st_dev = old->st_dev;
+	kept->st_ino = old->st_ino;
+	kept->last_error = old->last_error;
+	kept->real = TAKE_PTR(old->real);
+	kept->pinned_fd = TAKE_FD(old->pinned_fd);
+	/* The access filter may have changed, and so may whether symlinks are
+	 * followed. */
+	if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks) {
+		kept->present = false;
+		unpin(kept);
+	}
+}
+
 int host_source_apply(struct host_source *h, const struct policy_set *policies)
 {
 	struct host_item *items = NULL;
 	struct hashmap *by_key = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, same;
 
 	for (size_t i = 0; i < policies->n; i++) {
 		const struct policy *p = &policies->policies[i];
@@ -611,35 +630,27 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 		}
 	}
 
-	/* Carry over what is known about paths that stay, drop the others: by
-	 * key, so that a reload of many paths stays linear. */
-	by_key = hashmap_new();
-	if (!by_key)
-		goto oom;
-	for (size_t j = 0; j < n; j++)
-		if (hashmap_put_str(by_key, items[j].key, &items[j], NULL) < 0)
+	/* Carry over what is known about paths that stay, drop the others. A
+	 * reload that changes nothing keeps the order: matched in place; the
+	 * rest by key, so that any reload of many paths stays linear. Keys are
+	 * unique, so what matched in place matches nothing further on. */
+	for (same = 0; same < MIN(n, h->n_items) && strcmp(items[same].key, h->items[same].key) == 0; same++)
+		carry_over(&items[same], &h->items[same]);
+	if (same < h->n_items) {
+		by_key = hashmap_new();
+		if (!by_key)
 			goto oom;
-	for (size_t i = 0; i < h->n_items; i++) {
-		struct host_item *old = &h->items[i], *kept = hashmap_get_str(by_key, old->key);
+		for (size_t j = same; j < n; j++)
+			if (hashmap_put_str(by_key, items[j].key, &items[j], NULL) < 0)
+				goto oom;
+	}
+	for (size_t i = same; i < h->n_items; i++) {
+		struct host_item *kept = hashmap_get_str(by_key, h->items[i].key);
 
-		if (!kept) {
-			watch_set_remove(h->set, old->key);
-			continue;
-		}
-		kept->present = old->present;
-		kept->watched_before = old->watched_before;
-		kept->file = old->file;
-		kept->st_dev = old->st_dev;
-		kept->st_ino = old->st_ino;
-		kept->last_error = old->last_error;
-		kept->real = TAKE_PTR(old->real);
-		kept->pinned_fd = TAKE_FD(old->pinned_fd);
-		/* The access filter may have changed, and so may whether
-		 * symlinks are followed. */
-		if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks) {
-			kept->present = false;
-			unpin(kept);
-		}
+		if (kept)
+			carry_over(kept, &h->items[i]);
+		else
+			watch_set_remove(h->set, h->items[i].key);
 	}
 	hashmap_free(by_key);
 	items_free(h->items, h->n_items);

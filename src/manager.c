@@ -358,6 +358,8 @@ static void ready_when_settled(struct manager *m)
 		return;
 	}
 	m->ready_pending = false;
+	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
+		log_error("Cannot read the ring buffer: no access is logged.");
 	if (m->starting)
 		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
@@ -614,6 +616,11 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	replace_loader(m, l);
 	keep_kernel_side(m, l);
 	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
+	/* Until the host paths are first resolved, an event (one the previous
+	 * agent's hooks recorded while none ran) would find no watch: it
+	 * waits in the ring. */
+	if (r >= 0 && m->starting)
+		r = sd_event_source_set_enabled(m->ring_source, SD_EVENT_OFF);
 	if (r < 0)
 		log_error_errno(r, "Cannot watch the ring buffer: %m");
 	notify_status(m, "");
@@ -633,6 +640,7 @@ int manager_start(struct manager *m)
 {
 	int r;
 
+	m->starting = true;
 	kept_bpf_take(&m->kept);
 	if (kept_bpf_any(&m->kept))
 		log_info("The previous agent's BPF side is still attached (%zu links): taking it over.", m->kept.n_links);
@@ -706,7 +714,6 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		log_warning_errno(r, "Cannot enable the watchdog: %m");
 
-	m->starting = true;
 	ready_when_settled(m);
 	return 0;
 }
