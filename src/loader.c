@@ -171,12 +171,6 @@ static void destroy_skel(struct loader *l)
 	l->skel = NULL;
 }
 
-/*
- * The flusher of folded counts (bpf/flush.bpf.c): a syscall program (5.14+)
- * iterating the dedup map (5.13+). Loaded first, with the maps the access
- * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
- * folded counts only on a later access, as before.
- */
 /* The maps hive.bpf.c and flush.bpf.c share (maps.bpf.h), of either
  * skeleton, in enum kept_map order: what is shared, kept and adopted. */
 #define SHARED_MAPS(obj)                                                                                       \
@@ -209,7 +203,7 @@ static bool map_fits(const struct bpf_map *m, int fd, char *why, size_t size)
 	       info.value_size == bpf_map__value_size(m) && info.max_entries == bpf_map__max_entries(m);
 }
 
-/* Adopt all four kept maps, or none (0: none fit or none kept). */
+/* Adopt every kept map, or none (0: some do not fit, or none kept). */
 static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const struct kept_bpf *k)
 {
 	int r = 0;
@@ -231,6 +225,12 @@ static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const st
 	return r < 0 ? r : 1;
 }
 
+/*
+ * The flusher of folded counts (bpf/flush.bpf.c): a syscall program (5.14+)
+ * iterating the dedup map (5.13+). Loaded first, with the maps the access
+ * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
+ * folded counts only on a later access, as before.
+ */
 static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adopted)
 {
 	struct flush_bpf *f;
