@@ -36,10 +36,7 @@ struct host_item {
 	bool watched_before;
 	int last_error; /* to log a failure once, not at every rescan */
 	struct hive_watch_key file;
-	/* What stat() says about that file: while the path still leads to it,
-	 * a rescan needs no answer from the kernel's resolver. */
-	dev_t st_dev;
-	ino_t st_ino;
+	struct stat_id stat; /* of that file: see struct stat_id */
 	bool dir_watched; /* listed in its directory's dir_watch */
 };
 
@@ -137,8 +134,7 @@ struct host_source *host_source_free(struct host_source *h)
 		dir_watches_clear(h);
 	hashmap_free(h->dir_watches);
 	sd_event_source_disable_unref(h->rescan_timer);
-	if (h->pass_batch)
-		identity_end(h->identity);
+	identity_end_lazily(h->identity, &h->pass_batch);
 	sd_event_source_disable_unref(h->pass);
 	sd_event_source_disable_unref(h->mounts);
 	closep(&h->mounts_fd);
@@ -280,7 +276,6 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	_cleanup_(closep) int fd = -1;
 	struct hive_watch_key file;
 	struct watch_entry *e;
-	struct stat st;
 	int r;
 
 	fd = resolve_open(-1, item->path, item->follow_symlinks);
@@ -320,10 +315,7 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 	h->n_present += !item->present;
 	item->present = true;
 	item->watched_before = true;
-	if (fstat(fd, &st) >= 0) {
-		item->st_dev = st.st_dev;
-		item->st_ino = st.st_ino;
-	}
+	stat_id_of_fd(fd, &item->stat);
 	if (!item->follow_symlinks) {
 		unpin(item);
 		item->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -339,14 +331,13 @@ static void resolve_item(struct host_source *h, struct host_item *item)
 static bool item_unchanged(const struct host_item *item)
 {
 	_cleanup_(closep) int fd = -1;
-	struct stat st;
 
 	if (!item->present && item->last_error == 0) /* never resolved */
 		return false;
 	fd = resolve_open(-1, item->path, item->follow_symlinks);
 	if (fd < 0)
 		return !item->present && fd == item->last_error;
-	return item->present && fstat(fd, &st) >= 0 && st.st_dev == item->st_dev && st.st_ino == item->st_ino;
+	return item->present && stat_id_matches(fd, &item->stat);
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata);
@@ -393,26 +384,18 @@ static void watch_dir(struct host_source *h, size_t index)
 /*
  * Resolve one item again, asking the kernel only when its path changed. The
  * kernel's resolver is attached at the first such item (*batch) and stays
- * until end_batch(): attaching and detaching cost milliseconds each.
+ * until identity_end_lazily(): attaching and detaching cost milliseconds
+ * each.
  */
 static void rescan_item(struct host_source *h, size_t index, bool *batch)
 {
 	struct host_item *item = &h->items[index];
 
 	if (!item_unchanged(item)) {
-		if (!*batch)
-			identity_begin(h->identity);
-		*batch = true;
+		identity_begin_lazily(h->identity, batch);
 		resolve_item(h, item);
 	}
 	watch_dir(h, index);
-}
-
-static void end_batch(struct host_source *h, bool *batch)
-{
-	if (*batch)
-		identity_end(h->identity);
-	*batch = false;
 }
 
 /* Resolve up to n items from from on (round robin), until the monotonic
@@ -457,7 +440,7 @@ static int on_pass(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	/* Done (or the timer cannot be armed, which cannot happen). */
 	h->pass_next = h->n_items;
-	end_batch(h, &h->pass_batch);
+	identity_end_lazily(h->identity, &h->pass_batch);
 	if (h->on_settled)
 		h->on_settled(h->settled_userdata);
 	return 0;
@@ -468,9 +451,9 @@ void host_source_rescan(struct host_source *h)
 	if (host_source_settled(h)) {
 		h->pass_next = 0;
 		if (pass_continue(h) < 0) {
-			/* Cannot happen for a defer source; resolve at once. */
+			/* Cannot happen for a timer source; resolve at once. */
 			rescan_slice(h, 0, h->n_items, 0, &h->pass_batch);
-			end_batch(h, &h->pass_batch);
+			identity_end_lazily(h->identity, &h->pass_batch);
 		}
 	} else
 		h->pass_again = true;
@@ -505,7 +488,7 @@ static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void
 		if (ev->len == 0 || !slash || strcmp(slash + 1, ev->name) == 0)
 			rescan_item(h, d->items[k], &batch);
 	}
-	end_batch(h, &batch);
+	identity_end_lazily(h->identity, &batch);
 	return 0;
 }
 
@@ -525,7 +508,7 @@ static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
 	bool batch = false;
 
 	rescan_slice(h, h->cursor, n, 0, &batch);
-	end_batch(h, &batch);
+	identity_end_lazily(h->identity, &batch);
 	h->cursor = h->n_items ? (h->cursor + n) % h->n_items : 0;
 	return sd_event_source_set_time_relative(s, h->rescan_usec);
 }
@@ -581,8 +564,7 @@ static void carry_over(struct host_item *kept, struct host_item *old)
 	kept->present = old->present;
 	kept->watched_before = old->watched_before;
 	kept->file = old->file;
-	kept->st_dev = old->st_dev;
-	kept->st_ino = old->st_ino;
+	kept->stat = old->stat;
 	kept->last_error = old->last_error;
 	kept->real = TAKE_PTR(old->real);
 	kept->pinned_fd = TAKE_FD(old->pinned_fd);

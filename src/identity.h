@@ -3,6 +3,7 @@
 #define HIVE_IDENTITY_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "hive.h"
 
@@ -33,6 +34,26 @@ bool identity_from_kernel(const struct identity *id);
 /* Around a batch of resolve_open() + identity_of_fd(); they nest. */
 void identity_begin(struct identity *id);
 void identity_end(struct identity *id);
+
+/* A batch begun only once needed: identity_begin() the first time, when
+ * *begun is false; identity_end_lazily() ends it if it was begun. */
+void identity_begin_lazily(struct identity *id, bool *begun);
+void identity_end_lazily(struct identity *id, bool *begun);
+
+/*
+ * What stat() says of a file. While a path still leads to a file with the
+ * same one, it leads to the file it led to before, and the kernel's
+ * resolver need not be asked again (attached, it puts every system call of
+ * the host on the slow path).
+ */
+struct stat_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* fd's; zero (matching no file) when fstat() fails. */
+void stat_id_of_fd(int fd, struct stat_id *ret);
+bool stat_id_matches(int fd, const struct stat_id *id);
 
 /*
  * The identity of the file behind fd, which the calling thread must have just

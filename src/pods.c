@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "identity.h"
@@ -189,10 +188,7 @@ struct pod_item {
 	bool present;
 	int last_error;
 	struct hive_watch_key file;
-	/* What stat() said about that file: while the path still leads to it,
-	 * a rescan needs no answer from the kernel's resolver. */
-	dev_t st_dev;
-	ino_t st_ino;
+	struct stat_id stat; /* of that file: see struct stat_id */
 };
 
 struct pod {
@@ -353,8 +349,7 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 				continue;
 			n->present = o->present;
 			n->file = o->file;
-			n->st_dev = o->st_dev;
-			n->st_ino = o->st_ino;
+			n->stat = o->stat;
 			n->last_error = o->last_error;
 			o->present = false;
 			kept = true;
@@ -419,7 +414,8 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *it
  * Resolve one path inside the container. The kernel's resolver (a syscall
  * tracepoint: every system call of the host on the slow path while it is
  * attached) is asked only when stat() says the path leads to another file
- * than before; it is attached then (*batch) until the caller's end_batch().
+ * than before; it is attached then (*batch) until the caller's
+ * identity_end_lazily().
  */
 static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *item, int root_fd, bool *batch)
 {
@@ -427,7 +423,6 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 	struct hive_watch_key file;
 	struct watch_entry *e;
 	char dev[KERNEL_DEV_STRLEN];
-	struct stat st;
 	bool via_symlink;
 	int r;
 
@@ -435,11 +430,10 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 	 * the container, and magic links are refused: whatever the image
 	 * contains, the agent watches a file of the container's own tree. */
 	fd = resolve_open(root_fd, item->path, item->follow_symlinks);
-	if (fd >= 0 && item->present && fstat(fd, &st) >= 0 && st.st_dev == item->st_dev && st.st_ino == item->st_ino)
+	if (fd >= 0 && item->present && stat_id_matches(fd, &item->stat))
 		return;
 	if (fd >= 0 && !*batch) {
-		identity_begin(s->identity);
-		*batch = true;
+		identity_begin_lazily(s->identity, batch);
 		/* Again, now that the resolver sees the open. */
 		closep(&fd);
 		fd = resolve_open(root_fd, item->path, item->follow_symlinks);
@@ -489,17 +483,7 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 	item->file = file;
 	item->present = true;
 	item->last_error = 0;
-	if (fstat(fd, &st) >= 0) {
-		item->st_dev = st.st_dev;
-		item->st_ino = st.st_ino;
-	}
-}
-
-static void end_batch(struct pod_source *s, bool *batch)
-{
-	if (*batch)
-		identity_end(s->identity);
-	*batch = false;
+	stat_id_of_fd(fd, &item->stat);
 }
 
 static int locate(struct pod_source *s, struct container *c)
@@ -579,7 +563,7 @@ static void pod_replace(struct pod_source *s, struct pod *old, struct pod_info *
 		return;
 	}
 	resolve_pod(s, p, &batch);
-	end_batch(s, &batch);
+	identity_end_lazily(s->identity, &batch);
 }
 
 static void pod_update(struct pod_source *s, struct pod_info *info)
@@ -685,7 +669,7 @@ static void rescan(struct pod_source *s)
 		if ((p->slot + s->tick) % turns == 0)
 			resolve_pod(s, p, &batch);
 	}
-	end_batch(s, &batch);
+	identity_end_lazily(s->identity, &batch);
 }
 
 static int on_rescan(sd_event_source *es, uint64_t usec, void *userdata)
