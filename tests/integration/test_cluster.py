@@ -102,8 +102,10 @@ class Cluster(ClusterTest):
             self.agent(node)
         leader = self.wait_one_leader()
         follower = "node-b" if leader == "node-a" else "node-a"
-        nw = wait_until(lambda: self.nodewatch(follower), 10, what="the follower's NodeWatch")
-        self.assertEqual(nw["spec"]["entryCount"], 1)
+        # The first write may go out before the file is resolved: wait for
+        # the one with its entry.
+        wait_until(lambda: self.entry_count(follower) == 1, 10, what="the follower's NodeWatch with its entry")
+        nw = self.nodewatch(follower)
         self.assertEqual(nw["metadata"]["labels"]["hive.io/kernel-id"], BOOT_ID)
         self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret(follower))
         r = wait_until(lambda: self.agents[leader].matching(pid=cat(self.secret(follower))), 10,
@@ -158,7 +160,7 @@ class Cluster(ClusterTest):
                 os.unlink(p)
             time.sleep(0.05)
         # The last change goes out: all 20 files are gone.
-        wait_until(lambda: self.nodewatch(node)["spec"]["entryCount"] == 0, 5, what="the final write")
+        wait_until(lambda: self.entry_count(node) == 0, 5, what="the final write")
         wait_until(lambda: arrivals[-1][1] == self.nodewatch(node)["metadata"]["generation"], 5,
                    what="kubectl to see the final write")
         watch.terminate()
@@ -187,7 +189,7 @@ class Cluster(ClusterTest):
                 L.wait_record(timeout=5, pid=pid, node=node)
             time.sleep(2)
         self.assertEqual(self.role(L), "leader")
-        self.assertIn("unreachable: keeping the programs attached", L.log_text())
+        L.wait_log("unreachable: keeping the programs attached")
         self.cluster.start_apiserver()
 
         # "Watching ... again." / "NodeWatch ... written again.": retries back

@@ -74,10 +74,10 @@ class Security(ClusterTest):
     def test_admission_refuses_every_attack(self):
         self.agent("node-a")
         wait_until(lambda: self.lease_holder() == "node-a", LEASE + 5, what="node-a to hold the lease")
-        wait_until(lambda: self.nodewatch("node-a"), 10, what="node-a's NodeWatch")
+        wait_until(lambda: self.entry_count("node-a") == 1, 10, what="node-a's NodeWatch with its entry")
         # Positive control: node-b may write what is its own.
         self.agent("node-b")
-        wait_until(lambda: self.nodewatch("node-b"), 10, what="node-b's NodeWatch, written by node-b")
+        wait_until(lambda: self.entry_count("node-b") == 1, 10, what="node-b's NodeWatch, written by node-b")
 
         # Blinding: the lease for a day, or for another node.
         self.assert_refused(self.replace_lease("node-b", 86400), "leaseDurationSeconds must be between 1 and 300")
@@ -93,7 +93,7 @@ class Security(ClusterTest):
                                            "-p", '{"spec":{"entries":[]}}'),
                             "node node-b may write only the NodeWatch named node-b")
         self.assertEqual(self.lease_holder(), "node-a")
-        self.assertEqual(self.nodewatch("node-a")["spec"]["entryCount"], 1)
+        self.assertEqual(self.entry_count("node-a"), 1)
 
     def test_service_account_token_names_the_node_of_its_pod(self):
         # The in-cluster credential: hive-system/hive-agent's token, bound to
@@ -168,7 +168,7 @@ class Security(ClusterTest):
     def test_without_admission_an_erased_nodewatch_is_restored(self):
         self.cluster.set_admission(False)
         self.agent("node-a")
-        wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1, 10,
+        wait_until(lambda: self.entry_count("node-a") == 1, 10,
                    what="node-a's NodeWatch")
         r = self.as_node_b("patch", "nodewatch", "-n", "hive-system", "node-a", "--type", "merge",
                            "-p", '{"spec":{"entries":[],"entryCount":0}}')
@@ -183,7 +183,7 @@ class Security(ClusterTest):
         # Restored through the product's own conflict path: its stale
         # resourceVersion gets a 409, it reads the object and writes it again.
         a.wait_log("conflict (409) on write, reading it again", timeout=5)
-        nw = wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1 and
+        nw = wait_until(lambda: self.entry_count("node-a") == 1 and
                         self.nodewatch("node-a"), 5, what="node-a's entries restored")
         self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret("node-a"))
 
@@ -191,7 +191,7 @@ class Security(ClusterTest):
         self.as_node_b("delete", "nodewatch", "-n", "hive-system", "node-a")  # RBAC: forbidden to agents
         self.cluster.kubectl("delete", "nodewatch", "-n", "hive-system", "node-a")
         a.wait_log("was deleted by someone else: restoring it.", timeout=20)
-        wait_until(lambda: (self.nodewatch("node-a") or {}).get("spec", {}).get("entryCount") == 1, 5,
+        wait_until(lambda: self.entry_count("node-a") == 1, 5,
                    what="node-a's NodeWatch created again")
 
 

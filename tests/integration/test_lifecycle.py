@@ -60,7 +60,7 @@ class Lifecycle(unittest.TestCase):
             p = subprocess.Popen(["cat", self.file], stdout=subprocess.DEVNULL)
             p.wait()
             self.assertEqual(h.wait_record(pid=p.pid)["attach"], "tracepoint")
-            self.assertIn("Attached in tracepoint mode", h.log_text())
+            h.wait_log("Attached in tracepoint mode")  # stderr is read apart from the records
 
     def test_auto_mode_says_why_it_skipped_modes(self):
         with Hived({"p.json": host_policy("f", self.file)}) as h:

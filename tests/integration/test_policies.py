@@ -57,6 +57,15 @@ class Policies(ClusterTest):
                        self.node_status(kind, name, n, namespace)["state"] == "Applied" for n in nodes)
         wait_until(applied, timeout, interval=0.2, what=f"generation {generation} of {name} applied on {nodes}")
 
+    def counts(self, kind, name):
+        """(appliedNodes, rejectedNodes) of the object, None where absent."""
+        status = (self.get(kind, name) or {}).get("status", {})
+        return status.get("appliedNodes"), status.get("rejectedNodes")
+
+    def report(self, node):
+        """{(name, state)} of every policy node's NodeWatch status reports."""
+        return {(p["name"], p["state"]) for p in (self.nodewatch(node) or {}).get("status", {}).get("policies", [])}
+
     def published(self, node, policy, path, access=None):
         """node's NodeWatch has an entry of the HivePolicy policy for path
         (for exactly these accesses, when given)."""
@@ -95,9 +104,8 @@ class Policies(ClusterTest):
                    {(n, k) for n in nodes for k in ("file", "HivePolicy")}, 10, interval=0.1,
                    what="a read logged for each node and kind")
         self.wait_applied(nodes, "watched", 1)
-        wait_until(lambda: (self.get("hivepolicy", "watched").get("status", {}).get("appliedNodes"),
-                            self.get("hivepolicy", "watched")["status"].get("rejectedNodes")) == (2, 0), 10,
-                   interval=0.2, what="appliedNodes 2")
+        wait_until(lambda: self.counts("hivepolicy", "watched") == (2, 0), 10, interval=0.2,
+                   what="appliedNodes 2, rejectedNodes 0")
         columns = self.cluster.kubectl("get", "hivepolicies", "watched").stdout
         self.assertRegex(columns, r"watched\s+true\s+\[\"" + watched + r"\"\]\s+2\s+0", columns)
         report = {"kind": "HivePolicy", "name": "watched", "generation": 1, "state": "Applied"}
@@ -215,10 +223,12 @@ class Policies(ClusterTest):
                 self.assertIn(reason, ev["message"])
                 described = self.cluster.kubectl("describe", kind, name, *(["-n", ns] if ns else [])).stdout
                 self.assertIn("PolicyRejected", described)
-            wait_until(lambda: self.get("hivepolicy", "bad").get("status", {}).get("rejectedNodes") == 1, 10,
-                       interval=0.2, what="rejectedNodes 1")
-            report = {(p["name"], p["state"]) for p in self.nodewatch("node-a")["status"]["policies"]}
-            self.assertEqual(report, {("bad", "Rejected"), ("good", "Applied"), ("team-a/sneaky", "Rejected")})
+            wait_until(lambda: self.counts("hivepolicy", "bad")[1] == 1, 10, interval=0.2, what="rejectedNodes 1")
+            # The NodeWatch is written at most once a second, apart from the
+            # objects' status: wait for the report itself.
+            expected = {("bad", "Rejected"), ("good", "Applied"), ("team-a/sneaky", "Rejected")}
+            wait_until(lambda: self.report("node-a") == expected, 10, interval=0.2,
+                       what=f"node-a's NodeWatch reporting {expected}")
         finally:
             self.cluster.kubectl("delete", "hivepolicies,hivenamespacedpolicies", "--all", "--all-namespaces")
             self.loosen_crd(False)
@@ -260,7 +270,12 @@ class Policies(ClusterTest):
         report = {"kind": "HivePolicy", "name": "shared", "generation": 1, "state": "Applied"}
         wait_until(lambda: report in (self.nodewatch("node-a") or {}).get("status", {}).get("policies", []), 10,
                    interval=0.2, what="the restarted agent's report")
-        time.sleep(2)
+        # Positive control: an object that appears now needs a status
+        # write. The agent writes one status at a time, and any write for
+        # "shared" was due at its list, before the report above: it would
+        # be in before the control's.
+        self.apply(hive_policy("control", {"host": True, "paths": [self.secret("node-a")]}))
+        self.wait_applied(["node-a"], "control", 1)
         self.assertEqual(self.get("hivepolicy", "shared")["metadata"]["resourceVersion"], version)
 
     def test_tenant_manages_namespaced_policies_of_its_namespace_only(self):

@@ -108,8 +108,7 @@ class ClusterTest(unittest.TestCase):
         agent = self.agents[leader]
         wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
         for node in (leader, follower):
-            wait_until(lambda: (self.nodewatch(node) or {}).get("spec", {}).get("entryCount") == 1, 10,
-                       what=f"{node}'s NodeWatch")
+            wait_until(lambda: self.entry_count(node) == 1, 10, what=f"{node}'s NodeWatch")
         return leader, follower, agent
 
     def wait_lease_renewals(self, n, timeout=LEASE * 3):
@@ -132,3 +131,6 @@ class ClusterTest(unittest.TestCase):
         r = self.cluster.kubectl("get", "nodewatch", "-n", "hive-system", node, "-o", "json", check=False)
         return json.loads(r.stdout) if r.returncode == 0 else None
 
+    def entry_count(self, node):
+        """spec.entryCount of node's NodeWatch; None while there is none."""
+        return (self.nodewatch(node) or {}).get("spec", {}).get("entryCount")

@@ -8,6 +8,7 @@ files, admin.kubeconfig and one kubeconfig per agent identity.
 
 import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -23,10 +24,30 @@ BUILD = os.path.join(SRC, "tests", "cluster", "build")
 DEPLOY = os.path.join(SRC, "deploy")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The kubelet's own ports (10248 healthz, 10250 API, ...), never handed out.
+KUBELET_PORTS = range(10240, 10260)
+
+
+def unused_port():
+    """A TCP port free on 127.0.0.1 now, from below the kernel's ephemeral
+    range: the kernel never gives such a port to a bind(0) or a connect(), so
+    between this check and the daemon's own bind only another explicit bind
+    can take it (the caller starts again on a new port when that happens).
+    A port picked by bind(0) was taken by an outgoing connection on a fast
+    machine before etcd could bind it."""
+    ephemeral_low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    low = max(1024, ephemeral_low - 12000)
+    for _ in range(200):
+        port = random.randrange(low, ephemeral_low)
+        if port in KUBELET_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port from {low} to {ephemeral_low - 1}")
 
 
 def openssl(*args, cwd):
@@ -43,6 +64,14 @@ def wait_until(predicate, timeout, what):
     return value
 
 
+class DaemonExited(RuntimeError):
+    """A daemon the harness started exited before it was ready."""
+
+    def __init__(self, name, code, log_tail):
+        super().__init__(f"{name} exited with status {code} while starting; its last log lines:\n{log_tail}")
+        self.address_in_use = "address already in use" in log_tail
+
+
 class Processes:
     """Background processes of a component whose state (pids) lives in
     self.state, saved with self.save(), logs in self.path(NAME.log): the
@@ -57,6 +86,35 @@ class Processes:
         self.state[f"{name}_pid"] = p.pid
         self.save()
         return p
+
+    def _start(self, name, argv, ready, timeout, what):
+        """Spawn name and wait until ready() is true. A process that exits
+        meanwhile fails the wait at once (DaemonExited, with the lines it
+        logged during this start), rather than at the timeout."""
+        log = self.path(f"{name}.log")
+        offset = os.path.getsize(log) if os.path.exists(log) else 0
+        p = self._spawn(name, argv)
+
+        def started():
+            if p.poll() is not None:
+                with open(log, errors="replace") as f:
+                    f.seek(offset)
+                    tail = "\n".join(f.read().splitlines()[-20:])
+                raise DaemonExited(name, p.returncode, tail)
+            return ready()
+        return wait_until(started, timeout, what)
+
+    def _start_on_free_port(self, key, start, attempts=5):
+        """start() with self.state[key] a free port, again on another port
+        while the daemon finds its port taken by someone else meanwhile."""
+        for attempt in range(attempts):
+            self.state[key] = unused_port()
+            self.save()
+            try:
+                return start()
+            except DaemonExited as e:
+                if not e.address_in_use or attempt == attempts - 1:
+                    raise
 
     def _alive(self, name):
         pid = self.state.get(f"{name}_pid")
@@ -180,12 +238,6 @@ users:
 
     def start_etcd(self):
         url = f"http://127.0.0.1:{self.state['etcd_port']}"
-        self._spawn("etcd", [os.path.join(self.state["bin"], "etcd"), "--data-dir", self.path("etcd-data"),
-                             "--listen-client-urls", url, "--advertise-client-urls", url,
-                             "--listen-peer-urls", f"http://127.0.0.1:{self.state['etcd_peer_port']}",
-                             "--initial-advertise-peer-urls", f"http://127.0.0.1:{self.state['etcd_peer_port']}",
-                             "--initial-cluster", f"default=http://127.0.0.1:{self.state['etcd_peer_port']}",
-                             "--log-level", "warn"])
 
         def healthy():
             try:
@@ -193,13 +245,19 @@ users:
                     return json.load(r).get("health") == "true"
             except (OSError, ValueError):
                 return False
-        wait_until(healthy, 60, "etcd's /health")
+        # A single member: its peer port takes no connection, so the
+        # kernel may pick it (port 0), as envtest does.
+        self._start("etcd", [os.path.join(self.state["bin"], "etcd"), "--data-dir", self.path("etcd-data"),
+                             "--listen-client-urls", url, "--advertise-client-urls", url,
+                             "--listen-peer-urls", "http://127.0.0.1:0", "--log-level", "warn"],
+                    healthy, 60, "etcd's /health")
 
     def start_apiserver(self, extra_args=None):
-        """Start kube-apiserver with extra_args, or with those of the last start."""
+        """Start kube-apiserver with extra_args, or with those of the last
+        start, on the port it had (kubeconfigs name it)."""
         args = list(extra_args) if extra_args is not None else self.state.get("apiserver_extra_args", [])
         self.state["apiserver_extra_args"] = args
-        self._spawn("apiserver", [
+        self._start("apiserver", [
             os.path.join(self.state["bin"], "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{self.state['etcd_port']}",
             f"--cert-dir={self.dir}",
@@ -220,8 +278,7 @@ users:
             f"--service-account-key-file={self.path('sa.pub')}",
             f"--service-account-signing-key-file={self.path('sa.key')}",
             "--enable-priority-and-fairness=false",
-        ] + args)
-        wait_until(lambda: self._https_ok(self.server + "/readyz"), 120, "kube-apiserver's /readyz")
+        ] + args, lambda: self._https_ok(self.server + "/readyz"), 120, "kube-apiserver's /readyz")
 
     def stop_apiserver(self):
         self._kill("apiserver")
@@ -239,13 +296,14 @@ users:
         if self._alive("apiserver") and self._alive("etcd"):
             return self
         self.state["bin"] = subprocess.run([BUILD], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-        for key in ("etcd_port", "etcd_peer_port", "apiserver_port"):
-            self.state.setdefault(key, free_port())
-        self.save()
+        # What a crashed run left of this cluster goes first: a new start
+        # picks new ports.
+        self._kill("apiserver")
+        self._kill("etcd")
         self._certificates()
+        self._start_on_free_port("etcd_port", self.start_etcd)
+        self._start_on_free_port("apiserver_port", lambda: self.start_apiserver(apiserver_args))
         self.write_kubeconfig(self.admin_kubeconfig, self.path("admin.crt"), self.path("admin.key"), "admin")
-        self.start_etcd()
-        self.start_apiserver(apiserver_args)
         self.kubectl("apply", "-f", DEPLOY)
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/nodewatches.hive.io",
                      "crd/hivepolicies.hive.io", "crd/hivenamespacedpolicies.hive.io")

@@ -187,13 +187,16 @@ state = "{self.path('containerd/state')}"
         images = subprocess.run([IMAGES], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
         self._record_host_state()
         self._write_configs()
-        if not self._alive("containerd"):
-            self._spawn("containerd", ["containerd", "--config", self.path("containerd.toml")])
-        kubecluster.wait_until(lambda: os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0,
-                               60, "containerd")
+        def serving():
+            return os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0
+        if self._alive("containerd"):
+            kubecluster.wait_until(serving, 60, "containerd")
+        else:
+            self._start("containerd", ["containerd", "--config", self.path("containerd.toml")], serving, 60,
+                        "containerd")
         for image in ("pause.tar", "busybox.tar"):
             self.ctr("images", "import", os.path.join(images, image))
-        self._spawn("kubelet", [
+        self._start("kubelet", [
             os.path.join(self.cluster.state["bin"], "kubelet"),
             f"--config={self.path('kubelet.yaml')}",
             f"--kubeconfig={self.path('kubelet.kubeconfig')}",
@@ -203,16 +206,13 @@ state = "{self.path('containerd/state')}"
             f"--hostname-override={self.name}",
             f"--node-ip={host_ip()}",
             "--v=1",
-        ])
-        self.wait_ready()
+        ], self.ready, 120, f"node {self.name} to be Ready")
         return self
 
-    def wait_ready(self, timeout=120):
-        def ready():
-            r = self.cluster.kubectl("get", "node", self.name, "-o",
-                                     "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
-            return r.returncode == 0 and r.stdout.strip() == "True"
-        kubecluster.wait_until(ready, timeout, f"node {self.name} to be Ready")
+    def ready(self):
+        r = self.cluster.kubectl("get", "node", self.name, "-o",
+                                 "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
+        return r.returncode == 0 and r.stdout.strip() == "True"
 
     def down(self):
         """Stop everything and leave the host as it was."""

@@ -16,27 +16,31 @@ import sys
 TAP = re.compile(r"^(ok|not ok) \d+( - [^#]*)?(#\s*(SKIP|TODO)\b(.*))?$", re.IGNORECASE)
 
 
+def case_name(test, m):
+    return f"{test['name']}: {(m.group(2) or ' - (unnamed)')[3:].strip()}"
+
+
 def count(test):
-    """(passed, failed, names of skipped cases with their reasons)."""
-    passed = failed = 0
-    skipped = []
+    """(passed, names of failed cases, names of skipped cases with their reasons)."""
+    passed = 0
+    failed, skipped = [], []
     if test["result"] == "EXPECTEDFAIL":
-        return 1, 0, []  # a mutant: its "not ok" lines are the point
+        return 1, [], []  # a mutant: its "not ok" lines are the point
     cases = [TAP.match(line) for line in (test.get("stdout") or "").splitlines()]
     cases = [m for m in cases if m]
     for m in cases:
         if m.group(4) and m.group(4).upper() == "SKIP":
-            skipped.append(f"{test['name']}: {(m.group(2) or ' - (unnamed)')[3:].strip()}: {m.group(5).strip()}")
+            skipped.append(f"{case_name(test, m)}: {m.group(5).strip()}")
         elif m.group(1) == "ok":
             passed += 1
         else:
-            failed += 1
+            failed.append(case_name(test, m))
     plan_skip = re.search(r"^1\.\.0\s*#\s*SKIP\s*(.*)$", test.get("stdout") or "", re.M | re.I)
     result = test["result"]
     if result == "SKIP" and not cases:
         skipped.append(f"{test['name']}: {plan_skip.group(1) if plan_skip else 'the whole test'}")
-    elif result not in ("OK", "EXPECTEDFAIL", "SKIP") and failed == 0:
-        failed += 1  # crashed, timed out or broke the protocol
+    elif result not in ("OK", "EXPECTEDFAIL", "SKIP") and not failed:
+        failed.append(f"{test['name']}: {result}")  # crashed, timed out or broke the protocol
     elif not cases and result == "OK":
         passed += 1
     return passed, failed, skipped
@@ -49,27 +53,30 @@ def main():
     ap.add_argument("logs", nargs="+")
     args = ap.parse_args()
 
-    passed = failed = 0
-    skipped, suites = [], set()
+    passed = 0
+    failed, skipped, suites = [], [], set()
     for log in args.logs:
         build = log.split("/meson-logs/")[0]
         for t in (json.loads(line) for line in open(log) if line.strip()):
             p, f, s = count(t)
-            passed, failed = passed + p, failed + f
+            passed += p
+            failed += [f"{build}: {x}" for x in f]
             skipped += [f"{build}: {x}" for x in s]
             suites.add(t["name"].split(" / ")[0].split(":")[-1])  # "project:suite / test"
-            print(f"  {build + ': ' + t['name']:<44} {t['result']:<12} {p:4} passed {f:4} failed {len(s):4} skipped")
+            print(f"  {build + ': ' + t['name']:<44} {t['result']:<12} {p:4} passed {len(f):4} failed "
+                  f"{len(s):4} skipped")
     missing = [s for s in args.expect.split(",") if s and s not in suites]
     for s in missing:
         print(f"SUITE NOT RUN: {s}")
+    for f in failed:
+        print(f"  FAILED {f}")
     if skipped:
         print(f"SKIPPED ({len(skipped)}; these ran nothing{', which fails CI' if args.ci else ''}):")
         for s in skipped:
             print(f"  SKIP {s}")
-    if args.ci:
-        failed += len(skipped) + len(missing)
-    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped")
-    sys.exit(1 if failed else 0)
+    n_failed = len(failed) + (len(skipped) + len(missing) if args.ci else 0)
+    print(f"{passed} passed, {n_failed} failed, {len(skipped)} skipped")
+    sys.exit(1 if n_failed else 0)
 
 
 if __name__ == "__main__":

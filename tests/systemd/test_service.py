@@ -128,6 +128,16 @@ class Service(unittest.TestCase):
             tail = self.sh("journalctl -u hive --no-pager -n 25; systemctl status hive --no-pager", check=False)
             raise AssertionError(f"{e}\n{tail.stdout}") from None
 
+    def wait_log(self, *texts, lines=40, timeout=10):
+        """Wait until hived's last lines in the journal hold every text;
+        returns them. Its log comes through a stream and its records as
+        native messages: journald may store a record before a line logged
+        earlier, so a line is waited for, never looked up once."""
+        def logged():
+            log = self.sh(f"journalctl -u hive --no-pager -o cat -n {lines}").stdout
+            return all(t in log for t in texts) and log
+        return wait_until(logged, timeout, interval=0.3, what=f"{texts} in hived's log")
+
     def main_pid(self):
         return int(self.sh("systemctl show -p MainPID --value hive").stdout)
 
@@ -177,8 +187,11 @@ class Service(unittest.TestCase):
         explained = self.sh("journalctl -u hive -x --no-pager HIVE_POLICY=etc-shadow").stdout
         self.assertIn("Subject: cat accessed watched file /etc/shadow (read)", explained)
         self.assertIn("which policy etc-shadow watches", explained)
-        status = self.sh("systemctl status hive --no-pager", check=False).stdout
-        self.assertRegex(status, r"Status: \"(fentry|kprobe|tracepoint) mode; watching 2 inodes")
+        # systemctl reload returns once SIGHUP is sent: the status comes with
+        # the reload's READY=1.
+        wait_until(lambda: re.search(r"Status: \"(fentry|kprobe|tracepoint) mode; watching 2 inodes",
+                                     self.sh("systemctl status hive --no-pager", check=False).stdout), 10,
+                   interval=0.3, what="the status after the reload")
 
     def test_03_reload_adds_a_policy(self):
         self.sh("""cat > /etc/hive/policies.d/hostname.json <<'EOF'
@@ -192,8 +205,7 @@ systemctl reload hive""")
                 "> /etc/hive/policies.d/broken.json")
         r = self.sh("systemctl reload hive", check=False)
         self.assertNotEqual(r.returncode, 0)
-        log = self.sh("journalctl -u hive --no-pager -o cat -n 30").stdout
-        self.assertIn('broken.json: policy #1 "broken": paths[0]: "etc/passwd" is not an absolute path', log)
+        self.wait_log('broken.json: policy #1 "broken": paths[0]: "etc/passwd" is not an absolute path', lines=30)
         self.assertEqual(self.sh("systemctl is-active hive").stdout.strip(), "active")
         self.wait_record("cat /etc/shadow", HIVE_POLICY="etc-shadow")
         self.wait_record("cat /etc/hostname", HIVE_POLICY="hostname")
@@ -322,9 +334,7 @@ systemctl reload hive""")
         started = int(self.sh("systemctl show -p ExecMainStartTimestampMonotonic --value hive").stdout) / 1e6
         self.assertLess(done, started, "the reads were to happen while no agent ran")
         self.wait_records(since, 20, "the 20 reads made while hived was down")
-        log = self.sh("journalctl -u hive --no-pager -o cat -n 40").stdout
-        self.assertIn("taking it over", log)
-        self.assertIn("Adopted the BPF maps kept across the restart", log)
+        self.wait_log("taking it over", "Adopted the BPF maps kept across the restart")
         # The old programs went once the new ones were attached: one set.
         wait_until(lambda: len(self.hook_programs()) == len(hooks), 10, interval=0.5, what="one set of hooks")
         self.assertNotEqual(self.hook_programs(), hooks)
@@ -361,8 +371,7 @@ systemctl reload hive""")
                                 f"program {prog} still loaded after stop")
         # Nor any kept for a restart: a stop empties systemd's fd store.
         self.assertEqual(self.hook_programs(), [])
-        log = self.sh("journalctl -u hive --no-pager -o cat -n 20").stdout
-        self.assertIn("Final Stats:", log)
+        self.wait_log("Final Stats:", lines=20)
 
     def test_08_remove_then_purge(self):
         self.sh("systemctl start hive")
