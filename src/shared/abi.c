@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "abi.h"
+#include "shared/abi.h"
 #include "hive.h"
 
 static const struct {

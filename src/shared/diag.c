@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "diag.h"
+#include "shared/diag.h"
+#include "shared/log.h"
 
 void diag_add(struct diag *d, const char *fmt, ...)
 {
@@ -39,4 +40,13 @@ void diag_clear(struct diag *d)
 		free(d->lines[i]);
 	free(d->lines);
 	*d = (struct diag){};
+}
+
+void diag_log(struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_error("%s", d->lines[i]);
+	if (d->omitted)
+		log_error("... and %zu more problems.", d->omitted);
+	diag_clear(d);
 }

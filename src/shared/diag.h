@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "macro.h"
+#include "shared/macro.h"
 
 /*
  * Problems found while validating input, collected so that one run reports all
@@ -20,5 +20,7 @@ struct diag {
 
 void diag_add(struct diag *d, const char *fmt, ...) _printf_(2, 3);
 void diag_clear(struct diag *d);
+/* Log every problem as an error (and how many were left out), then clear. */
+void diag_log(struct diag *d);
 
 #endif

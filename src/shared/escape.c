@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "escape.h"
+#include "shared/escape.h"
 
 /* Length of the well-formed UTF-8 sequence at p (2..4), or 0. Rejects
  * overlong forms and surrogates, as the standard requires. */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fileio.h"
+#include "shared/fileio.h"
 
 int read_small_file_at(int dir_fd, const char *path, size_t max, char **ret, size_t *ret_len)
 {

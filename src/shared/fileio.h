@@ -5,7 +5,7 @@
 #include <dirent.h>
 #include <stddef.h>
 
-#include "macro.h"
+#include "shared/macro.h"
 
 /*
  * Read a whole regular file of at most max bytes into a NUL-terminated buffer.

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "hashmap.h"
+#include "shared/hashmap.h"
 
 struct node {
 	struct node *next;

@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "shared/log.h"
 
 static int max_level = LOG_INFO;
 static bool journal_stream;

@@ -4,7 +4,7 @@
 
 #include <syslog.h>
 
-#include "macro.h"
+#include "shared/macro.h"
 
 /*
  * Diagnostics go to stderr. Under systemd, stderr is a journal stream and a

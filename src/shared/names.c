@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "names.h"
+#include "shared/names.h"
 
 static bool is_lower_alnum(char c)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* One NodeWatch entry, or an array of them, as another node published it. */
 #include "fuzz.h"
-#include "nodewatch.h"
-#include "watch.h"
+#include "cluster/nodewatch.h"
+#include "watch/watch.h"
 
 static void parse_entry(const cJSON *json)
 {

@@ -3,9 +3,9 @@
  * it: names, labels and container statuses end up in paths and records),
  * then the selection of every policy kind over it. */
 #include "fuzz.h"
-#include "pods.h"
-#include "policy.h"
-#include "selection.h"
+#include "cluster/pods.h"
+#include "watch/policy.h"
+#include "cluster/selection.h"
 
 static const char policies[] =
 	"[{\"name\":\"a\",\"paths\":[\"/x\"],\"namespaces\":[\"payments\"],\"podSelector\":{\"matchLabels\":"

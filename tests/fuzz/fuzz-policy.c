@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "fuzz.h"
-#include "policy.h"
+#include "watch/policy.h"
 
 /* The same bytes as a policy file, and as HivePolicy and HiveNamespacedPolicy
  * objects from the API server (another writer's, so just as untrusted), each

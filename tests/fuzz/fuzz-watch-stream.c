@@ -5,12 +5,12 @@
  * and each event's object goes to every parser of API objects: Lease records,
  * NodeWatch entries, Nodes.
  */
-#include "colocation.h"
+#include "cluster/colocation.h"
 #include "fuzz.h"
 #include "kube/client.h"
 #include "kube/lease.h"
-#include "nodewatch.h"
-#include "watch.h"
+#include "cluster/nodewatch.h"
+#include "watch/watch.h"
 
 static int on_object(const cJSON *event, void *userdata)
 {

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "identity.h"
-#include "loader.h"
-#include "resolve.h"
+#include "kernel/identity.h"
+#include "kernel/loader.h"
+#include "kernel/resolve.h"
 #include "shared/log.h"
 
 #define MAX_EVENTS 256

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "config.h"
+#include "daemon/config.h"
 #include "tap.h"
 
 static int parse(const char *text, struct config **ret, struct diag *d)

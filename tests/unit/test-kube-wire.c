@@ -2,12 +2,12 @@
 /* Bytes from the API server: watch stream framing and NodeWatch entries. */
 #include <stdlib.h>
 
-#include "colocation.h"
+#include "cluster/colocation.h"
 #include "kube/client.h"
-#include "nodewatch.h"
+#include "cluster/nodewatch.h"
 #include "shared/macro.h"
 #include "tap.h"
-#include "watch.h"
+#include "watch/watch.h"
 
 struct seen {
 	int n;

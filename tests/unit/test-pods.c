@@ -3,10 +3,10 @@
  * from the API server, and which containers a policy selects. */
 #include <cjson/cJSON.h>
 
-#include "cgroup.h"
-#include "pods.h"
-#include "policy.h"
-#include "selection.h"
+#include "cluster/cgroup.h"
+#include "cluster/pods.h"
+#include "watch/policy.h"
+#include "cluster/selection.h"
 #include "tap.h"
 
 #define UID "0f0e7ad2-5c34-4b8e-9d0a-1c2b3a4d5e6f"

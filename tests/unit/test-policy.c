@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "hive.h"
-#include "policy.h"
+#include "watch/policy.h"
 #include "tap.h"
 
 #define OK_PATHS "\"host\": true, \"paths\": [\"/etc/shadow\"]"

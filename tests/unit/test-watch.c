@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "watch.h"
+#include "watch/watch.h"
 #include "tap.h"
 
 static struct watch_entry *entry(const char *key, uint64_t ino, uint32_t access, const char *policy)

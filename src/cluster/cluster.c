@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster.h"
+#include "cluster/colocation.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
+#include "kube/lease.h"
+#include "cluster/nodewatch.h"
+#include "shared/log.h"
+#include "shared/names.h"
+
+struct cluster {
+	struct kube_client *client;
+	struct colocation *colocation;
+	struct lease_driver *lease;
+	struct node_store *store;
+	void (*on_leader)(bool leader, void *userdata);
+	void *userdata;
+};
+
+static int load_credentials(const char *kubeconfig, struct kube_credentials **ret, struct diag *d)
+{
+	if (strcmp(kubeconfig, KUBECONFIG_IN_CLUSTER) == 0)
+		return kube_in_cluster("/", ret, d);
+	return kubeconfig_load(kubeconfig, ret, d);
+}
+
+int cluster_check_credentials(const char *kubeconfig, struct diag *d)
+{
+	struct kube_credentials *cred = NULL;
+	int r;
+
+	if (!kubeconfig)
+		return 0;
+	r = load_credentials(kubeconfig, &cred, d);
+	kube_credentials_free(cred);
+	return r;
+}
+
+static void on_lease_change(bool attached, void *userdata)
+{
+	struct cluster *c = userdata;
+
+	c->on_leader(attached, c->userdata);
+}
+
+static enum lease_trust holder_trust(const char *holder, void *userdata)
+{
+	struct cluster *c = userdata;
+
+	switch (colocation_of(c->colocation, holder)) {
+	case COLOCATION_ELSEWHERE:
+		return LEASE_HOLDER_UNTRUSTED;
+	case COLOCATION_UNKNOWN:
+		return LEASE_HOLDER_UNKNOWN;
+	default: /* here, or unverifiable: as before Nodes were asked */
+		return LEASE_HOLDER_TRUSTED;
+	}
+}
+
+static void on_colocation_change(void *userdata)
+{
+	struct cluster *c = userdata;
+
+	if (c->lease)
+		lease_driver_recheck(c->lease);
+	if (c->store)
+		node_store_recheck(c->store);
+}
+
+int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_set *set, struct cluster **ret)
+{
+	const char *node = o->node, *kernel_id = o->kernel_id;
+	struct kube_credentials *cred = NULL;
+	struct cluster *c;
+	struct diag d = {};
+	char lease_name[64];
+	int r;
+
+	/* Both end up as object names in the API server. */
+	if (!dns_subdomain_is_valid(node)) {
+		log_error("Node name \"%s\" is not a valid Kubernetes name (lower-case RFC 1123 subdomain); "
+			  "set node_name in hive.conf or --node-name.",
+			  node);
+		return -EINVAL;
+	}
+	r = load_credentials(o->kubeconfig, &cred, &d);
+	diag_log(&d);
+	if (r < 0)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		kube_credentials_free(cred);
+		return -ENOMEM;
+	}
+	c->on_leader = o->on_leader;
+	c->userdata = o->userdata;
+	r = kube_client_new(event, cred, &c->client);
+	if (r >= 0 && cred->insecure)
+		log_warning("The kubeconfig turns off TLS verification of %s (insecure-skip-tls-verify).", cred->server);
+	kube_credentials_free(cred);
+	/* One lease per kernel; its holder is the kernel's loader. */
+	snprintf(lease_name, sizeof(lease_name), "hive-%s", kernel_id);
+	if (r >= 0)
+		r = colocation_new(c->client, event, kernel_id, on_colocation_change, c, &c->colocation);
+	if (r >= 0)
+		r = lease_driver_new(c->client, event, o->namespace, lease_name, kernel_id, node, &o->lease,
+				     on_lease_change, holder_trust, c, &c->lease);
+	if (r >= 0)
+		r = node_store_new(c->client, event, set, c->colocation, o->namespace, node, kernel_id,
+				   o->watch_timeout_s, &c->store);
+	if (r < 0) {
+		cluster_free(c);
+		return r;
+	}
+	log_info("Cluster mode: API server %s, lease %s/%s, node %s.", kube_client_server(c->client),
+		 o->namespace, lease_name, node);
+	*ret = c;
+	return 0;
+}
+
+struct cluster *cluster_free(struct cluster *c)
+{
+	if (!c)
+		return NULL;
+	node_store_free(c->store);
+	lease_driver_free(c->lease);
+	colocation_free(c->colocation);
+	kube_client_free(c->client);
+	free(c);
+	return NULL;
+}
+
+void cluster_set_policy_report(struct cluster *c, cJSON *policies)
+{
+	if (c->store)
+		node_store_set_report(c->store, policies);
+	else
+		cJSON_Delete(policies);
+}
+
+struct kube_client *cluster_client(struct cluster *c)
+{
+	return c->client;
+}
+
+const char *cluster_role(const struct cluster *c)
+{
+	if (lease_driver_leader(c->lease))
+		return "leader";
+	return lease_driver_attached(c->lease) ? "self-attached" : "follower";
+}
+
+void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata)
+{
+	lease_driver_release(c->lease, done, userdata);
+}

@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster/cgroup.h"
+#include "kernel/identity.h"
+#include "kube/reflector.h"
+#include "cluster/pods.h"
+#include "watch/policy.h"
+#include "kernel/resolve.h"
+#include "shared/abi.h"
+#include "shared/hashmap.h"
+#include "shared/log.h"
+#include "shared/names.h"
+#include "watch/watch.h"
+
+/* ---- the pod object ---- */
+
+static const char *get_string(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* UIDs become part of cgroup paths: only what the API server generates. */
+static bool uid_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 36)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool qos_is_valid(const char *s)
+{
+	return strcmp(s, "Guaranteed") == 0 || strcmp(s, "Burstable") == 0 || strcmp(s, "BestEffort") == 0;
+}
+
+struct pod_info *pod_info_free(struct pod_info *p)
+{
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < p->n_containers; i++) {
+		free(p->containers[i].name);
+		free(p->containers[i].container_id);
+	}
+	free(p->containers);
+	cJSON_Delete(p->labels);
+	free(p->uid);
+	free(p->namespace);
+	free(p->name);
+	free(p->qos);
+	free(p);
+	return NULL;
+}
+
+static int add_statuses(struct pod_info *p, const cJSON *list, enum container_kind kind, const char **why)
+{
+	const cJSON *st;
+
+	if (list && !cJSON_IsArray(list)) {
+		*why = "a container status list is not an array";
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(st, list) {
+		const char *name = get_string(st, "name"), *id = get_string(st, "containerID");
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(st, "state");
+		char runtime[32], bare[CONTAINER_ID_MAX + 1];
+		struct pod_container_status *grown;
+
+		if (!name || !dns_label_is_valid(name)) {
+			*why = "a container status has no valid name";
+			return -EINVAL;
+		}
+		/* Only a running container has processes whose root we can use. */
+		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(state, "running")) || !id || !id[0])
+			continue;
+		if (container_id_parse(id, runtime, bare) < 0) {
+			*why = "a containerID is not RUNTIME://ID with a plain ID";
+			return -EINVAL;
+		}
+		if (p->n_containers >= POLICY_MAX_LIST) {
+			*why = "too many containers";
+			return -EINVAL;
+		}
+		grown = realloc(p->containers, (p->n_containers + 1) * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		p->containers = grown;
+		grown[p->n_containers] = (struct pod_container_status){
+			.name = strdup(name),
+			.kind = kind,
+			.container_id = strdup(id),
+		};
+		p->n_containers++;
+		if (!grown[p->n_containers - 1].name || !grown[p->n_containers - 1].container_id)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int pod_info_parse(const cJSON *pod, struct pod_info **ret, const char **why)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels"), *l;
+	const char *uid = get_string(meta, "uid"), *ns = get_string(meta, "namespace"), *name = get_string(meta, "name");
+	const char *qos = get_string(status, "qosClass");
+	struct pod_info *p;
+	int r;
+
+	*why = NULL;
+	if (!uid || !uid_is_valid(uid)) {
+		*why = "metadata.uid is missing or not a UID";
+		return -EINVAL;
+	}
+	if (!ns || !dns_label_is_valid(ns) || !name || !dns_subdomain_is_valid(name)) {
+		*why = "metadata.namespace or metadata.name is missing or invalid";
+		return -EINVAL;
+	}
+	if (qos && !qos_is_valid(qos)) {
+		*why = "status.qosClass is not Guaranteed, Burstable or BestEffort";
+		return -EINVAL;
+	}
+	if (labels && !cJSON_IsObject(labels)) {
+		*why = "metadata.labels is not an object";
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(l, labels)
+		if (!label_key_is_valid(l->string) || !cJSON_IsString(l) || !label_value_is_valid(l->valuestring)) {
+			*why = "a label is not a valid key and value";
+			return -EINVAL;
+		}
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->uid = strdup(uid);
+	p->namespace = strdup(ns);
+	p->name = strdup(name);
+	p->qos = qos ? strdup(qos) : NULL;
+	p->labels = labels ? cJSON_Duplicate(labels, true) : NULL;
+	if (!p->uid || !p->namespace || !p->name || (qos && !p->qos) || (labels && !p->labels)) {
+		pod_info_free(p);
+		return -ENOMEM;
+	}
+	r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "containerStatuses"), CONTAINER_REGULAR, why);
+	if (r >= 0)
+		r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "initContainerStatuses"), CONTAINER_INIT,
+				 why);
+	if (r >= 0)
+		r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "ephemeralContainerStatuses"),
+				 CONTAINER_EPHEMERAL, why);
+	if (r < 0) {
+		pod_info_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* ---- the source ---- */
+
+struct pod;
+
+struct container {
+	struct pod *pod;
+	const struct pod_container_status *status; /* in pod->info */
+	char runtime[32];
+	char id[CONTAINER_ID_MAX + 1];
+	struct container_cgroup cgroup; /* dir NULL until found */
+	int last_error;
+};
+
+struct pod_item {
+	char *key;
+	char *policy;
+	const char *policy_kind;
+	char *path;
+	uint32_t access;
+	bool follow_symlinks;
+	struct container *container;
+	bool present;
+	int last_error;
+	struct hive_watch_key file;
+	struct stat_id stat; /* of that file: see struct stat_id */
+};
+
+struct pod {
+	struct pod_info *info;
+	struct container *containers;
+	size_t n_containers;
+	struct pod_item *items;
+	size_t n_items;
+	unsigned slot; /* which rescan ticks resolve it, see rescan() */
+};
+
+struct pod_source {
+	sd_event *event;
+	struct watch_set *set;
+	struct identity *identity;
+	char *node;
+	struct cgroup_roots roots;
+	bool have_roots;
+	const struct policy_set *policies;
+	struct reflector *reflector;
+	struct hashmap *pods;      /* uid -> struct pod */
+	struct hashmap *by_cgroup; /* cgroup id (8 bytes) -> struct container */
+	sd_event_source *rescan_timer;
+	uint64_t rescan_usec;
+	unsigned tick, next_slot;
+};
+
+/* Container paths resolved per rescan tick, at most (about 140 us each on
+ * the development VM): an idle agent's cost stays flat however many pods it
+ * watches; with more paths each pod's turn comes every few ticks. A pod is
+ * resolved at once whenever its object changes. */
+#define POD_RESCAN_BUDGET 64
+
+static void forget_cgroup(struct pod_source *s, struct container *c)
+{
+	uint64_t id = c->cgroup.cgroup_id;
+
+	if (id && hashmap_get(s->by_cgroup, &id, sizeof(id)) == c)
+		hashmap_remove(s->by_cgroup, &id, sizeof(id));
+}
+
+static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_items; i++) {
+		if (remove_entries && p->items[i].present)
+			watch_set_remove(s->set, p->items[i].key);
+		free(p->items[i].key);
+		free(p->items[i].policy);
+		free(p->items[i].path);
+	}
+	free(p->items);
+	for (size_t i = 0; i < p->n_containers; i++) {
+		forget_cgroup(s, &p->containers[i]);
+		container_cgroup_clear(&p->containers[i].cgroup);
+	}
+	free(p->containers);
+	pod_info_free(p->info);
+	free(p);
+}
+
+static int add_item(struct pod *p, struct container *c, const struct policy *policy, const char *path)
+{
+	struct pod_item *grown = realloc(p->items, (p->n_items + 1) * sizeof(*grown)), *item;
+
+	if (!grown)
+		return -ENOMEM;
+	p->items = grown;
+	item = &grown[p->n_items++];
+	*item = (struct pod_item){
+		.policy = strdup(policy->name),
+		.policy_kind = policy_kind_to_string(policy->kind),
+		.path = strdup(path),
+		.access = policy->access,
+		.follow_symlinks = policy->follow_symlinks,
+		.container = c,
+	};
+	if (asprintf(&item->key, "pod/%s/%s/%s/%s", p->info->uid, c->status->name, policy->id, path) < 0)
+		item->key = NULL;
+	return item->key && item->policy && item->path ? 0 : -ENOMEM;
+}
+
+/* The pod's containers and the items its policies select in them. Takes
+ * info on success only. */
+static int pod_build(struct pod_source *s, struct pod_info *info, struct pod **ret)
+{
+	struct pod *p = calloc(1, sizeof(*p));
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	p->info = info;
+	p->slot = s->next_slot++;
+	p->containers = calloc(MAX(info->n_containers, 1u), sizeof(*p->containers));
+	if (!p->containers) {
+		p->info = NULL; /* still the caller's */
+		pod_free(s, p, false);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < info->n_containers; i++) {
+		struct container *c = &p->containers[p->n_containers];
+
+		*c = (struct container){ .pod = p, .status = &info->containers[i] };
+		(void)container_id_parse(c->status->container_id, c->runtime, c->id); /* checked by the parser */
+		p->n_containers++;
+	}
+	for (size_t k = 0; s->policies && k < s->policies->n && r >= 0; k++) {
+		const struct policy *policy = &s->policies->policies[k];
+
+		if (!policy_selects_pod(policy, info->namespace, info->labels))
+			continue;
+		for (size_t i = 0; i < p->n_containers && r >= 0; i++) {
+			if (!policy_selects_container(policy, p->containers[i].status->name, p->containers[i].status->kind))
+				continue;
+			for (size_t j = 0; j < policy->n_paths && r >= 0; j++)
+				r = add_item(p, &p->containers[i], policy, policy->paths[j]);
+		}
+	}
+	if (r < 0) {
+		p->info = NULL; /* still the caller's */
+		pod_free(s, p, false);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* What is known of old stays where the same container still runs: its
+ * cgroup, and its items' watched inodes. What no longer is, goes. */
+static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
+{
+	for (size_t i = 0; i < old->n_containers; i++) {
+		struct container *o = &old->containers[i];
+
+		for (size_t j = 0; j < p->n_containers; j++) {
+			struct container *c = &p->containers[j];
+
+			if (strcmp(o->status->container_id, c->status->container_id) != 0 || c->cgroup.dir)
+				continue;
+			forget_cgroup(s, o);
+			c->cgroup = o->cgroup;
+			o->cgroup = (struct container_cgroup){};
+			c->last_error = o->last_error;
+			break;
+		}
+	}
+	for (size_t i = 0; i < old->n_items; i++) {
+		struct pod_item *o = &old->items[i];
+		bool kept = false;
+
+		for (size_t j = 0; j < p->n_items && !kept; j++) {
+			struct pod_item *n = &p->items[j];
+
+			if (strcmp(o->key, n->key) != 0 ||
+			    strcmp(o->container->status->container_id, n->container->status->container_id) != 0 ||
+			    o->access != n->access || o->follow_symlinks != n->follow_symlinks)
+				continue;
+			n->present = o->present;
+			n->file = o->file;
+			n->stat = o->stat;
+			n->last_error = o->last_error;
+			o->present = false;
+			kept = true;
+		}
+		/* A restarted container's file is another inode: the old one
+		 * goes now, not when the new one is found. */
+		if (o->present) {
+			watch_set_remove(s->set, o->key);
+			o->present = false;
+		}
+	}
+}
+
+static void remember_cgroup(struct pod_source *s, struct container *c)
+{
+	uint64_t id = c->cgroup.cgroup_id;
+
+	if (id && hashmap_put(s->by_cgroup, &id, sizeof(id), c, NULL) < 0)
+		log_warning("Out of memory: accesses by container %s will not be attributed to its pod.", c->id);
+}
+
+static const char *describe_error(int error)
+{
+	switch (error) {
+	case -ENOENT:
+		return "does not exist in the container, watching for it to appear";
+	case -ELOOP:
+		return "goes through a symlink loop, a /proc magic link (such as /proc/1/root), or a symlink the "
+		       "policy does not follow: not watched";
+	case -ENAMETOOLONG:
+		return "leads to a name that is too long: not watched";
+	case -EXDEV:
+		return "leads out of the container's root: not watched";
+	default:
+		return NULL;
+	}
+}
+
+static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *item, int error)
+{
+	if (item->present) {
+		watch_set_remove(s->set, item->key);
+		item->present = false;
+	}
+	if (item->last_error == error)
+		return;
+	item->last_error = error;
+	if (error == -ESRCH)
+		log_info("Path %s (policy %s) in pod %s/%s container %s: no process of the container to resolve it in "
+			 "(yet).",
+			 item->path, item->policy, p->info->namespace, p->info->name, item->container->status->name);
+	else if (describe_error(error))
+		log_full(error == -ENOENT ? LOG_INFO : LOG_WARNING, "Path %s (policy %s) in pod %s/%s container %s %s.",
+			 item->path, item->policy, p->info->namespace, p->info->name, item->container->status->name,
+			 describe_error(error));
+	else
+		log_warning_errno(error, "Cannot resolve %s (policy %s) in pod %s/%s container %s: %m", item->path,
+				  item->policy, p->info->namespace, p->info->name, item->container->status->name);
+}
+
+/*
+ * Resolve one path inside the container. The kernel's resolver (a syscall
+ * tracepoint: every system call of the host on the slow path while it is
+ * attached) is asked only when stat() says the path leads to another file
+ * than before; it is attached then (*batch) until the caller's
+ * identity_end_lazily().
+ */
+static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *item, int root_fd, bool *batch)
+{
+	_cleanup_(closep) int fd = -1;
+	struct hive_watch_key file;
+	struct watch_entry *e;
+	char dev[KERNEL_DEV_STRLEN];
+	bool via_symlink;
+	int r;
+
+	/* RESOLVE_IN_ROOT: "..", absolute symlinks and the like stay inside
+	 * the container, and magic links are refused: whatever the image
+	 * contains, the agent watches a file of the container's own tree. */
+	fd = resolve_open(root_fd, item->path, item->follow_symlinks);
+	if (fd >= 0 && item->present && stat_id_matches(fd, &item->stat))
+		return;
+	if (fd >= 0 && !*batch) {
+		identity_begin_lazily(s->identity, batch);
+		/* Again, now that the resolver sees the open. */
+		closep(&fd);
+		fd = resolve_open(root_fd, item->path, item->follow_symlinks);
+	}
+	if (fd < 0) {
+		item_failed(s, p, item, fd);
+		return;
+	}
+	r = identity_of_fd(s->identity, fd, &file);
+	if (r < 0) {
+		item_failed(s, p, item, r);
+		return;
+	}
+	if (item->present && file.ino == item->file.ino && file.dev == item->file.dev)
+		return;
+
+	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, s->node);
+	if (e)
+		e->policy_kind = item->policy_kind;
+	if (!e || watch_entry_set_pod(e, p->info->namespace, p->info->name, p->info->uid, item->container->status->name,
+				      item->container->status->container_id) < 0) {
+		watch_entry_free(e);
+		log_error("Out of memory while watching %s in pod %s/%s.", item->path, p->info->namespace, p->info->name);
+		return;
+	}
+	r = watch_set_put(s->set, e);
+	if (r < 0)
+		log_warning_errno(r, "Cannot add inode of %s in pod %s/%s to the kernel map: %m", item->path,
+				  p->info->namespace, p->info->name);
+	/* Said once, when the inode changes: a symlink chosen by the image
+	 * decides which of its files this is. */
+	via_symlink = false;
+	if (item->follow_symlinks) {
+		int plain = resolve_open(root_fd, item->path, false);
+
+		via_symlink = plain == -ELOOP;
+		if (plain >= 0)
+			close(plain);
+	}
+	kernel_dev_to_string(file.dev, dev);
+	log_full(via_symlink ? LOG_NOTICE : LOG_INFO,
+		 "%s %s (policy %s) in pod %s/%s container %s%s: inode %llu on %s.",
+		 item->present ? "Followed" : "Watching", item->path, item->policy, p->info->namespace, p->info->name,
+		 item->container->status->name,
+		 via_symlink ? " through a symlink inside the container (resolved within its root)" : "",
+		 (unsigned long long)file.ino, dev);
+	item->file = file;
+	item->present = true;
+	item->last_error = 0;
+	stat_id_of_fd(fd, &item->stat);
+}
+
+static int locate(struct pod_source *s, struct container *c)
+{
+	int r;
+
+	if (c->cgroup.dir)
+		return 0;
+	if (!s->have_roots)
+		return -ENOENT;
+	r = cgroup_find_container(&s->roots, c->pod->info->uid, c->pod->info->qos, c->runtime, c->id, &c->cgroup);
+	if (r < 0)
+		return r;
+	remember_cgroup(s, c);
+	return 0;
+}
+
+static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
+{
+	for (size_t i = 0; i < p->n_containers; i++) {
+		struct container *c = &p->containers[i];
+		_cleanup_(closep) int root_fd = -1;
+		bool wanted = false;
+		int r;
+
+		for (size_t j = 0; j < p->n_items && !wanted; j++)
+			wanted = p->items[j].container == c;
+		r = locate(s, c);
+		if (!wanted)
+			continue;
+		if (r >= 0) {
+			root_fd = container_open_root(c->cgroup.dir, c->id, NULL);
+			r = root_fd < 0 ? root_fd : 0;
+		}
+		if (r < 0 && r != -ENOENT && r != -ESRCH && c->last_error != r)
+			log_warning_errno(r, "Cannot find the processes of container %s (pod %s/%s): %m", c->id,
+					  p->info->namespace, p->info->name);
+		c->last_error = r;
+		for (size_t j = 0; j < p->n_items; j++) {
+			if (p->items[j].container != c)
+				continue;
+			if (r < 0)
+				item_failed(s, p, &p->items[j], -ESRCH);
+			else
+				resolve_item(s, p, &p->items[j], root_fd, batch);
+		}
+	}
+}
+
+/* Make info the pod's state; old (or NULL) is what was known before, and may
+ * already have handed its info over (a policy change). */
+static void pod_replace(struct pod_source *s, struct pod *old, struct pod_info *info)
+{
+	struct pod *p = NULL;
+	bool batch = false;
+	int r;
+
+	r = pod_build(s, info, &p);
+	if (r < 0) {
+		log_error_errno(r, "Cannot follow pod %s/%s: %m", info->namespace, info->name);
+		if (old && !old->info)
+			old->info = info; /* keep what it had */
+		else
+			pod_info_free(info);
+		return;
+	}
+	if (old) {
+		carry_over(s, old, p);
+		hashmap_remove_str(s->pods, p->info->uid);
+		pod_free(s, old, true);
+	}
+	for (size_t i = 0; i < p->n_containers; i++)
+		remember_cgroup(s, &p->containers[i]);
+	if (hashmap_put_str(s->pods, p->info->uid, p, NULL) < 0) {
+		log_error("Out of memory: not following pod %s/%s.", p->info->namespace, p->info->name);
+		pod_free(s, p, true);
+		return;
+	}
+	resolve_pod(s, p, &batch);
+	identity_end_lazily(s->identity, &batch);
+}
+
+static void pod_update(struct pod_source *s, struct pod_info *info)
+{
+	pod_replace(s, hashmap_get_str(s->pods, info->uid), info);
+}
+
+static void pod_delete(struct pod_source *s, const char *uid)
+{
+	struct pod *p = hashmap_remove_str(s->pods, uid);
+
+	if (p)
+		log_debug("Pod %s/%s is gone.", p->info->namespace, p->info->name);
+	pod_free(s, p, true);
+}
+
+static struct pod_info *parse_or_warn(const cJSON *object)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata");
+	const char *ns = get_string(meta, "namespace"), *name = get_string(meta, "name"), *why = NULL;
+	struct pod_info *info = NULL;
+	char shown[160];
+	int r;
+
+	r = pod_info_parse(object, &info, &why);
+	if (r >= 0)
+		return info;
+	snprintf(shown, sizeof(shown), "%.63s/%.90s", ns && dns_label_is_valid(ns) ? ns : "?",
+		 name && dns_subdomain_is_valid(name) ? name : "?");
+	if (r == -ENOMEM)
+		log_error("Out of memory reading pod %s.", shown);
+	else
+		log_warning("Ignoring a change of pod %s from the API server: %s.", shown, why);
+	return NULL;
+}
+
+static void on_replace(const cJSON *items, void *userdata)
+{
+	struct pod_source *s = userdata;
+	struct hashmap *seen = hashmap_new();
+	struct hashmap_iter it;
+	const cJSON *item;
+	const void *key;
+	void *value;
+
+	if (!seen) {
+		log_error("Out of memory while listing pods.");
+		return;
+	}
+	cJSON_ArrayForEach(item, items) {
+		struct pod_info *info = parse_or_warn(item);
+		const char *uid = get_string(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "uid");
+
+		/* A pod we cannot read now keeps what it had. */
+		if (uid)
+			(void)hashmap_put_str(seen, uid, (void *)item, NULL);
+		if (info)
+			pod_update(s, info);
+	}
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, &key, NULL, &value))
+		if (!hashmap_get_str(seen, key))
+			pod_delete(s, key);
+	hashmap_free(seen);
+}
+
+static void on_pod_event(const char *type, const cJSON *object, void *userdata)
+{
+	struct pod_source *s = userdata;
+
+	if (strcmp(type, "DELETED") == 0) {
+		const char *uid = get_string(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "uid");
+
+		if (uid)
+			pod_delete(s, uid);
+		return;
+	}
+	struct pod_info *info = parse_or_warn(object);
+
+	if (info)
+		pod_update(s, info);
+}
+
+static void rescan(struct pod_source *s)
+{
+	struct hashmap_iter it;
+	void *value;
+	size_t items = 0;
+	unsigned turns;
+	bool batch = false;
+
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, NULL, NULL, &value))
+		items += ((struct pod *)value)->n_items;
+	/* Every pod once in this many ticks, so that a tick resolves about
+	 * POD_RESCAN_BUDGET paths. */
+	turns = MAX(1u, (unsigned)((items + POD_RESCAN_BUDGET - 1) / POD_RESCAN_BUDGET));
+	s->tick++;
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, NULL, NULL, &value)) {
+		struct pod *p = value;
+
+		if ((p->slot + s->tick) % turns == 0)
+			resolve_pod(s, p, &batch);
+	}
+	identity_end_lazily(s->identity, &batch);
+}
+
+static int on_rescan(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	struct pod_source *s = userdata;
+
+	rescan(s);
+	return sd_event_source_set_time_relative(es, s->rescan_usec);
+}
+
+void pod_source_apply(struct pod_source *s, const struct policy_set *policies)
+{
+	struct hashmap_iter it;
+	struct pod **pods;
+	void *value;
+	size_t n = 0;
+
+	s->policies = policies;
+	/* Rebuild every pod from its last known object, keeping inodes
+	 * where the item is unchanged; collected first because rebuilding
+	 * replaces the pods in the map. */
+	pods = calloc(MAX(hashmap_size(s->pods), 1u), sizeof(*pods));
+	if (!pods) {
+		log_error("Out of memory applying policies to pods.");
+		return;
+	}
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, NULL, NULL, &value))
+		pods[n++] = value;
+	for (size_t i = 0; i < n; i++)
+		pod_replace(s, pods[i], TAKE_PTR(pods[i]->info));
+	free(pods);
+}
+
+bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct pod_owner *ret)
+{
+	const struct container *c;
+
+	if (!s || !cgroup_id)
+		return false;
+	c = hashmap_get(s->by_cgroup, &cgroup_id, sizeof(cgroup_id));
+	if (!c)
+		return false;
+	*ret = (struct pod_owner){
+		.namespace = c->pod->info->namespace,
+		.pod = c->pod->info->name,
+		.container = c->status->name,
+	};
+	return true;
+}
+
+static size_t count_items(const struct pod_source *s, bool missing_only)
+{
+	struct hashmap_iter it;
+	void *value;
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, NULL, NULL, &value)) {
+		const struct pod *p = value;
+
+		for (size_t i = 0; i < p->n_items; i++)
+			n += !missing_only || !p->items[i].present;
+	}
+	return n;
+}
+
+size_t pod_source_n_paths(const struct pod_source *s)
+{
+	return count_items(s, false);
+}
+
+size_t pod_source_n_missing(const struct pod_source *s)
+{
+	return count_items(s, true);
+}
+
+int pod_source_new(sd_event *event, struct kube_client *client, struct watch_set *set, struct identity *identity,
+		   const struct pod_source_options *o, struct pod_source **ret)
+{
+	static const struct reflector_ops ops = { .replace = on_replace, .event = on_pod_event };
+	struct pod_source *s = calloc(1, sizeof(*s));
+	_cleanup_(freep) char *selector = NULL;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->event = sd_event_ref(event);
+	s->set = set;
+	s->identity = identity;
+	s->rescan_usec = o->rescan_usec;
+	s->node = strdup(o->node);
+	s->pods = hashmap_new();
+	s->by_cgroup = hashmap_new();
+	if (!s->node || !s->pods || !s->by_cgroup || asprintf(&selector, "spec.nodeName=%s", o->node) < 0) {
+		pod_source_free(s);
+		return -ENOMEM;
+	}
+	r = cgroup_roots_find(o->cgroup_root, &s->roots);
+	if (r < 0)
+		log_warning_errno(r, "No cgroup hierarchy under %s (%m): containers of this node's pods cannot be found.",
+				  o->cgroup_root);
+	s->have_roots = r >= 0;
+	r = reflector_new(client, event, "/api/v1/pods", NULL, o->watch_timeout_s, &ops, s, &s->reflector);
+	if (r >= 0)
+		r = reflector_set_field_selector(s->reflector, selector);
+	if (r >= 0)
+		r = sd_event_add_time_relative(event, &s->rescan_timer, CLOCK_MONOTONIC, s->rescan_usec,
+					       s->rescan_usec / 10, on_rescan, s);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->rescan_timer, SD_EVENT_ON);
+	if (r < 0) {
+		pod_source_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+struct pod_source *pod_source_free(struct pod_source *s)
+{
+	struct hashmap_iter it;
+	void *value;
+
+	if (!s)
+		return NULL;
+	reflector_free(s->reflector);
+	if (s->pods) {
+		hashmap_iter_init(&it, s->pods);
+		while (hashmap_iter_next(&it, NULL, NULL, &value))
+			pod_free(s, value, true);
+	}
+	hashmap_free(s->pods);
+	hashmap_free(s->by_cgroup);
+	cgroup_roots_clear(&s->roots);
+	sd_event_source_disable_unref(s->rescan_timer);
+	sd_event_unref(s->event);
+	free(s->node);
+	free(s);
+	return NULL;
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/config.h"
+#include "shared/escape.h"
+#include "shared/fileio.h"
+#include "shared/log.h"
+#include "shared/names.h"
+
+#define CONFIG_MAX_SIZE (64 * 1024)
+
+int config_new(struct config **ret)
+{
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct config){
+		.policy_dir = strdup(CONFIG_DEFAULT_POLICY_DIR),
+		.cgroup_root = strdup("/sys/fs/cgroup"),
+		.output = OUTPUT_JOURNAL,
+		.attach = ATTACH_AUTO,
+		.dedup_window_ms = 1000,
+		.dedup_entries = 16384,
+		.ringbuf_kib = 4096,
+		.max_watches = 65536,
+		.rescan_interval_ms = 500,
+		.stats_interval_s = 60,
+		.log_level = LOG_INFO,
+		.kube_namespace = strdup("hive-system"),
+		.lease_duration_s = 15,
+		.renew_deadline_s = 10,
+		.retry_period_s = 2,
+		.watch_timeout_s = 300,
+	};
+	if (!c->policy_dir || !c->cgroup_root || !c->kube_namespace) {
+		config_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return 0;
+}
+
+struct config *config_free(struct config *c)
+{
+	if (!c)
+		return NULL;
+	free(c->policy_dir);
+	free(c->cgroup_root);
+	free(c->node_name);
+	free(c->kubeconfig);
+	free(c->kube_namespace);
+	free(c);
+	return NULL;
+}
+
+enum key_type {
+	KEY_PATH,
+	KEY_OPTIONAL_PATH,
+	KEY_NODE_NAME,
+	KEY_DNS_LABEL,
+	KEY_U64,
+	KEY_U32,
+	KEY_OUTPUT,
+	KEY_ATTACH,
+	KEY_LOG_LEVEL,
+};
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	uint64_t min, max;
+};
+
+#define AT(field) offsetof(struct config, field)
+
+static const struct key keys[] = {
+	{ "agent", "policy_dir", KEY_PATH, AT(policy_dir) },
+	{ "agent", "output", KEY_OUTPUT, AT(output) },
+	{ "agent", "attach", KEY_ATTACH, AT(attach) },
+	{ "agent", "dedup_window_ms", KEY_U64, AT(dedup_window_ms), 0, 3600 * 1000 },
+	{ "agent", "dedup_entries", KEY_U32, AT(dedup_entries), 64, 1 << 22 },
+	{ "agent", "ringbuf_kib", KEY_U32, AT(ringbuf_kib), 4, 1024 * 1024 },
+	{ "agent", "max_watches", KEY_U32, AT(max_watches), 1, 1 << 22 },
+	{ "agent", "rescan_interval_ms", KEY_U64, AT(rescan_interval_ms), 50, 60 * 1000 },
+	{ "agent", "stats_interval_s", KEY_U64, AT(stats_interval_s), 1, 24 * 3600 },
+	{ "agent", "log_level", KEY_LOG_LEVEL, AT(log_level) },
+	{ "agent", "node_name", KEY_NODE_NAME, AT(node_name) },
+	{ "kubernetes", "kubeconfig", KEY_OPTIONAL_PATH, AT(kubeconfig) },
+	{ "kubernetes", "namespace", KEY_DNS_LABEL, AT(kube_namespace) },
+	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 300 }, /* the admission policy's bound */
+	{ "kubernetes", "renew_deadline_s", KEY_U64, AT(renew_deadline_s), 1, 3600 },
+	{ "kubernetes", "retry_period_s", KEY_U64, AT(retry_period_s), 1, 3600 },
+	{ "kubernetes", "cgroup_root", KEY_PATH, AT(cgroup_root) },
+	{ "kubernetes", "watch_timeout_s", KEY_U64, AT(watch_timeout_s), 5, 3600 },
+};
+
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int set_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+int config_set(struct config *c, const char *section, const char *name, const char *value, const char *where,
+	       struct diag *d)
+{
+	const struct key *k = NULL;
+	char shown[ESCAPED_SIZE(80)];
+	void *field;
+	uint64_t u;
+	int v;
+
+	escape_untrusted(value, strnlen(value, 80), shown, sizeof(shown));
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !k; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			k = &keys[i];
+	if (!k) {
+		diag_add(d, "%s: unknown key \"%s\" in section [%s]", where, name, section);
+		return -EINVAL;
+	}
+	field = (char *)c + k->offset;
+
+	switch (k->type) {
+	case KEY_PATH:
+	case KEY_OPTIONAL_PATH:
+		if (value[0] == '\0' && k->type == KEY_OPTIONAL_PATH) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		/* The kubeconfig may also be the pod's service account. */
+		if (k->type == KEY_OPTIONAL_PATH && strcmp(value, "in-cluster") == 0)
+			return set_string(field, value);
+		if (value[0] != '/') {
+			diag_add(d, "%s: %s: \"%s\" is not an absolute path", where, name, shown);
+			return -EINVAL;
+		}
+		return set_string(field, value);
+	case KEY_NODE_NAME:
+		if (value[0] == '\0') {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		if (!dns_subdomain_is_valid(value)) {
+			diag_add(d, "%s: %s: \"%s\" is not a valid node name (lower-case RFC 1123 subdomain)", where,
+				 name, shown);
+			return -EINVAL;
+		}
+		return set_string(field, value);
+	case KEY_DNS_LABEL:
+		if (!dns_label_is_valid(value)) {
+			diag_add(d, "%s: %s: \"%s\" is not a valid namespace name", where, name, shown);
+			return -EINVAL;
+		}
+		return set_string(field, value);
+	case KEY_U64:
+	case KEY_U32:
+		if (parse_u64(value, &u) < 0 || u < k->min || u > k->max) {
+			diag_add(d, "%s: %s: \"%s\" is not a number from %llu to %llu", where, name, shown,
+				 (unsigned long long)k->min, (unsigned long long)k->max);
+			return -EINVAL;
+		}
+		if (k->type == KEY_U32)
+			*(uint32_t *)field = (uint32_t)u;
+		else
+			*(uint64_t *)field = u;
+		return 0;
+	case KEY_OUTPUT:
+		v = output_kind_from_string(value);
+		if (v < 0) {
+			diag_add(d, "%s: %s: \"%s\" is not one of journal, json", where, name, shown);
+			return -EINVAL;
+		}
+		*(enum output_kind *)field = v;
+		return 0;
+	case KEY_ATTACH:
+		v = attach_mode_from_string(value);
+		if (v < 0 || v == ATTACH_NONE) {
+			diag_add(d, "%s: %s: \"%s\" is not one of auto, fentry, kprobe, tracepoint", where, name,
+				 shown);
+			return -EINVAL;
+		}
+		*(enum attach_mode *)field = v;
+		return 0;
+	case KEY_LOG_LEVEL:
+		v = log_level_from_string(value);
+		if (v < 0) {
+			diag_add(d, "%s: %s: \"%s\" is not a log level (err, warning, notice, info, debug)", where,
+				 name, shown);
+			return -EINVAL;
+		}
+		*(int *)field = v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static char *strip(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int config_parse(struct config *c, const char *label, const char *text, struct diag *d)
+{
+	_cleanup_(freep) char *copy = strdup(text);
+	char section[32] = "agent";
+	size_t lineno = 0;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy; p;) {
+		char where[512], *eq, *line = p, *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		p = nl ? nl + 1 : NULL;
+		lineno++;
+		line = strip(line);
+		snprintf(where, sizeof(where), "%s:%zu", label, lineno);
+
+		if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+			continue;
+		if (line[0] == '[') {
+			if (strcmp(line, "[agent]") == 0 || strcmp(line, "[kubernetes]") == 0)
+				snprintf(section, sizeof(section), "%.*s", (int)strlen(line) - 2, line + 1);
+			else {
+				diag_add(d, "%s: unknown section %.40s (expected [agent] or [kubernetes])", where,
+					 line);
+				r = -EINVAL;
+			}
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (!eq) {
+			diag_add(d, "%s: expected \"key = value\"", where);
+			r = -EINVAL;
+			continue;
+		}
+		*eq = '\0';
+		if (config_set(c, section, strip(line), strip(eq + 1), where, d) < 0)
+			r = -EINVAL;
+	}
+	return r;
+}
+
+int config_load_file(struct config *c, const char *path, struct diag *d)
+{
+	_cleanup_(freep) char *text = NULL;
+	int r;
+
+	r = read_small_file(path, CONFIG_MAX_SIZE, &text, NULL);
+	if (r == -ENOENT)
+		return r;
+	if (r < 0) {
+		diag_add(d, "%s: cannot read: %s", path, strerror(-r));
+		return -EINVAL;
+	}
+	return config_parse(c, path, text, d);
+}
+
+int config_validate(const struct config *c, struct diag *d)
+{
+	int r = 0;
+
+	if (c->ringbuf_kib & (c->ringbuf_kib - 1)) {
+		diag_add(d, "ringbuf_kib: %u is not a power of two", c->ringbuf_kib);
+		r = -EINVAL;
+	}
+	/* client-go's rule: the lease must outlive a renewal attempt, which
+	 * must leave room for more than one retry. */
+	if (c->lease_duration_s <= c->renew_deadline_s) {
+		diag_add(d, "lease_duration_s (%llu) must be greater than renew_deadline_s (%llu)",
+			 (unsigned long long)c->lease_duration_s, (unsigned long long)c->renew_deadline_s);
+		r = -EINVAL;
+	}
+	if (c->renew_deadline_s * 10 <= c->retry_period_s * 12) {
+		diag_add(d, "renew_deadline_s (%llu) must be greater than 1.2 x retry_period_s (%llu)",
+			 (unsigned long long)c->renew_deadline_s, (unsigned long long)c->retry_period_s);
+		r = -EINVAL;
+	}
+	return r;
+}

@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: MIT */
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/utsname.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/bus.h"
+#include "cluster/cluster.h"
+#include "daemon/config.h"
+#include "daemon/fdstore.h"
+#include "output/folded.h"
+#include "watch/host.h"
+#include "kernel/identity.h"
+#include "kernel/loader.h"
+#include "daemon/manager.h"
+#include "output/output.h"
+#include "cluster/pods.h"
+#include "watch/policy.h"
+#include "cluster/selection.h"
+#include "output/record.h"
+#include "cluster/resources.h"
+#include "shared/fileio.h"
+#include "shared/log.h"
+#include "watch/watch.h"
+
+#define STATUS_INTERVAL_USEC (2 * USEC_PER_SEC)
+#define PRUNE_DELAY_USEC (30 * USEC_PER_SEC)
+
+struct manager {
+	sd_event *event;
+	struct config *config;
+	struct policy_set *files;    /* from the policy directory */
+	struct policy_set *policies; /* in force: files and resource policies */
+	struct resource_policies *resources; /* NULL: standalone */
+	struct watch_set *watches;
+	struct host_source *host;
+	struct pod_source *pods; /* NULL: standalone */
+	struct identity *identity; /* made once, for every source */
+	struct loader *loader;     /* NULL while this agent attaches no hooks */
+	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
+	sd_event_source *prune_timer;
+	sd_event_source *ring_source;
+	sd_event_source *status_timer;
+	sd_event_source *stats_timer;
+	sd_event_source *flush_timer;
+	struct folded_cache *folded;
+	sd_bus *bus;
+	struct cluster *cluster; /* NULL: standalone */
+	sd_event_source *exit_timer;
+	char *node_name;
+	char *kernel_id;
+	uint64_t n_records;
+	uint64_t n_unmatched; /* events for inodes removed meanwhile */
+	uint64_t n_output_errors;
+	struct hive_stats reported;
+	struct hive_stats stats_base; /* counted by loaders since replaced */
+	bool reload_failed;
+	bool starting;      /* READY=1 not sent yet */
+	bool ready_pending; /* READY=1 once the host paths are resolved */
+	unsigned ring_budget; /* events left in this dispatch; 0: no limit */
+};
+
+/*
+ * Events handled per dispatch of the ring buffer. Under a flood the ring is
+ * never empty: without a limit one dispatch would never end, and timers
+ * (status, flusher, watchdog) and the resolution of paths would starve. The
+ * ring's fd stays readable, so the rest comes at the next turn.
+ */
+#define RING_BATCH 2048
+
+static int on_event(const struct hive_event *raw, void *userdata)
+{
+	struct manager *m = userdata;
+	struct hive_event completed;
+	const struct hive_event *ev = raw;
+	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev };
+	const struct watch_inode *inode = watch_set_find(m->watches, ev->watch_id, &file);
+	struct access_record record = {
+		.event = ev,
+		.kernel_id = m->kernel_id,
+		.attach = attach_mode_to_string(loader_mode(m->loader)),
+	};
+	bool enriched = false, enriched_owner = false;
+
+	/* Folded accesses come with the process id only: complete them from
+	 * the last record of the same process, file and access. */
+	if (raw->flags & HIVE_EVENT_FOLDED) {
+		folded_cache_complete(m->folded, raw, &completed);
+		ev = &completed;
+		record.event = ev;
+	} else if (m->flush_timer && m->loader && loader_has_flusher(m->loader))
+		folded_cache_remember(m->folded, raw);
+	if (!inode) {
+		m->n_unmatched++;
+		return 0;
+	}
+	/* One record per policy entry that wants this kind of access. */
+	for (size_t i = 0; i < inode->n_entries; i++) {
+		const struct watch_entry *e = inode->entries[i];
+		int r;
+
+		if (!(e->access & ev->mask))
+			continue;
+		if (!enriched) {
+			record_enrich(&record);
+			enriched = true;
+		}
+		record.entry = e;
+		if (!enriched_owner) {
+			struct pod_owner owner;
+
+			if (pod_source_owner(m->pods, ev->cgroup_id, &owner)) {
+				record.proc_namespace = owner.namespace;
+				record.proc_pod = owner.pod;
+				record.proc_container = owner.container;
+			}
+			enriched_owner = true;
+		}
+		record.node = e->node ? e->node : m->node_name;
+		r = output_write(m->config->output, stdout, &record);
+		if (r < 0) {
+			if (m->n_output_errors++ == 0)
+				log_error_errno(r, "Cannot write access record: %m");
+			continue;
+		}
+		m->n_records++;
+	}
+	if (m->ring_budget && --m->ring_budget == 0)
+		return -EAGAIN; /* this event is consumed; the next wait for on_ring() */
+	return 0;
+}
+
+static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	int r;
+
+	m->ring_budget = RING_BATCH;
+	r = loader_consume(m->loader);
+	m->ring_budget = 0;
+	if (r < 0 && r != -EAGAIN)
+		log_warning_errno(r, "Cannot read events from the ring buffer: %m");
+	return 0;
+}
+
+static void stats_get(struct manager *m, struct hive_stats *st)
+{
+	*st = m->stats_base;
+	if (m->loader && loader_stats_add(m->loader, st) < 0)
+		*st = m->stats_base; /* this once, what earlier loaders counted */
+}
+
+void manager_get_status(struct manager *m, struct manager_status *ret)
+{
+	*ret = (struct manager_status){
+		.attach = m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "none",
+		.role = m->cluster ? cluster_role(m->cluster) : "standalone",
+		.node = m->node_name,
+		.kernel_id = m->kernel_id,
+		.n_policies = m->policies->n,
+		.n_inodes = watch_set_n_inodes(m->watches),
+		.n_entries = watch_set_n_entries(m->watches),
+		.n_missing = (m->host ? host_source_n_missing(m->host) : 0) + pod_source_n_missing(m->pods),
+		.records = m->n_records,
+		.unmatched = m->n_unmatched,
+		.last_reload_failed = m->reload_failed,
+	};
+	stats_get(m, &ret->kernel);
+}
+
+const struct watch_set *manager_get_watches(struct manager *m)
+{
+	return m->watches;
+}
+
+/* STATUS=, after what (e.g. "READY=1\n") in the same message: whoever
+ * reads READY=1 reads the status that goes with it. */
+static void notify_status(struct manager *m, const char *what)
+{
+	struct manager_status st;
+	char missing[48] = "";
+
+	manager_get_status(m, &st);
+	if (st.n_missing)
+		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
+	sd_notifyf(false,
+		   "%sSTATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
+		   "%llu dropped%s",
+		   what, m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries,
+		   missing, (unsigned long long)st.records,
+		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped,
+		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
+}
+
+static void report_stats(struct manager *m, bool final)
+{
+	struct hive_stats st = {};
+
+	stats_get(m, &st);
+	if (!final && memcmp(&st, &m->reported, sizeof(st)) == 0)
+		return;
+	log_full(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO,
+		 "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
+		 "(ring buffer full), %llu for removed watches.",
+		 final ? "Final " : "", (unsigned long long)st.matched, (unsigned long long)m->n_records,
+		 (unsigned long long)st.suppressed, (unsigned long long)st.dropped,
+		 (unsigned long long)m->n_unmatched);
+	m->reported = st;
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	notify_status(m, "");
+	if (watch_set_n_unsynced(m->watches) > 0)
+		watch_set_sync(m->watches);
+	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);
+}
+
+/* Every dedup window: have the kernel report folded accesses whose window
+ * ended without a later access to carry them. */
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->loader && loader_has_flusher(m->loader)) {
+		int r = loader_flush_folded(m->loader);
+
+		if (r < 0 && r != -ENOBUFS)
+			log_warning_errno(r, "Cannot report folded accesses: %m");
+	}
+	return sd_event_source_set_time_relative(s, MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC);
+}
+
+static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	report_stats(m, false);
+	return sd_event_source_set_time_relative(s, m->config->stats_interval_s * USEC_PER_SEC);
+}
+
+static int exit_now(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	return sd_event_exit(m->event, 0);
+}
+
+static void released(void *userdata)
+{
+	exit_now(NULL, 0, userdata);
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->exit_timer)
+		return 0; /* already on our way out */
+	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
+	log_info("Received SIG%s, detaching.", sigabbrev_np(si->ssi_signo));
+	if (m->loader) {
+		int r = fdstore_restarting(m->bus);
+
+		if (r == 0) {
+			/* Stopped for good: nothing keeps the hooks or the
+			 * pending folded counts, so report them all now. */
+			fdstore_empty(true);
+			r = loader_detach_and_flush_all(m->loader);
+			if (r < 0 && r != -EOPNOTSUPP)
+				log_warning_errno(r, "Cannot report the last folded accesses: %m");
+		} else if (r > 0)
+			log_info("Restarting: the hooks stay attached and keep recording for the next agent.");
+	}
+	/* Whatever the kernel already queued is still worth a record. */
+	if (m->loader)
+		loader_consume(m->loader);
+	report_stats(m, true);
+	if (!m->cluster)
+		return sd_event_exit(m->event, 0);
+	/* Hand the lease over now rather than make the next loader wait for
+	 * it to expire; but do not hang on an unreachable API server. */
+	sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, 3 * USEC_PER_SEC, 0, exit_now, m);
+	cluster_release(m->cluster, released, m);
+	return 0;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	manager_reload(userdata);
+	return 0;
+}
+
+/* Without a cluster there are no pods to select from: say so, rather than
+ * look as if such a policy were in force. */
+static void warn_container_policies(const struct policy_set *policies)
+{
+	for (size_t i = 0; i < policies->n; i++)
+		if (policy_selects_containers(&policies->policies[i]))
+			log_warning("Policy %s (%s) selects containers, but hived runs without a cluster (no kubeconfig): "
+				    "only its host paths%s are watched.",
+				    policies->policies[i].name, policies->policies[i].file,
+				    policies->policies[i].host ? "" : ", of which it has none,");
+}
+
+/*
+ * Put files and the cluster's resource policies in force together. On
+ * failure the running set stays (and a new files is freed); on success m
+ * owns files.
+ */
+static int apply_policies(struct manager *m, struct policy_set *files)
+{
+	struct policy_set *all = policy_set_new();
+	int r = all ? policy_set_append(all, files) : -ENOMEM;
+
+	if (r >= 0 && m->resources)
+		r = policy_set_append(all, resource_policies_applied(m->resources));
+	if (r >= 0)
+		r = host_source_apply(m->host, all);
+	if (r < 0) {
+		host_source_apply(m->host, m->policies);
+		policy_set_free(all);
+		if (files != m->files)
+			policy_set_free(files);
+		return r == -E2BIG ? -EINVAL : r;
+	}
+	if (m->pods)
+		pod_source_apply(m->pods, all);
+	policy_set_free(m->policies);
+	m->policies = all;
+	if (files != m->files) {
+		policy_set_free(m->files);
+		m->files = files;
+	}
+	return 0;
+}
+
+static void on_resources_changed(void *userdata)
+{
+	struct manager *m = userdata;
+	int r;
+
+	r = apply_policies(m, m->files);
+	if (r < 0)
+		log_error_errno(r, "Cannot apply the cluster's policies, keeping the ones in force: %m");
+	cluster_set_policy_report(m->cluster, resource_policies_report(m->resources));
+	notify_status(m, "");
+}
+
+/* READY=1 (after start or reload) means every host path is watched. */
+static void ready_when_settled(struct manager *m)
+{
+	if (!host_source_settled(m->host)) {
+		m->ready_pending = true;
+		return;
+	}
+	m->ready_pending = false;
+	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
+		log_error("Cannot read the ring buffer: no access is logged.");
+	if (m->starting)
+		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
+			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
+			 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
+	m->starting = false;
+	notify_status(m, "READY=1\n");
+}
+
+static void on_host_settled(void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->ready_pending)
+		ready_when_settled(m);
+	else
+		notify_status(m, "");
+}
+
+int manager_reload(struct manager *m)
+{
+	struct policy_set *policies = NULL;
+	struct diag d = {};
+	int r;
+
+	sd_notify(false, "RELOADING=1\nSTATUS=Reloading policies.");
+	r = policy_set_load_dir(m->config->policy_dir, &policies, &d);
+	diag_log(&d);
+	if (r < 0) {
+		if (r != -EINVAL)
+			log_error_errno(r, "Cannot read policy directory %s: %m", m->config->policy_dir);
+		log_error("Reload refused, still running the %zu policies loaded before.", m->files->n);
+		m->reload_failed = true;
+		goto finish;
+	}
+
+	r = apply_policies(m, policies);
+	if (r < 0) {
+		log_error_errno(r, "Cannot apply the new policies, keeping the old ones: %m");
+		m->reload_failed = true;
+		goto finish;
+	}
+	if (!m->pods)
+		warn_container_policies(m->files);
+	m->reload_failed = false;
+	log_info("Reloaded %zu policies from %s.", m->files->n, m->config->policy_dir);
+finish:
+	ready_when_settled(m);
+	return r;
+}
+
+static char *node_name_default(void)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return NULL;
+	return strdup(u.nodename);
+}
+
+int manager_new(struct config *config, struct policy_set *policies, struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m) {
+		config_free(config);
+		policy_set_free(policies);
+		return -ENOMEM;
+	}
+	m->config = config;
+	m->files = policies;
+	m->kept = KEPT_BPF_NONE;
+	m->policies = policy_set_new();
+	if (!m->policies) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	r = read_one_line("/proc/sys/kernel/random/boot_id", &m->kernel_id);
+	if (r < 0) {
+		log_error_errno(r, "Cannot read the kernel's boot id: %m");
+		goto fail;
+	}
+	m->node_name = config->node_name ? strdup(config->node_name) : node_name_default();
+	if (!m->node_name) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = sd_event_default(&m->event);
+	if (r < 0)
+		goto fail;
+	r = watch_set_new(&m->watches);
+	if (r < 0)
+		goto fail;
+	m->folded = folded_cache_new();
+	if (!m->folded) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret = m;
+	return 0;
+fail:
+	manager_free(m);
+	return r;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	sd_event_source_disable_unref(m->ring_source);
+	sd_event_source_disable_unref(m->status_timer);
+	sd_event_source_disable_unref(m->stats_timer);
+	sd_event_source_disable_unref(m->flush_timer);
+	sd_event_source_disable_unref(m->prune_timer);
+	kept_bpf_close(&m->kept);
+	folded_cache_free(m->folded);
+	sd_bus_flush_close_unref(m->bus);
+	/* First let go of the map: the sources remove their entries as they
+	 * are freed, and the map outlives us when the service manager keeps
+	 * it for the next agent (which must find every watched inode in it). */
+	if (m->watches)
+		watch_set_set_loader(m->watches, NULL);
+	/* The pod source's and the resource policies' watches are calls of
+	 * the cluster's API client. */
+	pod_source_free(m->pods);
+	resource_policies_free(m->resources);
+	cluster_free(m->cluster);
+	sd_event_source_disable_unref(m->exit_timer);
+	host_source_free(m->host);
+	/* Whatever the service manager keeps for the next agent stays
+	 * attached; without one, our exit closes the last descriptors. */
+	if (m->loader)
+		loader_disconnect(m->loader);
+	loader_free(m->loader);
+	identity_free(m->identity);
+	watch_set_free(m->watches);
+	sd_event_unref(m->event);
+	config_free(m->config);
+	policy_set_free(m->files);
+	policy_set_free(m->policies);
+	free(m->node_name);
+	free(m->kernel_id);
+	free(m);
+	return NULL;
+}
+
+/* Replace the running loader (or none) by l (or none). What the kernel queued
+ * for the old one is still worth a record, read while it is m->loader (the
+ * records name its mode), and what it counted is kept. Freeing it detaches
+ * its programs. */
+static void replace_loader(struct manager *m, struct loader *l)
+{
+	struct loader *old = m->loader;
+
+	if (old)
+		loader_consume(old);
+	m->ring_source = sd_event_source_disable_unref(m->ring_source);
+	m->loader = l;
+	if (old)
+		(void)loader_stats_add(old, &m->stats_base);
+	loader_free(old);
+}
+
+/*
+ * Attach the access hooks in mode, or none (ATTACH_NONE: an agent that is not
+ * its kernel's loader), and move the watch set over. On failure the running
+ * loader stays. The watch sources are not involved: they only know the watch
+ * set and the identity resolver, whatever is attached.
+ */
+/* Once the sources had time to find their files again: drop from the
+ * adopted watch map what the previous agent watched and this one does not. */
+static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	int n = watch_set_prune(m->watches);
+
+	if (n > 0)
+		log_info("No longer watching %d inodes the previous agent watched.", n);
+	m->prune_timer = sd_event_source_disable_unref(m->prune_timer);
+	return 0;
+}
+
+/* l is attached: the previous agent's programs can go, and l's maps and
+ * links go to the service manager, to outlive this process. */
+static void keep_kernel_side(struct manager *m, struct loader *l)
+{
+	int maps[_KEPT_MAP_MAX], links[KEPT_LINKS_MAX], r;
+	size_t n = loader_kernel_fds(l, maps, links);
+
+	if (kept_bpf_any(&m->kept)) {
+		if (loader_adopted(l)) {
+			log_info("Adopted the BPF maps kept across the restart: accesses made meanwhile are read now.");
+			if (!m->prune_timer)
+				(void)sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC,
+								 PRUNE_DELAY_USEC, USEC_PER_SEC, on_prune_timer, m);
+		}
+		kept_bpf_close(&m->kept); /* the old programs detach now that ours are attached */
+	}
+	r = fdstore_put(maps, links, n);
+	if (r < 0)
+		log_warning_errno(r, "Cannot hand the BPF side to the service manager (%m): a restart will "
+				  "leave a moment unwatched.");
+}
+
+static int switch_loader(struct manager *m, enum attach_mode mode)
+{
+	struct loader_options o = {
+		.mode = mode,
+		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
+		.dedup_entries = m->config->dedup_entries,
+		.max_watches = m->config->max_watches,
+		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
+		.kept = &m->kept,
+	};
+	struct loader *l = NULL;
+	int r;
+
+	if (mode == ATTACH_NONE) {
+		if (m->loader)
+			log_info("Detaching: not this kernel's loader.");
+		watch_set_set_loader(m->watches, NULL);
+		replace_loader(m, NULL);
+		/* At start in a cluster, the lease decides whether we adopt what
+		 * the previous agent left attached; once it has, a follower keeps
+		 * nothing attached beyond its own life. */
+		if (m->cluster) {
+			kept_bpf_close(&m->kept);
+			fdstore_empty(false);
+		}
+		notify_status(m, "");
+		return 0;
+	}
+	r = loader_new(&o, on_event, m, &l);
+	if (r < 0)
+		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
+				       attach_mode_to_string(o.mode), loader_failure_notes(),
+				       r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
+	if (loader_probe_notes(l)[0])
+		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(l)),
+			 loader_probe_notes(l));
+	else
+		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(l)));
+
+	/* The new programs are attached and their map filled before the old
+	 * ones go: duplicates for a moment, never a gap. */
+	r = watch_set_set_loader(m->watches, l);
+	if (r < 0)
+		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
+	replace_loader(m, l);
+	keep_kernel_side(m, l);
+	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
+	/* Until the host paths are first resolved, an event (one the previous
+	 * agent's hooks recorded while none ran) would find no watch: it
+	 * waits in the ring. */
+	if (r >= 0 && m->starting)
+		r = sd_event_source_set_enabled(m->ring_source, SD_EVENT_OFF);
+	if (r < 0)
+		log_error_errno(r, "Cannot watch the ring buffer: %m");
+	notify_status(m, "");
+	return 0;
+}
+
+static void on_leader(bool attach, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (switch_loader(m, attach ? m->config->attach : ATTACH_NONE) < 0 && attach)
+		log_error("This agent should be its kernel's loader but could not attach: nothing is logged on this "
+			  "kernel.");
+}
+
+int manager_start(struct manager *m)
+{
+	int r;
+
+	m->starting = true;
+	fdstore_take(&m->kept);
+	if (kept_bpf_any(&m->kept))
+		log_info("The previous agent's BPF side is still attached (%zu links): taking it over.", m->kept.n_links);
+	r = identity_new(&m->identity);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up inode identification: %m");
+	/* In a cluster, start as a follower: the lease decides who attaches. */
+	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->config->attach);
+	if (r < 0)
+		return r;
+
+	r = host_source_new(m->event, m->watches, m->identity, m->node_name,
+			    m->config->rescan_interval_ms * USEC_PER_MSEC, &m->host);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up host paths: %m");
+	host_source_set_settled_callback(m->host, on_host_settled, m);
+	r = apply_policies(m, m->files);
+	if (r < 0)
+		return log_error_errno(r, "Cannot apply policies: %m");
+	if (m->config->kubeconfig) {
+		r = cluster_new(m->event,
+				&(struct cluster_options){
+					.kubeconfig = m->config->kubeconfig,
+					.namespace = m->config->kube_namespace,
+					.node = m->node_name,
+					.kernel_id = m->kernel_id,
+					.lease = {
+						.duration_usec = m->config->lease_duration_s * USEC_PER_SEC,
+						.renew_deadline_usec = m->config->renew_deadline_s * USEC_PER_SEC,
+						.retry_usec = m->config->retry_period_s * USEC_PER_SEC,
+					},
+					.watch_timeout_s = m->config->watch_timeout_s,
+					.on_leader = on_leader,
+					.userdata = m,
+				},
+				m->watches, &m->cluster);
+		if (r < 0)
+			return log_error_errno(r, "Cannot join the cluster: %m");
+		r = pod_source_new(m->event, cluster_client(m->cluster), m->watches, m->identity,
+				   &(struct pod_source_options){
+					   .node = m->node_name,
+					   .cgroup_root = m->config->cgroup_root,
+					   .rescan_usec = m->config->rescan_interval_ms * USEC_PER_MSEC,
+					   .watch_timeout_s = m->config->watch_timeout_s,
+				   },
+				   &m->pods);
+		if (r < 0)
+			return log_error_errno(r, "Cannot set up pod discovery: %m");
+		pod_source_apply(m->pods, m->policies);
+		r = resource_policies_new(m->event, cluster_client(m->cluster), m->node_name, m->config->watch_timeout_s,
+					  on_resources_changed, m, &m->resources);
+		if (r < 0)
+			return log_error_errno(r, "Cannot set up policies from the cluster: %m");
+	} else
+		warn_container_policies(m->files);
+
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m)) < 0)
+		return log_error_errno(r, "Cannot set up signal handling: %m");
+	r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC,
+				       USEC_PER_SEC / 4, on_status_timer, m);
+	if (r >= 0)
+		r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC,
+					       m->config->stats_interval_s * USEC_PER_SEC, USEC_PER_SEC,
+					       on_stats_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
+	if (r >= 0 && m->config->dedup_window_ms)
+		r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC,
+					       MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC, 10 * USEC_PER_MSEC,
+					       on_flush_timer, m);
+	if (r >= 0 && m->flush_timer)
+		r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up timers: %m");
+	r = bus_setup(m, m->event, &m->bus);
+	if (r == -ENOENT)
+		log_notice("No D-Bus system bus here: hivectl cannot reach this agent.");
+	else if (r < 0)
+		log_warning_errno(r, "Not on the D-Bus system bus (%m): hivectl cannot reach this agent.");
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0)
+		log_warning_errno(r, "Cannot enable the watchdog: %m");
+
+	ready_when_settled(m);
+	return 0;
+}
+
+int manager_run(struct manager *m)
+{
+	return sd_event_loop(m->event);
+}

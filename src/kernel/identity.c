@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#include <bpf/libbpf.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel/identity.h" /* before the skeleton: it uses hive.h types */
+#include "kernel/loader.h"
+#include "resolve.skel.h"
+#include "shared/abi.h"
+#include "shared/log.h"
+
+struct identity {
+	struct resolve_bpf *skel; /* NULL: fstat() only */
+	struct bpf_link *link;    /* while resolving */
+	unsigned depth;
+	bool warned;
+	uint64_t seen_seq;
+};
+
+int identity_new(struct identity **ret)
+{
+	struct identity *id = calloc(1, sizeof(*id));
+	struct resolve_bpf *skel;
+	int r;
+
+	if (!id)
+		return -ENOMEM;
+	loader_prepare();
+	skel = resolve_bpf__open();
+	if (!skel) {
+		r = negative_errno();
+		goto fallback;
+	}
+	skel->rodata->self_tgid = getpid();
+	r = resolve_bpf__load(skel);
+	if (r >= 0) {
+		/* Attach once now, so that a kernel without the tracepoint is
+		 * found out at start, not at the first resolution. */
+		struct bpf_link *link = bpf_program__attach(skel->progs.resolve__sys_exit_openat2);
+
+		r = link ? 0 : negative_errno();
+		bpf_link__destroy(link);
+	}
+	if (r < 0) {
+		resolve_bpf__destroy(skel);
+		goto fallback;
+	}
+	id->skel = skel;
+	*ret = id;
+	return 0;
+
+fallback:
+	/* A kernel without syscall tracepoints still works, through fstat(). */
+	log_notice_errno(r, "Cannot attach the inode resolver (%m): identifying files with fstat(), which is wrong "
+			    "for btrfs subvolumes.");
+	*ret = id;
+	return 0;
+}
+
+struct identity *identity_free(struct identity *id)
+{
+	if (!id)
+		return NULL;
+	bpf_link__destroy(id->link);
+	resolve_bpf__destroy(id->skel);
+	free(id);
+	return NULL;
+}
+
+bool identity_from_kernel(const struct identity *id)
+{
+	return id && id->skel;
+}
+
+void identity_begin(struct identity *id)
+{
+	if (!identity_from_kernel(id) || id->depth++ > 0)
+		return;
+	id->link = bpf_program__attach(id->skel->progs.resolve__sys_exit_openat2);
+	if (!id->link && !id->warned) {
+		log_warning_errno(negative_errno(), "Cannot attach the inode resolver (%m): using fstat() meanwhile.");
+		id->warned = true;
+	}
+}
+
+void identity_end(struct identity *id)
+{
+	if (!identity_from_kernel(id) || id->depth == 0 || --id->depth > 0)
+		return;
+	bpf_link__destroy(id->link);
+	id->link = NULL;
+}
+
+void identity_begin_lazily(struct identity *id, bool *begun)
+{
+	if (!*begun)
+		identity_begin(id);
+	*begun = true;
+}
+
+void identity_end_lazily(struct identity *id, bool *begun)
+{
+	if (*begun)
+		identity_end(id);
+	*begun = false;
+}
+
+void stat_id_of_fd(int fd, struct stat_id *ret)
+{
+	struct stat st;
+
+	*ret = fstat(fd, &st) < 0 ? (struct stat_id){} : (struct stat_id){ .dev = st.st_dev, .ino = st.st_ino };
+}
+
+bool stat_id_matches(int fd, const struct stat_id *id)
+{
+	struct stat_id now;
+
+	stat_id_of_fd(fd, &now);
+	return now.ino != 0 && now.dev == id->dev && now.ino == id->ino;
+}
+
+static int from_fstat(int fd, struct hive_watch_key *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	*ret = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
+	return 0;
+}
+
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret)
+{
+	if (identity_from_kernel(id) && id->link) {
+		const volatile struct hive_resolved *r = &id->skel->bss->resolved;
+
+		if (r->fd == fd && r->seq != id->seen_seq) {
+			id->seen_seq = r->seq;
+			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev };
+			return 1;
+		}
+		log_debug("Resolver did not report fd %d, using fstat().", fd);
+	}
+	return from_fstat(fd, ret);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_KEPT_H
+#define HIVE_KEPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * The kernel side one agent leaves to the next: its BPF maps and the links of
+ * its attached hooks, as descriptors. The daemon hands them to the service
+ * manager's file descriptor store (daemon/fdstore.h) and takes them back at
+ * start; the loader adopts the maps when they fit (loader_options.kept).
+ */
+
+enum kept_map {
+	KEPT_WATCHES,
+	KEPT_EVENTS,
+	KEPT_DEDUP,
+	KEPT_STATS,
+	KEPT_CONTROL,
+	_KEPT_MAP_MAX,
+};
+
+#define KEPT_LINKS_MAX 8
+
+struct kept_bpf {
+	int maps[_KEPT_MAP_MAX]; /* -1: none */
+	int links[KEPT_LINKS_MAX];
+	size_t n_links;
+};
+
+#define KEPT_BPF_NONE                                                                                          \
+	(struct kept_bpf)                                                                                      \
+	{                                                                                                      \
+		.maps = { -1, -1, -1, -1, -1 }                                                                 \
+	}
+
+bool kept_bpf_any(const struct kept_bpf *k);
+/* Close our copies (old links: their programs detach unless stored again). */
+void kept_bpf_close(struct kept_bpf *k);
+
+#endif

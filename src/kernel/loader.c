@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: MIT */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kernel/loader.h" /* before the skeleton: it uses hive.h types */
+#include "flush.skel.h"
+#include "hive.skel.h"
+#include "shared/log.h"
+
+struct loader {
+	struct hive_bpf *skel;
+	struct flush_bpf *flush; /* NULL where the kernel cannot run it */
+	struct ring_buffer *ring;
+	enum attach_mode mode;
+	bool adopted;
+	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
+	int n_cpus;
+	loader_event_fn on_event;
+	void *userdata;
+	char probe_notes[256];
+};
+
+static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
+	[ATTACH_AUTO] = "auto",
+	[ATTACH_FENTRY] = "fentry",
+	[ATTACH_KPROBE] = "kprobe",
+	[ATTACH_TRACEPOINT] = "tracepoint",
+	[ATTACH_NONE] = "none",
+};
+
+DEFINE_STRING_TABLE(attach_mode, enum attach_mode, _ATTACH_MODE_MAX)
+
+/* Why the last loader_new() that failed skipped each mode. */
+static char last_probe_notes[256];
+
+const char *loader_failure_notes(void)
+{
+	return last_probe_notes;
+}
+
+/* While probing, failures are expected: libbpf's complaints go to debug. */
+static bool probing;
+
+/* libbpf hands us its own format strings. */
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int prio = level == LIBBPF_WARN && !probing ? LOG_WARNING : LOG_DEBUG;
+	size_t n;
+
+	if (prio > log_get_max_level())
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	if (n > 0 && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	log_full(prio, "%s", line); /* libbpf prefixes its own name */
+	return 0;
+}
+
+/*
+ * Where struct inode * sits in inode_permission()'s arguments, read from the
+ * kernel's own BTF rather than guessed from its version: it moved from first
+ * to second in 5.12.
+ */
+static int probe_inode_arg(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *func, *proto;
+	const struct btf_param *params;
+	int id, r = -ENOENT;
+
+	if (!btf)
+		return negative_errno();
+	id = btf__find_by_name_kind(btf, "inode_permission", BTF_KIND_FUNC);
+	if (id < 0)
+		goto finish;
+	func = btf__type_by_id(btf, id);
+	proto = btf__type_by_id(btf, func->type);
+	if (!proto || !btf_is_func_proto(proto))
+		goto finish;
+	params = btf_params(proto);
+	for (int i = 0; i < btf_vlen(proto); i++) {
+		const struct btf_type *t = btf__type_by_id(btf, params[i].type);
+
+		if (!t || !btf_is_ptr(t))
+			continue;
+		t = btf__type_by_id(btf, btf__resolve_type(btf, t->type));
+		if (t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), "inode") == 0) {
+			r = i;
+			break;
+		}
+	}
+finish:
+	btf__free(btf);
+	return r;
+}
+
+/* One attach point: its program, where the skeleton keeps its link (so that
+ * hive_bpf__destroy() detaches it), and whether the kernel may lack it. */
+struct hook {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	bool optional;
+};
+
+#define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt }
+
+static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static 6])
+{
+	const struct hook fentry[] = { HOOK(fentry__inode_permission, false) };
+	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false) };
+	const struct hook tracepoint[] = {
+		HOOK(tracepoint__syscalls__sys_exit_openat, false),
+		HOOK(tracepoint__syscalls__sys_exit_openat2, false),
+		HOOK(tracepoint__syscalls__sys_exit_execve, false),
+		HOOK(tracepoint__syscalls__sys_exit_execveat, false),
+		/* open(2) and creat(2) exist on x86_64, not on newer architectures. */
+		HOOK(tracepoint__syscalls__sys_exit_open, true),
+		HOOK(tracepoint__syscalls__sys_exit_creat, true),
+	};
+	const struct hook *src = NULL;
+	size_t n = 0;
+
+	switch (mode) {
+	case ATTACH_FENTRY:
+		src = fentry, n = ARRAY_SIZE(fentry);
+		break;
+	case ATTACH_KPROBE:
+		src = kprobe, n = ARRAY_SIZE(kprobe);
+		break;
+	case ATTACH_TRACEPOINT:
+		src = tracepoint, n = ARRAY_SIZE(tracepoint);
+		break;
+	default:
+		break;
+	}
+	if (n)
+		memcpy(hooks, src, n * sizeof(*hooks));
+	return n;
+}
+
+static int attach_hook(const struct hook *h)
+{
+	int r;
+
+	*h->link = bpf_program__attach(h->prog);
+	if (*h->link)
+		return 0;
+	r = negative_errno();
+	if (h->optional && r == -ENOENT) {
+		log_debug("Optional hook %s is not in this kernel, skipping.", bpf_program__name(h->prog));
+		return 0;
+	}
+	return r;
+}
+
+static void destroy_skel(struct loader *l)
+{
+	ring_buffer__free(l->ring);
+	l->ring = NULL;
+	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
+	l->skel = NULL;
+}
+
+/* The maps hive.bpf.c and flush.bpf.c share (maps.bpf.h), of either
+ * skeleton, in enum kept_map order: what is shared, kept and adopted. */
+#define SHARED_MAPS(obj)                                                                                       \
+	(struct bpf_map *const[_KEPT_MAP_MAX])                                                                 \
+	{                                                                                                      \
+		[KEPT_WATCHES] = (obj)->maps.watches, [KEPT_EVENTS] = (obj)->maps.events,                      \
+		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
+		[KEPT_CONTROL] = (obj)->maps.control,                                                          \
+	}
+
+/* The kept map fits m as configured now: same type, sizes and capacity.
+ * Otherwise why not, in why. */
+static bool map_fits(const struct bpf_map *m, int fd, char *why, size_t size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (fd < 0) {
+		snprintf(why, size, "%s was not kept", bpf_map__name(m));
+		return false;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		snprintf(why, size, "%s: %s", bpf_map__name(m), strerror(errno));
+		return false;
+	}
+	snprintf(why, size, "%s: type %u, key %u, value %u, entries %u instead of %u, %u, %u, %u", bpf_map__name(m),
+		 info.type, info.key_size, info.value_size, info.max_entries, bpf_map__type(m), bpf_map__key_size(m),
+		 bpf_map__value_size(m), bpf_map__max_entries(m));
+	return info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+	       info.value_size == bpf_map__value_size(m) && info.max_entries == bpf_map__max_entries(m);
+}
+
+/* Adopt every kept map, or none (0: some do not fit, or none kept). */
+static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const struct kept_bpf *k)
+{
+	int r = 0;
+
+	if (!k || !kept_bpf_any(k))
+		return 0;
+	for (size_t i = 0; i < _KEPT_MAP_MAX; i++) {
+		char why[160];
+
+		if (!map_fits(maps[i], k->maps[i], why, sizeof(why))) {
+			log_warning("The BPF maps kept from the previous agent do not fit this one (%s: configuration "
+				    "or version changed); starting with new ones.",
+				    why);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < _KEPT_MAP_MAX && r >= 0; i++)
+		r = bpf_map__reuse_fd(maps[i], k->maps[i]);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * The flusher of folded counts (bpf/flush.bpf.c): a syscall program (5.14+)
+ * iterating the dedup map (5.13+). Loaded first, with the maps the access
+ * hooks then reuse. NULL where the kernel refuses it: the hooks then carry
+ * folded counts only on a later access, as before.
+ */
+static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adopted)
+{
+	struct flush_bpf *f;
+	int r;
+
+	/* Tried rather than probed: libbpf's probes do not know every
+	 * program type its version may meet. */
+	if (!o->dedup_window_ns)
+		return NULL;
+	f = flush_bpf__open();
+	if (!f)
+		return NULL;
+	f->rodata->dedup_window_ns = o->dedup_window_ns;
+	r = bpf_map__set_max_entries(f->maps.watches, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes);
+	/* With the flusher, no entry is evicted with a count pending: the
+	 * flusher deletes idle entries, and an access that finds the table
+	 * full is simply not folded. Without it, an LRU table stays. */
+	if (r >= 0)
+		r = bpf_map__set_type(f->maps.dedup, BPF_MAP_TYPE_HASH);
+	if (r >= 0 && o->dedup_entries)
+		r = bpf_map__set_max_entries(f->maps.dedup, o->dedup_entries);
+	if (r >= 0)
+		r = adopt_kept(SHARED_MAPS(f), o->kept);
+	*adopted = r > 0;
+	if (r < 0 || flush_bpf__load(f) < 0) {
+		*adopted = false;
+		log_debug_errno(errno, "No flusher of folded counts: %m");
+		flush_bpf__destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+static int share_maps(struct hive_bpf *skel, struct flush_bpf *f)
+{
+	struct bpf_map *const *ours = SHARED_MAPS(skel), *const *theirs = SHARED_MAPS(f);
+	int r = 0;
+
+	for (size_t i = 0; i < _KEPT_MAP_MAX && r >= 0; i++)
+		r = bpf_map__reuse_fd(ours[i], bpf_map__fd(theirs[i]));
+	return r;
+}
+
+/*
+ * Tracepoints are found by name in tracefs. systemd mounts it at boot; a bare
+ * host or a container may not, so mount it as bpftool and perf do.
+ */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		log_warning_errno(errno, "tracefs is not mounted and mounting it failed (%m): no tracepoint mode.");
+	else
+		log_info("Mounted tracefs on /sys/kernel/tracing to find tracepoints.");
+}
+
+void loader_prepare(void)
+{
+	libbpf_set_print(libbpf_print);
+	ensure_tracefs();
+}
+
+static uint64_t boot_nsec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int ring_event(void *ctx, void *data, size_t size)
+{
+	struct loader *l = ctx;
+
+	if (size < sizeof(struct hive_event)) {
+		log_warning("Ignoring short event from the kernel (%zu bytes).", size);
+		return 0;
+	}
+	return l->on_event(data, l->userdata);
+}
+
+static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o, int inode_arg)
+{
+	struct hook hooks[6];
+	struct bpf_program *prog;
+	struct hive_bpf *skel;
+	size_t n;
+	int r;
+
+	skel = hive_bpf__open();
+	if (!skel)
+		return negative_errno();
+	l->skel = skel;
+
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->inode_arg = inode_arg;
+	skel->rodata->dedup_window_ns = o->dedup_window_ns;
+	skel->rodata->generation = l->generation;
+	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
+	if (r < 0)
+		return r;
+	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	if (r < 0)
+		return r;
+	if (o->dedup_entries) {
+		r = bpf_map__set_max_entries(skel->maps.dedup, o->dedup_entries);
+		if (r < 0)
+			return r;
+	}
+
+	if (l->flush) {
+		r = share_maps(skel, l->flush);
+		if (r < 0)
+			return r;
+		skel->rodata->flusher = 1;
+	} else {
+		r = adopt_kept(SHARED_MAPS(skel), o->kept);
+		if (r < 0)
+			return r;
+		l->adopted = r > 0;
+	}
+
+	n = mode_hooks(skel, mode, hooks);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	for (size_t i = 0; i < n; i++)
+		bpf_program__set_autoload(hooks[i].prog, true);
+
+	r = hive_bpf__load(skel);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = attach_hook(&hooks[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int loader_new(const struct loader_options *o, loader_event_fn on_event, void *userdata, struct loader **ret)
+{
+	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
+	struct loader *l;
+	size_t used = 0;
+	int inode_arg, r = -EOPNOTSUPP;
+
+	if (o->mode == ATTACH_NONE)
+		return -EINVAL; /* nothing to load: the caller needs no loader */
+	loader_prepare();
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->on_event = on_event;
+	l->userdata = userdata;
+	l->n_cpus = libbpf_num_possible_cpus();
+	if (l->n_cpus <= 0) {
+		r = l->n_cpus < 0 ? l->n_cpus : -EIO;
+		goto fail;
+	}
+
+	l->generation = boot_nsec() | 1;
+	l->flush = load_flusher(o, &l->adopted);
+	inode_arg = probe_inode_arg();
+	if (inode_arg < 0) {
+		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
+		inode_arg = 1;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum attach_mode mode = order[i];
+
+		if (o->mode != ATTACH_AUTO && mode != o->mode)
+			continue;
+		probing = o->mode == ATTACH_AUTO;
+		r = try_mode(l, mode, o, inode_arg);
+		probing = false;
+		if (r >= 0) {
+			l->mode = mode;
+			break;
+		}
+		if (used < sizeof(l->probe_notes))
+			used += snprintf(l->probe_notes + used, sizeof(l->probe_notes) - used, "%s%s: %s",
+					 used ? ", " : "", attach_mode_to_string(mode), strerror(-r));
+		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
+		destroy_skel(l);
+	}
+	if (r < 0)
+		goto fail;
+
+	l->ring = ring_buffer__new(bpf_map__fd(l->skel->maps.events), ring_event, l, NULL);
+	if (!l->ring) {
+		r = negative_errno();
+		goto fail;
+	}
+	/* Our hooks are attached: from this write on they record, and those
+	 * of the loader before us (still attached, if adopted) stop. */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ 0 }, &l->generation, BPF_ANY) < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	/* Loading parsed the kernel's whole BTF (megabytes); give it back. */
+	malloc_trim(0);
+	*ret = l;
+	return 0;
+
+fail:
+	snprintf(last_probe_notes, sizeof(last_probe_notes), "%s", l->probe_notes);
+	loader_free(l);
+	return r;
+}
+
+struct loader *loader_free(struct loader *l)
+{
+	if (!l)
+		return NULL;
+	destroy_skel(l);
+	flush_bpf__destroy(l->flush);
+	free(l);
+	return NULL;
+}
+
+enum attach_mode loader_mode(const struct loader *l)
+{
+	return l->mode;
+}
+
+bool loader_adopted(const struct loader *l)
+{
+	return l->adopted;
+}
+
+size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX])
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks), k = 0;
+	struct bpf_map *const *shared = SHARED_MAPS(l->skel);
+
+	for (size_t i = 0; i < _KEPT_MAP_MAX; i++)
+		maps[i] = bpf_map__fd(shared[i]);
+	for (size_t i = 0; i < n && k < KEPT_LINKS_MAX; i++)
+		if (*hooks[i].link)
+			links[k++] = bpf_link__fd(*hooks[i].link);
+	return k;
+}
+
+const char *loader_probe_notes(const struct loader *l)
+{
+	return l->probe_notes;
+}
+
+int loader_event_fd(const struct loader *l)
+{
+	return ring_buffer__epoll_fd(l->ring);
+}
+
+int loader_consume(struct loader *l)
+{
+	return ring_buffer__consume(l->ring);
+}
+
+int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
+			 void *userdata)
+{
+	int fd = bpf_map__fd(l->skel->maps.watches), n = 0;
+	_cleanup_(freep) struct hive_watch_key *keys = NULL;
+	size_t k = 0, cap = 0;
+
+	/* Keys are collected before fn runs: fn may delete the current one,
+	 * which would restart a get_next_key walk from the beginning. */
+	for (;;) {
+		if (k == cap) {
+			struct hive_watch_key *grown = realloc(keys, (cap = MAX(2 * cap, 256)) * sizeof(*keys));
+
+			if (!grown)
+				return -ENOMEM;
+			keys = grown;
+		}
+		if (bpf_map_get_next_key(fd, k ? &keys[k - 1] : NULL, &keys[k]) < 0)
+			break;
+		k++;
+	}
+	for (size_t i = 0; i < k; i++)
+		n += fn(&keys[i], userdata);
+	return n;
+}
+
+int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.watches), key, value, BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.watches), key) < 0 && errno != ENOENT)
+		return negative_errno();
+	return 0;
+}
+
+bool loader_has_flusher(const struct loader *l)
+{
+	return l->flush;
+}
+
+int loader_flush_folded(struct loader *l)
+{
+	if (!l->flush)
+		return -EOPNOTSUPP;
+	/* A run reports one batch; a full batch asks for another. */
+	for (int i = 0; i < 1024; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(l->flush->progs.flush_folded), &opts) < 0)
+			return negative_errno();
+		if ((int)opts.retval < 0)
+			return -ENOBUFS;
+		if (opts.retval == 0)
+			break;
+	}
+	return 0;
+}
+
+void loader_disconnect(struct loader *l)
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks);
+
+	for (size_t i = 0; i < n; i++)
+		if (*hooks[i].link)
+			bpf_link__disconnect(*hooks[i].link);
+}
+
+int loader_detach_and_flush_all(struct loader *l)
+{
+	struct hook hooks[6];
+	size_t n = mode_hooks(l->skel, l->mode, hooks);
+
+	for (size_t i = 0; i < n; i++) {
+		bpf_link__destroy(*hooks[i].link);
+		*hooks[i].link = NULL;
+	}
+	if (!l->flush)
+		return -EOPNOTSUPP;
+	l->flush->bss->flush_all = 1;
+	return loader_flush_folded(l);
+}
+
+int loader_stats_add(const struct loader *l, struct hive_stats *total)
+{
+	struct hive_stats per_cpu[l->n_cpus];
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
+		return negative_errno();
+	for (int i = 0; i < l->n_cpus; i++) {
+		total->matched += per_cpu[i].matched;
+		total->emitted += per_cpu[i].emitted;
+		total->suppressed += per_cpu[i].suppressed;
+		total->dropped += per_cpu[i].dropped;
+	}
+	return 0;
+}

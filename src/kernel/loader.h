@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_LOADER_H
+#define HIVE_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/kept.h"
+#include "hive.h"
+#include "shared/abi.h"
+
+/*
+ * The BPF side of the agent: load hive.bpf.c in the best attach mode the
+ * running kernel allows, keep its watch map, hand ring-buffer events to a
+ * callback. No event loop in here: the daemon adds loader_event_fd() to
+ * sd-event, the kernel test binary polls it, both call loader_consume().
+ */
+
+enum attach_mode {
+	ATTACH_AUTO,
+	ATTACH_FENTRY,
+	ATTACH_KPROBE,
+	ATTACH_TRACEPOINT,
+	/* No access hooks: an agent that is not its kernel's loader. There
+	 * is no loader then (loader_new() refuses it); the name is for status. */
+	ATTACH_NONE,
+	_ATTACH_MODE_MAX,
+};
+
+const char *attach_mode_to_string(enum attach_mode m);
+int attach_mode_from_string(const char *s);
+
+struct loader_options {
+	enum attach_mode mode;
+	uint64_t dedup_window_ns;
+	uint32_t dedup_entries; /* 0: the built-in size */
+	uint32_t max_watches;
+	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
+	/* Maps a previous agent left (kept.h), adopted when they fit: the
+	 * new programs then record into the same ring buffer, watch map,
+	 * dedup and counters. NULL or none: new maps. */
+	const struct kept_bpf *kept;
+};
+
+/* Return < 0 to stop consuming; the error is returned by loader_consume(). */
+typedef int (*loader_event_fn)(const struct hive_event *event, void *userdata);
+
+struct loader;
+
+int loader_new(const struct loader_options *options, loader_event_fn on_event, void *userdata,
+	       struct loader **ret);
+struct loader *loader_free(struct loader *l);
+
+enum attach_mode loader_mode(const struct loader *l);
+/* Whether the kept maps were adopted. */
+bool loader_adopted(const struct loader *l);
+/* What to keep across a restart: the maps and the attached links' fds
+ * (owned by l). Returns the number of links. */
+size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX]);
+/* Why the modes before the chosen one were skipped, e.g. "fentry: Operation not permitted". */
+const char *loader_probe_notes(const struct loader *l);
+
+/* After loader_new() failed: why each mode it tried was refused. */
+const char *loader_failure_notes(void);
+
+int loader_event_fd(const struct loader *l);
+int loader_consume(struct loader *l);
+
+/* fn for every key in the watch map; returns the sum of what fn returned. */
+int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
+			 void *userdata);
+int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value);
+int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
+
+/*
+ * Have the kernel report folded accesses whose dedup window has ended (as
+ * HIVE_EVENT_FOLDED events through the ring buffer): run it every window.
+ * -EOPNOTSUPP where the kernel cannot (before 5.14); -ENOBUFS when the ring
+ * was full, the rest is reported by the next run.
+ */
+bool loader_has_flusher(const struct loader *l);
+int loader_flush_folded(struct loader *l);
+
+/*
+ * At exit: leave the hooks attached for whoever else holds their links (the
+ * service manager's fd store) instead of detaching them. libbpf's detach of
+ * a perf-event link disables the event itself, which the other holder
+ * shares; closing our descriptors at exit does not.
+ */
+void loader_disconnect(struct loader *l);
+
+/* Stopping for good: detach the access hooks, then report every pending
+ * folded count, whatever its age (nothing else can claim it any more). */
+int loader_detach_and_flush_all(struct loader *l);
+
+/* Add the kernel's counters, summed over CPUs, to *total. */
+int loader_stats_add(const struct loader *l, struct hive_stats *total);
+
+/* libbpf's messages into our log, tracefs mounted if it is not: before
+ * loading any BPF object (identity.c loads one too). */
+void loader_prepare(void);
+
+#endif
