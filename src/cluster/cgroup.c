@@ -16,7 +16,7 @@ static bool id_char_ok(char c)
 	       c == '.';
 }
 
-int container_id_parse(const char *status_id, char runtime[32], char id[CONTAINER_ID_MAX + 1])
+int cgroup_parse_container_id(const char *status_id, char runtime[32], char id[CONTAINER_ID_MAX + 1])
 {
 	const char *sep = strstr(status_id, "://");
 	size_t rlen, ilen;
@@ -152,10 +152,10 @@ void cgroup_roots_clear(struct cgroup_roots *r)
 	*r = (struct cgroup_roots){};
 }
 
-void container_cgroup_clear(struct container_cgroup *c)
+void cgroup_container_clear(struct cgroup_container *c)
 {
 	free(c->dir);
-	*c = (struct container_cgroup){};
+	*c = (struct cgroup_container){};
 }
 
 /* The first candidate directory that exists below hierarchy. */
@@ -178,7 +178,7 @@ static int find_in(const char *hierarchy, char *const candidates[], size_t n, ch
 }
 
 int cgroup_find_container(const struct cgroup_roots *roots, const char *pod_uid, const char *qos, const char *runtime,
-			  const char *id, struct container_cgroup *ret)
+			  const char *id, struct cgroup_container *ret)
 {
 	char *candidates[CGROUP_CANDIDATES_MAX];
 	uint64_t ino = 0;
@@ -193,11 +193,11 @@ int cgroup_find_container(const struct cgroup_roots *roots, const char *pod_uid,
 	if (roots->unified)
 		r = find_in(roots->unified, candidates, n, &dir, &ino);
 	if (r == 0)
-		*ret = (struct container_cgroup){ .dir = dir, .cgroup_id = ino };
+		*ret = (struct cgroup_container){ .dir = dir, .cgroup_id = ino };
 	for (size_t i = 0; r == -ENOENT && i < roots->n_v1; i++) {
 		r = find_in(roots->v1[i], candidates, n, &dir, &ino);
 		if (r == 0)
-			*ret = (struct container_cgroup){ .dir = dir };
+			*ret = (struct cgroup_container){ .dir = dir };
 	}
 	for (int i = 0; i < n; i++)
 		free(candidates[i]);
@@ -273,7 +273,7 @@ static int open_root_of(long pid, const char *id, bool init_only)
 	return TAKE_FD(root_fd);
 }
 
-int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)
+int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)
 {
 	_cleanup_(freep) char *procs = NULL, *file = NULL;
 	int r;

@@ -25,7 +25,7 @@
 
 /* "containerd://0123..." -> runtime "containerd", id "0123...". The id
  * becomes a path component: only [A-Za-z0-9_.-], not "." or "..". */
-int container_id_parse(const char *status_id, char runtime[32], char id[CONTAINER_ID_MAX + 1]);
+int cgroup_parse_container_id(const char *status_id, char runtime[32], char id[CONTAINER_ID_MAX + 1]);
 
 /* The candidate directories (relative to a hierarchy's root) of a container,
  * most likely first; qos is the pod's status.qosClass or NULL (all tried).
@@ -45,15 +45,15 @@ struct cgroup_roots {
 int cgroup_roots_find(const char *root, struct cgroup_roots *ret);
 void cgroup_roots_clear(struct cgroup_roots *r);
 
-struct container_cgroup {
+struct cgroup_container {
 	char *dir;          /* absolute; the cgroup2 one when there is one */
 	uint64_t cgroup_id; /* what bpf_get_current_cgroup_id() says inside; 0 without cgroup2 */
 };
 
 /* -ENOENT when no candidate exists (yet). */
 int cgroup_find_container(const struct cgroup_roots *roots, const char *pod_uid, const char *qos, const char *runtime,
-			  const char *id, struct container_cgroup *ret);
-void container_cgroup_clear(struct container_cgroup *c);
+			  const char *id, struct cgroup_container *ret);
+void cgroup_container_clear(struct cgroup_container *c);
 
 /* Whether one of /proc/PID/cgroup's lines puts the process in the
  * container's cgroup: its last path component is the id, or a scope named
@@ -68,6 +68,6 @@ bool cgroup_file_names_container(const char *text, const char *id);
  * opened. Its init (pid 1 of its pid namespace) is preferred. -ESRCH when no
  * process of the container is (still) there.
  */
-int container_open_root(const char *cgroup_dir, const char *id, pid_t *ret_pid);
+int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid);
 
 #endif

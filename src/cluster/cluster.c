@@ -16,7 +16,7 @@ struct cluster {
 	struct kube_client *client;
 	struct colocation *colocation;
 	struct lease_driver *lease;
-	struct node_store *store;
+	struct nodewatch *store;
 	void (*on_leader)(bool leader, void *userdata);
 	void *userdata;
 };
@@ -68,7 +68,7 @@ static void on_colocation_change(void *userdata)
 	if (c->lease)
 		lease_driver_recheck(c->lease);
 	if (c->store)
-		node_store_recheck(c->store);
+		nodewatch_recheck(c->store);
 }
 
 int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_set *set, struct cluster **ret)
@@ -110,7 +110,7 @@ int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_s
 		r = lease_driver_new(c->client, event, o->namespace, lease_name, kernel_id, node, &o->lease,
 				     on_lease_change, holder_trust, c, &c->lease);
 	if (r >= 0)
-		r = node_store_new(c->client, event, set, c->colocation, o->namespace, node, kernel_id,
+		r = nodewatch_new(c->client, event, set, c->colocation, o->namespace, node, kernel_id,
 				   o->watch_timeout_s, &c->store);
 	if (r < 0) {
 		cluster_free(c);
@@ -126,7 +126,7 @@ struct cluster *cluster_free(struct cluster *c)
 {
 	if (!c)
 		return NULL;
-	node_store_free(c->store);
+	nodewatch_free(c->store);
 	lease_driver_free(c->lease);
 	colocation_free(c->colocation);
 	kube_client_free(c->client);
@@ -137,7 +137,7 @@ struct cluster *cluster_free(struct cluster *c)
 void cluster_set_policy_report(struct cluster *c, cJSON *policies)
 {
 	if (c->store)
-		node_store_set_report(c->store, policies);
+		nodewatch_set_report(c->store, policies);
 	else
 		cJSON_Delete(policies);
 }

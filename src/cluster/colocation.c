@@ -37,7 +37,7 @@ struct colocation {
 	void *userdata;
 };
 
-const char *node_boot_id(const cJSON *node)
+const char *colocation_node_boot_id(const cJSON *node)
 {
 	const cJSON *info = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(node, "status"),
 							     "nodeInfo");
@@ -92,7 +92,7 @@ static void settle(struct node_fact *f, enum colocation_answer answer)
 	c->on_change(c->userdata);
 }
 
-static void on_node(const struct kube_response *resp, void *userdata)
+static void on_node_read(const struct kube_response *resp, void *userdata)
 {
 	struct node_fact *f = userdata;
 	struct colocation *c = f->owner;
@@ -106,7 +106,7 @@ static void on_node(const struct kube_response *resp, void *userdata)
 	}
 	if (resp->status == 200 && !resp->error) {
 		f->failures = 0;
-		boot_id = node_boot_id(resp->json);
+		boot_id = colocation_node_boot_id(resp->json);
 		settle(f, boot_id && strcmp(boot_id, c->kernel_id) == 0 ? COLOCATION_HERE : COLOCATION_ELSEWHERE);
 		return;
 	}
@@ -132,11 +132,11 @@ static void fetch(struct node_fact *f)
 
 	f->wanted = false;
 	if (asprintf(&path, "/api/v1/nodes/%s", f->name) < 0 ||
-	    kube_request(c->client, "GET", path, NULL, on_node, f, &f->call) < 0)
+	    kube_request(c->client, "GET", path, NULL, on_node_read, f, &f->call) < 0)
 		want(f, USEC_PER_SEC);
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct colocation *c = userdata;
 	uint64_t now = now_usec(c), next = UINT64_MAX;
@@ -220,7 +220,7 @@ int colocation_new(struct kube_client *client, sd_event *event, const char *kern
 		colocation_free(c);
 		return -ENOMEM;
 	}
-	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_timer, c);
+	r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_lookup_timer, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 	if (r < 0) {

@@ -37,6 +37,6 @@ struct colocation *colocation_free(struct colocation *c);
 enum colocation_answer colocation_of(struct colocation *c, const char *node);
 
 /* The boot id a Node object reports, or NULL when malformed. Exposed for tests. */
-const char *node_boot_id(const cJSON *node);
+const char *colocation_node_boot_id(const cJSON *node);
 
 #endif

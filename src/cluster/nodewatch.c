@@ -26,7 +26,7 @@ struct remote_node {
 	enum colocation_answer where; /* of its node, as last judged */
 };
 
-struct node_store {
+struct nodewatch {
 	struct kube_client *client;
 	sd_event *event;
 	struct watch_set *set;
@@ -71,7 +71,7 @@ static const char *opt_string(const cJSON *o, const char *name, size_t max, bool
 	return v->valuestring;
 }
 
-int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
+int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
 	const char *key, *path, *policy, *kind, *inode, *dev, *ns, *pod, *pod_uid, *container, *container_id;
 	struct hive_watch_key file = {};
@@ -152,7 +152,7 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 
 	if (e->shared)
 		return 0;
-	if (b->n >= NODE_WATCH_MAX_ENTRIES) {
+	if (b->n >= NODEWATCH_MAX_ENTRIES) {
 		b->skipped++;
 		return 0;
 	}
@@ -185,7 +185,7 @@ oom:
 	return b->error = -ENOMEM;
 }
 
-static cJSON *build_object(struct node_store *s)
+static cJSON *build_object(struct nodewatch *s)
 {
 	struct build b = { .entries = cJSON_CreateArray() };
 	cJSON *obj = cJSON_CreateObject(), *meta, *labels, *spec;
@@ -198,7 +198,7 @@ static cJSON *build_object(struct node_store *s)
 		goto oom;
 	if (b.skipped && !s->warned_truncated) {
 		log_warning("This node watches more than %d entries; %zu are not shared through the API server.",
-			    NODE_WATCH_MAX_ENTRIES, b.skipped);
+			    NODEWATCH_MAX_ENTRIES, b.skipped);
 		s->warned_truncated = true;
 	}
 	kube_time_now(stamp);
@@ -235,9 +235,9 @@ oom:
 
 /* ---- publishing ---- */
 
-static void publish(struct node_store *s);
+static void publish(struct nodewatch *s);
 
-static int set_resource_version(struct node_store *s, const cJSON *object)
+static int set_resource_version(struct nodewatch *s, const cJSON *object)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
 							  "resourceVersion");
@@ -247,7 +247,7 @@ static int set_resource_version(struct node_store *s, const cJSON *object)
 	return s->resource_version ? 0 : -EBADMSG;
 }
 
-static void write_failed(struct node_store *s, const char *what, const struct kube_response *resp)
+static void write_failed(struct nodewatch *s, const char *what, const struct kube_response *resp)
 {
 	s->failures++;
 	log_full(s->failures == 1 ? LOG_WARNING : LOG_DEBUG, "Cannot %s NodeWatch %s/%s: %s%s%s; will retry.", what,
@@ -257,7 +257,7 @@ static void write_failed(struct node_store *s, const char *what, const struct ku
 
 static void on_written(const struct kube_response *resp, void *userdata)
 {
-	struct node_store *s = userdata;
+	struct nodewatch *s = userdata;
 
 	s->write_call = NULL;
 	if ((resp->status == 200 || resp->status == 201) && !resp->error && set_resource_version(s, resp->json) == 0) {
@@ -285,7 +285,7 @@ static void on_written(const struct kube_response *resp, void *userdata)
 	write_failed(s, "write", resp);
 }
 
-static void write_object(struct node_store *s)
+static void write_object(struct nodewatch *s)
 {
 	cJSON *obj = build_object(s);
 	struct kube_response oom = { .error = "out of memory" };
@@ -303,7 +303,7 @@ static void last_manager(const cJSON *object, char *out, size_t size);
 
 static void on_read_own(const struct kube_response *resp, void *userdata)
 {
-	struct node_store *s = userdata;
+	struct nodewatch *s = userdata;
 	char who[320];
 
 	s->write_call = NULL;
@@ -327,7 +327,7 @@ static void on_read_own(const struct kube_response *resp, void *userdata)
 	write_failed(s, "read", resp);
 }
 
-static void publish(struct node_store *s)
+static void publish(struct nodewatch *s)
 {
 	struct kube_response oom = { .error = "out of memory" };
 
@@ -343,7 +343,7 @@ static void publish(struct node_store *s)
 
 static int on_publish_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
-	struct node_store *s = userdata;
+	struct nodewatch *s = userdata;
 	uint64_t delay = PUBLISH_INTERVAL_USEC;
 
 	/* Whatever changed within the last interval goes out in one write. */
@@ -399,7 +399,7 @@ static void last_manager(const cJSON *object, char *out, size_t size)
  * else wrote, that succeeds; if someone did, it conflicts (409) or finds the
  * object gone (404), and on_read_own() says who and restores it.
  */
-static void own_object_seen(struct node_store *s, const cJSON *object, bool absent)
+static void own_object_seen(struct nodewatch *s, const cJSON *object, bool absent)
 {
 	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"),
 							   "resourceVersion");
@@ -414,7 +414,7 @@ static void own_object_seen(struct node_store *s, const cJSON *object, bool abse
 
 /* ---- mirroring ---- */
 
-static void remote_node_clear(struct node_store *s, struct remote_node *rn)
+static void remote_node_clear(struct nodewatch *s, struct remote_node *rn)
 {
 	for (size_t i = 0; i < rn->n_keys; i++) {
 		watch_set_remove(s->set, rn->keys[i]);
@@ -425,7 +425,7 @@ static void remote_node_clear(struct node_store *s, struct remote_node *rn)
 	rn->n_keys = 0;
 }
 
-static void remote_node_drop(struct node_store *s, const char *node)
+static void remote_node_drop(struct nodewatch *s, const char *node)
 {
 	struct remote_node *rn = hashmap_remove_str(s->remote, node);
 
@@ -438,7 +438,7 @@ static void remote_node_drop(struct node_store *s, const char *node)
 
 /* The entries of a NodeWatch, checked, into the watch set; rn->keys become
  * the keys it now has there. */
-static void remote_node_mirror(struct node_store *s, struct remote_node *rn, const char *node, const cJSON *entries)
+static void remote_node_mirror(struct nodewatch *s, struct remote_node *rn, const char *node, const cJSON *entries)
 {
 	char **old = rn->keys, **keys = NULL;
 	size_t n_old = rn->n_keys, n = 0, bad = 0, index = 0;
@@ -453,9 +453,9 @@ static void remote_node_mirror(struct node_store *s, struct remote_node *rn, con
 	{
 		struct watch_entry *e = NULL;
 
-		if (index++ >= NODE_WATCH_MAX_ENTRIES)
+		if (index++ >= NODEWATCH_MAX_ENTRIES)
 			break;
-		if (node_watch_entry_parse(item, node, &e, &why) < 0) {
+		if (nodewatch_entry_parse(item, node, &e, &why) < 0) {
 			bad++;
 			continue;
 		}
@@ -490,7 +490,7 @@ static void remote_node_mirror(struct node_store *s, struct remote_node *rn, con
 /* Whether the NodeWatch of node may feed this kernel's loader: only when the
  * node's own kubelet says it runs here (or when nobody can tell: see
  * colocation.h). Logged when that changes; judged again once a lookup ends. */
-static bool remote_node_trusted(struct node_store *s, struct remote_node *rn, const char *node)
+static bool remote_node_trusted(struct nodewatch *s, struct remote_node *rn, const char *node)
 {
 	enum colocation_answer where = s->colocation ? colocation_of(s->colocation, node) : COLOCATION_HERE;
 	bool trusted = where == COLOCATION_HERE || where == COLOCATION_UNVERIFIABLE;
@@ -507,7 +507,7 @@ static bool remote_node_trusted(struct node_store *s, struct remote_node *rn, co
 }
 
 /* The NodeWatch of another node on this kernel, checked, into the watch set. */
-static void remote_node_apply(struct node_store *s, const cJSON *object)
+static void remote_node_apply(struct nodewatch *s, const cJSON *object)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(object, "spec");
@@ -557,7 +557,7 @@ static void remote_node_apply(struct node_store *s, const cJSON *object)
 	remote_node_mirror(s, rn, node->valuestring, cJSON_GetObjectItemCaseSensitive(spec, "entries"));
 }
 
-void node_store_recheck(struct node_store *s)
+void nodewatch_recheck(struct nodewatch *s)
 {
 	struct hashmap_iter it;
 	void *v;
@@ -575,9 +575,9 @@ static const char *object_node(const cJSON *object)
 	return cJSON_IsString(name) ? name->valuestring : NULL;
 }
 
-static void on_replace(const cJSON *items, void *userdata)
+static void on_nodewatches_listed(const cJSON *items, void *userdata)
 {
-	struct node_store *s = userdata;
+	struct nodewatch *s = userdata;
 	struct hashmap_iter it;
 	const void *key;
 	const cJSON *item;
@@ -601,9 +601,9 @@ static void on_replace(const cJSON *items, void *userdata)
 	}
 }
 
-static void on_event(const char *type, const cJSON *object, void *userdata)
+static void on_nodewatch_changed(const char *type, const cJSON *object, void *userdata)
 {
-	struct node_store *s = userdata;
+	struct nodewatch *s = userdata;
 	const char *node = object_node(object);
 
 	if (strcmp(type, "DELETED") == 0) {
@@ -616,12 +616,12 @@ static void on_event(const char *type, const cJSON *object, void *userdata)
 	remote_node_apply(s, object);
 }
 
-int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set,
+int nodewatch_new(struct kube_client *client, sd_event *event, struct watch_set *set,
 		   struct colocation *colocation, const char *namespace, const char *node, const char *kernel_id,
-		   unsigned watch_timeout_s, struct node_store **ret)
+		   unsigned watch_timeout_s, struct nodewatch **ret)
 {
-	static const struct reflector_ops ops = { .replace = on_replace, .event = on_event };
-	struct node_store *s = calloc(1, sizeof(*s));
+	static const struct reflector_ops ops = { .replace = on_nodewatches_listed, .event = on_nodewatch_changed };
+	struct nodewatch *s = calloc(1, sizeof(*s));
 	int r = -ENOMEM;
 
 	if (!s)
@@ -650,11 +650,11 @@ int node_store_new(struct kube_client *client, sd_event *event, struct watch_set
 	*ret = s;
 	return 0;
 fail:
-	node_store_free(s);
+	nodewatch_free(s);
 	return r;
 }
 
-struct node_store *node_store_free(struct node_store *s)
+struct nodewatch *nodewatch_free(struct nodewatch *s)
 {
 	struct hashmap_iter it;
 	const void *key;
@@ -683,7 +683,7 @@ struct node_store *node_store_free(struct node_store *s)
 	return NULL;
 }
 
-void node_store_set_report(struct node_store *s, cJSON *policies)
+void nodewatch_set_report(struct nodewatch *s, cJSON *policies)
 {
 	if (s->report && policies && cJSON_Compare(s->report, policies, true)) {
 		cJSON_Delete(policies);

@@ -25,9 +25,9 @@ struct watch_entry;
  * This node's own entries never make the round trip: an API server outage
  * does not touch what the local loader watches.
  */
-struct node_store;
+struct nodewatch;
 
-#define NODE_WATCH_MAX_ENTRIES 5000 /* the CRD's maxItems; etcd objects are at most 1.5 MiB */
+#define NODEWATCH_MAX_ENTRIES 5000 /* the CRD's maxItems; etcd objects are at most 1.5 MiB */
 
 /*
  * colocation (may be NULL: trust every NodeWatch labelled for this kernel)
@@ -35,23 +35,23 @@ struct node_store;
  * Node says they run on this kernel. A change of our own NodeWatch by anyone
  * else is logged, with who did it, and undone.
  */
-int node_store_new(struct kube_client *client, sd_event *event, struct watch_set *set,
+int nodewatch_new(struct kube_client *client, sd_event *event, struct watch_set *set,
 		   struct colocation *colocation, const char *namespace, const char *node, const char *kernel_id,
-		   unsigned watch_timeout_s, struct node_store **ret);
-struct node_store *node_store_free(struct node_store *s);
+		   unsigned watch_timeout_s, struct nodewatch **ret);
+struct nodewatch *nodewatch_free(struct nodewatch *s);
 
 /* status.policies of our NodeWatch (takes ownership; NULL: none), written
  * with the next publish. */
-void node_store_set_report(struct node_store *s, cJSON *policies);
+void nodewatch_set_report(struct nodewatch *s, cJSON *policies);
 
 /* Which nodes run on this kernel changed: judge every NodeWatch again. */
-void node_store_recheck(struct node_store *s);
+void nodewatch_recheck(struct nodewatch *s);
 
 /*
  * One NodeWatch entry, from the API server and so untrusted, into a watch
  * entry for node (keyed "node/NODE/KEY"); -EBADMSG with the reason when
  * malformed. Exposed for the unit tests.
  */
-int node_watch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why);
+int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why);
 
 #endif

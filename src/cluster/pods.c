@@ -80,7 +80,7 @@ static int add_statuses(struct pod_info *p, const cJSON *list, enum container_ki
 		/* Only a running container has processes whose root we can use. */
 		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(state, "running")) || !id || !id[0])
 			continue;
-		if (container_id_parse(id, runtime, bare) < 0) {
+		if (cgroup_parse_container_id(id, runtime, bare) < 0) {
 			*why = "a containerID is not RUNTIME://ID with a plain ID";
 			return -EINVAL;
 		}
@@ -173,7 +173,7 @@ struct container {
 	const struct pod_container_status *status; /* in pod->info */
 	char runtime[32];
 	char id[CONTAINER_ID_MAX + 1];
-	struct container_cgroup cgroup; /* dir NULL until found */
+	struct cgroup_container cgroup; /* dir NULL until found */
 	int last_error;
 };
 
@@ -244,7 +244,7 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 	free(p->items);
 	for (size_t i = 0; i < p->n_containers; i++) {
 		forget_cgroup(s, &p->containers[i]);
-		container_cgroup_clear(&p->containers[i].cgroup);
+		cgroup_container_clear(&p->containers[i].cgroup);
 	}
 	free(p->containers);
 	pod_info_free(p->info);
@@ -293,16 +293,16 @@ static int pod_build(struct pod_source *s, struct pod_info *info, struct pod **r
 		struct container *c = &p->containers[p->n_containers];
 
 		*c = (struct container){ .pod = p, .status = &info->containers[i] };
-		(void)container_id_parse(c->status->container_id, c->runtime, c->id); /* checked by the parser */
+		(void)cgroup_parse_container_id(c->status->container_id, c->runtime, c->id); /* checked by the parser */
 		p->n_containers++;
 	}
 	for (size_t k = 0; s->policies && k < s->policies->n && r >= 0; k++) {
 		const struct policy *policy = &s->policies->policies[k];
 
-		if (!policy_selects_pod(policy, info->namespace, info->labels))
+		if (!selection_matches_pod(policy, info->namespace, info->labels))
 			continue;
 		for (size_t i = 0; i < p->n_containers && r >= 0; i++) {
-			if (!policy_selects_container(policy, p->containers[i].status->name, p->containers[i].status->kind))
+			if (!selection_matches_container(policy, p->containers[i].status->name, p->containers[i].status->kind))
 				continue;
 			for (size_t j = 0; j < policy->n_paths && r >= 0; j++)
 				r = add_item(p, &p->containers[i], policy, policy->paths[j]);
@@ -331,7 +331,7 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 				continue;
 			forget_cgroup(s, o);
 			c->cgroup = o->cgroup;
-			o->cgroup = (struct container_cgroup){};
+			o->cgroup = (struct cgroup_container){};
 			c->last_error = o->last_error;
 			break;
 		}
@@ -515,7 +515,7 @@ static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 		if (!wanted)
 			continue;
 		if (r >= 0) {
-			root_fd = container_open_root(c->cgroup.dir, c->id, NULL);
+			root_fd = cgroup_open_container_root(c->cgroup.dir, c->id, NULL);
 			r = root_fd < 0 ? root_fd : 0;
 		}
 		if (r < 0 && r != -ENOENT && r != -ESRCH && c->last_error != r)
@@ -600,7 +600,7 @@ static struct pod_info *parse_or_warn(const cJSON *object)
 	return NULL;
 }
 
-static void on_replace(const cJSON *items, void *userdata)
+static void on_pods_listed(const cJSON *items, void *userdata)
 {
 	struct pod_source *s = userdata;
 	struct hashmap *seen = hashmap_new();
@@ -630,7 +630,7 @@ static void on_replace(const cJSON *items, void *userdata)
 	hashmap_free(seen);
 }
 
-static void on_pod_event(const char *type, const cJSON *object, void *userdata)
+static void on_pod_changed(const char *type, const cJSON *object, void *userdata)
 {
 	struct pod_source *s = userdata;
 
@@ -672,7 +672,7 @@ static void rescan(struct pod_source *s)
 	identity_end_lazily(s->identity, &batch);
 }
 
-static int on_rescan(sd_event_source *es, uint64_t usec, void *userdata)
+static int on_rescan_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
 	struct pod_source *s = userdata;
 
@@ -752,7 +752,7 @@ size_t pod_source_n_missing(const struct pod_source *s)
 int pod_source_new(sd_event *event, struct kube_client *client, struct watch_set *set, struct identity *identity,
 		   const struct pod_source_options *o, struct pod_source **ret)
 {
-	static const struct reflector_ops ops = { .replace = on_replace, .event = on_pod_event };
+	static const struct reflector_ops ops = { .replace = on_pods_listed, .event = on_pod_changed };
 	struct pod_source *s = calloc(1, sizeof(*s));
 	_cleanup_(freep) char *selector = NULL;
 	int r;
@@ -780,7 +780,7 @@ int pod_source_new(sd_event *event, struct kube_client *client, struct watch_set
 		r = reflector_set_field_selector(s->reflector, selector);
 	if (r >= 0)
 		r = sd_event_add_time_relative(event, &s->rescan_timer, CLOCK_MONOTONIC, s->rescan_usec,
-					       s->rescan_usec / 10, on_rescan, s);
+					       s->rescan_usec / 10, on_rescan_timer, s);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(s->rescan_timer, SD_EVENT_ON);
 	if (r < 0) {

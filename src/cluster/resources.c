@@ -42,7 +42,7 @@ struct object {
 	long long evented;    /* generation a Warning Event was sent for */
 };
 
-struct resource_policies {
+struct resources {
 	sd_event *event;
 	struct kube_client *client;
 	char *node;
@@ -137,11 +137,11 @@ static const char *object_label(const struct object *o, char *buf, size_t size)
 
 /* ---- Warning Events ---- */
 
-static void send_next_event(struct resource_policies *s);
+static void send_next_event(struct resources *s);
 
-static void on_event_sent(const struct kube_response *resp, void *userdata)
+static void on_warning_sent(const struct kube_response *resp, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 
 	s->event_call = NULL;
 	if (resp->status != 201)
@@ -150,7 +150,7 @@ static void on_event_sent(const struct kube_response *resp, void *userdata)
 	send_next_event(s);
 }
 
-static void send_next_event(struct resource_policies *s)
+static void send_next_event(struct resources *s)
 {
 	cJSON *body;
 	char path[128];
@@ -162,12 +162,12 @@ static void send_next_event(struct resource_policies *s)
 	memmove(s->event_queue, s->event_queue + 1, --s->n_queued * sizeof(cJSON *));
 	ns = meta_string(body, "namespace");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns ? ns : "default");
-	if (kube_request(s->client, "POST", path, body, on_event_sent, s, &s->event_call) < 0)
+	if (kube_request(s->client, "POST", path, body, on_warning_sent, s, &s->event_call) < 0)
 		log_warning("Cannot send an Event about a refused policy.");
 	cJSON_Delete(body);
 }
 
-static bool event_allowed(struct resource_policies *s)
+static bool event_allowed(struct resources *s)
 {
 	uint64_t now = 0;
 
@@ -182,7 +182,7 @@ static bool event_allowed(struct resource_policies *s)
 }
 
 /* A Warning Event on the policy object, as kubectl describe shows it. */
-static void warn_event(struct resource_policies *s, const struct object *o, const char *reason, const char *message)
+static void warn_event(struct resources *s, const struct object *o, const char *reason, const char *message)
 {
 	cJSON *ev = cJSON_CreateObject(), *meta, *inv, *src;
 	char stamp[KUBE_TIME_SIZE], prefix[80];
@@ -219,7 +219,7 @@ static void warn_event(struct resource_policies *s, const struct object *o, cons
 	sd_event_source_set_enabled(s->event_timer, SD_EVENT_ONESHOT);
 }
 
-static int on_event_timer(sd_event_source *source, uint64_t usec, void *userdata)
+static int on_warning_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
 	send_next_event(userdata);
 	return 0;
@@ -227,7 +227,7 @@ static int on_event_timer(sd_event_source *source, uint64_t usec, void *userdata
 
 /* ---- status.nodes ---- */
 
-static void schedule_report(struct resource_policies *s, uint64_t delay)
+static void schedule_report(struct resources *s, uint64_t delay)
 {
 	if (!s->report_call) {
 		sd_event_source_set_time_relative(s->report_timer, delay);
@@ -282,7 +282,7 @@ static double status_number(const cJSON *object, const char *field)
 
 static void on_counts_written(const struct kube_response *resp, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 
 	/* 409: someone wrote after the version we counted; the last writer of
 	 * an entry counts again, so the counts settle without retries. */
@@ -294,7 +294,7 @@ static void on_counts_written(const struct kube_response *resp, void *userdata)
  * After our entry is in: bring appliedNodes/rejectedNodes in line with the
  * entries, on condition that nothing changed since (resourceVersion).
  */
-static bool write_counts(struct resource_policies *s, const struct object *o, const cJSON *written)
+static bool write_counts(struct resources *s, const struct object *o, const cJSON *written)
 {
 	const char *rv = meta_string(written, "resourceVersion");
 	double applied, rejected;
@@ -324,7 +324,7 @@ static bool write_counts(struct resource_policies *s, const struct object *o, co
 
 static void on_reported(const struct kube_response *resp, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 	_cleanup_(freep) char *key = TAKE_PTR(s->reporting);
 	struct object *o = key ? hashmap_get_str(s->objects, key) : NULL;
 	char label[400];
@@ -360,7 +360,7 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 	schedule_report(s, backoff_next_usec(s->failures - 1, USEC_PER_SEC, 60 * USEC_PER_SEC));
 }
 
-static int report_one(struct resource_policies *s, const char *key, struct object *o)
+static int report_one(struct resources *s, const char *key, struct object *o)
 {
 	cJSON *patch = cJSON_CreateObject(), *meta, *status, *nodes, *entry = status_entry(&o->now, true);
 	char path[512];
@@ -388,7 +388,7 @@ finish:
 
 static int on_report_timer(sd_event_source *source, uint64_t usec, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 	struct hashmap_iter it;
 	const void *key;
 	void *value;
@@ -419,7 +419,7 @@ static int key_cmp(const void *a, const void *b)
 }
 
 /* The objects' keys in order (kind, namespace, name), borrowed from the map. */
-static const char **sorted_keys(const struct resource_policies *s, size_t *ret_n)
+static const char **sorted_keys(const struct resources *s, size_t *ret_n)
 {
 	const char **keys = calloc(hashmap_size(s->objects) + 1, sizeof(char *));
 	struct hashmap_iter it;
@@ -437,7 +437,7 @@ static const char **sorted_keys(const struct resource_policies *s, size_t *ret_n
 }
 
 /* Judge every object again, in a stable order; report what changed. */
-static void rebuild(struct resource_policies *s)
+static void rebuild(struct resources *s)
 {
 	struct policy_set *set = policy_set_new();
 	size_t k = 0;
@@ -488,7 +488,7 @@ static void rebuild(struct resource_policies *s)
 	s->changed(s->userdata);
 }
 
-static void told_from_status(struct resource_policies *s, struct object *o)
+static void told_from_status(struct resources *s, struct object *o)
 {
 	const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->json, "status"),
 							     "nodes");
@@ -508,7 +508,7 @@ static void told_from_status(struct resource_policies *s, struct object *o)
 	o->told_valid = !cJSON_IsString(why) || o->told.reason;
 }
 
-static int object_put(struct resource_policies *s, enum policy_kind kind, const cJSON *json, bool *changed)
+static int object_put(struct resources *s, enum policy_kind kind, const cJSON *json, bool *changed)
 {
 	_cleanup_(freep) char *key = object_key(kind, json);
 	const char *uid = meta_string(json, "uid"), *ns = meta_string(json, "namespace");
@@ -558,7 +558,7 @@ static int object_put(struct resource_policies *s, enum policy_kind kind, const 
 	return 0;
 }
 
-static void object_remove(struct resource_policies *s, enum policy_kind kind, const cJSON *json, bool *changed)
+static void object_remove(struct resources *s, enum policy_kind kind, const cJSON *json, bool *changed)
 {
 	_cleanup_(freep) char *key = object_key(kind, json);
 	struct object *o = key ? hashmap_remove_str(s->objects, key) : NULL;
@@ -569,9 +569,9 @@ static void object_remove(struct resource_policies *s, enum policy_kind kind, co
 	}
 }
 
-static void on_event(enum policy_kind kind, const char *type, const cJSON *object, void *userdata)
+static void on_object_changed(enum policy_kind kind, const char *type, const cJSON *object, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 	bool changed = false;
 	int r = 0;
 
@@ -588,9 +588,9 @@ static void on_event(enum policy_kind kind, const char *type, const cJSON *objec
 		rebuild(s);
 }
 
-static void on_replace(enum policy_kind kind, const cJSON *items, void *userdata)
+static void on_objects_listed(enum policy_kind kind, const cJSON *items, void *userdata)
 {
-	struct resource_policies *s = userdata;
+	struct resources *s = userdata;
 	struct hashmap_iter it;
 	const void *key;
 	void *value;
@@ -624,31 +624,31 @@ static void on_replace(enum policy_kind kind, const cJSON *items, void *userdata
 		rebuild(s);
 }
 
-static void on_cluster_event(const char *type, const cJSON *object, void *userdata)
+static void on_hivepolicy_changed(const char *type, const cJSON *object, void *userdata)
 {
-	on_event(POLICY_KIND_CLUSTER, type, object, userdata);
+	on_object_changed(POLICY_KIND_CLUSTER, type, object, userdata);
 }
-static void on_cluster_replace(const cJSON *items, void *userdata)
+static void on_hivepolicies_listed(const cJSON *items, void *userdata)
 {
-	on_replace(POLICY_KIND_CLUSTER, items, userdata);
+	on_objects_listed(POLICY_KIND_CLUSTER, items, userdata);
 }
-static void on_namespaced_event(const char *type, const cJSON *object, void *userdata)
+static void on_namespaced_policy_changed(const char *type, const cJSON *object, void *userdata)
 {
-	on_event(POLICY_KIND_NAMESPACED, type, object, userdata);
+	on_object_changed(POLICY_KIND_NAMESPACED, type, object, userdata);
 }
-static void on_namespaced_replace(const cJSON *items, void *userdata)
+static void on_namespaced_policies_listed(const cJSON *items, void *userdata)
 {
-	on_replace(POLICY_KIND_NAMESPACED, items, userdata);
+	on_objects_listed(POLICY_KIND_NAMESPACED, items, userdata);
 }
 
-int resource_policies_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
-			  void (*changed)(void *userdata), void *userdata, struct resource_policies **ret)
+int resources_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
+			  void (*changed)(void *userdata), void *userdata, struct resources **ret)
 {
 	static const struct reflector_ops ops[] = {
-		{ .replace = on_cluster_replace, .event = on_cluster_event },
-		{ .replace = on_namespaced_replace, .event = on_namespaced_event },
+		{ .replace = on_hivepolicies_listed, .event = on_hivepolicy_changed },
+		{ .replace = on_namespaced_policies_listed, .event = on_namespaced_policy_changed },
 	};
-	struct resource_policies *s = calloc(1, sizeof(*s));
+	struct resources *s = calloc(1, sizeof(*s));
 	int r = -ENOMEM;
 
 	if (!s)
@@ -666,7 +666,7 @@ int resource_policies_new(sd_event *event, struct kube_client *client, const cha
 		goto fail;
 	r = sd_event_add_time_relative(event, &s->report_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0, on_report_timer, s);
 	if (r >= 0)
-		r = sd_event_add_time_relative(event, &s->event_timer, CLOCK_MONOTONIC, 0, 0, on_event_timer, s);
+		r = sd_event_add_time_relative(event, &s->event_timer, CLOCK_MONOTONIC, 0, 0, on_warning_timer, s);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(s->report_timer, SD_EVENT_OFF);
@@ -680,11 +680,11 @@ int resource_policies_new(sd_event *event, struct kube_client *client, const cha
 	*ret = s;
 	return 0;
 fail:
-	resource_policies_free(s);
+	resources_free(s);
 	return r;
 }
 
-struct resource_policies *resource_policies_free(struct resource_policies *s)
+struct resources *resources_free(struct resources *s)
 {
 	struct hashmap_iter it;
 	void *value;
@@ -714,12 +714,12 @@ struct resource_policies *resource_policies_free(struct resource_policies *s)
 	return NULL;
 }
 
-const struct policy_set *resource_policies_applied(const struct resource_policies *s)
+const struct policy_set *resources_applied(const struct resources *s)
 {
 	return s->applied;
 }
 
-cJSON *resource_policies_report(const struct resource_policies *s)
+cJSON *resources_report(const struct resources *s)
 {
 	cJSON *list = cJSON_CreateArray();
 	size_t n = 0;

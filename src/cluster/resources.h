@@ -16,17 +16,17 @@ struct policy_set;
  *
  * The last objects seen stay in force while the API server is unreachable.
  */
-struct resource_policies;
+struct resources;
 
 /* changed runs whenever the set of applied policies may have changed. */
-int resource_policies_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
-			  void (*changed)(void *userdata), void *userdata, struct resource_policies **ret);
-struct resource_policies *resource_policies_free(struct resource_policies *s);
+int resources_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
+			  void (*changed)(void *userdata), void *userdata, struct resources **ret);
+struct resources *resources_free(struct resources *s);
 
 /* The policies applied now (owned by s, valid until the next changed). */
-const struct policy_set *resource_policies_applied(const struct resource_policies *s);
+const struct policy_set *resources_applied(const struct resources *s);
 
 /* For the node's NodeWatch status: [{kind, name, generation, state, reason}]. */
-cJSON *resource_policies_report(const struct resource_policies *s);
+cJSON *resources_report(const struct resources *s);
 
 #endif

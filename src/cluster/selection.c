@@ -12,7 +12,7 @@ static bool in_list(char *const *list, size_t n, const char *s)
 	return false;
 }
 
-bool policy_selects_containers(const struct policy *p)
+bool selection_has_containers(const struct policy *p)
 {
 	return p->n_namespaces > 0 || p->has_pod_selector || p->n_containers > 0;
 }
@@ -41,11 +41,11 @@ static bool requirement_holds(const struct label_requirement *req, const cJSON *
 	return false;
 }
 
-bool policy_selects_pod(const struct policy *p, const char *namespace, const cJSON *labels)
+bool selection_matches_pod(const struct policy *p, const char *namespace, const cJSON *labels)
 {
 	const struct label_selector *sel = &p->pod_selector;
 
-	if (!policy_selects_containers(p))
+	if (!selection_has_containers(p))
 		return false;
 	if (p->n_namespaces > 0 && !in_list(p->namespaces, p->n_namespaces, namespace))
 		return false;
@@ -63,7 +63,7 @@ bool policy_selects_pod(const struct policy *p, const char *namespace, const cJS
 	return true;
 }
 
-bool policy_selects_container(const struct policy *p, const char *name, enum container_kind kind)
+bool selection_matches_container(const struct policy *p, const char *name, enum container_kind kind)
 {
 	if (p->n_containers > 0)
 		return in_list(p->containers, p->n_containers, name);

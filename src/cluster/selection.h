@@ -23,11 +23,11 @@ enum container_kind {
 };
 
 /* Whether the policy selects containers at all (not only host paths). */
-bool policy_selects_containers(const struct policy *p);
+bool selection_has_containers(const struct policy *p);
 
 /* labels: the pod's metadata.labels object, or NULL. */
-bool policy_selects_pod(const struct policy *p, const char *namespace, const cJSON *labels);
+bool selection_matches_pod(const struct policy *p, const char *namespace, const cJSON *labels);
 
-bool policy_selects_container(const struct policy *p, const char *name, enum container_kind kind);
+bool selection_matches_container(const struct policy *p, const char *name, enum container_kind kind);
 
 #endif

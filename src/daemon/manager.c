@@ -32,7 +32,7 @@ struct manager {
 	struct config *config;
 	struct policy_set *files;    /* from the policy directory */
 	struct policy_set *policies; /* in force: files and resource policies */
-	struct resource_policies *resources; /* NULL: standalone */
+	struct resources *resources; /* NULL: standalone */
 	struct watch_set *watches;
 	struct host_source *host;
 	struct pod_source *pods; /* NULL: standalone */
@@ -299,7 +299,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 static void warn_container_policies(const struct policy_set *policies)
 {
 	for (size_t i = 0; i < policies->n; i++)
-		if (policy_selects_containers(&policies->policies[i]))
+		if (selection_has_containers(&policies->policies[i]))
 			log_warning("Policy %s (%s) selects containers, but hived runs without a cluster (no kubeconfig): "
 				    "only its host paths%s are watched.",
 				    policies->policies[i].name, policies->policies[i].file,
@@ -317,7 +317,7 @@ static int apply_policies(struct manager *m, struct policy_set *files)
 	int r = all ? policy_set_append(all, files) : -ENOMEM;
 
 	if (r >= 0 && m->resources)
-		r = policy_set_append(all, resource_policies_applied(m->resources));
+		r = policy_set_append(all, resources_applied(m->resources));
 	if (r >= 0)
 		r = host_source_apply(m->host, all);
 	if (r < 0) {
@@ -346,7 +346,7 @@ static void on_resources_changed(void *userdata)
 	r = apply_policies(m, m->files);
 	if (r < 0)
 		log_error_errno(r, "Cannot apply the cluster's policies, keeping the ones in force: %m");
-	cluster_set_policy_report(m->cluster, resource_policies_report(m->resources));
+	cluster_set_policy_report(m->cluster, resources_report(m->resources));
 	notify_status(m, "");
 }
 
@@ -486,7 +486,7 @@ struct manager *manager_free(struct manager *m)
 	/* The pod source's and the resource policies' watches are calls of
 	 * the cluster's API client. */
 	pod_source_free(m->pods);
-	resource_policies_free(m->resources);
+	resources_free(m->resources);
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
 	host_source_free(m->host);
@@ -686,7 +686,7 @@ int manager_start(struct manager *m)
 		if (r < 0)
 			return log_error_errno(r, "Cannot set up pod discovery: %m");
 		pod_source_apply(m->pods, m->policies);
-		r = resource_policies_new(m->event, cluster_client(m->cluster), m->node_name, m->config->watch_timeout_s,
+		r = resources_new(m->event, cluster_client(m->cluster), m->node_name, m->config->watch_timeout_s,
 					  on_resources_changed, m, &m->resources);
 		if (r < 0)
 			return log_error_errno(r, "Cannot set up policies from the cluster: %m");

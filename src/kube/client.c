@@ -262,7 +262,7 @@ static void process_done(struct kube_client *c)
 	}
 }
 
-static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int on_socket_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kube_client *c = userdata;
 	int flags = 0, running;
@@ -295,13 +295,13 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		events |= EPOLLOUT;
 	if (s)
 		return sd_event_source_set_io_events(s, events) < 0 ? -1 : 0;
-	if (sd_event_add_io(c->event, &s, fd, events, on_io, c) < 0)
+	if (sd_event_add_io(c->event, &s, fd, events, on_socket_ready, c) < 0)
 		return -1;
 	curl_multi_assign(c->multi, fd, s);
 	return 0;
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_curl_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct kube_client *c = userdata;
 	int running;
@@ -344,7 +344,7 @@ int kube_client_new(sd_event *event, const struct kube_credentials *cred, struct
 		kube_client_free(c);
 		return -ENOMEM;
 	}
-	r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_timer, c);
+	r = sd_event_add_time_relative(event, &c->timer, CLOCK_MONOTONIC, 0, 0, on_curl_timeout, c);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 	if (r < 0) {

@@ -501,7 +501,7 @@ static int on_mounts(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	return 0;
 }
 
-static int on_rescan(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_safety_net_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct host_source *h = userdata;
 	size_t n = MIN(h->n_items, (size_t)RESCAN_SLICE);
@@ -533,7 +533,7 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 		return -ENOMEM;
 	}
 	r = sd_event_add_time_relative(event, &h->rescan_timer, CLOCK_MONOTONIC, rescan_usec, rescan_usec / 10,
-				       on_rescan, h);
+				       on_safety_net_timer, h);
 	if (r < 0) {
 		host_source_free(h);
 		return r;

@@ -9,7 +9,7 @@ static void parse_entry(const cJSON *json)
 	struct watch_entry *e = NULL;
 	const char *why = NULL;
 
-	if (node_watch_entry_parse(json, "node-b", &e, &why) == 0)
+	if (nodewatch_entry_parse(json, "node-b", &e, &why) == 0)
 		watch_entry_free(e);
 }
 

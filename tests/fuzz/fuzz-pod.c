@@ -32,10 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json = cJSON_ParseWithLength((const char *)data, size);
 	if (json && pod_info_parse(json, &p, &why) == 0) {
 		for (size_t i = 0; i < set->n; i++) {
-			if (!policy_selects_pod(&set->policies[i], p->namespace, p->labels))
+			if (!selection_matches_pod(&set->policies[i], p->namespace, p->labels))
 				continue;
 			for (size_t j = 0; j < p->n_containers; j++)
-				(void)policy_selects_container(&set->policies[i], p->containers[j].name,
+				(void)selection_matches_container(&set->policies[i], p->containers[j].name,
 							       p->containers[j].kind);
 		}
 		pod_info_free(p);

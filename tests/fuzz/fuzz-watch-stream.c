@@ -28,10 +28,10 @@ static int on_object(const cJSON *event, void *userdata)
 	{
 		struct watch_entry *e = NULL;
 
-		if (node_watch_entry_parse(item, "node-a", &e, &why) == 0)
+		if (nodewatch_entry_parse(item, "node-a", &e, &why) == 0)
 			watch_entry_free(e);
 	}
-	(void)node_boot_id(object);
+	(void)colocation_node_boot_id(object);
 	return 0;
 }
 

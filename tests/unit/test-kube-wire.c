@@ -100,7 +100,7 @@ static void test_node_watch_entries(void)
 	const char *why = NULL;
 	cJSON *j = cJSON_Parse(good);
 
-	CHECK(node_watch_entry_parse(j, "node-b", &e, &why) == 0);
+	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
 	cJSON_Delete(j);
 	if (e) {
 		CHECK_STREQ(e->key, "node/node-b/host/p//etc/shadow");
@@ -116,7 +116,7 @@ static void test_node_watch_entries(void)
 		e = NULL;
 		why = NULL;
 		j = cJSON_Parse(bad[i].json);
-		CHECK(node_watch_entry_parse(j, "n", &e, &why) == -EBADMSG);
+		CHECK(nodewatch_entry_parse(j, "n", &e, &why) == -EBADMSG);
 		CHECK(e == NULL);
 		if (!why || !strstr(why, bad[i].why)) {
 			printf("# case %zu: \"%s\"\n", i, why ? why : "(none)");
@@ -138,14 +138,14 @@ static void test_node_boot_id(void)
 	};
 	cJSON *node = cJSON_Parse("{\"status\": {\"nodeInfo\": {\"bootID\": \"5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd\"}}}");
 
-	CHECK(node_boot_id(node) && strcmp(node_boot_id(node), "5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd") == 0);
+	CHECK(colocation_node_boot_id(node) && strcmp(colocation_node_boot_id(node), "5fbf2cc9-a67c-4aaf-a7c8-6c827d36bacd") == 0);
 	cJSON_Delete(node);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		node = cJSON_Parse(bad[i]);
-		CHECK(node_boot_id(node) == NULL);
+		CHECK(colocation_node_boot_id(node) == NULL);
 		cJSON_Delete(node);
 	}
-	CHECK(node_boot_id(NULL) == NULL);
+	CHECK(colocation_node_boot_id(NULL) == NULL);
 }
 
 int main(void)

@@ -16,19 +16,19 @@ static void test_container_id(void)
 {
 	char runtime[32], id[CONTAINER_ID_MAX + 1];
 
-	CHECK(container_id_parse("containerd://" ID, runtime, id) == 0);
+	CHECK(cgroup_parse_container_id("containerd://" ID, runtime, id) == 0);
 	CHECK_STREQ(runtime, "containerd");
 	CHECK_STREQ(id, ID);
-	CHECK(container_id_parse("cri-o://abc", runtime, id) == 0);
+	CHECK(cgroup_parse_container_id("cri-o://abc", runtime, id) == 0);
 	CHECK_STREQ(runtime, "cri-o");
 	/* Whatever becomes a path component stays one. */
-	CHECK(container_id_parse("containerd://../../etc", runtime, id) < 0);
-	CHECK(container_id_parse("containerd://..", runtime, id) < 0);
-	CHECK(container_id_parse("containerd://a/b", runtime, id) < 0);
-	CHECK(container_id_parse("containerd://", runtime, id) < 0);
-	CHECK(container_id_parse("://abc", runtime, id) < 0);
-	CHECK(container_id_parse(ID, runtime, id) < 0);
-	CHECK(container_id_parse("containerd://a\nb", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("containerd://../../etc", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("containerd://..", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("containerd://a/b", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("containerd://", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("://abc", runtime, id) < 0);
+	CHECK(cgroup_parse_container_id(ID, runtime, id) < 0);
+	CHECK(cgroup_parse_container_id("containerd://a\nb", runtime, id) < 0);
 }
 
 static bool has(char *out[], int n, const char *want)
@@ -183,26 +183,26 @@ static void test_selection(void)
 		return;
 	a = &set->policies[0], b = &set->policies[1], c = &set->policies[2], d = &set->policies[3];
 
-	CHECK(policy_selects_pod(a, "payments", web));
-	CHECK(!policy_selects_pod(a, "other", web));
-	CHECK(!policy_selects_pod(a, "payments", test));
-	CHECK(!policy_selects_pod(a, "payments", NULL));
-	CHECK(policy_selects_container(a, "app", CONTAINER_REGULAR));
-	CHECK(!policy_selects_container(a, "init", CONTAINER_INIT));
-	CHECK(!policy_selects_container(a, "debug", CONTAINER_EPHEMERAL));
+	CHECK(selection_matches_pod(a, "payments", web));
+	CHECK(!selection_matches_pod(a, "other", web));
+	CHECK(!selection_matches_pod(a, "payments", test));
+	CHECK(!selection_matches_pod(a, "payments", NULL));
+	CHECK(selection_matches_container(a, "app", CONTAINER_REGULAR));
+	CHECK(!selection_matches_container(a, "init", CONTAINER_INIT));
+	CHECK(!selection_matches_container(a, "debug", CONTAINER_EPHEMERAL));
 
 	/* An empty selector selects every pod; named containers only. */
-	CHECK(policy_selects_pod(b, "anything", NULL));
-	CHECK(policy_selects_container(b, "init", CONTAINER_INIT));
-	CHECK(!policy_selects_container(b, "app", CONTAINER_REGULAR));
+	CHECK(selection_matches_pod(b, "anything", NULL));
+	CHECK(selection_matches_container(b, "init", CONTAINER_INIT));
+	CHECK(!selection_matches_container(b, "app", CONTAINER_REGULAR));
 
 	/* Host-only policies select no container. */
-	CHECK(!policy_selects_containers(c));
-	CHECK(!policy_selects_pod(c, "payments", web));
+	CHECK(!selection_has_containers(c));
+	CHECK(!selection_matches_pod(c, "payments", web));
 
-	CHECK(policy_selects_pod(d, "x", web));
-	CHECK(!policy_selects_pod(d, "x", canary));
-	CHECK(!policy_selects_pod(d, "x", NULL));
+	CHECK(selection_matches_pod(d, "x", web));
+	CHECK(!selection_matches_pod(d, "x", canary));
+	CHECK(!selection_matches_pod(d, "x", NULL));
 
 	cJSON_Delete(web);
 	cJSON_Delete(test);
