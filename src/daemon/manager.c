@@ -575,6 +575,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
 		.kept = &m->kept,
 	};
+	char notes[LOADER_NOTES_SIZE];
 	struct loader *l = NULL;
 	int r;
 
@@ -593,16 +594,13 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		notify_status(m, "");
 		return 0;
 	}
-	r = loader_new(&o, on_event, m, &l);
+	r = loader_new(&o, on_event, m, &l, notes);
 	if (r < 0)
 		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
-				       attach_mode_to_string(o.mode), loader_failure_notes(),
+				       attach_mode_to_string(o.mode), notes,
 				       r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
-	if (loader_probe_notes(l)[0])
-		log_info("Attached in %s mode; skipped: %s.", attach_mode_to_string(loader_mode(l)),
-			 loader_probe_notes(l));
-	else
-		log_info("Attached in %s mode.", attach_mode_to_string(loader_mode(l)));
+	log_info("Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)), notes[0] ? "; skipped: " : "",
+		 notes);
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */

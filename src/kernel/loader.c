@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <assert.h>
 #include <bpf/libbpf.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -15,17 +16,29 @@
 #include "hive.skel.h"
 #include "shared/log.h"
 
+/* The most programs one attach mode attaches (the tracepoint mode's). */
+#define HOOKS_MAX 6
+
+/* One attach point: its program, where the skeleton keeps its link (so that
+ * hive_bpf__destroy() detaches it), and whether the kernel may lack it. */
+struct hook {
+	struct bpf_program *prog;
+	struct bpf_link **link;
+	bool optional;
+};
+
 struct loader {
 	struct hive_bpf *skel;
 	struct flush_bpf *flush; /* NULL where the kernel cannot run it */
 	struct ring_buffer *ring;
 	enum attach_mode mode;
+	struct hook hooks[HOOKS_MAX]; /* the mode's, once loaded */
+	size_t n_hooks;
 	bool adopted;
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
 	int n_cpus;
 	loader_event_fn on_event;
 	void *userdata;
-	char probe_notes[256];
 };
 
 static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
@@ -38,22 +51,10 @@ static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
 
 DEFINE_STRING_TABLE(attach_mode, enum attach_mode, _ATTACH_MODE_MAX)
 
-/* Why the last loader_new() that failed skipped each mode. */
-static char last_probe_notes[256];
-
-const char *loader_failure_notes(void)
-{
-	return last_probe_notes;
-}
-
-/* While probing, failures are expected: libbpf's complaints go to debug. */
-static bool probing;
-
 /* libbpf hands us its own format strings. */
-_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+_printf_(2, 0) static int libbpf_log(int prio, const char *fmt, va_list ap)
 {
 	char line[1024];
-	int prio = level == LIBBPF_WARN && !probing ? LOG_WARNING : LOG_DEBUG;
 	size_t n;
 
 	if (prio > log_get_max_level())
@@ -64,6 +65,18 @@ _printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char
 		line[n - 1] = '\0';
 	log_full(prio, "%s", line); /* libbpf prefixes its own name */
 	return 0;
+}
+
+_printf_(2, 0) static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return libbpf_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, fmt, ap);
+}
+
+/* While the modes are probed, failures are expected: libbpf's complaints
+ * go to debug. */
+_printf_(2, 0) static int libbpf_print_probing(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return libbpf_log(LOG_DEBUG, fmt, ap);
 }
 
 /*
@@ -104,17 +117,9 @@ finish:
 	return r;
 }
 
-/* One attach point: its program, where the skeleton keeps its link (so that
- * hive_bpf__destroy() detaches it), and whether the kernel may lack it. */
-struct hook {
-	struct bpf_program *prog;
-	struct bpf_link **link;
-	bool optional;
-};
-
 #define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt }
 
-static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static 6])
+static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static HOOKS_MAX])
 {
 	const struct hook fentry[] = { HOOK(fentry__inode_permission, false) };
 	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false) };
@@ -143,6 +148,7 @@ static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct ho
 	default:
 		break;
 	}
+	assert(n <= HOOKS_MAX);
 	if (n)
 		memcpy(hooks, src, n * sizeof(*hooks));
 	return n;
@@ -169,6 +175,7 @@ static void destroy_skel(struct loader *l)
 	l->ring = NULL;
 	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
 	l->skel = NULL;
+	l->n_hooks = 0;
 }
 
 /* The maps hive.bpf.c and flush.bpf.c share (maps.bpf.h), of either
@@ -317,10 +324,8 @@ static int ring_event(void *ctx, void *data, size_t size)
 
 static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o, int inode_arg)
 {
-	struct hook hooks[6];
 	struct bpf_program *prog;
 	struct hive_bpf *skel;
-	size_t n;
 	int r;
 
 	skel = hive_bpf__open();
@@ -356,30 +361,65 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		l->adopted = r > 0;
 	}
 
-	n = mode_hooks(skel, mode, hooks);
+	l->n_hooks = mode_hooks(skel, mode, l->hooks);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
-	for (size_t i = 0; i < n; i++)
-		bpf_program__set_autoload(hooks[i].prog, true);
+	for (size_t i = 0; i < l->n_hooks; i++)
+		bpf_program__set_autoload(l->hooks[i].prog, true);
 
 	r = hive_bpf__load(skel);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		r = attach_hook(&hooks[i]);
+	for (size_t i = 0; i < l->n_hooks; i++) {
+		r = attach_hook(&l->hooks[i]);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int loader_new(const struct loader_options *o, loader_event_fn on_event, void *userdata, struct loader **ret)
+/* The modes o allows, best first, until one loads and attaches; why each
+ * one before it was skipped goes into notes. */
+static int load_best_mode(struct loader *l, const struct loader_options *o, char *notes, size_t size)
 {
 	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
-	struct loader *l;
 	size_t used = 0;
 	int inode_arg, r = -EOPNOTSUPP;
 
+	inode_arg = probe_inode_arg();
+	if (inode_arg < 0) {
+		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
+		inode_arg = 1;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		enum attach_mode mode = order[i];
+
+		if (o->mode != ATTACH_AUTO && mode != o->mode)
+			continue;
+		if (o->mode == ATTACH_AUTO)
+			libbpf_set_print(libbpf_print_probing);
+		r = try_mode(l, mode, o, inode_arg);
+		libbpf_set_print(libbpf_print);
+		if (r >= 0) {
+			l->mode = mode;
+			return 0;
+		}
+		if (used < size)
+			used += snprintf(notes + used, size - used, "%s%s: %s", used ? ", " : "",
+					 attach_mode_to_string(mode), strerror(-r));
+		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
+		destroy_skel(l);
+	}
+	return r;
+}
+
+int loader_new(const struct loader_options *o, loader_event_fn on_event, void *userdata, struct loader **ret,
+	       char notes[static LOADER_NOTES_SIZE])
+{
+	struct loader *l;
+	int r;
+
+	notes[0] = '\0';
 	if (o->mode == ATTACH_NONE)
 		return -EINVAL; /* nothing to load: the caller needs no loader */
 	loader_prepare();
@@ -397,30 +437,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 
 	l->generation = boot_nsec() | 1;
 	l->flush = load_flusher(o, &l->adopted);
-	inode_arg = probe_inode_arg();
-	if (inode_arg < 0) {
-		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
-		inode_arg = 1;
-	}
-
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
-		enum attach_mode mode = order[i];
-
-		if (o->mode != ATTACH_AUTO && mode != o->mode)
-			continue;
-		probing = o->mode == ATTACH_AUTO;
-		r = try_mode(l, mode, o, inode_arg);
-		probing = false;
-		if (r >= 0) {
-			l->mode = mode;
-			break;
-		}
-		if (used < sizeof(l->probe_notes))
-			used += snprintf(l->probe_notes + used, sizeof(l->probe_notes) - used, "%s%s: %s",
-					 used ? ", " : "", attach_mode_to_string(mode), strerror(-r));
-		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
-		destroy_skel(l);
-	}
+	r = load_best_mode(l, o, notes, LOADER_NOTES_SIZE);
 	if (r < 0)
 		goto fail;
 
@@ -441,7 +458,6 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	return 0;
 
 fail:
-	snprintf(last_probe_notes, sizeof(last_probe_notes), "%s", l->probe_notes);
 	loader_free(l);
 	return r;
 }
@@ -468,21 +484,15 @@ bool loader_adopted(const struct loader *l)
 
 size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX])
 {
-	struct hook hooks[6];
-	size_t n = mode_hooks(l->skel, l->mode, hooks), k = 0;
 	struct bpf_map *const *shared = SHARED_MAPS(l->skel);
+	size_t k = 0;
 
 	for (size_t i = 0; i < _KEPT_MAP_MAX; i++)
 		maps[i] = bpf_map__fd(shared[i]);
-	for (size_t i = 0; i < n && k < KEPT_LINKS_MAX; i++)
-		if (*hooks[i].link)
-			links[k++] = bpf_link__fd(*hooks[i].link);
+	for (size_t i = 0; i < l->n_hooks && k < KEPT_LINKS_MAX; i++)
+		if (*l->hooks[i].link)
+			links[k++] = bpf_link__fd(*l->hooks[i].link);
 	return k;
-}
-
-const char *loader_probe_notes(const struct loader *l)
-{
-	return l->probe_notes;
 }
 
 int loader_event_fd(const struct loader *l)
@@ -560,22 +570,16 @@ int loader_flush_folded(struct loader *l)
 
 void loader_disconnect(struct loader *l)
 {
-	struct hook hooks[6];
-	size_t n = mode_hooks(l->skel, l->mode, hooks);
-
-	for (size_t i = 0; i < n; i++)
-		if (*hooks[i].link)
-			bpf_link__disconnect(*hooks[i].link);
+	for (size_t i = 0; i < l->n_hooks; i++)
+		if (*l->hooks[i].link)
+			bpf_link__disconnect(*l->hooks[i].link);
 }
 
 int loader_detach_and_flush_all(struct loader *l)
 {
-	struct hook hooks[6];
-	size_t n = mode_hooks(l->skel, l->mode, hooks);
-
-	for (size_t i = 0; i < n; i++) {
-		bpf_link__destroy(*hooks[i].link);
-		*hooks[i].link = NULL;
+	for (size_t i = 0; i < l->n_hooks; i++) {
+		bpf_link__destroy(*l->hooks[i].link);
+		*l->hooks[i].link = NULL;
 	}
 	if (!l->flush)
 		return -EOPNOTSUPP;
@@ -585,9 +589,11 @@ int loader_detach_and_flush_all(struct loader *l)
 
 int loader_stats_add(const struct loader *l, struct hive_stats *total)
 {
-	struct hive_stats per_cpu[l->n_cpus];
+	_cleanup_(freep) struct hive_stats *per_cpu = calloc(l->n_cpus, sizeof(*per_cpu));
 	__u32 zero = 0;
 
+	if (!per_cpu)
+		return -ENOMEM;
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
 		return negative_errno();
 	for (int i = 0; i < l->n_cpus; i++) {

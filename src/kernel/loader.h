@@ -47,8 +47,12 @@ typedef int (*loader_event_fn)(const struct hive_event *event, void *userdata);
 
 struct loader;
 
-int loader_new(const struct loader_options *options, loader_event_fn on_event, void *userdata,
-	       struct loader **ret);
+/* Why the modes before the chosen one (or all of them, on failure) were
+ * skipped, e.g. "fentry: Operation not permitted". */
+#define LOADER_NOTES_SIZE 256
+
+int loader_new(const struct loader_options *options, loader_event_fn on_event, void *userdata, struct loader **ret,
+	       char notes[static LOADER_NOTES_SIZE]);
 struct loader *loader_free(struct loader *l);
 
 enum attach_mode loader_mode(const struct loader *l);
@@ -57,11 +61,6 @@ bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds
  * (owned by l). Returns the number of links. */
 size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX]);
-/* Why the modes before the chosen one were skipped, e.g. "fentry: Operation not permitted". */
-const char *loader_probe_notes(const struct loader *l);
-
-/* After loader_new() failed: why each mode it tried was refused. */
-const char *loader_failure_notes(void);
 
 int loader_event_fd(const struct loader *l);
 int loader_consume(struct loader *l);

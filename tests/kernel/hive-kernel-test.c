@@ -215,14 +215,15 @@ static void scenario(const char *mode_name)
 	struct loader *l = NULL;
 	struct hive_stats st = {};
 	struct stat other;
-	char what[128];
+	char what[128 + LOADER_NOTES_SIZE], notes[LOADER_NOTES_SIZE];
 	int mode = attach_mode_from_string(mode_name), r, status = -1;
 	pid_t p, control;
 
 	n_events = 0;
 	o.mode = mode;
-	r = loader_new(&o, on_event, NULL, &l);
-	snprintf(what, sizeof(what), "load and attach (%s)", r < 0 ? strerror(-r) : "attached");
+	r = loader_new(&o, on_event, NULL, &l, notes);
+	snprintf(what, sizeof(what), "load and attach (%s%s%s)", r < 0 ? strerror(-r) : "attached", notes[0] ? ": " : "",
+		 notes);
 	report(r >= 0, mode_name, what);
 	if (r < 0)
 		return;
@@ -323,7 +324,7 @@ static void cost(void)
 	double none[COST_ROUNDS], with[ARRAY_SIZE(modes)][COST_ROUNDS], control[COST_ROUNDS], base;
 	double ratio[ARRAY_SIZE(modes)], control_ratio;
 	struct hive_watch_key key;
-	char what[200];
+	char what[200], notes[LOADER_NOTES_SIZE];
 
 	for (int r = 0; r < COST_ROUNDS; r++) {
 		none[r] = getpid_ns();
@@ -331,7 +332,7 @@ static void cost(void)
 			struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16, .mode = modes[m] };
 			struct loader *l = NULL;
 
-			if (loader_new(&o, on_event, NULL, &l) < 0 || watch(l, DIR_ "/secret", 1, &key) < 0) {
+			if (loader_new(&o, on_event, NULL, &l, notes) < 0 || watch(l, DIR_ "/secret", 1, &key) < 0) {
 				report(false, "cost", attach_mode_to_string(modes[m]));
 				loader_free(l);
 				return;
