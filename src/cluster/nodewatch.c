@@ -125,10 +125,13 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	if (!mask)
 		mask = HIVE_ACCESS_ALL;
 	file.ino = ino;
-	if (asprintf(&full_key, "node/%s/%s", node, key) < 0)
+	full_key = watch_key("node", node, key, NULL);
+	if (!full_key)
 		return -ENOMEM;
 	e = watch_entry_new(full_key, &file, mask, policy, path, node);
-	if (!e || watch_entry_set_pod(e, ns, pod, pod_uid, container, container_id) < 0) {
+	if (!e || watch_entry_set_place(e, &(struct watch_place){ .namespace = ns, .pod = pod, .pod_uid = pod_uid,
+								     .container = container,
+								     .container_id = container_id }) < 0) {
 		watch_entry_free(e);
 		return -ENOMEM;
 	}

@@ -12,6 +12,7 @@
 #include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/names.h"
+#include "watch/item.h"
 #include "watch/watch.h"
 
 /* ---- the pod object ---- */
@@ -178,17 +179,8 @@ struct container {
 };
 
 struct pod_item {
-	char *key;
-	char *policy;
-	const char *policy_kind;
-	char *path;
-	uint32_t access;
-	bool follow_symlinks;
+	struct watch_item item;
 	struct container *container;
-	bool present;
-	int last_error;
-	struct hive_watch_key file;
-	struct stat_id stat; /* of that file: see struct stat_id */
 };
 
 struct pod {
@@ -235,11 +227,9 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n_items; i++) {
-		if (remove_entries && p->items[i].present)
-			watch_set_remove(s->set, p->items[i].key);
-		free(p->items[i].key);
-		free(p->items[i].policy);
-		free(p->items[i].path);
+		if (remove_entries)
+			watch_item_unwatch(&p->items[i].item, s->set);
+		watch_item_done(&p->items[i].item);
 	}
 	free(p->items);
 	for (size_t i = 0; i < p->n_containers; i++) {
@@ -253,23 +243,15 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 
 static int add_item(struct pod *p, struct container *c, const struct policy *policy, const char *path)
 {
-	struct pod_item *grown = realloc(p->items, (p->n_items + 1) * sizeof(*grown)), *item;
+	struct pod_item *grown = realloc(p->items, (p->n_items + 1) * sizeof(*grown)), *pi;
 
 	if (!grown)
 		return -ENOMEM;
 	p->items = grown;
-	item = &grown[p->n_items++];
-	*item = (struct pod_item){
-		.policy = strdup(policy->name),
-		.policy_kind = policy_kind_to_string(policy->kind),
-		.path = strdup(path),
-		.access = policy->access,
-		.follow_symlinks = policy->follow_symlinks,
-		.container = c,
-	};
-	if (asprintf(&item->key, "pod/%s/%s/%s/%s", p->info->uid, c->status->name, policy->id, path) < 0)
-		item->key = NULL;
-	return item->key && item->policy && item->path ? 0 : -ENOMEM;
+	pi = &grown[p->n_items++];
+	pi->container = c;
+	return watch_item_init(&pi->item, policy, path, watch_key("pod", p->info->uid, c->status->name, policy->id,
+								   path, NULL));
 }
 
 /* The pod's containers and the items its policies select in them. Takes
@@ -338,28 +320,19 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 	}
 	for (size_t i = 0; i < old->n_items; i++) {
 		struct pod_item *o = &old->items[i];
-		bool kept = false;
 
-		for (size_t j = 0; j < p->n_items && !kept; j++) {
+		for (size_t j = 0; j < p->n_items; j++) {
 			struct pod_item *n = &p->items[j];
 
-			if (strcmp(o->key, n->key) != 0 ||
-			    strcmp(o->container->status->container_id, n->container->status->container_id) != 0 ||
-			    o->access != n->access || o->follow_symlinks != n->follow_symlinks)
-				continue;
-			n->present = o->present;
-			n->file = o->file;
-			n->stat = o->stat;
-			n->last_error = o->last_error;
-			o->present = false;
-			kept = true;
+			if (strcmp(o->item.key, n->item.key) == 0 &&
+			    strcmp(o->container->status->container_id, n->container->status->container_id) == 0) {
+				watch_item_carry_over(&n->item, &o->item);
+				break;
+			}
 		}
 		/* A restarted container's file is another inode: the old one
 		 * goes now, not when the new one is found. */
-		if (o->present) {
-			watch_set_remove(s->set, o->key);
-			o->present = false;
-		}
+		watch_item_unwatch(&o->item, s->set);
 	}
 }
 
@@ -388,84 +361,50 @@ static const char *describe_error(int error)
 	}
 }
 
-static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *item, int error)
+static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi, int error)
 {
-	if (item->present) {
-		watch_set_remove(s->set, item->key);
-		item->present = false;
-	}
-	if (item->last_error == error)
+	const struct watch_item *item = &pi->item;
+
+	if (!watch_item_failed(&pi->item, s->set, error))
 		return;
-	item->last_error = error;
 	if (error == -ESRCH)
 		log_info("Path %s (policy %s) in pod %s/%s container %s: no process of the container to resolve it in "
 			 "(yet).",
-			 item->path, item->policy, p->info->namespace, p->info->name, item->container->status->name);
+			 item->path, item->policy, p->info->namespace, p->info->name, pi->container->status->name);
 	else if (describe_error(error))
 		log_full(error == -ENOENT ? LOG_INFO : LOG_WARNING, "Path %s (policy %s) in pod %s/%s container %s %s.",
-			 item->path, item->policy, p->info->namespace, p->info->name, item->container->status->name,
+			 item->path, item->policy, p->info->namespace, p->info->name, pi->container->status->name,
 			 describe_error(error));
 	else
 		log_warning_errno(error, "Cannot resolve %s (policy %s) in pod %s/%s container %s: %m", item->path,
-				  item->policy, p->info->namespace, p->info->name, item->container->status->name);
+				  item->policy, p->info->namespace, p->info->name, pi->container->status->name);
 }
 
 /*
- * Resolve one path inside the container. The kernel's resolver (a syscall
- * tracepoint: every system call of the host on the slow path while it is
- * attached) is asked only when stat() says the path leads to another file
- * than before; it is attached then (*batch) until the caller's
- * identity_end_lazily().
+ * Resolve one path inside the container, whose root is root_fd:
+ * RESOLVE_IN_ROOT keeps "..", absolute symlinks and the like inside it, and
+ * magic links are refused, so whatever the image contains, the agent
+ * watches a file of the container's own tree. The kernel's resolver is asked
+ * only when the path leads to another file than before (*batch: see
+ * watch_item_find()).
  */
-static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *item, int root_fd, bool *batch)
+static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *pi, int root_fd, bool *batch)
 {
+	const struct watch_item *item = &pi->item;
+	const struct container *c = pi->container;
 	_cleanup_(closep) int fd = -1;
 	struct hive_watch_key file;
-	struct watch_entry *e;
 	char dev[KERNEL_DEV_STRLEN];
-	bool via_symlink;
+	bool via_symlink = false;
 	int r;
 
-	/* RESOLVE_IN_ROOT: "..", absolute symlinks and the like stay inside
-	 * the container, and magic links are refused: whatever the image
-	 * contains, the agent watches a file of the container's own tree. */
-	fd = resolve_open(root_fd, item->path, item->follow_symlinks);
-	if (fd >= 0 && item->present && stat_id_matches(fd, &item->stat))
-		return;
-	if (fd >= 0 && !*batch) {
-		identity_begin_lazily(s->identity, batch);
-		/* Again, now that the resolver sees the open. */
-		closep(&fd);
-		fd = resolve_open(root_fd, item->path, item->follow_symlinks);
-	}
-	if (fd < 0) {
-		item_failed(s, p, item, fd);
-		return;
-	}
-	r = identity_of_fd(s->identity, fd, &file);
-	if (r < 0) {
-		item_failed(s, p, item, r);
-		return;
-	}
-	if (item->present && file.ino == item->file.ino && file.dev == item->file.dev)
-		return;
-
-	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, s->node);
-	if (e)
-		e->policy_kind = item->policy_kind;
-	if (!e || watch_entry_set_pod(e, p->info->namespace, p->info->name, p->info->uid, item->container->status->name,
-				      item->container->status->container_id) < 0) {
-		watch_entry_free(e);
-		log_error("Out of memory while watching %s in pod %s/%s.", item->path, p->info->namespace, p->info->name);
-		return;
-	}
-	r = watch_set_put(s->set, e);
+	r = watch_item_find(&pi->item, s->identity, root_fd, batch, &fd, &file);
 	if (r < 0)
-		log_warning_errno(r, "Cannot add inode of %s in pod %s/%s to the kernel map: %m", item->path,
-				  p->info->namespace, p->info->name);
+		item_failed(s, p, pi, r);
+	if (r <= 0)
+		return;
 	/* Said once, when the inode changes: a symlink chosen by the image
 	 * decides which of its files this is. */
-	via_symlink = false;
 	if (item->follow_symlinks) {
 		int plain = resolve_open(root_fd, item->path, false);
 
@@ -474,16 +413,18 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *i
 			close(plain);
 	}
 	kernel_dev_to_string(file.dev, dev);
-	log_full(via_symlink ? LOG_NOTICE : LOG_INFO,
-		 "%s %s (policy %s) in pod %s/%s container %s%s: inode %llu on %s.",
+	log_full(via_symlink ? LOG_NOTICE : LOG_INFO, "%s %s (policy %s) in pod %s/%s container %s%s: inode %llu on %s.",
 		 item->present ? "Followed" : "Watching", item->path, item->policy, p->info->namespace, p->info->name,
-		 item->container->status->name,
-		 via_symlink ? " through a symlink inside the container (resolved within its root)" : "",
+		 c->status->name, via_symlink ? " through a symlink inside the container (resolved within its root)" : "",
 		 (unsigned long long)file.ino, dev);
-	item->file = file;
-	item->present = true;
-	item->last_error = 0;
-	stat_id_of_fd(fd, &item->stat);
+	watch_item_watch(&pi->item, s->set, fd, &file, s->node,
+			 &(struct watch_place){
+				 .namespace = p->info->namespace,
+				 .pod = p->info->name,
+				 .pod_uid = p->info->uid,
+				 .container = c->status->name,
+				 .container_id = c->status->container_id,
+			 });
 }
 
 static int locate(struct pod_source *s, struct container *c)
@@ -734,7 +675,7 @@ static size_t count_items(const struct pod_source *s, bool missing_only)
 		const struct pod *p = value;
 
 		for (size_t i = 0; i < p->n_items; i++)
-			n += !missing_only || !p->items[i].present;
+			n += !missing_only || !p->items[i].item.present;
 	}
 	return n;
 }

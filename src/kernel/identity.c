@@ -106,21 +106,6 @@ void identity_end_lazily(struct identity *id, bool *begun)
 	*begun = false;
 }
 
-void stat_id_of_fd(int fd, struct stat_id *ret)
-{
-	struct stat st;
-
-	*ret = fstat(fd, &st) < 0 ? (struct stat_id){} : (struct stat_id){ .dev = st.st_dev, .ino = st.st_ino };
-}
-
-bool stat_id_matches(int fd, const struct stat_id *id)
-{
-	struct stat_id now;
-
-	stat_id_of_fd(fd, &now);
-	return now.ino != 0 && now.dev == id->dev && now.ino == id->ino;
-}
-
 static int from_fstat(int fd, struct hive_watch_key *ret)
 {
 	struct stat st;

@@ -41,21 +41,6 @@ void identity_begin_lazily(struct identity *id, bool *begun);
 void identity_end_lazily(struct identity *id, bool *begun);
 
 /*
- * What stat() says of a file. While a path still leads to a file with the
- * same one, it leads to the file it led to before, and the kernel's
- * resolver need not be asked again (attached, it puts every system call of
- * the host on the slow path).
- */
-struct stat_id {
-	dev_t dev;
-	ino_t ino;
-};
-
-/* fd's; zero (matching no file) when fstat() fails. */
-void stat_id_of_fd(int fd, struct stat_id *ret);
-bool stat_id_matches(int fd, const struct stat_id *id);
-
-/*
  * The identity of the file behind fd, which the calling thread must have just
  * opened with openat2(). Returns 1 when the kernel reported it, 0 for the
  * fstat() fallback (also when id is NULL), or -errno.

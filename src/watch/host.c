@@ -8,35 +8,27 @@
 
 #include "watch/host.h"
 #include "kernel/identity.h"
-#include "watch/policy.h"
 #include "kernel/resolve.h"
 #include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
+#include "watch/item.h"
+#include "watch/policy.h"
 #include "watch/watch.h"
 
 struct host_item {
-	char *key;
-	char *policy;
-	const char *policy_kind;
-	char *path;
+	struct watch_item item;
 	char *real; /* the file the watched inode was found at, when it is not path */
-	uint32_t access;
-	bool follow_symlinks;
 	/* Without followSymlinks, the watched file, held open (O_PATH): while it
 	 * exists, the watch stays on it even if its path comes to lead
 	 * elsewhere or nowhere. Holding it also keeps its inode number from
 	 * being given to another file meanwhile. */
 	int pinned_fd;
-	bool present;
-	/* file and real describe the last file watched, also while the path
-	 * is missing: a path that vanishes and comes back somewhere else
+	/* item.file and real describe the last file watched, also while the
+	 * path is missing: a path that vanishes and comes back somewhere else
 	 * (a directory renamed away, then a symlink put in its place) is a move. */
 	bool watched_before;
-	int last_error; /* to log a failure once, not at every rescan */
-	struct hive_watch_key file;
-	struct stat_id stat; /* of that file: see struct stat_id */
 	bool dir_watched; /* listed in its directory's dir_watch */
 };
 
@@ -86,18 +78,16 @@ struct host_source {
 /* A pass yields to the event loop after this long. */
 #define PASS_SLICE_USEC (20 * USEC_PER_MSEC)
 
-static void unpin(struct host_item *item)
+static void unpin(struct host_item *hi)
 {
-	closep(&item->pinned_fd);
-	item->pinned_fd = -1;
+	closep(&hi->pinned_fd);
+	hi->pinned_fd = -1;
 }
 
 static void items_free(struct host_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(items[i].key);
-		free(items[i].policy);
-		free(items[i].path);
+		watch_item_done(&items[i].item);
 		free(items[i].real);
 		closep(&items[i].pinned_fd);
 	}
@@ -128,7 +118,7 @@ struct host_source *host_source_free(struct host_source *h)
 	if (!h)
 		return NULL;
 	for (size_t i = 0; i < h->n_items; i++)
-		watch_set_remove(h->set, h->items[i].key);
+		watch_item_unwatch(&h->items[i].item, h->set);
 	items_free(h->items, h->n_items);
 	if (h->dir_watches)
 		dir_watches_clear(h);
@@ -164,12 +154,13 @@ static void symlink_note(const char *path, const char *prefix, const char *suffi
 /* Without followSymlinks, the path no longer leads to the watched file
  * (error: -ELOOP, a symlink on the way; anything else, nothing there), but
  * the file still exists: keep watching it, and say so once per cause. */
-static bool keep_pinned(struct host_item *item, int error)
+static bool keep_pinned(struct host_item *hi, int error)
 {
 	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE], dev[KERNEL_DEV_STRLEN];
+	struct watch_item *item = &hi->item;
 	struct stat st;
 
-	if (item->follow_symlinks || !item->present || item->pinned_fd < 0 || fstat(item->pinned_fd, &st) < 0 ||
+	if (item->follow_symlinks || !item->present || hi->pinned_fd < 0 || fstat(hi->pinned_fd, &st) < 0 ||
 	    st.st_nlink == 0)
 		return false;
 	if (item->last_error == error)
@@ -191,19 +182,17 @@ static bool keep_pinned(struct host_item *item, int error)
 }
 
 /* The path goes through a symlink and the policy refuses them: not watched. */
-static void refuse_symlink(struct host_source *h, struct host_item *item)
+static void refuse_symlink(struct host_source *h, struct host_item *hi)
 {
 	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE];
+	struct watch_item *item = &hi->item;
+	bool news = item->last_error != -ELOOP;
 
-	if (item->present) {
-		watch_set_remove(h->set, item->key);
-		item->present = false;
-		h->n_present--;
-		unpin(item);
-	}
-	if (item->last_error == -ELOOP)
+	h->n_present -= item->present;
+	watch_item_failed(item, h->set, -ELOOP);
+	unpin(hi);
+	if (!news)
 		return;
-	item->last_error = -ELOOP;
 	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
 	symlink_note(item->path, " (", ")", via);
 	log_error("Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
@@ -211,35 +200,34 @@ static void refuse_symlink(struct host_source *h, struct host_item *item)
 		  shown, item->policy, via);
 }
 
-static void resolve_failed(struct host_source *h, struct host_item *item, int error)
+static void resolve_failed(struct host_source *h, struct host_item *hi, int error)
 {
-	if (item->present || item->last_error != error) {
+	struct watch_item *item = &hi->item;
+	bool was_present = item->present;
+
+	h->n_present -= was_present;
+	unpin(hi);
+	if (watch_item_failed(item, h->set, error)) {
 		if (error == -ENOSYS)
 			log_error("Cannot resolve host path %s: openat2() is not available (kernel older than 5.6, or a "
 				  "seccomp filter such as systemd's RestrictSUIDSGID=).",
 				  item->path);
 		else if (error == -ENOENT)
 			log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.", item->path,
-				 item->policy, item->present ? " any more" : "");
+				 item->policy, was_present ? " any more" : "");
 		else
 			log_warning_errno(error, "Cannot resolve host path %s (policy %s): %m", item->path, item->policy);
-	}
-	item->last_error = error;
-	if (item->present) {
-		watch_set_remove(h->set, item->key);
-		item->present = false;
-		h->n_present--;
-		unpin(item);
 	}
 }
 
 /* Where a newly found inode is, when that is not the policy's path: a symlink
  * on the way, or a directory swapped for one, decides which file is watched. */
-static void describe_move(struct host_item *item, int fd, const struct hive_watch_key *file)
+static void describe_move(struct host_item *hi, int fd, const struct hive_watch_key *file)
 {
 	_cleanup_(freep) char *real = NULL;
 	char shown[ESCAPED_SIZE(128)], now[ESCAPED_SIZE(128)], before[ESCAPED_SIZE(128)];
 	char via[SYMLINK_NOTE_SIZE] = "";
+	const struct watch_item *item = &hi->item;
 	bool moved_elsewhere;
 
 	if (resolve_fd_path(fd, &real) < 0 || strcmp(real, item->path) == 0)
@@ -250,10 +238,10 @@ static void describe_move(struct host_item *item, int fd, const struct hive_watc
 		symlink_note(item->path, " through symlink ", "", via);
 	/* Replaced in place (rename over it, delete and create) is what
 	 * following means; landing in another directory is not. */
-	moved_elsewhere = item->watched_before && !streq_ptr(real, item->real);
+	moved_elsewhere = hi->watched_before && !streq_ptr(real, hi->real);
 	if (moved_elsewhere) {
-		escape_untrusted(item->real ? item->real : item->path,
-				 strnlen(item->real ? item->real : item->path, 128), before, sizeof(before));
+		escape_untrusted(hi->real ? hi->real : item->path, strnlen(hi->real ? hi->real : item->path, 128),
+				 before, sizeof(before));
 		log_warning("Watch of %s (policy %s) moved to a different file: it was %s (inode %llu on %u:%u), it is "
 			    "now %s (inode %llu on %u:%u)%s.",
 			    shown, item->policy, before, (unsigned long long)item->file.ino,
@@ -267,77 +255,41 @@ static void describe_move(struct host_item *item, int fd, const struct hive_watc
 		log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
 			 item->policy, (unsigned long long)file->ino, kernel_dev_major(file->dev),
 			 kernel_dev_minor(file->dev));
-	free(item->real);
-	item->real = TAKE_PTR(real);
-}
-
-static void resolve_item(struct host_source *h, struct host_item *item)
-{
-	_cleanup_(closep) int fd = -1;
-	struct hive_watch_key file;
-	struct watch_entry *e;
-	int r;
-
-	fd = resolve_open(-1, item->path, item->follow_symlinks);
-	if (fd < 0 && keep_pinned(item, fd))
-		return;
-	if (fd == -ELOOP && !item->follow_symlinks) {
-		refuse_symlink(h, item);
-		return;
-	}
-	if (fd < 0) {
-		resolve_failed(h, item, fd);
-		return;
-	}
-	item->last_error = 0;
-
-	r = identity_of_fd(h->identity, fd, &file);
-	if (r < 0) {
-		log_warning_errno(r, "Cannot identify host path %s: %m", item->path);
-		return;
-	}
-	if (item->present && file.ino == item->file.ino && file.dev == item->file.dev)
-		return;
-
-	e = watch_entry_new(item->key, &file, item->access, item->policy, item->path, h->node);
-	if (e)
-		e->policy_kind = item->policy_kind;
-	if (!e) {
-		log_error("Out of memory while watching %s.", item->path);
-		return;
-	}
-	r = watch_set_put(h->set, e);
-	if (r < 0)
-		/* Kept in the set and retried; the map is probably full. */
-		log_warning_errno(r, "Cannot add inode of %s to the kernel map: %m", item->path);
-	describe_move(item, fd, &file);
-	item->file = file;
-	h->n_present += !item->present;
-	item->present = true;
-	item->watched_before = true;
-	stat_id_of_fd(fd, &item->stat);
-	if (!item->follow_symlinks) {
-		unpin(item);
-		item->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	}
+	free(hi->real);
+	hi->real = TAKE_PTR(real);
 }
 
 /*
- * Whether the item's path still leads where it did, so that resolving it
- * again would change nothing: the same file by stat(), or the same failure.
- * Cheap, and without the kernel's resolver, which puts every system call of
- * the host on the slow path while it is attached.
+ * Resolve one item again. The kernel's resolver is asked only when the path
+ * now leads to another file than before; it is attached at the first such
+ * item (*batch) and stays until identity_end_lazily(): attaching and
+ * detaching cost milliseconds each.
  */
-static bool item_unchanged(const struct host_item *item)
+static void resolve_item(struct host_source *h, struct host_item *hi, bool *batch)
 {
 	_cleanup_(closep) int fd = -1;
+	struct hive_watch_key file;
+	int r;
 
-	if (!item->present && item->last_error == 0) /* never resolved */
-		return false;
-	fd = resolve_open(-1, item->path, item->follow_symlinks);
-	if (fd < 0)
-		return !item->present && fd == item->last_error;
-	return item->present && stat_id_matches(fd, &item->stat);
+	r = watch_item_find(&hi->item, h->identity, -1, batch, &fd, &file);
+	if (r == 0 || (r < 0 && keep_pinned(hi, r)))
+		return;
+	if (r == -ELOOP && !hi->item.follow_symlinks) {
+		refuse_symlink(h, hi);
+		return;
+	}
+	if (r < 0) {
+		resolve_failed(h, hi, r);
+		return;
+	}
+	describe_move(hi, fd, &file);
+	h->n_present += !hi->item.present;
+	watch_item_watch(&hi->item, h->set, fd, &file, h->node, NULL);
+	hi->watched_before = true;
+	if (!hi->item.follow_symlinks) {
+		unpin(hi);
+		hi->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	}
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata);
@@ -345,15 +297,15 @@ static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void
 /* inotify on the item's directory, once it exists. */
 static void watch_dir(struct host_source *h, size_t index)
 {
-	struct host_item *item = &h->items[index];
+	struct host_item *hi = &h->items[index];
 	char buf[PATH_MAX];
 	const char *dir;
 	struct dir_watch *d;
 	size_t *grown;
 
-	if (item->dir_watched)
+	if (hi->dir_watched)
 		return;
-	snprintf(buf, sizeof(buf), "%s", item->path);
+	snprintf(buf, sizeof(buf), "%s", hi->item.path);
 	dir = dirname(buf);
 	d = hashmap_get_str(h->dir_watches, dir);
 	if (!d) {
@@ -378,23 +330,12 @@ static void watch_dir(struct host_source *h, size_t index)
 		d->items = grown;
 	}
 	d->items[d->n_items++] = index;
-	item->dir_watched = true;
+	hi->dir_watched = true;
 }
 
-/*
- * Resolve one item again, asking the kernel only when its path changed. The
- * kernel's resolver is attached at the first such item (*batch) and stays
- * until identity_end_lazily(): attaching and detaching cost milliseconds
- * each.
- */
 static void rescan_item(struct host_source *h, size_t index, bool *batch)
 {
-	struct host_item *item = &h->items[index];
-
-	if (!item_unchanged(item)) {
-		identity_begin_lazily(h->identity, batch);
-		resolve_item(h, item);
-	}
+	resolve_item(h, &h->items[index], batch);
 	watch_dir(h, index);
 }
 
@@ -482,8 +423,7 @@ static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void
 	 * event without a name (the queue overflowed, the directory itself
 	 * went away) may concern any of them. */
 	for (size_t k = 0; k < d->n_items; k++) {
-		struct host_item *item = &h->items[d->items[k]];
-		const char *slash = strrchr(item->path, '/');
+		const char *path = h->items[d->items[k]].item.path, *slash = strrchr(path, '/');
 
 		if (ev->len == 0 || !slash || strcmp(slash + 1, ev->name) == 0)
 			rescan_item(h, d->items[k], &batch);
@@ -561,19 +501,12 @@ int host_source_new(sd_event *event, struct watch_set *set, struct identity *ide
 /* What is known about a path that stays from one policy set to the next. */
 static void carry_over(struct host_item *kept, struct host_item *old)
 {
-	kept->present = old->present;
+	watch_item_carry_over(&kept->item, &old->item);
 	kept->watched_before = old->watched_before;
-	kept->file = old->file;
-	kept->stat = old->stat;
-	kept->last_error = old->last_error;
 	kept->real = TAKE_PTR(old->real);
 	kept->pinned_fd = TAKE_FD(old->pinned_fd);
-	/* The access filter may have changed, and so may whether symlinks are
-	 * followed. */
-	if (kept->access != old->access || kept->follow_symlinks != old->follow_symlinks) {
-		kept->present = false;
+	if (!kept->item.present)
 		unpin(kept);
-	}
 }
 
 int host_source_apply(struct host_source *h, const struct policy_set *policies)
@@ -596,18 +529,9 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 				items = grown;
 				cap = MAX(2 * cap, 16);
 			}
-			items[n] = (struct host_item){
-				.policy = strdup(p->name),
-				.policy_kind = policy_kind_to_string(p->kind),
-				.path = strdup(p->paths[j]),
-				.access = p->access,
-				.follow_symlinks = p->follow_symlinks,
-				.pinned_fd = -1,
-			};
-			if (asprintf(&items[n].key, "host/%s/%s", p->id, p->paths[j]) < 0)
-				items[n].key = NULL;
-			n++;
-			if (!items[n - 1].policy || !items[n - 1].path || !items[n - 1].key)
+			items[n] = (struct host_item){ .pinned_fd = -1 };
+			if (watch_item_init(&items[n++].item, p, p->paths[j],
+					    watch_key("host", p->id, p->paths[j], NULL)) < 0)
 				goto oom;
 		}
 	}
@@ -616,23 +540,23 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	 * reload that changes nothing keeps the order: matched in place; the
 	 * rest by key, so that any reload of many paths stays linear. Keys are
 	 * unique, so what matched in place matches nothing further on. */
-	for (same = 0; same < MIN(n, h->n_items) && strcmp(items[same].key, h->items[same].key) == 0; same++)
+	for (same = 0; same < MIN(n, h->n_items) && strcmp(items[same].item.key, h->items[same].item.key) == 0; same++)
 		carry_over(&items[same], &h->items[same]);
 	if (same < h->n_items) {
 		by_key = hashmap_new();
 		if (!by_key)
 			goto oom;
 		for (size_t j = same; j < n; j++)
-			if (hashmap_put_str(by_key, items[j].key, &items[j], NULL) < 0)
+			if (hashmap_put_str(by_key, items[j].item.key, &items[j], NULL) < 0)
 				goto oom;
 	}
 	for (size_t i = same; i < h->n_items; i++) {
-		struct host_item *kept = hashmap_get_str(by_key, h->items[i].key);
+		struct host_item *kept = hashmap_get_str(by_key, h->items[i].item.key);
 
 		if (kept)
 			carry_over(kept, &h->items[i]);
 		else
-			watch_set_remove(h->set, h->items[i].key);
+			watch_item_unwatch(&h->items[i].item, h->set);
 	}
 	hashmap_free(by_key);
 	items_free(h->items, h->n_items);
@@ -640,7 +564,7 @@ int host_source_apply(struct host_source *h, const struct policy_set *policies)
 	h->n_items = n;
 	h->n_present = 0;
 	for (size_t i = 0; i < n; i++)
-		h->n_present += items[i].present;
+		h->n_present += items[i].item.present;
 
 	dir_watches_clear(h);
 	h->cursor = 0;

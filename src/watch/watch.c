@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,17 +56,38 @@ struct watch_entry *watch_entry_new(const char *key, const struct hive_watch_key
 	return e;
 }
 
-int watch_entry_set_pod(struct watch_entry *e, const char *namespace, const char *pod, const char *pod_uid,
-			const char *container, const char *container_id)
+int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place)
 {
 	bool oom = false;
 
-	e->namespace = strdup_or_null(namespace, &oom);
-	e->pod = strdup_or_null(pod, &oom);
-	e->pod_uid = strdup_or_null(pod_uid, &oom);
-	e->container = strdup_or_null(container, &oom);
-	e->container_id = strdup_or_null(container_id, &oom);
+	e->namespace = strdup_or_null(place->namespace, &oom);
+	e->pod = strdup_or_null(place->pod, &oom);
+	e->pod_uid = strdup_or_null(place->pod_uid, &oom);
+	e->container = strdup_or_null(place->container, &oom);
+	e->container_id = strdup_or_null(place->container_id, &oom);
 	return oom ? -ENOMEM : 0;
+}
+
+char *watch_key(const char *source, ...)
+{
+	size_t len = strlen(source) + 1;
+	const char *part;
+	char *key, *p;
+	va_list ap;
+
+	va_start(ap, source);
+	while ((part = va_arg(ap, const char *)))
+		len += 1 + strlen(part);
+	va_end(ap);
+	key = malloc(len);
+	if (!key)
+		return NULL;
+	p = stpcpy(key, source);
+	va_start(ap, source);
+	while ((part = va_arg(ap, const char *)))
+		p = stpcpy(stpcpy(p, "/"), part);
+	va_end(ap);
+	return key;
 }
 
 struct watch_entry *watch_entry_free(struct watch_entry *e)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "hive.h"
+#include "shared/macro.h"
 
 /*
  * The watch set: every file Hive watches on this kernel, from every source
@@ -83,11 +84,27 @@ size_t watch_set_n_unsynced(const struct watch_set *s);
 int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_entry *e, void *userdata),
 		      void *userdata);
 
+/* Where a file inside a container is; fields may be NULL. */
+struct watch_place {
+	const char *namespace;
+	const char *pod;
+	const char *pod_uid;
+	const char *container;
+	const char *container_id;
+};
+
 /* Entry helpers. Strings are copied; NULL stays NULL. */
 struct watch_entry *watch_entry_new(const char *key, const struct hive_watch_key *file, uint32_t access,
 				    const char *policy, const char *path, const char *node);
-int watch_entry_set_pod(struct watch_entry *e, const char *namespace, const char *pod, const char *pod_uid,
-			const char *container, const char *container_id);
+int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place);
+
+/*
+ * A key of the watch set, unique over all sources: the parts joined by '/',
+ * the source's name first ("host", "pod", "node"), e.g.
+ * "host/etc-shadow//etc/shadow" or "pod/UID/CONTAINER/POLICY/PATH". The
+ * list ends with NULL. NULL when out of memory.
+ */
+char *watch_key(const char *source, ...) _sentinel_;
 struct watch_entry *watch_entry_free(struct watch_entry *e);
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b);
 

@@ -80,7 +80,7 @@ static void test_pod_metadata(void)
 	struct watch_entry *a = entry("k", 1, HIVE_MAY_READ, "p"), *b = entry("k", 1, HIVE_MAY_READ, "p");
 
 	CHECK(watch_entry_equal(a, b));
-	CHECK(watch_entry_set_pod(b, "security", "web-0", "uid-1", "app", "containerd://abc") == 0);
+	CHECK(watch_entry_set_place(b, &(struct watch_place){ "security", "web-0", "uid-1", "app", "containerd://abc" }) == 0);
 	CHECK(!watch_entry_equal(a, b));
 	watch_entry_free(a);
 	watch_entry_free(b);

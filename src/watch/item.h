@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HIVE_ITEM_H
+#define HIVE_ITEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hive.h"
+
+struct identity;
+struct policy;
+struct watch_place;
+struct watch_set;
+
+/*
+ * One path of one policy in one root (the host's, or a container's): what
+ * every watch source keeps per path. The item knows which file it watches,
+ * keeps that file's entry in the watch set, and asks the kernel's resolver
+ * again only when stat() says the path leads to another file than before
+ * (attached, the resolver puts every system call of the host on the slow
+ * path).
+ *
+ * A source resolves an item in two steps, so that it can say what changed
+ * between them: watch_item_find() opens the path and tells whether it now
+ * leads elsewhere; watch_item_watch() makes that file the watched one.
+ */
+
+/* What stat() says of a file: while the path leads to a file with the same
+ * one, it leads to the file it led to before. */
+struct stat_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct watch_item {
+	char *key; /* in the watch set: see watch_key() */
+	char *policy;
+	const char *policy_kind; /* static: policy_kind_to_string() */
+	char *path;
+	uint32_t access; /* HIVE_MAY_* */
+	bool follow_symlinks;
+	bool present; /* its file is the watch set's entry for key */
+	/* The watch set still has the entry an earlier item of the same key
+	 * made (see watch_item_carry_over()), until a resolution replaces or
+	 * removes it. */
+	bool stale;
+	int last_error;             /* of the last failure, to say each failure once */
+	struct hive_watch_key file; /* the file watched, or watched last while !present */
+	struct stat_id stat;        /* what stat() said of that file */
+};
+
+/* The item for path of policy p, keyed key (taken over, also on failure). */
+int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key);
+void watch_item_done(struct watch_item *item);
+
+/*
+ * What is known of the same path of the same policy from before (a reload, a
+ * pod update): item takes over old's file and state, and its entry in the
+ * watch set (old then no longer has one). When the access filter or the
+ * symlink rule changed, the file is looked up again (item is not present),
+ * and its entry stays until that resolution replaces or removes it.
+ */
+void watch_item_carry_over(struct watch_item *item, struct watch_item *old);
+
+/*
+ * Open the item's path in root_fd (-1: the host's root; see resolve_open())
+ * and tell which file it leads to:
+ *   0    the file watched now, or the same failure as the last one: nothing
+ *        to do;
+ *   1    another file (*ret_file), or the first: *ret_fd is the path's
+ *        descriptor (the caller's), for watch_item_watch() and messages;
+ *   < 0  the path does not resolve now (-ENOENT, -ELOOP, ...).
+ * The kernel's resolver is attached at the first item that needs it
+ * (*batch) until the caller's identity_end_lazily(). A file the kernel
+ * cannot identify is said and left as it was (0).
+ */
+int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch, int *ret_fd,
+		    struct hive_watch_key *ret_file);
+
+/* Watch file (found at fd) from now on, for node, in place (NULL: a file of
+ * the host). A map that refuses it is said; the watch set retries it. */
+void watch_item_watch(struct watch_item *item, struct watch_set *set, int fd, const struct hive_watch_key *file,
+		      const char *node, const struct watch_place *place);
+
+/* The path stopped leading to a file (error): its entry goes. Returns
+ * whether error differs from the last failure, i.e. is worth saying. */
+bool watch_item_failed(struct watch_item *item, struct watch_set *set, int error);
+
+/* Remove its entry from the watch set, if it has one (an item whose state
+ * another took over has none). */
+void watch_item_unwatch(struct watch_item *item, struct watch_set *set);
+
+#endif
