@@ -108,6 +108,13 @@ int policy_parse_resource(enum policy_kind kind, const cJSON *object, struct pol
 /* Deep copies of src's policies appended to dst. */
 int policy_set_append(struct policy_set *dst, const struct policy_set *src);
 
+/* Room for one more policy, zeroed, at set->policies[set->n] (counted once
+ * the caller increments set->n); NULL with -E2BIG past POLICY_MAX_POLICIES,
+ * or -ENOMEM, in *ret. */
+struct policy *policy_set_grow(struct policy_set *set, int *ret);
+/* Free what p holds, and zero it. */
+void policy_done(struct policy *p);
+
 /* What HIVE_POLICY may hold: a DNS label, or two joined by '/'. */
 bool policy_name_is_valid(const char *name);
 
@@ -115,8 +122,10 @@ bool policy_name_is_valid(const char *name);
 int policy_set_validate(const struct policy_set *set, struct diag *d);
 
 /* What paths[] accepts: absolute, no ".", ".." or empty components, no
- * control characters, within PATH_MAX and NAME_MAX. */
+ * control characters, within PATH_MAX and NAME_MAX. policy_path_invalid()
+ * says why not (NULL when valid). */
 bool policy_path_is_valid(const char *path);
+const char *policy_path_invalid(const char *path);
 
 struct policy_set *policy_set_new(void);
 struct policy_set *policy_set_free(struct policy_set *set);
