@@ -57,63 +57,19 @@ struct config *config_free(struct config *c)
 	return NULL;
 }
 
-enum key_type {
-	KEY_PATH,
-	KEY_OPTIONAL_PATH,
-	KEY_NODE_NAME,
-	KEY_DNS_LABEL,
-	KEY_U64,
-	KEY_U32,
-	KEY_OUTPUT,
-	KEY_ATTACH,
-	KEY_LOG_LEVEL,
-};
+struct key;
+
+/* Check value and store it in field; problems go to d, as "WHERE: NAME:
+ * "VALUE" ...". */
+typedef int (*key_setter)(const struct key *k, void *field, const char *value, const char *where, struct diag *d);
 
 struct key {
 	const char *section;
 	const char *name;
-	enum key_type type;
+	key_setter set;
 	size_t offset;
-	uint64_t min, max;
+	uint64_t min, max; /* numbers */
 };
-
-#define AT(field) offsetof(struct config, field)
-
-static const struct key keys[] = {
-	{ "agent", "policy_dir", KEY_PATH, AT(policy_dir) },
-	{ "agent", "output", KEY_OUTPUT, AT(output) },
-	{ "agent", "attach", KEY_ATTACH, AT(attach) },
-	{ "agent", "dedup_window_ms", KEY_U64, AT(dedup_window_ms), 0, 3600 * 1000 },
-	{ "agent", "dedup_entries", KEY_U32, AT(dedup_entries), 64, 1 << 22 },
-	{ "agent", "ringbuf_kib", KEY_U32, AT(ringbuf_kib), 4, 1024 * 1024 },
-	{ "agent", "max_watches", KEY_U32, AT(max_watches), 1, 1 << 22 },
-	{ "agent", "rescan_interval_ms", KEY_U64, AT(rescan_interval_ms), 50, 60 * 1000 },
-	{ "agent", "stats_interval_s", KEY_U64, AT(stats_interval_s), 1, 24 * 3600 },
-	{ "agent", "log_level", KEY_LOG_LEVEL, AT(log_level) },
-	{ "agent", "node_name", KEY_NODE_NAME, AT(node_name) },
-	{ "kubernetes", "kubeconfig", KEY_OPTIONAL_PATH, AT(kubeconfig) },
-	{ "kubernetes", "namespace", KEY_DNS_LABEL, AT(kube_namespace) },
-	{ "kubernetes", "lease_duration_s", KEY_U64, AT(lease_duration_s), 1, 300 }, /* the admission policy's bound */
-	{ "kubernetes", "renew_deadline_s", KEY_U64, AT(renew_deadline_s), 1, 3600 },
-	{ "kubernetes", "retry_period_s", KEY_U64, AT(retry_period_s), 1, 3600 },
-	{ "kubernetes", "cgroup_root", KEY_PATH, AT(cgroup_root) },
-	{ "kubernetes", "watch_timeout_s", KEY_U64, AT(watch_timeout_s), 5, 3600 },
-};
-
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-
-	if (!isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
 
 static int set_string(char **field, const char *value)
 {
@@ -126,98 +82,145 @@ static int set_string(char **field, const char *value)
 	return 0;
 }
 
+/* Every message shows the value escaped and cut: it may be anything. */
+static int refused(struct diag *d, const struct key *k, const char *value, const char *where, const char *what)
+{
+	char shown[ESCAPED_SIZE(80)];
+
+	escape_untrusted(value, strnlen(value, 80), shown, sizeof(shown));
+	diag_add(d, "%s: %s: \"%s\" %s", where, k->name, shown, what);
+	return -EINVAL;
+}
+
+static int set_path(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	if (value[0] != '/')
+		return refused(d, k, value, where, "is not an absolute path");
+	return set_string(field, value);
+}
+
+/* A path, "in-cluster" (the pod's service account), or empty: none. */
+static int set_kubeconfig(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	if (value[0] == '\0') {
+		*(char **)field = mfree(*(char **)field);
+		return 0;
+	}
+	if (strcmp(value, "in-cluster") == 0)
+		return set_string(field, value);
+	return set_path(k, field, value, where, d);
+}
+
+/* Empty: the host name. */
+static int set_node_name(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	if (value[0] == '\0') {
+		*(char **)field = mfree(*(char **)field);
+		return 0;
+	}
+	if (!dns_subdomain_is_valid(value))
+		return refused(d, k, value, where, "is not a valid node name (lower-case RFC 1123 subdomain)");
+	return set_string(field, value);
+}
+
+static int set_namespace(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	if (!dns_label_is_valid(value))
+		return refused(d, k, value, where, "is not a valid namespace name");
+	return set_string(field, value);
+}
+
+static int parse_number(const struct key *k, const char *value, const char *where, struct diag *d, uint64_t *ret)
+{
+	char what[96], *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = isdigit((unsigned char)value[0]) ? strtoull(value, &end, 10) : 0;
+	if (!isdigit((unsigned char)value[0]) || errno || *end || v < k->min || v > k->max) {
+		snprintf(what, sizeof(what), "is not a number from %llu to %llu", (unsigned long long)k->min,
+			 (unsigned long long)k->max);
+		return refused(d, k, value, where, what);
+	}
+	*ret = v;
+	return 0;
+}
+
+static int set_u64(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	return parse_number(k, value, where, d, field);
+}
+
+static int set_u32(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	uint64_t v;
+	int r = parse_number(k, value, where, d, &v);
+
+	if (r >= 0)
+		*(uint32_t *)field = (uint32_t)v;
+	return r;
+}
+
+static int set_output(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	int v = output_kind_from_string(value);
+
+	if (v < 0)
+		return refused(d, k, value, where, "is not one of journal, json");
+	*(enum output_kind *)field = v;
+	return 0;
+}
+
+static int set_attach(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	int v = attach_mode_from_string(value);
+
+	if (v < 0 || v == ATTACH_NONE)
+		return refused(d, k, value, where, "is not one of auto, fentry, kprobe, tracepoint");
+	*(enum attach_mode *)field = v;
+	return 0;
+}
+
+static int set_log_level(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	int v = log_level_from_string(value);
+
+	if (v < 0)
+		return refused(d, k, value, where, "is not a log level (err, warning, notice, info, debug)");
+	*(int *)field = v;
+	return 0;
+}
+
+#define AT(field) offsetof(struct config, field)
+
+static const struct key keys[] = {
+	{ "agent", "policy_dir", set_path, AT(policy_dir) },
+	{ "agent", "output", set_output, AT(output) },
+	{ "agent", "attach", set_attach, AT(attach) },
+	{ "agent", "dedup_window_ms", set_u64, AT(dedup_window_ms), 0, 3600 * 1000 },
+	{ "agent", "dedup_entries", set_u32, AT(dedup_entries), 64, 1 << 22 },
+	{ "agent", "ringbuf_kib", set_u32, AT(ringbuf_kib), 4, 1024 * 1024 },
+	{ "agent", "max_watches", set_u32, AT(max_watches), 1, 1 << 22 },
+	{ "agent", "rescan_interval_ms", set_u64, AT(rescan_interval_ms), 50, 60 * 1000 },
+	{ "agent", "stats_interval_s", set_u64, AT(stats_interval_s), 1, 24 * 3600 },
+	{ "agent", "log_level", set_log_level, AT(log_level) },
+	{ "agent", "node_name", set_node_name, AT(node_name) },
+	{ "kubernetes", "kubeconfig", set_kubeconfig, AT(kubeconfig) },
+	{ "kubernetes", "namespace", set_namespace, AT(kube_namespace) },
+	{ "kubernetes", "lease_duration_s", set_u64, AT(lease_duration_s), 1, 300 }, /* the admission policy's bound */
+	{ "kubernetes", "renew_deadline_s", set_u64, AT(renew_deadline_s), 1, 3600 },
+	{ "kubernetes", "retry_period_s", set_u64, AT(retry_period_s), 1, 3600 },
+	{ "kubernetes", "cgroup_root", set_path, AT(cgroup_root) },
+	{ "kubernetes", "watch_timeout_s", set_u64, AT(watch_timeout_s), 5, 3600 },
+};
+
 int config_set(struct config *c, const char *section, const char *name, const char *value, const char *where,
 	       struct diag *d)
 {
-	const struct key *k = NULL;
-	char shown[ESCAPED_SIZE(80)];
-	void *field;
-	uint64_t u;
-	int v;
-
-	escape_untrusted(value, strnlen(value, 80), shown, sizeof(shown));
-	for (size_t i = 0; i < ARRAY_SIZE(keys) && !k; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
-			k = &keys[i];
-	if (!k) {
-		diag_add(d, "%s: unknown key \"%s\" in section [%s]", where, name, section);
-		return -EINVAL;
-	}
-	field = (char *)c + k->offset;
-
-	switch (k->type) {
-	case KEY_PATH:
-	case KEY_OPTIONAL_PATH:
-		if (value[0] == '\0' && k->type == KEY_OPTIONAL_PATH) {
-			free(*(char **)field);
-			*(char **)field = NULL;
-			return 0;
-		}
-		/* The kubeconfig may also be the pod's service account. */
-		if (k->type == KEY_OPTIONAL_PATH && strcmp(value, "in-cluster") == 0)
-			return set_string(field, value);
-		if (value[0] != '/') {
-			diag_add(d, "%s: %s: \"%s\" is not an absolute path", where, name, shown);
-			return -EINVAL;
-		}
-		return set_string(field, value);
-	case KEY_NODE_NAME:
-		if (value[0] == '\0') {
-			free(*(char **)field);
-			*(char **)field = NULL;
-			return 0;
-		}
-		if (!dns_subdomain_is_valid(value)) {
-			diag_add(d, "%s: %s: \"%s\" is not a valid node name (lower-case RFC 1123 subdomain)", where,
-				 name, shown);
-			return -EINVAL;
-		}
-		return set_string(field, value);
-	case KEY_DNS_LABEL:
-		if (!dns_label_is_valid(value)) {
-			diag_add(d, "%s: %s: \"%s\" is not a valid namespace name", where, name, shown);
-			return -EINVAL;
-		}
-		return set_string(field, value);
-	case KEY_U64:
-	case KEY_U32:
-		if (parse_u64(value, &u) < 0 || u < k->min || u > k->max) {
-			diag_add(d, "%s: %s: \"%s\" is not a number from %llu to %llu", where, name, shown,
-				 (unsigned long long)k->min, (unsigned long long)k->max);
-			return -EINVAL;
-		}
-		if (k->type == KEY_U32)
-			*(uint32_t *)field = (uint32_t)u;
-		else
-			*(uint64_t *)field = u;
-		return 0;
-	case KEY_OUTPUT:
-		v = output_kind_from_string(value);
-		if (v < 0) {
-			diag_add(d, "%s: %s: \"%s\" is not one of journal, json", where, name, shown);
-			return -EINVAL;
-		}
-		*(enum output_kind *)field = v;
-		return 0;
-	case KEY_ATTACH:
-		v = attach_mode_from_string(value);
-		if (v < 0 || v == ATTACH_NONE) {
-			diag_add(d, "%s: %s: \"%s\" is not one of auto, fentry, kprobe, tracepoint", where, name,
-				 shown);
-			return -EINVAL;
-		}
-		*(enum attach_mode *)field = v;
-		return 0;
-	case KEY_LOG_LEVEL:
-		v = log_level_from_string(value);
-		if (v < 0) {
-			diag_add(d, "%s: %s: \"%s\" is not a log level (err, warning, notice, info, debug)", where,
-				 name, shown);
-			return -EINVAL;
-		}
-		*(int *)field = v;
-		return 0;
-	}
+			return keys[i].set(&keys[i], (char *)c + keys[i].offset, value, where, d);
+	diag_add(d, "%s: unknown key \"%s\" in section [%s]", where, name, section);
 	return -EINVAL;
 }
 

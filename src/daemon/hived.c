@@ -71,15 +71,15 @@ static char *make_absolute(const char *path)
 	return result;
 }
 
-static void print_diag(struct diag *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		log_error("%s", d->lines[i]);
-	if (d->omitted)
-		log_error("... and %zu more problems.", d->omitted);
-}
+struct arguments {
+	const char *config_path; /* NULL: the default, which may be missing */
+	bool check;
+	struct flag_value flags[32];
+	size_t n_flags;
+};
 
-int main(int argc, char *argv[])
+/* 1 to go on, 0 when done (--help, --version), -EINVAL for bad usage. */
+static int parse_argv(int argc, char *argv[], struct arguments *a)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -95,26 +95,15 @@ int main(int argc, char *argv[])
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{},
 	};
-	struct flag_value flags[32];
-	size_t n_flags = 0;
-	const char *config_path = NULL;
-	struct config *config = NULL;
-	struct policy_set *policies = NULL;
-	struct manager *m = NULL;
-	struct diag d = {};
-	bool check = false;
-	sigset_t mask;
-	int c, r;
-
-	log_setup();
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:p:o:a:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
-			config_path = optarg;
+			a->config_path = optarg;
 			break;
 		case ARG_CHECK:
-			check = true;
+			a->check = true;
 			break;
 		case 'h':
 			help();
@@ -123,76 +112,107 @@ int main(int argc, char *argv[])
 			printf("hived %s\n", HIVE_VERSION);
 			return 0;
 		case '?':
-			return 2;
+			return -EINVAL;
 		default:
 			for (size_t i = 0; i < ARRAY_SIZE(flag_keys); i++)
-				if (flag_keys[i].id == c && n_flags < ARRAY_SIZE(flags))
-					flags[n_flags++] = (struct flag_value){ &flag_keys[i], optarg };
+				if (flag_keys[i].id == c && a->n_flags < ARRAY_SIZE(a->flags))
+					a->flags[a->n_flags++] = (struct flag_value){ &flag_keys[i], optarg };
 			break;
 		}
 	}
 	if (optind < argc) {
 		log_error("Unexpected argument \"%s\"; see hived --help.", argv[optind]);
-		return 2;
+		return -EINVAL;
 	}
+	return 1;
+}
 
-	r = config_new(&config);
-	if (r < 0)
-		return log_error_errno(r, "Out of memory."), 1;
-	r = config_load_file(config, config_path ? config_path : CONFIG_DEFAULT_PATH, &d);
-	if (r == -ENOENT && config_path) {
-		diag_add(&d, "%s: no such file", config_path);
-		r = -EINVAL;
-	}
-	for (size_t i = 0; i < n_flags; i++) {
+/* The flags over the file's keys; problems into d. */
+static int apply_flags(struct config *config, const struct arguments *a, struct diag *d)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < a->n_flags; i++) {
 		_cleanup_(freep) char *absolute = NULL;
-		const char *value = flags[i].value;
+		const char *key = a->flags[i].flag->key, *value = a->flags[i].value;
 		char where[64];
 
 		/* Paths on the command line may be relative to where we run. */
-		if (strstr(flags[i].flag->key, "dir") ||
-		    (strcmp(flags[i].flag->key, "kubeconfig") == 0 && strcmp(value, "in-cluster") != 0)) {
+		if (strstr(key, "dir") || (strcmp(key, "kubeconfig") == 0 && strcmp(value, "in-cluster") != 0)) {
 			absolute = make_absolute(value);
 			if (!absolute)
-				return log_error_errno(-ENOMEM, "Out of memory."), 1;
+				return -ENOMEM;
 			value = absolute;
 		}
-
-		snprintf(where, sizeof(where), "--%s", flags[i].flag->key);
+		snprintf(where, sizeof(where), "--%s", key);
 		for (char *p = where; *p; p++)
 			if (*p == '_')
 				*p = '-';
-		if (config_set(config, flags[i].flag->section, flags[i].flag->key, value, where, &d) < 0)
+		if (config_set(config, a->flags[i].flag->section, key, value, where, d) < 0)
 			r = -EINVAL;
 	}
+	return r;
+}
+
+/* hive.conf, then the flags over it, checked as a whole; the problems are
+ * logged. */
+static int load_config(const struct arguments *a, struct config **ret)
+{
+	struct config *config = NULL;
+	struct diag d = {};
+	int r, k;
+
+	r = config_new(&config);
+	if (r < 0)
+		return log_error_errno(r, "Out of memory.");
+	r = config_load_file(config, a->config_path ? a->config_path : CONFIG_DEFAULT_PATH, &d);
+	if (r == -ENOENT && a->config_path) {
+		diag_add(&d, "%s: no such file", a->config_path);
+		r = -EINVAL;
+	}
+	if (r == -ENOENT) /* the default file is optional */
+		r = 0;
+	k = apply_flags(config, a, &d);
+	if (k < 0)
+		r = k;
 	if (config_validate(config, &d) < 0)
 		r = -EINVAL;
-	if (r >= 0 || r == -ENOENT) {
-		int k = cluster_check_credentials(config->kubeconfig, &d);
-
-		if (k < 0)
-			r = k == -ENOMEM ? k : -EINVAL;
-	}
-	if (r < 0 && r != -ENOENT) {
-		print_diag(&d);
-		log_error("Invalid configuration, %s.", check ? "check failed" : "not starting");
-		diag_clear(&d);
+	if (r >= 0 && (k = cluster_check_credentials(config->kubeconfig, &d)) < 0)
+		r = k == -ENOMEM ? k : -EINVAL;
+	if (r < 0) {
+		diag_log(&d);
+		log_error("Invalid configuration, %s.", a->check ? "check failed" : "not starting");
 		config_free(config);
-		return 1;
+		return r;
 	}
+	*ret = config;
+	return 0;
+}
+
+static int run(const struct arguments *a)
+{
+	struct config *config = NULL;
+	struct policy_set *policies = NULL;
+	struct manager *m = NULL;
+	struct diag d = {};
+	sigset_t mask;
+	int r;
+
+	r = load_config(a, &config);
+	if (r < 0)
+		return r;
 	log_set_max_level(config->log_level);
 
 	r = policy_set_load_dir(config->policy_dir, &policies, &d);
-	print_diag(&d);
-	diag_clear(&d);
+	diag_log(&d);
 	if (r < 0) {
 		if (r != -EINVAL)
 			log_error_errno(r, "Cannot read policy directory %s: %m", config->policy_dir);
-		log_error("Invalid policies in %s, %s.", config->policy_dir, check ? "check failed" : "not starting");
+		log_error("Invalid policies in %s, %s.", config->policy_dir, a->check ? "check failed" : "not starting");
 		config_free(config);
-		return 1;
+		return r;
 	}
-	if (check) {
+	if (a->check) {
 		printf("%s: %zu policies OK.\n", config->policy_dir, policies->n);
 		policy_set_free(policies);
 		config_free(config);
@@ -208,10 +228,22 @@ int main(int argc, char *argv[])
 
 	r = manager_new(config, policies, &m);
 	if (r < 0)
-		return log_error_errno(r, "Cannot set up: %m"), 1;
+		return log_error_errno(r, "Cannot set up: %m");
 	r = manager_start(m);
 	if (r >= 0)
 		r = manager_run(m);
 	manager_free(m);
-	return r < 0 ? 1 : 0;
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	struct arguments a = {};
+	int r;
+
+	log_setup();
+	r = parse_argv(argc, argv, &a);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	return run(&a) < 0 ? 1 : 0;
 }
