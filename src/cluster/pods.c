@@ -645,7 +645,7 @@ void pod_source_apply(struct pod_source *s, const struct policy_set *policies)
 	free(pods);
 }
 
-bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct pod_owner *ret)
+bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct watch_place *ret)
 {
 	const struct container *c;
 
@@ -654,7 +654,7 @@ bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct pod
 	c = hashmap_get(s->by_cgroup, &cgroup_id, sizeof(cgroup_id));
 	if (!c)
 		return false;
-	*ret = (struct pod_owner){
+	*ret = (struct watch_place){
 		.namespace = c->pod->info->namespace,
 		.pod = c->pod->info->name,
 		.container = c->status->name,

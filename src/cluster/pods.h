@@ -12,6 +12,7 @@
 struct identity;
 struct kube_client;
 struct policy_set;
+struct watch_place;
 struct watch_set;
 
 /*
@@ -43,13 +44,9 @@ struct pod_source *pod_source_free(struct pod_source *s);
 /* Select anew with these policies (kept by the caller while in use). */
 void pod_source_apply(struct pod_source *s, const struct policy_set *policies);
 
-/* The container a process with this cgroup id runs in, or NULL. */
-struct pod_owner {
-	const char *namespace;
-	const char *pod;
-	const char *container;
-};
-bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct pod_owner *ret);
+/* The pod and container a process with this cgroup id runs in (namespace,
+ * pod and container names); false when none of this node's. */
+bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct watch_place *ret);
 
 size_t pod_source_n_paths(const struct pod_source *s);
 size_t pod_source_n_missing(const struct pod_source *s);

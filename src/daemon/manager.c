@@ -9,7 +9,6 @@
 #include "cluster/cluster.h"
 #include "daemon/config.h"
 #include "daemon/fdstore.h"
-#include "output/folded.h"
 #include "watch/host.h"
 #include "kernel/identity.h"
 #include "kernel/loader.h"
@@ -44,15 +43,12 @@ struct manager {
 	sd_event_source *status_timer;
 	sd_event_source *stats_timer;
 	sd_event_source *flush_timer;
-	struct folded_cache *folded;
+	struct recorder *recorder;
 	sd_bus *bus;
 	struct cluster *cluster; /* NULL: standalone */
 	sd_event_source *exit_timer;
 	char *node_name;
 	char *kernel_id;
-	uint64_t n_records;
-	uint64_t n_unmatched; /* events for inodes removed meanwhile */
-	uint64_t n_output_errors;
 	struct hive_stats reported;
 	struct hive_stats stats_base; /* counted by loaders since replaced */
 	bool reload_failed;
@@ -69,66 +65,23 @@ struct manager {
  */
 #define RING_BATCH 2048
 
-static int on_event(const struct hive_event *raw, void *userdata)
+static int on_event(const struct hive_event *ev, void *userdata)
 {
 	struct manager *m = userdata;
-	struct hive_event completed;
-	const struct hive_event *ev = raw;
-	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev };
-	const struct watch_inode *inode = watch_set_find(m->watches, ev->watch_id, &file);
-	struct access_record record = {
-		.event = ev,
-		.kernel_id = m->kernel_id,
-		.attach = attach_mode_to_string(loader_mode(m->loader)),
-	};
-	bool enriched = false, enriched_owner = false;
 
-	/* Folded accesses come with the process id only: complete them from
-	 * the last record of the same process, file and access. */
-	if (raw->flags & HIVE_EVENT_FOLDED) {
-		folded_cache_complete(m->folded, raw, &completed);
-		ev = &completed;
-		record.event = ev;
-	} else if (m->flush_timer && m->loader && loader_has_flusher(m->loader))
-		folded_cache_remember(m->folded, raw);
-	if (!inode) {
-		m->n_unmatched++;
-		return 0;
-	}
-	/* One record per policy entry that wants this kind of access. */
-	for (size_t i = 0; i < inode->n_entries; i++) {
-		const struct watch_entry *e = inode->entries[i];
-		int r;
-
-		if (!(e->access & ev->mask))
-			continue;
-		if (!enriched) {
-			record_enrich(&record);
-			enriched = true;
-		}
-		record.entry = e;
-		if (!enriched_owner) {
-			struct pod_owner owner;
-
-			if (pod_source_owner(m->pods, ev->cgroup_id, &owner)) {
-				record.proc_namespace = owner.namespace;
-				record.proc_pod = owner.pod;
-				record.proc_container = owner.container;
-			}
-			enriched_owner = true;
-		}
-		record.node = e->node ? e->node : m->node_name;
-		r = output_write(m->config->output, stdout, &record);
-		if (r < 0) {
-			if (m->n_output_errors++ == 0)
-				log_error_errno(r, "Cannot write access record: %m");
-			continue;
-		}
-		m->n_records++;
-	}
+	record_event(m->recorder, ev, attach_mode_to_string(loader_mode(m->loader)),
+		     m->flush_timer && loader_has_flusher(m->loader));
 	if (m->ring_budget && --m->ring_budget == 0)
 		return -EAGAIN; /* this event is consumed; the next wait for on_ring() */
 	return 0;
+}
+
+/* For records: the pod of a process, when it runs in one of this node's. */
+static bool process_place(void *userdata, uint64_t cgroup_id, struct watch_place *ret)
+{
+	struct manager *m = userdata;
+
+	return pod_source_owner(m->pods, cgroup_id, ret);
 }
 
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -162,8 +115,8 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.n_inodes = watch_set_n_inodes(m->watches),
 		.n_entries = watch_set_n_entries(m->watches),
 		.n_missing = (m->host ? host_source_n_missing(m->host) : 0) + pod_source_n_missing(m->pods),
-		.records = m->n_records,
-		.unmatched = m->n_unmatched,
+		.records = record_counters(m->recorder)->records,
+		.unmatched = record_counters(m->recorder)->unmatched,
 		.last_reload_failed = m->reload_failed,
 	};
 	stats_get(m, &ret->kernel);
@@ -203,9 +156,9 @@ static void report_stats(struct manager *m, bool final)
 	log_full(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO,
 		 "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
 		 "(ring buffer full), %llu for removed watches.",
-		 final ? "Final " : "", (unsigned long long)st.matched, (unsigned long long)m->n_records,
-		 (unsigned long long)st.suppressed, (unsigned long long)st.dropped,
-		 (unsigned long long)m->n_unmatched);
+		 final ? "Final " : "", (unsigned long long)st.matched,
+		 (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
+		 (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched);
 	m->reported = st;
 }
 
@@ -454,11 +407,18 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 	r = watch_set_new(&m->watches);
 	if (r < 0)
 		goto fail;
-	m->folded = folded_cache_new();
-	if (!m->folded) {
-		r = -ENOMEM;
+	r = record_new(&(struct recorder_options){
+			       .watches = m->watches,
+			       .kernel_id = m->kernel_id,
+			       .node = m->node_name,
+			       .output = config->output,
+			       .json = stdout,
+			       .process_place = process_place,
+			       .userdata = m,
+		       },
+		       &m->recorder);
+	if (r < 0)
 		goto fail;
-	}
 	*ret = m;
 	return 0;
 fail:
@@ -476,7 +436,7 @@ struct manager *manager_free(struct manager *m)
 	sd_event_source_disable_unref(m->flush_timer);
 	sd_event_source_disable_unref(m->prune_timer);
 	kept_bpf_close(&m->kept);
-	folded_cache_free(m->folded);
+	record_free(m->recorder);
 	sd_bus_flush_close_unref(m->bus);
 	/* First let go of the map: the sources remove their entries as they
 	 * are freed, and the map outlives us when the service manager keeps

@@ -2,6 +2,8 @@
 #ifndef HIVE_FOLDED_H
 #define HIVE_FOLDED_H
 
+#include <stdbool.h>
+
 #include "hive.h"
 
 /*

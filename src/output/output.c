@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
@@ -26,76 +25,143 @@ enum field_type {
 	FIELD_LIST, /* comma-separated in the journal, an array in JSON */
 };
 
-/* One field of a record; the journal name is "HIVE_" + the key upper-cased. */
-struct field {
+/* A record's fields, in the order people read them. */
+enum record_field {
+	F_POLICY,
+	F_POLICY_KIND,
+	F_PATH,
+	F_INODE,
+	F_DEV,
+	F_ACCESS,
+	F_MASK,
+	F_PID,
+	F_TID,
+	F_PPID,
+	F_UID,
+	F_GID,
+	F_COMM,
+	F_EXE,
+	F_CGROUP_ID,
+	F_NAMESPACE,
+	F_POD,
+	F_POD_UID,
+	F_CONTAINER,
+	F_CONTAINER_ID,
+	F_PROC_NAMESPACE,
+	F_PROC_POD,
+	F_PROC_CONTAINER,
+	F_NODE,
+	F_KERNEL_ID,
+	F_ATTACH,
+	F_SUPPRESSED,
+	F_FOLDED,
+	F_AGGREGATED,
+	F_TIMESTAMP_USEC,
+	F_BOOTTIME_NSEC,
+	_F_MAX,
+};
+
+/* The JSON key and the journal field of each. */
+static const struct {
 	const char *key;
+	const char *journal;
 	enum field_type type;
+} fields[_F_MAX] = {
+	[F_POLICY] = { "policy", "HIVE_POLICY", FIELD_STRING },
+	[F_POLICY_KIND] = { "policy_kind", "HIVE_POLICY_KIND", FIELD_STRING },
+	[F_PATH] = { "path", "HIVE_PATH", FIELD_STRING },
+	[F_INODE] = { "inode", "HIVE_INODE", FIELD_NUMBER },
+	[F_DEV] = { "dev", "HIVE_DEV", FIELD_STRING },
+	[F_ACCESS] = { "access", "HIVE_ACCESS", FIELD_LIST },
+	[F_MASK] = { "mask", "HIVE_MASK", FIELD_NUMBER },
+	[F_PID] = { "pid", "HIVE_PID", FIELD_NUMBER },
+	[F_TID] = { "tid", "HIVE_TID", FIELD_NUMBER },
+	[F_PPID] = { "ppid", "HIVE_PPID", FIELD_NUMBER },
+	[F_UID] = { "uid", "HIVE_UID", FIELD_NUMBER },
+	[F_GID] = { "gid", "HIVE_GID", FIELD_NUMBER },
+	[F_COMM] = { "comm", "HIVE_COMM", FIELD_STRING },
+	[F_EXE] = { "exe", "HIVE_EXE", FIELD_STRING },
+	[F_CGROUP_ID] = { "cgroup_id", "HIVE_CGROUP_ID", FIELD_NUMBER },
+	[F_NAMESPACE] = { "namespace", "HIVE_NAMESPACE", FIELD_STRING },
+	[F_POD] = { "pod", "HIVE_POD", FIELD_STRING },
+	[F_POD_UID] = { "pod_uid", "HIVE_POD_UID", FIELD_STRING },
+	[F_CONTAINER] = { "container", "HIVE_CONTAINER", FIELD_STRING },
+	[F_CONTAINER_ID] = { "container_id", "HIVE_CONTAINER_ID", FIELD_STRING },
+	[F_PROC_NAMESPACE] = { "proc_namespace", "HIVE_PROC_NAMESPACE", FIELD_STRING },
+	[F_PROC_POD] = { "proc_pod", "HIVE_PROC_POD", FIELD_STRING },
+	[F_PROC_CONTAINER] = { "proc_container", "HIVE_PROC_CONTAINER", FIELD_STRING },
+	[F_NODE] = { "node", "HIVE_NODE", FIELD_STRING },
+	[F_KERNEL_ID] = { "kernel_id", "HIVE_KERNEL_ID", FIELD_STRING },
+	[F_ATTACH] = { "attach", "HIVE_ATTACH", FIELD_STRING },
+	[F_SUPPRESSED] = { "suppressed", "HIVE_SUPPRESSED", FIELD_NUMBER },
+	[F_FOLDED] = { "folded", "HIVE_FOLDED", FIELD_NUMBER },
+	[F_AGGREGATED] = { "aggregated", "HIVE_AGGREGATED", FIELD_NUMBER },
+	[F_TIMESTAMP_USEC] = { "timestamp_usec", "HIVE_TIMESTAMP_USEC", FIELD_NUMBER },
+	[F_BOOTTIME_NSEC] = { "boottime_nsec", "HIVE_BOOTTIME_NSEC", FIELD_NUMBER },
+};
+
+/* A field's value in one record; absent fields are left out. */
+struct value {
+	bool present;
 	const char *string; /* raw, escaped on output */
 	unsigned long long number;
 };
 
-#define MAX_FIELDS 40
-
-static size_t add_string(struct field *f, size_t n, const char *key, const char *value)
+static void string(struct value v[static _F_MAX], enum record_field f, const char *s)
 {
-	if (!value || !*value)
-		return n;
-	f[n] = (struct field){ .key = key, .type = FIELD_STRING, .string = value };
-	return n + 1;
+	if (s && *s)
+		v[f] = (struct value){ .present = true, .string = s };
 }
 
-static size_t add_number(struct field *f, size_t n, const char *key, unsigned long long value)
+static void number(struct value v[static _F_MAX], enum record_field f, unsigned long long n)
 {
-	f[n] = (struct field){ .key = key, .type = FIELD_NUMBER, .number = value };
-	return n + 1;
+	v[f] = (struct value){ .present = true, .number = n };
 }
 
-/* The record's fields, in the order people read them. */
-static size_t record_fields(const struct access_record *r, char dev[static KERNEL_DEV_STRLEN],
-			    struct field f[static MAX_FIELDS])
+static void record_values(const struct access_record *r, char dev[static KERNEL_DEV_STRLEN],
+			  struct value v[static _F_MAX])
 {
 	const struct hive_event *ev = r->event;
 	const struct watch_entry *e = r->entry;
-	size_t n = 0;
 
+	memset(v, 0, _F_MAX * sizeof(*v));
 	kernel_dev_to_string(ev->dev, dev);
-	n = add_string(f, n, "policy", e->policy);
-	n = add_string(f, n, "policy_kind", e->policy_kind);
-	n = add_string(f, n, "path", e->path);
-	n = add_number(f, n, "inode", ev->ino);
-	n = add_string(f, n, "dev", dev);
-	f[n++] = (struct field){ .key = "access", .type = FIELD_LIST, .string = r->access };
-	n = add_number(f, n, "mask", ev->mask);
+	string(v, F_POLICY, e->policy);
+	string(v, F_POLICY_KIND, e->policy_kind);
+	string(v, F_PATH, e->path);
+	number(v, F_INODE, ev->ino);
+	string(v, F_DEV, dev);
+	v[F_ACCESS] = (struct value){ .present = true, .string = r->access };
+	number(v, F_MASK, ev->mask);
 	/* An aggregate stands for accesses of any process: none to name. */
 	if (!(ev->flags & HIVE_EVENT_AGGREGATED)) {
-		n = add_number(f, n, "pid", ev->tgid);
-		n = add_number(f, n, "tid", ev->tid);
-		n = add_number(f, n, "ppid", ev->ppid);
-		n = add_number(f, n, "uid", ev->uid);
-		n = add_number(f, n, "gid", ev->gid);
-		n = add_string(f, n, "comm", r->comm);
-		n = add_string(f, n, "exe", r->exe);
-		n = add_number(f, n, "cgroup_id", ev->cgroup_id);
+		number(v, F_PID, ev->tgid);
+		number(v, F_TID, ev->tid);
+		number(v, F_PPID, ev->ppid);
+		number(v, F_UID, ev->uid);
+		number(v, F_GID, ev->gid);
+		string(v, F_COMM, r->comm);
+		string(v, F_EXE, r->exe);
+		number(v, F_CGROUP_ID, ev->cgroup_id);
 	}
-	n = add_string(f, n, "namespace", e->namespace);
-	n = add_string(f, n, "pod", e->pod);
-	n = add_string(f, n, "pod_uid", e->pod_uid);
-	n = add_string(f, n, "container", e->container);
-	n = add_string(f, n, "container_id", e->container_id);
-	n = add_string(f, n, "proc_namespace", r->proc_namespace);
-	n = add_string(f, n, "proc_pod", r->proc_pod);
-	n = add_string(f, n, "proc_container", r->proc_container);
-	n = add_string(f, n, "node", r->node);
-	n = add_string(f, n, "kernel_id", r->kernel_id);
-	n = add_string(f, n, "attach", r->attach);
-	n = add_number(f, n, "suppressed", ev->suppressed);
+	string(v, F_NAMESPACE, e->namespace);
+	string(v, F_POD, e->pod);
+	string(v, F_POD_UID, e->pod_uid);
+	string(v, F_CONTAINER, e->container);
+	string(v, F_CONTAINER_ID, e->container_id);
+	string(v, F_PROC_NAMESPACE, r->proc.namespace);
+	string(v, F_PROC_POD, r->proc.pod);
+	string(v, F_PROC_CONTAINER, r->proc.container);
+	string(v, F_NODE, r->node);
+	string(v, F_KERNEL_ID, r->kernel_id);
+	string(v, F_ATTACH, r->attach);
+	number(v, F_SUPPRESSED, ev->suppressed);
 	if (ev->flags & HIVE_EVENT_FOLDED)
-		n = add_number(f, n, "folded", 1);
+		number(v, F_FOLDED, 1);
 	if (ev->flags & HIVE_EVENT_AGGREGATED)
-		n = add_number(f, n, "aggregated", 1);
-	n = add_number(f, n, "timestamp_usec", r->realtime_usec);
-	n = add_number(f, n, "boottime_nsec", ev->boot_ns);
-	return n;
+		number(v, F_AGGREGATED, 1);
+	number(v, F_TIMESTAMP_USEC, r->realtime_usec);
+	number(v, F_BOOTTIME_NSEC, ev->boot_ns);
 }
 
 static char *escaped(const char *s)
@@ -103,159 +169,189 @@ static char *escaped(const char *s)
 	return escape_untrusted_dup(s, strlen(s));
 }
 
-static int write_journal(const struct access_record *r)
+/* MESSAGE=: the sentence journalctl shows. */
+static char *message(const struct access_record *r)
 {
 	const struct watch_entry *e = r->entry;
-	struct field fields[MAX_FIELDS];
-	char dev[KERNEL_DEV_STRLEN], *lines[MAX_FIELDS + 4] = {};
-	struct iovec iov[MAX_FIELDS + 4];
-	size_t n, k = 0;
-	int ret = -ENOMEM;
+	const struct hive_event *ev = r->event;
+	_cleanup_(freep) char *comm = escaped(r->comm), *path = escaped(e->path), *policy = escaped(e->policy),
+			      *ns = escaped(e->namespace ? e->namespace : ""), *pod = escaped(e->pod ? e->pod : ""),
+			      *container = escaped(e->container ? e->container : ""),
+			      *pns = escaped(r->proc.namespace ? r->proc.namespace : ""),
+			      *ppod = escaped(r->proc.pod ? r->proc.pod : "");
+	const char *access = r->access[0] ? r->access : "access";
+	char where[512] = "", *m = NULL;
+	int n;
 
-	n = record_fields(r, dev, fields);
-	for (size_t i = 0; i < n; i++) {
-		char name[32], *value = NULL;
-		int len;
+	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod)
+		return NULL;
+	/* Names the API server validated; still escaped like the rest. */
+	if (e->pod)
+		snprintf(where, sizeof(where), " in pod %s/%s%s%s", ns, pod, e->container ? " container " : "",
+			 container);
+	if (r->proc.pod)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), " by pod %s/%s", pns, ppod);
+	if (ev->flags & HIVE_EVENT_AGGREGATED)
+		n = asprintf(&m,
+			     "MESSAGE=%s %s%s (policy %s): %llu accesses by processes not recorded one by one "
+			     "(records were coming faster than they could be written)",
+			     access, path, where, policy, (unsigned long long)ev->suppressed + 1);
+	else if (ev->flags & HIVE_EVENT_FOLDED)
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s): %llu accesses folded", comm, ev->tgid,
+			     ev->uid, access, path, where, policy, (unsigned long long)ev->suppressed + 1);
+	else
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, ev->tgid, ev->uid, access, path,
+			     where, policy);
+	return n < 0 ? NULL : m;
+}
 
-		for (size_t j = 0; j <= strlen(fields[i].key); j++)
-			name[j] = toupper((unsigned char)fields[i].key[j]);
-		if (fields[i].type == FIELD_NUMBER)
-			len = asprintf(&lines[k], "HIVE_%s=%llu", name, fields[i].number);
-		else {
-			value = escaped(fields[i].string);
-			len = value ? asprintf(&lines[k], "HIVE_%s=%s", name, value) : -1;
-			free(value);
-		}
-		if (len < 0)
-			goto finish;
-		iov[k] = (struct iovec){ lines[k], len };
-		k++;
-	}
-	{
-		_cleanup_(freep) char *comm = escaped(r->comm), *path = escaped(e->path), *policy = escaped(e->policy),
-				      *ns = e->namespace ? escaped(e->namespace) : NULL,
-				      *pod = e->pod ? escaped(e->pod) : NULL,
-				      *container = e->container ? escaped(e->container) : NULL;
-		char where[512] = "";
-		int len;
-
-		if (!comm || !path || !policy)
-			goto finish;
-		if (pod)
-			snprintf(where, sizeof(where), " in pod %s/%s%s%s", ns ? ns : "", pod,
-				 container ? " container " : "", container ? container : "");
-		/* Names the API server validated; still escaped like the rest. */
-		if (r->proc_pod) {
-			_cleanup_(freep) char *pns = escaped(r->proc_namespace ? r->proc_namespace : ""),
-					      *ppod = escaped(r->proc_pod);
-			size_t used = strlen(where);
-
-			if (pns && ppod)
-				snprintf(where + used, sizeof(where) - used, " by pod %s/%s", pns, ppod);
-		}
-		if (r->event->flags & HIVE_EVENT_AGGREGATED)
-			len = asprintf(&lines[k],
-				       "MESSAGE=%s %s%s (policy %s): %llu accesses by processes not recorded one by one "
-				       "(records were coming faster than they could be written)",
-				       r->access[0] ? r->access : "access", path, where, policy,
-				       (unsigned long long)r->event->suppressed + 1);
-		else if (r->event->flags & HIVE_EVENT_FOLDED)
-			len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s): %llu accesses folded",
-				       comm, r->event->tgid, r->event->uid, r->access[0] ? r->access : "access", path,
-				       where, policy, (unsigned long long)r->event->suppressed + 1);
-		else
-			len = asprintf(&lines[k], "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, r->event->tgid,
-				       r->event->uid, r->access[0] ? r->access : "access", path, where, policy);
-		if (len < 0)
-			goto finish;
-		iov[k] = (struct iovec){ lines[k], len };
-		k++;
-	}
-	iov[k++] = (struct iovec){ (char *)"MESSAGE_ID=" HIVE_ACCESS_MESSAGE_ID, strlen("MESSAGE_ID=" HIVE_ACCESS_MESSAGE_ID) };
-	iov[k++] = (struct iovec){ (char *)"PRIORITY=5", strlen("PRIORITY=5") };
-	iov[k++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=hived", strlen("SYSLOG_IDENTIFIER=hived") };
-	ret = sd_journal_sendv(iov, k);
-finish:
-	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+void output_journal_lines_free(char **lines)
+{
+	for (size_t i = 0; lines && lines[i]; i++)
 		free(lines[i]);
+	free(lines);
+}
+
+char **output_journal_lines(const struct access_record *r)
+{
+	struct value v[_F_MAX];
+	char dev[KERNEL_DEV_STRLEN], **lines;
+	size_t k = 0;
+
+	/* Every field, MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, NULL. */
+	lines = calloc(_F_MAX + 5, sizeof(*lines));
+	if (!lines)
+		return NULL;
+	record_values(r, dev, v);
+	for (size_t i = 0; i < _F_MAX; i++) {
+		_cleanup_(freep) char *value = NULL;
+		int n;
+
+		if (!v[i].present)
+			continue;
+		if (fields[i].type == FIELD_NUMBER)
+			n = asprintf(&lines[k], "%s=%llu", fields[i].journal, v[i].number);
+		else
+			n = (value = escaped(v[i].string)) ? asprintf(&lines[k], "%s=%s", fields[i].journal, value) : -1;
+		if (n < 0)
+			goto oom;
+		k++;
+	}
+	lines[k++] = message(r);
+	lines[k++] = strdup("MESSAGE_ID=" HIVE_ACCESS_MESSAGE_ID);
+	lines[k++] = strdup("PRIORITY=5");
+	lines[k++] = strdup("SYSLOG_IDENTIFIER=hived");
+	for (size_t i = 0; i < k; i++)
+		if (!lines[i])
+			goto oom;
+	return lines;
+oom:
+	for (size_t i = 0; i < _F_MAX + 5; i++)
+		free(lines[i]);
+	free(lines);
+	return NULL;
+}
+
+static int write_journal(const struct access_record *r)
+{
+	char **lines = output_journal_lines(r);
+	struct iovec iov[_F_MAX + 4];
+	size_t n = 0;
+	int ret;
+
+	if (!lines)
+		return -ENOMEM;
+	for (; lines[n]; n++)
+		iov[n] = (struct iovec){ lines[n], strlen(lines[n]) };
+	ret = sd_journal_sendv(iov, n);
+	output_journal_lines_free(lines);
 	return ret;
 }
 
-static int write_json(FILE *f, const struct access_record *r)
+/* "read,write" as ["read","write"]. */
+static cJSON *json_list(const char *list)
 {
-	struct field fields[MAX_FIELDS];
+	cJSON *array = cJSON_CreateArray();
+
+	for (const char *p = list; array && *p;) {
+		size_t len = strcspn(p, ",");
+		cJSON *s;
+		char name[16];
+
+		snprintf(name, sizeof(name), "%.*s", (int)MIN(len, sizeof(name) - 1), p);
+		s = cJSON_CreateString(name);
+		if (!s || !cJSON_AddItemToArray(array, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(array);
+			return NULL;
+		}
+		p += len + (p[len] == ',');
+	}
+	return array;
+}
+
+static cJSON *json_value(enum field_type type, const struct value *v)
+{
+	_cleanup_(freep) char *value = NULL;
+	char num[24];
+
+	switch (type) {
+	case FIELD_NUMBER:
+		/* Doubles hold integers exactly up to 2^53; inode numbers and
+		 * nanosecond clocks may not fit, so print those ourselves. */
+		snprintf(num, sizeof(num), "%llu", v->number);
+		return cJSON_CreateRaw(num);
+	case FIELD_LIST:
+		return json_list(v->string);
+	default:
+		value = escaped(v->string);
+		return value ? cJSON_CreateString(value) : NULL;
+	}
+}
+
+char *output_json_line(const struct access_record *r)
+{
+	struct value v[_F_MAX];
 	char dev[KERNEL_DEV_STRLEN], stamp[64];
-	struct tm tm;
 	time_t secs = r->realtime_usec / USEC_PER_SEC;
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
-	size_t n;
-	int ret = -ENOMEM;
+	struct tm tm;
 
 	if (!o)
-		return -ENOMEM;
+		return NULL;
 	gmtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(stamp + strlen(stamp), sizeof(stamp) - strlen(stamp), ".%06lluZ",
 		 (unsigned long long)(r->realtime_usec % USEC_PER_SEC));
 	if (!cJSON_AddStringToObject(o, "time", stamp))
 		goto finish;
-
-	n = record_fields(r, dev, fields);
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_(freep) char *value = NULL;
+	record_values(r, dev, v);
+	for (size_t i = 0; i < _F_MAX; i++) {
 		cJSON *item;
 
-		switch (fields[i].type) {
-		case FIELD_NUMBER:
-			/* Doubles hold integers exactly up to 2^53; inode numbers
-			 * and nanosecond clocks may not fit, so print those
-			 * ourselves. */
-			{
-				char num[24];
-
-				snprintf(num, sizeof(num), "%llu", fields[i].number);
-				item = cJSON_CreateRaw(num);
-			}
-			break;
-		case FIELD_LIST:
-			item = cJSON_CreateArray();
-			for (const char *p = fields[i].string; item && *p;) {
-				size_t len = strcspn(p, ",");
-				char name[16];
-				cJSON *s;
-
-				snprintf(name, sizeof(name), "%.*s", (int)MIN(len, sizeof(name) - 1), p);
-				s = cJSON_CreateString(name);
-				if (!s || !cJSON_AddItemToArray(item, s)) {
-					cJSON_Delete(s);
-					cJSON_Delete(item);
-					item = NULL;
-				}
-				p += len + (p[len] == ',');
-			}
-			break;
-		default:
-			value = escaped(fields[i].string);
-			item = value ? cJSON_CreateString(value) : NULL;
-			break;
-		}
+		if (!v[i].present)
+			continue;
+		item = json_value(fields[i].type, &v[i]);
 		if (!item || !cJSON_AddItemToObject(o, fields[i].key, item)) {
 			cJSON_Delete(item);
 			goto finish;
 		}
 	}
 	text = cJSON_PrintUnformatted(o);
-	if (!text)
-		goto finish;
-	ret = fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 ? negative_errno() : 0;
 finish:
-	free(text);
 	cJSON_Delete(o);
-	return ret;
+	return text;
 }
 
 int output_write(enum output_kind kind, FILE *f, const struct access_record *r)
 {
-	return kind == OUTPUT_JSON ? write_json(f, r) : write_journal(r);
+	_cleanup_(freep) char *line = NULL;
+
+	if (kind == OUTPUT_JOURNAL)
+		return write_journal(r);
+	line = output_json_line(r);
+	if (!line)
+		return -ENOMEM;
+	return fprintf(f, "%s\n", line) < 0 || fflush(f) != 0 ? negative_errno() : 0;
 }

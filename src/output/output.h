@@ -21,4 +21,11 @@ int output_kind_from_string(const char *s);
  */
 int output_write(enum output_kind kind, FILE *f, const struct access_record *r);
 
+/* What output_write() writes: the journal's "FIELD=value" lines (a NULL
+ * ended list, for output_journal_lines_free()), or the JSON line without
+ * its newline (free()). NULL when out of memory. */
+char **output_journal_lines(const struct access_record *r);
+void output_journal_lines_free(char **lines);
+char *output_json_line(const struct access_record *r);
+
 #endif

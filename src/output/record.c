@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "output/folded.h"
+#include "output/output.h"
 #include "output/record.h"
 #include "shared/abi.h"
+#include "shared/log.h"
 #include "shared/macro.h"
+
+struct recorder {
+	struct recorder_options o;
+	struct folded_cache *folded;
+	struct recorder_counters counters;
+};
 
 uint64_t boottime_to_realtime_usec(uint64_t boot_ns)
 {
@@ -19,19 +29,95 @@ uint64_t boottime_to_realtime_usec(uint64_t boot_ns)
 	return (uint64_t)((int64_t)boot_ns + offset_ns) / NSEC_PER_USEC;
 }
 
-void record_enrich(struct access_record *r)
+int record_new(const struct recorder_options *o, struct recorder **ret)
 {
-	const struct hive_event *ev = r->event;
+	struct recorder *r = calloc(1, sizeof(*r));
 
-	r->realtime_usec = boottime_to_realtime_usec(ev->boot_ns);
-	memcpy(r->comm, ev->comm, sizeof(ev->comm));
-	r->comm[sizeof(ev->comm)] = '\0';
-	access_to_string(ev->mask, r->access, sizeof(r->access));
+	if (!r)
+		return -ENOMEM;
+	r->o = *o;
+	r->folded = folded_cache_new();
+	if (!r->folded) {
+		free(r);
+		return -ENOMEM;
+	}
+	*ret = r;
+	return 0;
+}
+
+struct recorder *record_free(struct recorder *r)
+{
+	if (!r)
+		return NULL;
+	folded_cache_free(r->folded);
+	free(r);
+	return NULL;
+}
+
+const struct recorder_counters *record_counters(const struct recorder *r)
+{
+	return &r->counters;
+}
+
+/* What every record of the event shares: time, names, the process's pod. */
+static void fill(struct recorder *r, const struct hive_event *ev, const char *attach, struct access_record *rec)
+{
+	*rec = (struct access_record){
+		.event = ev,
+		.realtime_usec = boottime_to_realtime_usec(ev->boot_ns),
+		.kernel_id = r->o.kernel_id,
+		.attach = attach,
+	};
+	memcpy(rec->comm, ev->comm, sizeof(ev->comm));
+	rec->comm[sizeof(ev->comm)] = '\0';
+	access_to_string(ev->mask, rec->access, sizeof(rec->access));
 	/* From the kernel, not /proc/PID/exe: the process may be gone, and its
 	 * pid (the kernel's initial-namespace one) may name another process in
 	 * the pid namespace hived runs in. */
-	r->exe[0] = '\0';
 	if (ev->exe[0])
-		snprintf(r->exe, sizeof(r->exe), "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
+		snprintf(rec->exe, sizeof(rec->exe), "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
 			 (int)sizeof(ev->exe), ev->exe);
+	if (r->o.process_place)
+		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
+}
+
+void record_event(struct recorder *r, const struct hive_event *raw, const char *attach, bool remember)
+{
+	struct hive_watch_key file = { .ino = raw->ino, .dev = raw->dev };
+	const struct watch_inode *inode = watch_set_find(r->o.watches, raw->watch_id, &file);
+	const struct hive_event *ev = raw;
+	struct hive_event completed;
+	struct access_record rec;
+	bool filled = false;
+
+	if (raw->flags & HIVE_EVENT_FOLDED) {
+		folded_cache_complete(r->folded, raw, &completed);
+		ev = &completed;
+	} else if (remember)
+		folded_cache_remember(r->folded, raw);
+	if (!inode) {
+		r->counters.unmatched++;
+		return;
+	}
+	/* One record per entry that wants this kind of access. */
+	for (size_t i = 0; i < inode->n_entries; i++) {
+		const struct watch_entry *e = inode->entries[i];
+		int k;
+
+		if (!(e->access & ev->mask))
+			continue;
+		if (!filled) {
+			fill(r, ev, attach, &rec);
+			filled = true;
+		}
+		rec.entry = e;
+		rec.node = e->node ? e->node : r->o.node;
+		k = output_write(r->o.output, r->o.json, &rec);
+		if (k < 0) {
+			if (r->counters.output_errors++ == 0)
+				log_error_errno(k, "Cannot write access record: %m");
+			continue;
+		}
+		r->counters.records++;
+	}
 }

@@ -3,19 +3,22 @@
 #define HIVE_RECORD_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hive.h"
-
-struct watch_entry;
+#include "output/output.h"
+#include "watch/watch.h"
 
 /* Journal MESSAGE_ID of an access record; the catalog entry explains it. */
 #define HIVE_ACCESS_MESSAGE_ID "feff1561c2e44c39b94887118ce1eafc"
 
 /*
- * One access, enriched: the kernel's event, the watch entry it matched (which
- * policy, which path, which pod) and what user space adds about the process
- * and this host. Strings are raw; output.c escapes them all at one place.
+ * One access, complete: the kernel's event (a folded one filled in from the
+ * process's last record), the watch entry it matched (which policy, which
+ * path, which pod), and what user space adds about the process and this
+ * host. Strings are raw; output.c escapes them all at one place.
  */
 struct access_record {
 	const struct hive_event *event;
@@ -25,17 +28,50 @@ struct access_record {
 	const char *attach;
 	const char *node;
 	/* The pod and container of the process that made the access, when it
-	 * runs in one of this node's pods. */
-	const char *proc_namespace;
-	const char *proc_pod;
-	const char *proc_container;
+	 * runs in one of this node's pods; NULL fields otherwise. */
+	struct watch_place proc;
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
-	char access[64];                  /* "read,write" */
+	char access[64];            /* "read,write" */
 };
 
-/* Fill in what the event and entry do not carry. */
-void record_enrich(struct access_record *r);
+/*
+ * Where the kernel's events become records and go out: the one step between
+ * the ring buffer and the output. An event names an inode; the watch set
+ * says which entries (policies, paths, pods) watch it, and each entry that
+ * wants the event's access kind is one record.
+ */
+struct recorder;
+
+struct recorder_options {
+	const struct watch_set *watches;
+	const char *kernel_id;
+	const char *node; /* for entries that name none */
+	enum output_kind output;
+	FILE *json; /* where --output json writes */
+	/* The pod and container of a process by its cgroup id (NULL: none). */
+	bool (*process_place)(void *userdata, uint64_t cgroup_id, struct watch_place *ret);
+	void *userdata;
+};
+
+struct recorder_counters {
+	uint64_t records;       /* written */
+	uint64_t unmatched;     /* events for inodes no longer watched */
+	uint64_t output_errors; /* records the output refused */
+};
+
+int record_new(const struct recorder_options *o, struct recorder **ret);
+struct recorder *record_free(struct recorder *r);
+
+/*
+ * One event of hooks attached in mode attach. Folded events (the kernel
+ * knows only the process id of those) are completed from the last record of
+ * the same process, file and access: remember says whether such events can
+ * come (the kernel runs a flusher), so that the last records are kept.
+ */
+void record_event(struct recorder *r, const struct hive_event *event, const char *attach, bool remember);
+
+const struct recorder_counters *record_counters(const struct recorder *r);
 
 /* Kernel CLOCK_BOOTTIME nanoseconds to wall-clock microseconds, as of now. */
 uint64_t boottime_to_realtime_usec(uint64_t boot_ns);

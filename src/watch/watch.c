@@ -20,7 +20,8 @@ struct watch_set {
 	struct hashmap *ids;     /* uint32_t id -> struct inode_slot */
 	uint32_t next_id;
 	uint64_t local_generation;
-	struct loader *loader;
+	const struct watch_map_ops *map_ops; /* NULL: no map */
+	void *map;
 	size_t n_unsynced; /* slots whose map entry is not what it should be */
 };
 
@@ -179,11 +180,11 @@ static int sync_slot(struct watch_set *s, struct inode_slot *slot)
 	struct hive_watch_value value = { .watch_id = slot->pub.id, .access = slot->pub.access };
 	int r = 0;
 
-	if (s->loader && slot->synced_access != slot->pub.access) {
+	if (s->map_ops && slot->synced_access != slot->pub.access) {
 		if (slot->pub.access == 0)
-			r = loader_watch_delete(s->loader, &slot->pub.file);
+			r = s->map_ops->delete(s->map, &slot->pub.file);
 		else
-			r = loader_watch_put(s->loader, &slot->pub.file, &value);
+			r = s->map_ops->put(s->map, &slot->pub.file, &value);
 		if (r >= 0)
 			slot->synced_access = slot->pub.access;
 	}
@@ -334,14 +335,14 @@ static int prune_one(const struct hive_watch_key *key, void *userdata)
 	k.pad = 0;
 	if (hashmap_get(s->inodes, &k, sizeof(k)))
 		return 0;
-	return loader_watch_delete(s->loader, key) < 0 ? 0 : 1;
+	return s->map_ops->delete(s->map, key) < 0 ? 0 : 1;
 }
 
 int watch_set_prune(struct watch_set *s)
 {
-	if (!s->loader)
+	if (!s->map_ops)
 		return 0;
-	return loader_watch_foreach(s->loader, prune_one, s);
+	return s->map_ops->foreach(s->map, prune_one, s);
 }
 
 int watch_set_sync(struct watch_set *s)
@@ -363,12 +364,13 @@ int watch_set_sync(struct watch_set *s)
 	return r;
 }
 
-int watch_set_set_loader(struct watch_set *s, struct loader *loader)
+int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void *map)
 {
 	struct hashmap_iter it;
 	void *v;
 
-	s->loader = loader;
+	s->map_ops = map ? ops : NULL;
+	s->map = map;
 	hashmap_iter_init(&it, s->inodes);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
 		((struct inode_slot *)v)->synced_access = 0;
@@ -394,7 +396,7 @@ size_t watch_set_n_inodes(const struct watch_set *s)
 
 size_t watch_set_n_unsynced(const struct watch_set *s)
 {
-	return s->loader ? s->n_unsynced : 0;
+	return s->map_ops ? s->n_unsynced : 0;
 }
 
 int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_entry *e, void *userdata),
@@ -411,4 +413,28 @@ int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_en
 			return r;
 	}
 	return 0;
+}
+
+/* The loader's map, for the set. */
+
+static int loader_put(void *map, const struct hive_watch_key *key, const struct hive_watch_value *value)
+{
+	return loader_watch_put(map, key, value);
+}
+
+static int loader_delete(void *map, const struct hive_watch_key *key)
+{
+	return loader_watch_delete(map, key);
+}
+
+static int loader_foreach(void *map, int (*fn)(const struct hive_watch_key *key, void *userdata), void *userdata)
+{
+	return loader_watch_foreach(map, fn, userdata);
+}
+
+int watch_set_set_loader(struct watch_set *s, struct loader *loader)
+{
+	static const struct watch_map_ops ops = { .put = loader_put, .delete = loader_delete, .foreach = loader_foreach };
+
+	return watch_set_set_map(s, &ops, loader);
 }

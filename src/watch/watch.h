@@ -65,11 +65,25 @@ const struct watch_entry *watch_set_get(const struct watch_set *s, const char *k
 /* The inode an event names, or NULL when it was removed meanwhile. */
 const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file);
 
-/* Start (loader != NULL) or stop pushing to a loader's map; starting pushes
- * every inode. */
+/*
+ * The kernel's map of watched inodes, as the set writes it: the loader's
+ * (watch_set_set_loader()), or a test's. put and delete return -errno (a
+ * delete of a missing key is no error); foreach calls fn for every key and
+ * returns the sum of what fn returned.
+ */
+struct watch_map_ops {
+	int (*put)(void *map, const struct hive_watch_key *key, const struct hive_watch_value *value);
+	int (*delete)(void *map, const struct hive_watch_key *key);
+	int (*foreach)(void *map, int (*fn)(const struct hive_watch_key *key, void *userdata), void *userdata);
+};
+
+/* Start (map != NULL) or stop writing to a map; starting writes every
+ * inode. */
+int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void *map);
+/* The same, with a loader's map (NULL: none). */
 int watch_set_set_loader(struct watch_set *s, struct loader *loader);
-/* Remove from the loader's map every inode the set does not have: what a
- * previous agent's map (kept across a restart) held. Returns how many. */
+/* Remove from the map every inode the set does not have: what a previous
+ * agent's map (kept across a restart) held. Returns how many. */
 int watch_set_prune(struct watch_set *s);
 /* Retry inodes the map refused earlier. */
 int watch_set_sync(struct watch_set *s);

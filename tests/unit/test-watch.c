@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "shared/macro.h"
 #include "watch/watch.h"
 #include "tap.h"
 
@@ -86,10 +90,162 @@ static void test_pod_metadata(void)
 	watch_entry_free(b);
 }
 
+/* A kernel map of a few slots, as the watch set writes it. */
+struct fake_map {
+	struct {
+		struct hive_watch_key key;
+		struct hive_watch_value value;
+	} slots[4];
+	size_t n, capacity;
+	unsigned writes;
+};
+
+static int fake_find(struct fake_map *m, const struct hive_watch_key *key)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->slots[i].key.ino == key->ino && m->slots[i].key.dev == key->dev)
+			return (int)i;
+	return -1;
+}
+
+static int fake_put(void *map, const struct hive_watch_key *key, const struct hive_watch_value *value)
+{
+	struct fake_map *m = map;
+	int i = fake_find(m, key);
+
+	m->writes++;
+	if (i < 0) {
+		if (m->n == m->capacity)
+			return -E2BIG; /* what a full BPF hash map says */
+		i = (int)m->n++;
+		m->slots[i].key = *key;
+	}
+	m->slots[i].value = *value;
+	return 0;
+}
+
+static int fake_delete(void *map, const struct hive_watch_key *key)
+{
+	struct fake_map *m = map;
+	int i = fake_find(m, key);
+
+	m->writes++;
+	if (i >= 0)
+		m->slots[i] = m->slots[--m->n];
+	return 0;
+}
+
+static int fake_foreach(void *map, int (*fn)(const struct hive_watch_key *key, void *userdata), void *userdata)
+{
+	struct fake_map *m = map;
+	struct hive_watch_key keys[ARRAY_SIZE(m->slots)];
+	size_t n = m->n;
+	int sum = 0;
+
+	/* Keys first: fn may delete. */
+	for (size_t i = 0; i < n; i++)
+		keys[i] = m->slots[i].key;
+	for (size_t i = 0; i < n; i++)
+		sum += fn(&keys[i], userdata);
+	return sum;
+}
+
+static const struct watch_map_ops fake_ops = { .put = fake_put, .delete = fake_delete, .foreach = fake_foreach };
+
+static uint32_t map_access(struct fake_map *m, uint64_t ino)
+{
+	struct hive_watch_key key = { .ino = ino, .dev = (8 << 20) | 1 };
+	int i = fake_find(m, &key);
+
+	return i < 0 ? 0 : m->slots[i].value.access;
+}
+
+static void test_map_follows_the_set(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct watch_set *s;
+
+	CHECK(watch_set_new(&s) == 0);
+	/* Entries made before the map is there are all written when it comes. */
+	CHECK(watch_set_put(s, entry("a", 10, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(m.n == 1 && map_access(&m, 10) == HIVE_MAY_READ);
+	/* One slot per inode, with the union of what its entries want. */
+	CHECK(watch_set_put(s, entry("b", 10, HIVE_MAY_WRITE, "b")) == 0);
+	CHECK(m.n == 1 && map_access(&m, 10) == (HIVE_MAY_READ | HIVE_MAY_WRITE));
+	/* The same entry again writes nothing. */
+	m.writes = 0;
+	CHECK(watch_set_put(s, entry("b", 10, HIVE_MAY_WRITE, "b")) == 0);
+	CHECK(m.writes == 0);
+	CHECK(watch_set_remove(s, "a") == 0);
+	CHECK(map_access(&m, 10) == HIVE_MAY_WRITE);
+	/* The last entry of an inode takes its slot with it. */
+	CHECK(watch_set_remove(s, "b") == 0);
+	CHECK(m.n == 0);
+	/* Without a map, nothing is written and nothing is unsynced. */
+	CHECK(watch_set_set_map(s, NULL, NULL) == 0);
+	CHECK(watch_set_put(s, entry("c", 11, HIVE_MAY_READ, "c")) == 0);
+	CHECK(m.n == 0 && watch_set_n_unsynced(s) == 0);
+	watch_set_free(s);
+}
+
+static void test_full_map_is_retried(void)
+{
+	struct fake_map m = { .capacity = 2 };
+	struct watch_set *s;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(watch_set_put(s, entry("a", 1, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_put(s, entry("b", 2, HIVE_MAY_READ, "b")) == 0);
+	/* Kept in the set, said to the caller, counted as unsynced. */
+	CHECK(watch_set_put(s, entry("c", 3, HIVE_MAY_READ, "c")) == -E2BIG);
+	CHECK(watch_set_n_entries(s) == 3 && watch_set_n_unsynced(s) == 1);
+	CHECK(watch_set_sync(s) == -E2BIG);
+	/* Room again: the next sync writes it. */
+	CHECK(watch_set_remove(s, "a") == 0);
+	CHECK(watch_set_sync(s) == 0);
+	CHECK(watch_set_n_unsynced(s) == 0 && map_access(&m, 3) == HIVE_MAY_READ && m.n == 2);
+	watch_set_free(s);
+}
+
+static void test_prune_drops_what_the_set_lacks(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct hive_watch_value v = { .watch_id = 99, .access = HIVE_MAY_READ };
+	struct hive_watch_key left = { .ino = 7, .dev = (8 << 20) | 1 };
+	struct watch_set *s;
+
+	/* A previous agent's map, adopted: inode 7 is not watched any more. */
+	CHECK(fake_put(&m, &left, &v) == 0);
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_put(s, entry("a", 1, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(m.n == 2);
+	CHECK(watch_set_prune(s) == 1);
+	CHECK(m.n == 1 && map_access(&m, 1) == HIVE_MAY_READ && map_access(&m, 7) == 0);
+	watch_set_free(s);
+}
+
+static void test_keys(void)
+{
+	char *k = watch_key("host", "etc-shadow", "/etc/shadow", NULL);
+
+	CHECK_STREQ(k, "host/etc-shadow//etc/shadow");
+	free(k);
+	k = watch_key("pod", "uid", "app", "p", "/x", NULL);
+	CHECK_STREQ(k, "pod/uid/app/p//x");
+	free(k);
+}
+
 int main(void)
 {
 	RUN(test_entries_group_by_inode);
 	RUN(test_replace_moves_entry_to_new_inode);
 	RUN(test_pod_metadata);
+	RUN(test_map_follows_the_set);
+	RUN(test_full_map_is_retried);
+	RUN(test_prune_drops_what_the_set_lacks);
+	RUN(test_keys);
 	return TAP_END();
 }

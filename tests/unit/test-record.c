@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/* From the kernel's event to what the output writes: the recorder's fan-out
+ * over watch entries, folded completion, the process's pod, and both output
+ * formats (escaping, numbers beyond 2^53, absent fields). */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/folded.h"
+#include "output/output.h"
+#include "output/record.h"
+#include "shared/macro.h"
+#include "watch/watch.h"
+#include "tap.h"
+
+#define DEV ((8 << 20) | 1)
+
+static struct watch_entry *entry(const char *key, uint64_t ino, uint32_t access, const char *policy)
+{
+	struct hive_watch_key file = { .ino = ino, .dev = DEV };
+
+	return watch_entry_new(key, &file, access, policy, "/etc/shadow", NULL);
+}
+
+static struct hive_event event(uint64_t ino, uint32_t tgid, uint32_t mask, const char *comm)
+{
+	struct hive_event ev = { .ino = ino, .dev = DEV, .tgid = tgid, .tid = tgid, .mask = mask, .uid = 1000,
+				 .boot_ns = 1, .cgroup_id = 77 };
+
+	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
+	snprintf(ev.exe, sizeof(ev.exe), "/usr/bin/%s", comm);
+	return ev;
+}
+
+static bool in_pod(void *userdata, uint64_t cgroup_id, struct watch_place *ret)
+{
+	if (cgroup_id != 77)
+		return false;
+	*ret = (struct watch_place){ .namespace = "payments", .pod = "web", .container = "app" };
+	return true;
+}
+
+/* The JSON lines written so far, parsed; the stream is emptied. */
+struct sink {
+	char *text;
+	size_t size;
+	FILE *f;
+};
+
+static cJSON *lines(struct sink *s)
+{
+	cJSON *all = cJSON_CreateArray();
+
+	fflush(s->f);
+	for (char *line = s->text, *nl; line && (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		cJSON_AddItemToArray(all, cJSON_Parse(line));
+	}
+	rewind(s->f);
+	if (s->text)
+		s->text[0] = '\0';
+	return all;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void test_one_record_per_entry_that_wants_it(void)
+{
+	struct sink sink = {};
+	struct watch_set *set;
+	struct recorder *r;
+	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat");
+	cJSON *got;
+
+	sink.f = open_memstream(&sink.text, &sink.size);
+	CHECK(watch_set_new(&set) == 0);
+	CHECK(watch_set_put(set, entry("a", 10, HIVE_MAY_READ, "reads")) == 0);
+	CHECK(watch_set_put(set, entry("b", 10, HIVE_MAY_WRITE, "writes")) == 0);
+	CHECK(watch_set_put(set, entry("c", 10, HIVE_ACCESS_ALL, "all")) == 0);
+	CHECK(record_new(&(struct recorder_options){ .watches = set, .kernel_id = "k", .node = "n1",
+						     .output = OUTPUT_JSON, .json = sink.f, .process_place = in_pod },
+			 &r) == 0);
+
+	record_event(r, &ev, "tracepoint", false);
+	got = lines(&sink);
+	CHECK(cJSON_GetArraySize(got) == 2);
+	for (int i = 0; i < cJSON_GetArraySize(got); i++) {
+		const cJSON *o = cJSON_GetArrayItem(got, i);
+
+		CHECK(strcmp(str(o, "policy"), "reads") == 0 || strcmp(str(o, "policy"), "all") == 0);
+		CHECK_STREQ(str(o, "node"), "n1");
+		CHECK_STREQ(str(o, "proc_pod"), "web");
+		CHECK_STREQ(str(o, "exe"), "/usr/bin/cat");
+		CHECK_STREQ(str(o, "attach"), "tracepoint");
+		CHECK(str(o, "pod") == NULL); /* the file is the host's */
+	}
+	cJSON_Delete(got);
+	CHECK(record_counters(r)->records == 2);
+
+	/* An inode no longer watched: counted, not written. */
+	ev.ino = 11;
+	record_event(r, &ev, "tracepoint", false);
+	got = lines(&sink);
+	CHECK(cJSON_GetArraySize(got) == 0);
+	CHECK(record_counters(r)->unmatched == 1);
+	cJSON_Delete(got);
+
+	record_free(r);
+	watch_set_free(set);
+	fclose(sink.f);
+	free(sink.text);
+}
+
+static void test_folded_records_are_completed(void)
+{
+	struct sink sink = {};
+	struct watch_set *set;
+	struct recorder *r;
+	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), folded = { .ino = 10, .dev = DEV, .tgid = 42,
+									    .mask = HIVE_MAY_READ, .suppressed = 4,
+									    .flags = HIVE_EVENT_FOLDED };
+	const cJSON *o;
+	cJSON *got;
+
+	sink.f = open_memstream(&sink.text, &sink.size);
+	CHECK(watch_set_new(&set) == 0);
+	CHECK(watch_set_put(set, entry("a", 10, HIVE_MAY_READ, "reads")) == 0);
+	CHECK(record_new(&(struct recorder_options){ .watches = set, .node = "n1", .output = OUTPUT_JSON,
+						     .json = sink.f },
+			 &r) == 0);
+	record_event(r, &ev, "kprobe", true);
+	record_event(r, &folded, "kprobe", true);
+	got = lines(&sink);
+	CHECK(cJSON_GetArraySize(got) == 2);
+	o = cJSON_GetArrayItem(got, 1);
+	/* The kernel knew the pid only: the rest is the process's last record. */
+	CHECK_STREQ(str(o, "comm"), "cat");
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "folded") && cJSON_GetObjectItemCaseSensitive(o, "uid"));
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "suppressed")->valuedouble == 4);
+	cJSON_Delete(got);
+
+	/* Another process's folded count, never seen: the pid alone. */
+	folded.tgid = 43;
+	record_event(r, &folded, "kprobe", true);
+	got = lines(&sink);
+	o = cJSON_GetArrayItem(got, 0);
+	CHECK(o && str(o, "comm") == NULL && cJSON_GetObjectItemCaseSensitive(o, "pid")->valuedouble == 43);
+	cJSON_Delete(got);
+
+	record_free(r);
+	watch_set_free(set);
+	fclose(sink.f);
+	free(sink.text);
+}
+
+static void test_folded_cache_alone(void)
+{
+	struct folded_cache *c = folded_cache_new();
+	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), out;
+	struct hive_event folded = { .ino = 10, .dev = DEV, .tgid = 42, .mask = HIVE_MAY_READ, .suppressed = 9,
+				     .boot_ns = 500, .flags = HIVE_EVENT_FOLDED };
+
+	CHECK(!folded_cache_complete(c, &folded, &out));
+	CHECK(out.tgid == 42 && out.comm[0] == '\0');
+	folded_cache_remember(c, &ev);
+	CHECK(folded_cache_complete(c, &folded, &out));
+	CHECK_STREQ(out.comm, "cat");
+	/* What the kernel said of the folded accesses stays theirs. */
+	CHECK(out.suppressed == 9 && out.boot_ns == 500 && (out.flags & HIVE_EVENT_FOLDED));
+	/* Another access kind of the same process is another key. */
+	folded.mask = HIVE_MAY_WRITE;
+	CHECK(!folded_cache_complete(c, &folded, &out));
+	folded_cache_free(c);
+}
+
+static void test_journal_fields(void)
+{
+	struct watch_entry *e = entry("p", 1ULL << 60, HIVE_MAY_READ, "pol");
+	struct hive_event ev = event(1ULL << 60, 7, HIVE_MAY_READ | HIVE_MAY_WRITE, "a\nPRIORITY=0");
+	struct access_record rec = { .event = &ev, .entry = e, .node = "n1", .kernel_id = "k", .attach = "fentry",
+				     .realtime_usec = 1 };
+	bool message = false, forged = false;
+	char **lines;
+
+	snprintf(rec.comm, sizeof(rec.comm), "%s", ev.comm);
+	snprintf(rec.access, sizeof(rec.access), "read,write");
+	lines = output_journal_lines(&rec);
+	CHECK(lines != NULL);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		CHECK(strchr(lines[i], '\n') == NULL); /* a name cannot start a field of its own */
+		forged = forged || strcmp(lines[i], "PRIORITY=0") == 0;
+		message = message || strncmp(lines[i], "MESSAGE=a\\x0aPRIORITY=0[7] uid=1000 read,write /etc/shadow", 56) == 0;
+	}
+	CHECK(message && !forged);
+	CHECK(lines && strcmp(lines[0], "HIVE_POLICY=pol") == 0);
+	output_journal_lines_free(lines);
+
+	/* An aggregate names no process. */
+	ev.flags = HIVE_EVENT_FOLDED | HIVE_EVENT_AGGREGATED;
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		CHECK(strncmp(lines[i], "HIVE_PID=", 9) != 0 && strncmp(lines[i], "HIVE_COMM=", 10) != 0);
+		if (strncmp(lines[i], "HIVE_INODE=", 11) == 0)
+			CHECK_STREQ(lines[i], "HIVE_INODE=1152921504606846976");
+	}
+	output_journal_lines_free(lines);
+	watch_entry_free(e);
+}
+
+static void test_json_line(void)
+{
+	struct watch_entry *e = entry("p", 1ULL << 60, HIVE_MAY_READ, "pol");
+	struct hive_event ev = event(1ULL << 60, 7, HIVE_MAY_READ | HIVE_MAY_APPEND, "c\x1b[31m");
+	struct access_record rec = { .event = &ev, .entry = e, .node = "n1", .realtime_usec = 1700000000123456ULL };
+	char *line;
+	cJSON *o, *access;
+
+	snprintf(rec.comm, sizeof(rec.comm), "%s", ev.comm);
+	snprintf(rec.access, sizeof(rec.access), "read,append");
+	line = output_json_line(&rec);
+	CHECK(line && strstr(line, "\"inode\":1152921504606846976")); /* exact, not a double */
+	o = cJSON_Parse(line);
+	CHECK_STREQ(str(o, "comm"), "c\\x1b[31m");
+	CHECK_STREQ(str(o, "time"), "2023-11-14T22:13:20.123456Z");
+	access = cJSON_GetObjectItemCaseSensitive(o, "access");
+	CHECK(cJSON_GetArraySize(access) == 2 && strcmp(cJSON_GetArrayItem(access, 1)->valuestring, "append") == 0);
+	CHECK(!cJSON_GetObjectItemCaseSensitive(o, "namespace") && !cJSON_GetObjectItemCaseSensitive(o, "folded"));
+	cJSON_Delete(o);
+	free(line);
+	watch_entry_free(e);
+}
+
+int main(void)
+{
+	RUN(test_one_record_per_entry_that_wants_it);
+	RUN(test_folded_records_are_completed);
+	RUN(test_folded_cache_alone);
+	RUN(test_journal_fields);
+	RUN(test_json_line);
+	return TAP_END();
+}
