@@ -590,6 +590,78 @@ static void on_leader(bool attach, void *userdata)
 			  "kernel.");
 }
 
+/* Cluster mode: the lease, NodeWatches, this node's pods, policy objects. */
+static int start_cluster(struct manager *m)
+{
+	const struct config *c = m->config;
+	int r;
+
+	r = cluster_new(m->event,
+			&(struct cluster_options){
+				.kubeconfig = c->kubeconfig,
+				.namespace = c->kube_namespace,
+				.node = m->node_name,
+				.kernel_id = m->kernel_id,
+				.lease = {
+					.duration_usec = c->lease_duration_s * USEC_PER_SEC,
+					.renew_deadline_usec = c->renew_deadline_s * USEC_PER_SEC,
+					.retry_usec = c->retry_period_s * USEC_PER_SEC,
+				},
+				.watch_timeout_s = c->watch_timeout_s,
+				.on_leader = on_leader,
+				.userdata = m,
+			},
+			m->watches, &m->cluster);
+	if (r < 0)
+		return log_error_errno(r, "Cannot join the cluster: %m");
+	r = pod_source_new(m->event, cluster_client(m->cluster), m->watches, m->identity,
+			   &(struct pod_source_options){
+				   .node = m->node_name,
+				   .cgroup_root = c->cgroup_root,
+				   .rescan_usec = c->rescan_interval_ms * USEC_PER_MSEC,
+				   .watch_timeout_s = c->watch_timeout_s,
+			   },
+			   &m->pods);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up pod discovery: %m");
+	pod_source_apply(m->pods, m->policies);
+	r = resources_new(m->event, cluster_client(m->cluster), m->node_name, c->watch_timeout_s, on_resources_changed,
+			  m, &m->resources);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up policies from the cluster: %m");
+	return 0;
+}
+
+/* Signals, and the timers of status, counters and the flusher. */
+static int start_loop_sources(struct manager *m)
+{
+	uint64_t flush_usec = MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC;
+	int r;
+
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m)) < 0)
+		return log_error_errno(r, "Cannot set up signal handling: %m");
+	r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC,
+				       USEC_PER_SEC / 4, on_status_timer, m);
+	if (r >= 0)
+		r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC,
+					       m->config->stats_interval_s * USEC_PER_SEC, USEC_PER_SEC,
+					       on_stats_timer, m);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
+	if (r >= 0 && m->config->dedup_window_ms)
+		r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC, flush_usec,
+					       10 * USEC_PER_MSEC, on_flush_timer, m);
+	if (r >= 0 && m->flush_timer)
+		r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
+	if (r < 0)
+		return log_error_errno(r, "Cannot set up timers: %m");
+	return 0;
+}
+
 int manager_start(struct manager *m)
 {
 	int r;
@@ -614,65 +686,14 @@ int manager_start(struct manager *m)
 	r = apply_policies(m, m->files);
 	if (r < 0)
 		return log_error_errno(r, "Cannot apply policies: %m");
-	if (m->config->kubeconfig) {
-		r = cluster_new(m->event,
-				&(struct cluster_options){
-					.kubeconfig = m->config->kubeconfig,
-					.namespace = m->config->kube_namespace,
-					.node = m->node_name,
-					.kernel_id = m->kernel_id,
-					.lease = {
-						.duration_usec = m->config->lease_duration_s * USEC_PER_SEC,
-						.renew_deadline_usec = m->config->renew_deadline_s * USEC_PER_SEC,
-						.retry_usec = m->config->retry_period_s * USEC_PER_SEC,
-					},
-					.watch_timeout_s = m->config->watch_timeout_s,
-					.on_leader = on_leader,
-					.userdata = m,
-				},
-				m->watches, &m->cluster);
-		if (r < 0)
-			return log_error_errno(r, "Cannot join the cluster: %m");
-		r = pod_source_new(m->event, cluster_client(m->cluster), m->watches, m->identity,
-				   &(struct pod_source_options){
-					   .node = m->node_name,
-					   .cgroup_root = m->config->cgroup_root,
-					   .rescan_usec = m->config->rescan_interval_ms * USEC_PER_MSEC,
-					   .watch_timeout_s = m->config->watch_timeout_s,
-				   },
-				   &m->pods);
-		if (r < 0)
-			return log_error_errno(r, "Cannot set up pod discovery: %m");
-		pod_source_apply(m->pods, m->policies);
-		r = resources_new(m->event, cluster_client(m->cluster), m->node_name, m->config->watch_timeout_s,
-					  on_resources_changed, m, &m->resources);
-		if (r < 0)
-			return log_error_errno(r, "Cannot set up policies from the cluster: %m");
-	} else
+	if (m->config->kubeconfig)
+		r = start_cluster(m);
+	else
 		warn_container_policies(m->files);
-
-	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload, m)) < 0)
-		return log_error_errno(r, "Cannot set up signal handling: %m");
-	r = sd_event_add_time_relative(m->event, &m->status_timer, CLOCK_MONOTONIC, STATUS_INTERVAL_USEC,
-				       USEC_PER_SEC / 4, on_status_timer, m);
 	if (r >= 0)
-		r = sd_event_add_time_relative(m->event, &m->stats_timer, CLOCK_MONOTONIC,
-					       m->config->stats_interval_s * USEC_PER_SEC, USEC_PER_SEC,
-					       on_stats_timer, m);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(m->status_timer, SD_EVENT_ON);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(m->stats_timer, SD_EVENT_ON);
-	if (r >= 0 && m->config->dedup_window_ms)
-		r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC,
-					       MAX(m->config->dedup_window_ms, 100ULL) * USEC_PER_MSEC, 10 * USEC_PER_MSEC,
-					       on_flush_timer, m);
-	if (r >= 0 && m->flush_timer)
-		r = sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
+		r = start_loop_sources(m);
 	if (r < 0)
-		return log_error_errno(r, "Cannot set up timers: %m");
+		return r;
 	r = bus_setup(m, m->event, &m->bus);
 	if (r == -ENOENT)
 		log_notice("No D-Bus system bus here: hivectl cannot reach this agent.");

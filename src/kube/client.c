@@ -401,69 +401,31 @@ static int auth_header(struct kube_client *c, struct curl_slist **headers)
 	return 0;
 }
 
-static int start(struct kube_client *c, const char *method, const char *path, const cJSON *body, bool stream,
-		 void (*on_open)(void *userdata), kube_object_fn on_object, kube_done_fn done, void *userdata,
-		 struct kube_call **ret)
+/* The request's headers: JSON both ways, who we are. */
+static int set_headers(struct kube_client *c, struct kube_call *call, const char *method, bool body)
 {
-	struct curl_blob blob;
-	struct kube_call *call;
-	_cleanup_(freep) char *url = NULL;
 	const char *content_type = strcmp(method, "PATCH") == 0 ? "Content-Type: application/merge-patch+json"
 								 : "Content-Type: application/json";
-	struct curl_slist *l;
-	int r;
+	struct curl_slist *l = curl_slist_append(NULL, "Accept: application/json");
 
-	if (asprintf(&url, "%s%s", c->cred->server, path) < 0)
-		return -ENOMEM;
-	call = calloc(1, sizeof(*call));
-	if (!call)
-		return -ENOMEM;
-	call->client = c;
-	call->stream = stream;
-	call->on_object = on_object;
-	call->on_open = on_open;
-	call->done = done;
-	call->userdata = userdata;
-	call->lines.max = WATCH_OBJECT_MAX;
-	call->easy = curl_easy_init();
-	call->next = c->calls;
-	if (c->calls)
-		c->calls->prev = call;
-	c->calls = call;
-	if (!call->easy) {
-		call_free(call);
-		return -ENOMEM;
-	}
-	l = curl_slist_append(NULL, "Accept: application/json");
 	if (l)
 		call->headers = l;
 	if (l && body)
 		l = curl_slist_append(call->headers, content_type);
 	if (l)
 		l = curl_slist_append(call->headers, "User-Agent: hived/" HIVE_VERSION);
-	if (!l || (r = auth_header(c, &call->headers)) < 0) {
-		call_free(call);
-		return l ? r : -ENOMEM;
-	}
-	if (body) {
-		call->request_body = cJSON_PrintUnformatted(body);
-		if (!call->request_body) {
-			call_free(call);
-			return -ENOMEM;
-		}
-		curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->request_body);
-	}
+	if (!l)
+		return -ENOMEM;
+	return auth_header(c, &call->headers);
+}
 
-	curl_easy_setopt(call->easy, CURLOPT_URL, url);
-	curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, method);
-	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
-	curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
-	curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
-	curl_easy_setopt(call->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
+/* How to reach the server and be sure it is ours: TLS with the kubeconfig's
+ * CA (unless it says not to), our client certificate, HTTPS only. */
+static void set_transport(struct kube_client *c, struct kube_call *call, bool stream)
+{
+	const struct kube_credentials *cred = c->cred;
+	struct curl_blob blob;
+
 	curl_easy_setopt(call->easy, CURLOPT_ERRORBUFFER, call->error);
 	curl_easy_setopt(call->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(call->easy, CURLOPT_PROTOCOLS_STR, "https");
@@ -474,22 +436,73 @@ static int start(struct kube_client *c, const char *method, const char *path, co
 	curl_easy_setopt(call->easy, CURLOPT_TCP_KEEPINTVL, 10L);
 	if (!stream)
 		curl_easy_setopt(call->easy, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-	if (c->cred->ca_pem) {
-		blob = (struct curl_blob){ .data = c->cred->ca_pem, .len = c->cred->ca_len, .flags = CURL_BLOB_NOCOPY };
+	/* CURL_BLOB_NOCOPY: curl points at the PEM data, which cred keeps for
+	 * as long as the client lives. */
+	if (cred->ca_pem) {
+		blob = (struct curl_blob){ .data = cred->ca_pem, .len = cred->ca_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_CAINFO_BLOB, &blob);
 	}
-	if (c->cred->cert_pem) {
-		blob = (struct curl_blob){ .data = c->cred->cert_pem, .len = c->cred->cert_len, .flags = CURL_BLOB_NOCOPY };
+	if (cred->cert_pem) {
+		blob = (struct curl_blob){ .data = cred->cert_pem, .len = cred->cert_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_SSLCERT_BLOB, &blob);
 		curl_easy_setopt(call->easy, CURLOPT_SSLCERTTYPE, "PEM");
-		blob = (struct curl_blob){ .data = c->cred->key_pem, .len = c->cred->key_len, .flags = CURL_BLOB_NOCOPY };
+		blob = (struct curl_blob){ .data = cred->key_pem, .len = cred->key_len, .flags = CURL_BLOB_NOCOPY };
 		curl_easy_setopt(call->easy, CURLOPT_SSLKEY_BLOB, &blob);
 		curl_easy_setopt(call->easy, CURLOPT_SSLKEYTYPE, "PEM");
 	}
-	if (c->cred->insecure) {
+	if (cred->insecure) {
 		curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(call->easy, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+}
+
+static int start(struct kube_client *c, const char *method, const char *path, const cJSON *body, bool stream,
+		 void (*on_open)(void *userdata), kube_object_fn on_object, kube_done_fn done, void *userdata,
+		 struct kube_call **ret)
+{
+	_cleanup_(freep) char *url = NULL;
+	struct kube_call *call;
+	int r;
+
+	if (asprintf(&url, "%s%s", c->cred->server, path) < 0)
+		return -ENOMEM;
+	call = calloc(1, sizeof(*call));
+	if (!call)
+		return -ENOMEM;
+	*call = (struct kube_call){
+		.client = c,
+		.stream = stream,
+		.on_object = on_object,
+		.on_open = on_open,
+		.done = done,
+		.userdata = userdata,
+		.lines.max = WATCH_OBJECT_MAX,
+		.easy = curl_easy_init(),
+		.next = c->calls,
+	};
+	if (c->calls)
+		c->calls->prev = call;
+	c->calls = call;
+	r = call->easy ? set_headers(c, call, method, body) : -ENOMEM;
+	if (r >= 0 && body && !(call->request_body = cJSON_PrintUnformatted(body)))
+		r = -ENOMEM;
+	if (r < 0) {
+		call_free(call);
+		return r;
+	}
+	if (body)
+		curl_easy_setopt(call->easy, CURLOPT_POSTFIELDS, call->request_body);
+	curl_easy_setopt(call->easy, CURLOPT_URL, url);
+	curl_easy_setopt(call->easy, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(call->easy, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers);
+	curl_easy_setopt(call->easy, CURLOPT_PRIVATE, call);
+	curl_easy_setopt(call->easy, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(call->easy, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(call->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(call->easy, CURLOPT_HEADERDATA, call);
+	set_transport(c, call, stream);
 	if (curl_multi_add_handle(c->multi, call->easy) != CURLM_OK) {
 		call_free(call);
 		return -EIO;

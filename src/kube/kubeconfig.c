@@ -182,13 +182,121 @@ static int credential(const char *label, const char *where, const cJSON *o, cons
 	return 0;
 }
 
+/* The cluster and user entries the current context names. */
+struct kubeconfig_context {
+	char name[ESCAPED_SIZE(64)]; /* the current context's, escaped for messages */
+	const cJSON *cluster, *user;
+	const char *cluster_name, *user_name;
+};
+
+static int find_context(const char *label, const cJSON *root, struct kubeconfig_context *ctx, struct diag *d)
+{
+	const cJSON *context, *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+	const char *current;
+
+	if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Config") != 0)) {
+		diag_add(d, "%s: kind: expected \"Config\"", label);
+		return -EINVAL;
+	}
+	current = string_field(root, "current-context");
+	if (!current) {
+		diag_add(d, "%s: current-context: not set", label);
+		return -EINVAL;
+	}
+	escape_untrusted(current, strnlen(current, 64), ctx->name, sizeof(ctx->name));
+	context = named(root, "contexts", "context", current);
+	if (!cJSON_IsObject(context)) {
+		diag_add(d, "%s: contexts: no context named \"%s\" (the current-context)", label, ctx->name);
+		return -EINVAL;
+	}
+	ctx->cluster_name = string_field(context, "cluster");
+	ctx->user_name = string_field(context, "user");
+	ctx->cluster = ctx->cluster_name ? named(root, "clusters", "cluster", ctx->cluster_name) : NULL;
+	ctx->user = ctx->user_name ? named(root, "users", "user", ctx->user_name) : NULL;
+	if (!cJSON_IsObject(ctx->cluster)) {
+		diag_add(d, "%s: context \"%s\": cluster: missing, or no such entry in clusters", label, ctx->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The server, how to trust it. */
+static int read_cluster(const char *label, const struct kubeconfig_context *ctx, const char *base_dir,
+			struct kube_credentials *c, struct diag *d)
+{
+	const char *server = string_field(ctx->cluster, "server");
+	const char *insecure = string_field(ctx->cluster, "insecure-skip-tls-verify");
+
+	if (!server || strncmp(server, "https://", 8) != 0 || strlen(server) <= 8) {
+		diag_add(d, "%s: clusters[\"%s\"].server: must be an https:// URL", label, ctx->cluster_name);
+		return -EINVAL;
+	}
+	c->server = strdup(server);
+	if (!c->server)
+		return -ENOMEM;
+	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
+		c->server[strlen(c->server) - 1] = '\0';
+	c->insecure = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx->cluster, "insecure-skip-tls-verify")) ||
+		      (insecure && strcmp(insecure, "true") == 0);
+	return credential(label, "cluster", ctx->cluster, "certificate-authority", base_dir, &c->ca_pem, &c->ca_len,
+			  d);
+}
+
+/* Who we are: a client certificate and key, a token, or a token file. */
+static int read_user(const char *label, const struct kubeconfig_context *ctx, const char *base_dir,
+		     struct kube_credentials *c, struct diag *d)
+{
+	const cJSON *user = ctx->user;
+	const char *user_name = ctx->user_name, *token, *token_file;
+
+	if (user && !cJSON_IsObject(user) && !cJSON_IsNull(user)) {
+		diag_add(d, "%s: users[\"%s\"].user: must be a mapping", label, user_name);
+		return -EINVAL;
+	}
+	if (user_name && !user) {
+		diag_add(d, "%s: context \"%s\": user \"%s\": no such entry in users", label, ctx->name, user_name);
+		return -EINVAL;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(user, "exec") || cJSON_GetObjectItemCaseSensitive(user, "auth-provider")) {
+		diag_add(d, "%s: users[\"%s\"]: exec and auth-provider credential plugins are not supported; "
+			 "use a client certificate or a token",
+			 label, user_name);
+		return -EINVAL;
+	}
+	if (credential(label, "user", user, "client-certificate", base_dir, &c->cert_pem, &c->cert_len, d) < 0 ||
+	    credential(label, "user", user, "client-key", base_dir, &c->key_pem, &c->key_len, d) < 0)
+		return -EINVAL;
+	if (!c->cert_pem != !c->key_pem) {
+		diag_add(d, "%s: users[\"%s\"]: a client certificate needs its key, and a key its certificate", label,
+			 user_name);
+		return -EINVAL;
+	}
+	token = string_field(user, "token");
+	token_file = string_field(user, "tokenFile");
+	if (token && !(c->token = strdup(token)))
+		return -ENOMEM;
+	if (token_file) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s%s%s", token_file[0] == '/' ? "" : base_dir,
+			 token_file[0] == '/' ? "" : "/", token_file);
+		if (!(c->token_file = strdup(path)))
+			return -ENOMEM;
+	}
+	if (!c->cert_pem && !c->token && !c->token_file) {
+		diag_add(d, "%s: users[\"%s\"]: no credentials (client-certificate/client-key, token or tokenFile)",
+			 label, user_name ? user_name : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int kubeconfig_parse(const char *label, const char *text, size_t len, const char *base_dir,
 		     struct kube_credentials **ret, struct diag *d)
 {
+	struct kubeconfig_context ctx = {};
 	struct kube_credentials *c = NULL;
-	const cJSON *cluster, *user, *context, *kind;
-	const char *current, *cluster_name, *user_name, *server, *token, *token_file;
-	char err[256], shown[ESCAPED_SIZE(64)];
+	char err[256];
 	cJSON *root;
 	int r = -EINVAL;
 
@@ -197,100 +305,16 @@ int kubeconfig_parse(const char *label, const char *text, size_t len, const char
 		diag_add(d, "%s: %s", label, err[0] ? err : "cannot parse");
 		return -EINVAL;
 	}
-	if (!cJSON_IsObject(root)) {
+	if (!cJSON_IsObject(root))
 		diag_add(d, "%s: not a kubeconfig (expected a mapping at the top)", label);
-		goto finish;
-	}
-	kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
-	if (kind && (!cJSON_IsString(kind) || strcmp(kind->valuestring, "Config") != 0)) {
-		diag_add(d, "%s: kind: expected \"Config\"", label);
-		goto finish;
-	}
-	current = string_field(root, "current-context");
-	if (!current) {
-		diag_add(d, "%s: current-context: not set", label);
-		goto finish;
-	}
-	escape_untrusted(current, strnlen(current, 64), shown, sizeof(shown));
-	context = named(root, "contexts", "context", current);
-	if (!cJSON_IsObject(context)) {
-		diag_add(d, "%s: contexts: no context named \"%s\" (the current-context)", label, shown);
-		goto finish;
-	}
-	cluster_name = string_field(context, "cluster");
-	user_name = string_field(context, "user");
-	cluster = cluster_name ? named(root, "clusters", "cluster", cluster_name) : NULL;
-	user = user_name ? named(root, "users", "user", user_name) : NULL;
-	if (!cJSON_IsObject(cluster)) {
-		diag_add(d, "%s: context \"%s\": cluster: missing, or no such entry in clusters", label, shown);
-		goto finish;
-	}
-	server = string_field(cluster, "server");
-	if (!server || strncmp(server, "https://", 8) != 0 || strlen(server) <= 8) {
-		diag_add(d, "%s: clusters[\"%s\"].server: must be an https:// URL", label, cluster_name);
-		goto finish;
-	}
-
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->server = strdup(server))) {
+	else if ((r = find_context(label, root, &ctx, d)) >= 0 && !(c = calloc(1, sizeof(*c))))
 		r = -ENOMEM;
-		goto finish;
-	}
-	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
-		c->server[strlen(c->server) - 1] = '\0';
-	c->insecure = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cluster, "insecure-skip-tls-verify")) ||
-		      (string_field(cluster, "insecure-skip-tls-verify") &&
-		       strcmp(string_field(cluster, "insecure-skip-tls-verify"), "true") == 0);
-	if (credential(label, "cluster", cluster, "certificate-authority", base_dir, &c->ca_pem, &c->ca_len, d) < 0)
-		goto finish;
-
-	if (user && !cJSON_IsObject(user) && !cJSON_IsNull(user)) {
-		diag_add(d, "%s: users[\"%s\"].user: must be a mapping", label, user_name);
-		goto finish;
-	}
-	if (user_name && !user) {
-		diag_add(d, "%s: context \"%s\": user \"%s\": no such entry in users", label, shown, user_name);
-		goto finish;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(user, "exec") || cJSON_GetObjectItemCaseSensitive(user, "auth-provider")) {
-		diag_add(d, "%s: users[\"%s\"]: exec and auth-provider credential plugins are not supported; "
-			 "use a client certificate or a token",
-			 label, user_name);
-		goto finish;
-	}
-	if (credential(label, "user", user, "client-certificate", base_dir, &c->cert_pem, &c->cert_len, d) < 0 ||
-	    credential(label, "user", user, "client-key", base_dir, &c->key_pem, &c->key_len, d) < 0)
-		goto finish;
-	if (!c->cert_pem != !c->key_pem) {
-		diag_add(d, "%s: users[\"%s\"]: a client certificate needs its key, and a key its certificate", label,
-			 user_name);
-		goto finish;
-	}
-	token = string_field(user, "token");
-	token_file = string_field(user, "tokenFile");
-	if (token && !(c->token = strdup(token))) {
-		r = -ENOMEM;
-		goto finish;
-	}
-	if (token_file) {
-		char path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s%s%s", token_file[0] == '/' ? "" : base_dir,
-			 token_file[0] == '/' ? "" : "/", token_file);
-		if (!(c->token_file = strdup(path))) {
-			r = -ENOMEM;
-			goto finish;
-		}
-	}
-	if (!c->cert_pem && !c->token && !c->token_file) {
-		diag_add(d, "%s: users[\"%s\"]: no credentials (client-certificate/client-key, token or tokenFile)",
-			 label, user_name ? user_name : "");
-		goto finish;
-	}
-	*ret = c;
-	c = NULL;
-	r = 0;
-finish:
+	if (r >= 0)
+		r = read_cluster(label, &ctx, base_dir, c, d);
+	if (r >= 0)
+		r = read_user(label, &ctx, base_dir, c, d);
+	if (r >= 0)
+		*ret = TAKE_PTR(c);
 	kube_credentials_free(c);
 	cJSON_Delete(root);
 	return r;
