@@ -162,16 +162,9 @@ static void on_list(const struct kube_response *resp, void *userdata)
 	watch(r);
 }
 
-static void list(struct reflector *r, const char *continue_token)
+/* The selectors, the list's and the watch's: query[] gets up to 4 more. */
+static size_t add_selectors(const struct reflector *r, const char **query, size_t n)
 {
-	const char *query[10] = { "limit" };
-	char limit[16];
-	size_t n = 2;
-	_cleanup_(freep) char *path = NULL;
-	struct kube_response oom = { .error = "out of memory" };
-
-	snprintf(limit, sizeof(limit), "%u", r->page_size);
-	query[1] = limit;
 	if (r->label_selector) {
 		query[n++] = "labelSelector";
 		query[n++] = r->label_selector;
@@ -180,6 +173,20 @@ static void list(struct reflector *r, const char *continue_token)
 		query[n++] = "fieldSelector";
 		query[n++] = r->field_selector;
 	}
+	return n;
+}
+
+static void list(struct reflector *r, const char *continue_token)
+{
+	const char *query[10] = { "limit" };
+	char limit[16];
+	size_t n;
+	_cleanup_(freep) char *path = NULL;
+	struct kube_response oom = { .error = "out of memory" };
+
+	snprintf(limit, sizeof(limit), "%u", r->page_size);
+	query[1] = limit;
+	n = add_selectors(r, query, 2);
 	if (continue_token) {
 		query[n++] = "continue";
 		query[n++] = continue_token;
@@ -274,14 +281,7 @@ static void watch(struct reflector *r)
 	query[n++] = "true";
 	query[n++] = "timeoutSeconds";
 	query[n++] = timeout;
-	if (r->label_selector) {
-		query[n++] = "labelSelector";
-		query[n++] = r->label_selector;
-	}
-	if (r->field_selector) {
-		query[n++] = "fieldSelector";
-		query[n++] = r->field_selector;
-	}
+	n = add_selectors(r, query, n);
 	query[n] = NULL;
 	path = kube_path(r->path, query);
 	if (!path || kube_stream(r->client, path, on_watch_open, on_watch_object, on_watch_done, r, &r->call) < 0)
