@@ -11,9 +11,8 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, host_policy, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, host_policy, wait_until
 
 FLOOD = "import os, sys\nfor _ in range(int(sys.argv[2])): os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
 FINAL = re.compile(r"Final Stats: (\d+) accesses matched, (\d+) records written, (\d+) suppressed, (\d+) dropped")

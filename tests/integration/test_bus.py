@@ -8,13 +8,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import BUILD, SRC, Hived, host_policy, run, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import BUILD, SRC, Hived, host_policy, run, wait_until
 
 HIVECTL = os.environ.get("HIVECTL", os.path.join(BUILD, "hivectl"))
 

@@ -4,13 +4,11 @@
 clear error naming the file and the field; good ones pass. No root needed."""
 
 import os
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import HIVED, run  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import HIVED, run
 
 P = '"name": "p", "host": true'
 

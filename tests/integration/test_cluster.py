@@ -11,15 +11,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, cat, host_policy, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, cat, host_policy, wait_until
 
-from clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, TIMINGS, ClusterTest, program_names  # noqa: E402
+from tests.lib.clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, TIMINGS, ClusterTest, program_names
 
 
 class Cluster(ClusterTest):

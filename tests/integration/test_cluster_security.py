@@ -12,12 +12,10 @@ their kubelets would); node-far is a node of another kernel."""
 
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, ClusterTest  # noqa: E402
-from hivetest import cat, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, ClusterTest
+from tests.lib.hivetest import cat, wait_until
 
 OTHER_KERNEL = "11111111-2222-3333-4444-555555555555"
 REFUSED_BY = "ValidatingAdmissionPolicy 'hive-agent-owns-its-node'"

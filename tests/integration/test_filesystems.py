@@ -8,12 +8,10 @@ and again for the real one below)."""
 import os
 import shutil
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, cat, host_policy, run, stat_dev  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, cat, host_policy, run, stat_dev
 
 
 

@@ -6,12 +6,10 @@ changes what is watched atomically: a bad policy set keeps the old one."""
 import os
 import signal
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, cat, host_policy, run  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, cat, host_policy, run
 
 # README's promise: the watch follows a changed path within a second (the
 # rescan timer fires every 0.5 s, inotify at once); the wait allows 4 s more

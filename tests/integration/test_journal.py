@@ -11,9 +11,8 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, host_policy, run, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, host_policy, run, wait_until
 
 JOURNALD = next((p for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald")
                  if os.path.exists(p)), None)

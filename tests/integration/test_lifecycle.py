@@ -8,9 +8,8 @@ import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import HIVED, Hived, bpf_ids, host_policy, run  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import HIVED, Hived, bpf_ids, host_policy, run
 
 
 

@@ -15,16 +15,14 @@ records. What runs where:
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import Hived, cat, host_policy, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, cat, host_policy, wait_until
 
-from clustertest import ClusterTest  # noqa: E402
+from tests.lib.clustertest import ClusterTest
 
 NODE = "node1"
 

@@ -11,15 +11,13 @@ import copy
 import json
 import os
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-import kubecluster  # noqa: E402
-from hivetest import cat, host_policy, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib import kubecluster
+from tests.lib.hivetest import cat, host_policy, wait_until
 
-from clustertest import ClusterTest  # noqa: E402
+from tests.lib.clustertest import ClusterTest
 
 TENANT = os.path.join(kubecluster.DEPLOY, "examples", "tenant.yaml")
 

@@ -10,9 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
-import hivetest
-import kubecluster
-from hivetest import Hived, bpf_ids, cat, host_policy, wait_until
+from tests.lib import hivetest, kubecluster
+from tests.lib.hivetest import Hived, bpf_ids, cat, host_policy, wait_until
 
 LEASE, RENEW, RETRY = 6, 4, 1
 TIMINGS = f"[kubernetes]\nlease_duration_s = {LEASE}\nrenew_deadline_s = {RENEW}\nretry_period_s = {RETRY}\n"

@@ -14,9 +14,10 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
+
+from tests.lib.hivetest import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -52,16 +53,6 @@ def unused_port():
 
 def openssl(*args, cwd):
     subprocess.run(["openssl", *args], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_until(predicate, timeout, what):
-    """The predicate's first true value."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-    return value
 
 
 class DaemonExited(RuntimeError):
@@ -102,7 +93,7 @@ class Processes:
                     tail = "\n".join(f.read().splitlines()[-20:])
                 raise DaemonExited(name, p.returncode, tail)
             return ready()
-        return wait_until(started, timeout, what)
+        return wait_until(started, timeout, interval=0.2, what=what)
 
     def _start_on_free_port(self, key, start, attempts=5):
         """start() with self.state[key] a free port, again on another port
@@ -132,8 +123,8 @@ class Processes:
             return
         os.kill(pid, signal.SIGTERM)
         try:
-            wait_until(lambda: not self._alive(name), self.STOP_TIMEOUT, f"{name} to stop")
-        except RuntimeError:
+            wait_until(lambda: not self._alive(name), self.STOP_TIMEOUT, interval=0.2, what=f"{name} to stop")
+        except AssertionError:
             os.kill(pid, signal.SIGKILL)
         try:
             os.waitpid(pid, os.WNOHANG)
@@ -326,8 +317,8 @@ users:
     def wait_admission(self, enforced):
         """The API server applies a new or deleted policy binding after a
         moment: wait until it does."""
-        wait_until(lambda: self.admission_refuses() == enforced, 60,
-                   f"the admission policy to be {'enforced' if enforced else 'gone'}")
+        wait_until(lambda: self.admission_refuses() == enforced, 60, interval=0.2,
+                   what=f"the admission policy to be {'enforced' if enforced else 'gone'}")
 
     def set_admission(self, enforced):
         if enforced:
@@ -397,7 +388,7 @@ users:
         return bad_ca, untrusted
 
     def node(self, name):
-        import kubenode
+        from tests.lib import kubenode  # it builds on this module
         return kubenode.Node(self, name)
 
     def down(self):
@@ -451,3 +442,13 @@ def main_register_node():
         sys.exit("usage: tests/cluster/register-node DIR NODE [BOOT_ID]")
     boot_id = sys.argv[3] if len(sys.argv) == 4 else open("/proc/sys/kernel/random/boot_id").read().strip()
     Cluster(sys.argv[1]).register_node(sys.argv[2], boot_id)
+
+
+if __name__ == "__main__":
+    commands = {"up": main_up, "down": main_down, "agent-kubeconfig": main_agent_kubeconfig,
+                "register-node": main_register_node}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(f"usage: python3 -m tests.lib.kubecluster {{{','.join(commands)}}} ARGS")
+    command = commands[sys.argv.pop(1)]
+    sys.argv[0] = f"tests/cluster/{command.__name__[5:].replace('_', '-')}"
+    command()

@@ -17,7 +17,8 @@ import signal
 import subprocess
 import time
 
-import kubecluster
+from tests.lib import kubecluster
+from tests.lib.hivetest import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMAGES = os.path.join(HERE, "..", "cluster", "images")
@@ -190,7 +191,7 @@ state = "{self.path('containerd/state')}"
         def serving():
             return os.path.exists(self.sock) and self.ctr("version", check=False).returncode == 0
         if self._alive("containerd"):
-            kubecluster.wait_until(serving, 60, "containerd")
+            wait_until(serving, 60, interval=0.2, what="containerd")
         else:
             self._start("containerd", ["containerd", "--config", self.path("containerd.toml")], serving, 60,
                         "containerd")
@@ -289,7 +290,7 @@ state = "{self.path('containerd/state')}"
             if ok and unlike:
                 ok = all(s["containerID"] not in unlike for s in st)
             return ok and p
-        return kubecluster.wait_until(running, timeout, f"pod {namespace}/{name} to run")
+        return wait_until(running, timeout, interval=0.2, what=f"pod {namespace}/{name} to run")
 
     @staticmethod
     def container_id(pod, container):

@@ -6,13 +6,11 @@ files, dependencies, configuration files, maintainer scripts, lintian."""
 import os
 import re
 import shutil
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import SRC, run  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import SRC, run
 
 VERSION = re.search(r"version : '([^']+)'", open(os.path.join(SRC, "meson.build")).read()).group(1)
 FILES = ["/usr/sbin/hived", "/usr/bin/hivectl", "/etc/hive/hive.conf", "/etc/hive/policies.d/example.json.disabled",

@@ -19,9 +19,8 @@ import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-import hivetest  # noqa: E402
-from hivetest import SRC, bpf_ids, run, wait_until  # noqa: E402
+from tests.lib import hivetest
+from tests.lib.hivetest import SRC, bpf_ids, run, wait_until
 
 CACHE = os.environ.get("HIVE_CACHE_DIR", "/var/cache/hive-test")
 ROOTFS = os.path.join(CACHE, "rootfs-bookworm")

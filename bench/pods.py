@@ -1,10 +1,10 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """How soon a pod's files are watched once it runs, on a real node (a real
 kube-apiserver + etcd, a kubelet on containerd: tests/cluster). Run as root
-after building (meson compile -C build):
+after building (meson compile -C build), from the source tree's root
+(bench/run --only pods runs it so):
 
-    sudo bench/pods [--build DIR] [--pods N] [--batch N]
+    sudo python3 -m bench.pods [--build DIR] [--pods N] [--batch N]
 
 For each pod: from the moment the API server's watch shows it Running with
 every container running (what the agent itself waits for), to the moment
@@ -28,9 +28,10 @@ import threading
 import time
 import urllib.request
 
+from tests.lib import kubecluster
+from tests.lib.hivetest import wait_until
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "lib"))
-import kubecluster  # noqa: E402
 
 NODE = "bench-node"
 
@@ -112,7 +113,7 @@ def main():
         for b in range(0, len(names), args.batch):
             node.run_pods([node.pod_manifest(n) for n in names[b:b + args.batch]])
         try:
-            kubecluster.wait_until(lambda: all(n in watched for n in names), 60, "every pod's file watched")
+            wait_until(lambda: all(n in watched for n in names), 60, interval=0.2, what="every pod's file watched")
         except RuntimeError:
             sys.exit("".join(l for l in log if not l.startswith("Watching")) + f"\nnot watched: {[n for n in names if n not in watched]}")
         took = time.monotonic() - start
