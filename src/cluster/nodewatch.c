@@ -13,6 +13,7 @@
 #include "shared/escape.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "shared/names.h"
 #include "watch/watch.h"
 
@@ -312,7 +313,8 @@ static void on_read_own(const struct kube_response *resp, void *userdata)
 	s->write_call = NULL;
 	if (resp->status == 404 && !resp->error) {
 		if (s->tampered)
-			log_warning("NodeWatch %s/%s was deleted by someone else: restoring it.", s->namespace, s->node);
+			log_id(LOG_WARNING, HIVE_MESSAGE_NODEWATCH_TAMPERED,
+			       "NodeWatch %s/%s was deleted by someone else: restoring it.", s->namespace, s->node);
 		s->tampered = false;
 		write_object(s); /* POST */
 		return;
@@ -320,8 +322,9 @@ static void on_read_own(const struct kube_response *resp, void *userdata)
 	if (resp->status == 200 && !resp->error && set_resource_version(s, resp->json) == 0) {
 		if (s->tampered) {
 			last_manager(resp->json, who, sizeof(who));
-			log_warning("NodeWatch %s/%s was changed by someone else (%s): restoring it.", s->namespace,
-				    s->node, who);
+			log_id(LOG_WARNING, HIVE_MESSAGE_NODEWATCH_TAMPERED,
+			       "NodeWatch %s/%s was changed by someone else (%s): restoring it.", s->namespace, s->node,
+			       who);
 		}
 		s->tampered = false;
 		write_object(s); /* PUT over it: we are its only writer */
@@ -499,9 +502,10 @@ static bool remote_node_trusted(struct nodewatch *s, struct remote_node *rn, con
 	bool trusted = where == COLOCATION_HERE || where == COLOCATION_UNVERIFIABLE;
 
 	if (where == COLOCATION_ELSEWHERE && rn->where != COLOCATION_ELSEWHERE)
-		log_warning("Ignoring NodeWatch %s/%s: it is labelled for this kernel, but node %s is not known to run "
-			    "on it (no Node of that name reports boot id %s); its entries are not watched.",
-			    s->namespace, node, node, s->kernel_id);
+		log_id(LOG_WARNING, HIVE_MESSAGE_NODEWATCH_IGNORED,
+		       "Ignoring NodeWatch %s/%s: it is labelled for this kernel, but node %s is not known to run "
+		       "on it (no Node of that name reports boot id %s); its entries are not watched.",
+		       s->namespace, node, node, s->kernel_id);
 	else if (trusted && rn->where == COLOCATION_ELSEWHERE)
 		log_info("NodeWatch %s/%s: node %s runs on this kernel now, watching its entries.", s->namespace,
 			 node, node);
@@ -530,8 +534,9 @@ static void remote_node_apply(struct nodewatch *s, const cJSON *object)
 		return;
 	}
 	if (!cJSON_IsString(kernel) || strcmp(kernel->valuestring, s->kernel_id) != 0) {
-		log_warning("Ignoring NodeWatch %s: labelled for this kernel but spec.kernelId says otherwise.",
-			    node->valuestring);
+		log_id(LOG_WARNING, HIVE_MESSAGE_NODEWATCH_IGNORED,
+		       "Ignoring NodeWatch %s: labelled for this kernel but spec.kernelId says otherwise.",
+		       node->valuestring);
 		remote_node_drop(s, node->valuestring);
 		return;
 	}

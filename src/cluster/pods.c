@@ -11,6 +11,7 @@
 #include "shared/abi.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "shared/names.h"
 #include "watch/item.h"
 #include "watch/watch.h"
@@ -372,9 +373,10 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi
 			 "(yet).",
 			 item->path, item->policy, p->info->namespace, p->info->name, pi->container->status->name);
 	else if (describe_error(error))
-		log_full(error == -ENOENT ? LOG_INFO : LOG_WARNING, "Path %s (policy %s) in pod %s/%s container %s %s.",
-			 item->path, item->policy, p->info->namespace, p->info->name, pi->container->status->name,
-			 describe_error(error));
+		/* What the image made of the path is a refusal; a missing file is not. */
+		log_id(error == -ENOENT ? LOG_INFO : LOG_WARNING, error == -ENOENT ? NULL : HIVE_MESSAGE_PATH_REFUSED,
+		       "Path %s (policy %s) in pod %s/%s container %s %s.", item->path, item->policy,
+		       p->info->namespace, p->info->name, pi->container->status->name, describe_error(error));
 	else
 		log_warning_errno(error, "Cannot resolve %s (policy %s) in pod %s/%s container %s: %m", item->path,
 				  item->policy, p->info->namespace, p->info->name, pi->container->status->name);

@@ -9,6 +9,7 @@
 #include "cluster/resources.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "shared/names.h"
 
 #define API "/apis/hive.io/v1alpha1"
@@ -462,7 +463,7 @@ static void rebuild(struct resources *s)
 			o->now.reason = d.n ? strndup(d.lines[0], REASON_MAX) : strdup("out of memory");
 			if (!outcome_equal(&was, &o->now)) {
 				for (size_t j = 0; j < d.n; j++)
-					log_error("%s", d.lines[j]);
+					log_id(LOG_ERR, HIVE_MESSAGE_POLICY_REFUSED, "%s", d.lines[j]);
 				log_error("%s is refused by this node; the others keep running.",
 					  object_label(o, label, sizeof(label)));
 			}

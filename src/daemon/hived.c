@@ -6,6 +6,7 @@
 
 #include "cluster/cluster.h"
 #include "daemon/config.h"
+#include "daemon/log-journal.h"
 #include "daemon/manager.h"
 #include "watch/policy.h"
 #include "shared/log.h"
@@ -242,6 +243,7 @@ int main(int argc, char *argv[])
 	int r;
 
 	log_setup();
+	log_journal_setup();
 	r = parse_argv(argc, argv, &a);
 	if (r <= 0)
 		return r < 0 ? 2 : 0;

@@ -21,6 +21,7 @@
 #include "cluster/resources.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "watch/watch.h"
 
 #define STATUS_INTERVAL_USEC (2 * USEC_PER_SEC)
@@ -153,12 +154,12 @@ static void report_stats(struct manager *m, bool final)
 	stats_get(m, &st);
 	if (!final && memcmp(&st, &m->reported, sizeof(st)) == 0)
 		return;
-	log_full(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO,
-		 "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
-		 "(ring buffer full), %llu for removed watches.",
-		 final ? "Final " : "", (unsigned long long)st.matched,
-		 (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
-		 (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched);
+	log_id(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO, HIVE_MESSAGE_STATS,
+	       "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
+	       "(ring buffer full), %llu for removed watches.",
+	       final ? "Final " : "", (unsigned long long)st.matched,
+	       (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
+	       (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched);
 	m->reported = st;
 }
 
@@ -343,14 +344,16 @@ int manager_reload(struct manager *m)
 	if (r < 0) {
 		if (r != -EINVAL)
 			log_error_errno(r, "Cannot read policy directory %s: %m", m->config->policy_dir);
-		log_error("Reload refused, still running the %zu policies loaded before.", m->files->n);
+		log_id(LOG_ERR, HIVE_MESSAGE_RELOAD_REFUSED,
+		       "Reload refused, still running the %zu policies loaded before.", m->files->n);
 		m->reload_failed = true;
 		goto finish;
 	}
 
 	r = apply_policies(m, policies);
 	if (r < 0) {
-		log_error_errno(r, "Cannot apply the new policies, keeping the old ones: %m");
+		log_id_errno(LOG_ERR, r, HIVE_MESSAGE_RELOAD_REFUSED,
+			     "Cannot apply the new policies, keeping the old ones: %m");
 		m->reload_failed = true;
 		goto finish;
 	}
@@ -512,7 +515,8 @@ static void keep_kernel_side(struct manager *m, struct loader *l)
 
 	if (kept_bpf_any(&m->kept)) {
 		if (loader_adopted(l)) {
-			log_info("Adopted the BPF maps kept across the restart: accesses made meanwhile are read now.");
+			log_id(LOG_INFO, HIVE_MESSAGE_ADOPTED,
+			       "Adopted the BPF maps kept across the restart: accesses made meanwhile are read now.");
 			if (!m->prune_timer)
 				(void)sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC,
 								 PRUNE_DELAY_USEC, USEC_PER_SEC, on_prune_timer, m);
@@ -556,11 +560,11 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	}
 	r = loader_new(&o, on_event, m, &l, notes);
 	if (r < 0)
-		return log_error_errno(r, "Cannot load the BPF program in %s mode: %m (%s)%s",
-				       attach_mode_to_string(o.mode), notes,
-				       r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
-	log_info("Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)), notes[0] ? "; skipped: " : "",
-		 notes);
+		return log_id_errno(LOG_ERR, r, HIVE_MESSAGE_ATTACH_FAILED,
+				    "Cannot load the BPF program in %s mode: %m (%s)%s", attach_mode_to_string(o.mode),
+				    notes, r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
+	log_id(LOG_INFO, HIVE_MESSAGE_ATTACHED, "Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)),
+	       notes[0] ? "; skipped: " : "", notes);
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */

@@ -8,6 +8,7 @@
 #include "kube/client.h"
 #include "kube/lease.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "shared/macro.h"
 
 void lease_elector_init(struct lease_elector *e, const char *identity, const struct lease_timing *timing)
@@ -245,9 +246,10 @@ static void settle(struct lease_driver *d)
 		d->e.leader = false;
 	}
 	if (d->e.unreachable && d->e.leader && !d->kept_while_unreachable)
-		log_warning("API server %s unreachable: keeping the programs attached, since no other agent can be "
-			    "granted the lease meanwhile.",
-			    kube_client_server(d->client));
+		log_id(LOG_WARNING, HIVE_MESSAGE_API_UNREACHABLE,
+		       "API server %s unreachable: keeping the programs attached, since no other agent can be "
+		       "granted the lease meanwhile.",
+		       kube_client_server(d->client));
 	d->kept_while_unreachable = d->e.unreachable && d->e.leader;
 	if (d->e.leader != d->reported_leader) {
 		d->reported_leader = d->e.leader;
@@ -257,10 +259,11 @@ static void settle(struct lease_driver *d)
 	if (d->e.untrusted_holder != d->reported_untrusted) {
 		d->reported_untrusted = d->e.untrusted_holder;
 		if (d->e.untrusted_holder)
-			log_warning("Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
-				    "that name reports this boot id): attaching anyway, so that this kernel is not "
-				    "left unwatched.",
-				    d->namespace, d->name, d->e.observed.holder);
+			log_id(LOG_WARNING, HIVE_MESSAGE_SELF_ATTACHED,
+			       "Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
+			       "that name reports this boot id): attaching anyway, so that this kernel is not "
+			       "left unwatched.",
+			       d->namespace, d->name, d->e.observed.holder);
 		else
 			log_info("Lease %s/%s no longer held by a node foreign to this kernel.", d->namespace, d->name);
 	}

@@ -10,6 +10,7 @@
 #include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "watch/watch.h"
 
 static const char *const output_kind_names[_OUTPUT_KIND_MAX] = {
@@ -238,7 +239,7 @@ char **output_journal_lines(const struct access_record *r)
 		k++;
 	}
 	lines[k++] = message(r);
-	lines[k++] = strdup("MESSAGE_ID=" HIVE_ACCESS_MESSAGE_ID);
+	lines[k++] = strdup("MESSAGE_ID=" HIVE_MESSAGE_ACCESS);
 	lines[k++] = strdup("PRIORITY=5");
 	lines[k++] = strdup("SYSLOG_IDENTIFIER=hived");
 	for (size_t i = 0; i < k; i++)

@@ -11,9 +11,6 @@
 #include "output/output.h"
 #include "watch/watch.h"
 
-/* Journal MESSAGE_ID of an access record; the catalog entry explains it. */
-#define HIVE_ACCESS_MESSAGE_ID "feff1561c2e44c39b94887118ce1eafc"
-
 /*
  * One access, complete: the kernel's event (a folded one filled in from the
  * process's last record), the watch entry it matched (which policy, which

@@ -11,6 +11,8 @@
 
 static int max_level = LOG_INFO;
 static bool journal_stream;
+static bool json_lines;
+static log_writer_fn writer;
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit",
@@ -35,12 +37,23 @@ static bool stderr_is_journal(void)
 
 void log_setup(void)
 {
-	const char *e = getenv("HIVE_LOG_LEVEL");
+	const char *e = getenv("HIVE_LOG_LEVEL"), *format = getenv("HIVE_LOG_FORMAT");
 	int level;
 
 	journal_stream = stderr_is_journal();
+	json_lines = !journal_stream && format && strcmp(format, "json") == 0;
 	if (e && (level = log_level_from_string(e)) >= 0)
 		max_level = level;
+}
+
+bool log_stderr_is_journal(void)
+{
+	return journal_stream;
+}
+
+void log_set_writer(log_writer_fn fn)
+{
+	writer = fn;
 }
 
 void log_set_max_level(int level)
@@ -63,9 +76,43 @@ int log_level_from_string(const char *s)
 	return -EINVAL;
 }
 
-int log_internal(int level, int error, const char *fmt, ...)
+/* A JSON string's body: the message may hold anything a path held. */
+static void put_json_string(const char *s)
 {
-	int saved = errno;
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(stderr, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(stderr, "\\u%04x", c);
+		else
+			fputc(c, stderr);
+	}
+}
+
+static void write_stderr(int level, int error, const char *message_id, const char *message)
+{
+	if (json_lines) {
+		fprintf(stderr, "{\"priority\":%d,\"message\":\"", level);
+		put_json_string(message);
+		fputc('"', stderr);
+		if (message_id)
+			fprintf(stderr, ",\"message_id\":\"%s\"", message_id);
+		if (error)
+			fprintf(stderr, ",\"errno\":%d", error);
+		fputs("}\n", stderr);
+		return;
+	}
+	if (journal_stream)
+		fprintf(stderr, "<%d>", level);
+	fprintf(stderr, "%s\n", message);
+}
+
+int log_internal(int level, int error, const char *message_id, const char *fmt, ...)
+{
+	int saved = errno, n;
+	char *message = NULL;
 	va_list ap;
 
 	if (error < 0)
@@ -76,11 +123,11 @@ int log_internal(int level, int error, const char *fmt, ...)
 	/* %m in fmt prints the error we were given, not a stale errno. */
 	errno = error;
 	va_start(ap, fmt);
-	if (journal_stream)
-		fprintf(stderr, "<%d>", level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	n = vasprintf(&message, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (!writer || writer(level, error, message_id, message) < 0))
+		write_stderr(level, error, message_id, message);
+	free(message);
 	errno = saved;
 	return -error;
 }

@@ -13,6 +13,7 @@
 #include "shared/escape.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
+#include "shared/message-id.h"
 #include "watch/item.h"
 #include "watch/policy.h"
 #include "watch/watch.h"
@@ -170,14 +171,15 @@ static bool keep_pinned(struct host_item *hi, int error)
 	kernel_dev_to_string(item->file.dev, dev);
 	if (error == -ELOOP) {
 		symlink_note(item->path, " (", ")", via);
-		log_warning("Host path %s (policy %s) now goes through a symlink%s, which the policy does not follow "
-			    "(followSymlinks is false): still watching the file it named before, inode %llu on %s.",
-			    shown, item->policy, via, (unsigned long long)item->file.ino, dev);
+		log_id(LOG_WARNING, HIVE_MESSAGE_WATCH_KEPT,
+		       "Host path %s (policy %s) now goes through a symlink%s, which the policy does not follow "
+		       "(followSymlinks is false): still watching the file it named before, inode %llu on %s.",
+		       shown, item->policy, via, (unsigned long long)item->file.ino, dev);
 	} else
-		log_warning_errno(error,
-				  "Host path %s (policy %s) does not resolve any more (%m), but the file it named still "
-				  "exists: still watching it, inode %llu on %s (followSymlinks is false).",
-				  shown, item->policy, (unsigned long long)item->file.ino, dev);
+		log_id_errno(LOG_WARNING, error, HIVE_MESSAGE_WATCH_KEPT,
+			     "Host path %s (policy %s) does not resolve any more (%m), but the file it named still "
+			     "exists: still watching it, inode %llu on %s (followSymlinks is false).",
+			     shown, item->policy, (unsigned long long)item->file.ino, dev);
 	return true;
 }
 
@@ -195,9 +197,10 @@ static void refuse_symlink(struct host_source *h, struct host_item *hi)
 		return;
 	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
 	symlink_note(item->path, " (", ")", via);
-	log_error("Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
-		  "(followSymlinks is false): not watched.",
-		  shown, item->policy, via);
+	log_id(LOG_ERR, HIVE_MESSAGE_PATH_REFUSED,
+	       "Host path %s (policy %s) goes through a symlink%s, which the policy does not follow "
+	       "(followSymlinks is false): not watched.",
+	       shown, item->policy, via);
 }
 
 static void resolve_failed(struct host_source *h, struct host_item *hi, int error)
@@ -242,11 +245,12 @@ static void describe_move(struct host_item *hi, int fd, const struct hive_watch_
 	if (moved_elsewhere) {
 		escape_untrusted(hi->real ? hi->real : item->path, strnlen(hi->real ? hi->real : item->path, 128),
 				 before, sizeof(before));
-		log_warning("Watch of %s (policy %s) moved to a different file: it was %s (inode %llu on %u:%u), it is "
-			    "now %s (inode %llu on %u:%u)%s.",
-			    shown, item->policy, before, (unsigned long long)item->file.ino,
-			    kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev), now,
-			    (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev), via);
+		log_id(LOG_WARNING, HIVE_MESSAGE_WATCH_MOVED,
+		       "Watch of %s (policy %s) moved to a different file: it was %s (inode %llu on %u:%u), it is "
+		       "now %s (inode %llu on %u:%u)%s.",
+		       shown, item->policy, before, (unsigned long long)item->file.ino,
+		       kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev), now,
+		       (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev), via);
 	} else if (real)
 		log_notice("%s %s (policy %s)%s: the file is %s, inode %llu on %u:%u.",
 			   item->present ? "Followed" : "Watching", shown, item->policy, via, now,

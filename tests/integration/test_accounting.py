@@ -67,7 +67,7 @@ class Accounting(unittest.TestCase):
             pid = flood(self.file, n)
         finally:
             h.proc.send_signal(signal.SIGCONT)
-        h.wait_log("dropped (ring buffer full)")
+        h.wait_logged("STATS", "dropped (ring buffer full)")
         wait_until(lambda: re.search(r"[1-9]\d* dropped", h.status()), 5, what="drops in STATUS")
         matched, written, suppressed, dropped = self.final_stats()
         records = h.matching(pid=pid)

@@ -187,7 +187,7 @@ class Cluster(ClusterTest):
                 L.wait_record(timeout=5, pid=pid, node=node)
             time.sleep(2)
         self.assertEqual(self.role(L), "leader")
-        L.wait_log("unreachable: keeping the programs attached")
+        L.wait_logged("API_UNREACHABLE")
         self.cluster.start_apiserver()
 
         # "Watching ... again." / "NodeWatch ... written again.": retries back

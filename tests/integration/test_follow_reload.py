@@ -136,8 +136,7 @@ class Symlinks(unittest.TestCase):
         h.wait_read_logged(self.path, path=self.path)
         original = self.swap()
         target = os.path.join(self.elsewhere, "passwd")
-        log = h.wait_log("moved to a different file", timeout=FOLLOW_SECONDS)
-        line = [x for x in log.splitlines() if "moved to a different file" in x][0]
+        line = h.wait_logged("WATCH_MOVED", self.path, timeout=FOLLOW_SECONDS)
         self.assertIn(f"it was {self.path} (inode {os.stat(original).st_ino}", line)
         self.assertIn(f"it is now {target} (inode {os.stat(target).st_ino}", line)
         self.assertIn(f"through symlink {self.real} -> {self.elsewhere}", line)
@@ -156,8 +155,9 @@ class Symlinks(unittest.TestCase):
         h = self.start(followSymlinks=False)
         h.wait_read_logged(self.path, path=self.path)
         original = self.swap()
-        h.wait_log("which the policy does not follow (followSymlinks is false): still watching the file it "
-                   f"named before, inode {os.stat(original).st_ino}", timeout=FOLLOW_SECONDS)
+        line = h.wait_logged("WATCH_KEPT", self.path, timeout=FOLLOW_SECONDS)
+        self.assertIn(f"through a symlink ({self.real} -> {self.elsewhere})", line)
+        self.assertIn(f"inode {os.stat(original).st_ino}", line)
         # The original file, now elsewhere, is still logged; what the link
         # points to is not (checked against a control read made after it).
         h.wait_read_logged(original, path=self.path)
@@ -168,9 +168,9 @@ class Symlinks(unittest.TestCase):
         h.wait_read_logged(self.path, path=self.path)
         original = os.path.join(self.real + ".orig", "passwd")
         os.rename(self.real, self.real + ".orig")
-        h.wait_log(f"Host path {self.path} (policy swap) does not resolve any more (No such file or directory), "
-                   f"but the file it named still exists: still watching it, inode {os.stat(original).st_ino}",
-                   timeout=FOLLOW_SECONDS)
+        line = h.wait_logged("WATCH_KEPT", self.path, timeout=FOLLOW_SECONDS)
+        self.assertIn("(No such file or directory)", line)
+        self.assertIn(f"inode {os.stat(original).st_ino}", line)
         h.wait_read_logged(original, path=self.path)
         # Gone for good: the watch goes too; a new file at the path is watched.
         os.unlink(original)
@@ -183,8 +183,8 @@ class Symlinks(unittest.TestCase):
         os.rename(self.real, self.real + ".orig")
         os.symlink(self.elsewhere, self.real)
         h = self.start(followSymlinks=False)
-        h.wait_log(f"Host path {self.path} (policy swap) goes through a symlink ({self.real} -> {self.elsewhere}), "
-                   "which the policy does not follow (followSymlinks is false): not watched.")
+        line = h.wait_logged("PATH_REFUSED", self.path)
+        self.assertIn(f"({self.real} -> {self.elsewhere})", line)
         h.assert_not_logged(cat(self.path), self.control)
 
 
@@ -217,8 +217,9 @@ class Reload(unittest.TestCase):
         h.write_policy("20-bad.json", '{"name": "watch-b", "host": true, "paths": ["relative/b"]}')
         h.write_policy("30-b.json", host_policy("watch-b2", self.b))
         h.reload()
-        log = h.wait_log("Reload refused")
-        self.assertIn("20-bad.json: policy #1 \"watch-b\": paths[0]: \"relative/b\" is not an absolute path", log)
+        h.wait_logged("RELOAD_REFUSED")
+        self.assertIn("20-bad.json: policy #1 \"watch-b\": paths[0]: \"relative/b\" is not an absolute path",
+                      h.log_text())
         self.assertIn("FAILED", h.status())
         # The old set runs on, the valid part of the refused set did not sneak in.
         h.assert_not_logged(cat(self.b), self.a, policy="watch-a")

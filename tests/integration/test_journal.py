@@ -16,7 +16,7 @@ from tests.lib.hivetest import Hived, host_policy, run, wait_until
 
 JOURNALD = next((p for p in ("/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald")
                  if os.path.exists(p)), None)
-MESSAGE_ID = "feff1561c2e44c39b94887118ce1eafc"
+MESSAGE_ID = hivetest.MESSAGE["ACCESS"]
 REQUIRED = ["HIVE_POLICY", "HIVE_PATH", "HIVE_INODE", "HIVE_DEV", "HIVE_ACCESS", "HIVE_PID", "HIVE_PPID",
             "HIVE_UID", "HIVE_GID", "HIVE_COMM", "HIVE_EXE", "HIVE_NODE", "HIVE_KERNEL_ID", "HIVE_ATTACH",
             "HIVE_SUPPRESSED"]

@@ -192,9 +192,11 @@ class Policies(ClusterTest):
             self.apply(hive_policy("good", {"host": True, "paths": [good]}))
             self.apply(hive_policy("bad", {"host": True, "paths": ["relative/path"]}))
             self.apply(hive_policy("sneaky", {"host": True, "paths": [tenant_file]}, namespace="team-a"))
-            a.wait_log('HivePolicy bad: spec.paths[0]: "relative/path" is not an absolute path', timeout=10)
-            a.wait_log("HiveNamespacedPolicy team-a/sneaky: spec.host: not allowed: a HiveNamespacedPolicy selects "
-                       "pods of its own namespace only", timeout=10)
+            a.wait_logged("POLICY_REFUSED", 'HivePolicy bad: spec.paths[0]: "relative/path" is not an absolute path',
+                          timeout=10)
+            a.wait_logged("POLICY_REFUSED",
+                          "HiveNamespacedPolicy team-a/sneaky: spec.host: not allowed: a HiveNamespacedPolicy selects "
+                          "pods of its own namespace only", timeout=10)
             # The rest keeps running, the refused host path is not watched.
             a.wait_read_logged(good, timeout=10, policy="good", policy_kind="HivePolicy")
             pid = cat(tenant_file)

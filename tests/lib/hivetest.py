@@ -17,9 +17,19 @@ import threading
 import time
 import unittest
 
-BUILD = os.environ.get("HIVE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
-HIVED = os.environ.get("HIVED", os.path.join(BUILD, "hived"))
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("HIVE_BUILD_DIR", os.path.join(SRC, "build"))
+HIVED = os.environ.get("HIVED", os.path.join(BUILD, "hived"))
+
+
+def message_ids():
+    """The MESSAGE_IDs hived gives what it says, by name (WATCH_MOVED, ...),
+    read from their one home, src/shared/message-id.h."""
+    text = open(os.path.join(SRC, "src", "shared", "message-id.h")).read()
+    return dict(re.findall(r'#define HIVE_MESSAGE_(\w+) "([0-9a-f]{32})"', text))
+
+
+MESSAGE = message_ids()
 
 
 def skip_unless_root():
@@ -122,9 +132,18 @@ class Hived:
                 self.record_times.append(time.monotonic())
 
     def _read_stderr(self):
+        # hived logs JSON lines here (HIVE_LOG_FORMAT=json): each with its
+        # priority and, for what tests look for, a MESSAGE_ID.
         for line in self.proc.stderr:
+            line = line.rstrip("\n")
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = {"message": line}
+            if not isinstance(entry, dict) or "message" not in entry:
+                entry = {"message": line}
             with self.lock:
-                self.log.append(line.rstrip("\n"))
+                self.log.append(entry)
 
     def _read_notify(self):
         # Polls with a timeout so close() can stop it before the socket is
@@ -146,7 +165,7 @@ class Hived:
         sock_path = os.path.join(self.dir, "notify")
         self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify_sock.bind(sock_path)
-        env = dict(os.environ, NOTIFY_SOCKET=sock_path)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path, HIVE_LOG_FORMAT="json")
         env.pop("JOURNAL_STREAM", None)
         env.update(self.env or {})
         wrapper = os.environ.get("HIVE_TEST_WRAPPER", "").split()
@@ -169,7 +188,7 @@ class Hived:
     def wait_ready(self, count=1, timeout=20):
         def ready():
             if self.proc.poll() is not None:
-                raise AssertionError(f"hived exited with {self.proc.returncode}:\n" + "\n".join(self.log))
+                raise AssertionError(f"hived exited with {self.proc.returncode}:\n" + self.log_text())
             return sum("READY=1" in n for n in self.notifications()) >= count
         try:
             wait_until(ready, timeout, what=f"READY=1 #{count}")
@@ -181,13 +200,26 @@ class Hived:
         return statuses[-1] if statuses else ""
 
     def log_text(self):
+        """What hived logged, one message a line."""
         with self.lock:
-            return "\n".join(self.log)
+            return "\n".join(e["message"] for e in self.log)
 
     def wait_log(self, text, timeout=5):
         """Wait for text in hived's log; returns the whole log."""
         wait_until(lambda: text in self.log_text(), timeout, what=f"log line {text!r}")
         return self.log_text()
+
+    def logged(self, name, *texts):
+        """Messages logged with MESSAGE_ID name (see MESSAGE) that hold
+        every one of texts (the paths, policies, nodes they are about)."""
+        with self.lock:
+            return [e["message"] for e in self.log
+                    if e.get("message_id") == MESSAGE[name] and all(t in e["message"] for t in texts)]
+
+    def wait_logged(self, name, *texts, timeout=5):
+        """Wait until a message with MESSAGE_ID name holds every text; returns it."""
+        return wait_until(lambda: self.logged(name, *texts), timeout,
+                          what=f"a {name} message with {texts}; log:\n{self.log_text()}")[0]
 
     def snapshot(self):
         with self.lock:

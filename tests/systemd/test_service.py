@@ -20,7 +20,7 @@ import time
 import unittest
 
 from tests.lib import hivetest
-from tests.lib.hivetest import SRC, bpf_ids, run, wait_until
+from tests.lib.hivetest import MESSAGE, SRC, bpf_ids, run, wait_until
 
 CACHE = os.environ.get("HIVE_CACHE_DIR", "/var/cache/hive-test")
 ROOTFS = os.path.join(CACHE, "rootfs-bookworm")
@@ -137,6 +137,14 @@ class Service(unittest.TestCase):
             return all(t in log for t in texts) and log
         return wait_until(logged, timeout, interval=0.3, what=f"{texts} in hived's log")
 
+    def wait_message(self, name, *texts, since=0, timeout=10):
+        """Wait for hived's journal entry with MESSAGE_ID name (hivetest.MESSAGE)
+        whose message holds every text, at or after since (µs); returns it."""
+        def found():
+            return [e for e in self.journal(f"MESSAGE_ID={MESSAGE[name]}")
+                    if int(e["__REALTIME_TIMESTAMP"]) >= since and all(t in e["MESSAGE"] for t in texts)]
+        return wait_until(found, timeout, interval=0.3, what=f"a {name} entry with {texts}")[0]
+
     def main_pid(self):
         return int(self.sh("systemctl show -p MainPID --value hive").stdout)
 
@@ -169,6 +177,12 @@ class Service(unittest.TestCase):
         self.assertGreater(started, 0)
         self.assertRegex(self.sh("systemctl status hive --no-pager", check=False).stdout,
                          r"Status: \"(fentry|kprobe|tracepoint) mode; watching 0 inodes")
+        # hived's own messages reach the journal with their MESSAGE_ID, which
+        # the installed catalog explains.
+        attached = self.wait_message("ATTACHED")
+        self.assertEqual((attached["PRIORITY"], attached["SYSLOG_IDENTIFIER"]), ("6", "hived"))
+        explained = self.sh(f"journalctl -x --no-pager MESSAGE_ID={MESSAGE['ATTACHED']}").stdout
+        self.assertIn("Hive's access hooks are attached", explained)
 
     def test_02_enable_now_and_read_a_watched_file(self):
         self.sh("cp /etc/hive/policies.d/example.json.disabled /etc/hive/policies.d/etc-shadow.json")
@@ -182,7 +196,7 @@ class Service(unittest.TestCase):
         self.assertEqual((e["HIVE_PATH"], e["HIVE_ACCESS"], e["HIVE_COMM"], e["HIVE_EXE"]),
                          ("/etc/shadow", "read", "cat", "/usr/bin/cat"))
         self.assertEqual(e["_SYSTEMD_UNIT"], "hive.service")
-        self.assertEqual(e["MESSAGE_ID"], "feff1561c2e44c39b94887118ce1eafc")
+        self.assertEqual(e["MESSAGE_ID"], MESSAGE["ACCESS"])
         explained = self.sh("journalctl -u hive -x --no-pager HIVE_POLICY=etc-shadow").stdout
         self.assertIn("Subject: cat accessed watched file /etc/shadow (read)", explained)
         self.assertIn("which policy etc-shadow watches", explained)
@@ -333,7 +347,8 @@ systemctl reload hive""")
         started = int(self.sh("systemctl show -p ExecMainStartTimestampMonotonic --value hive").stdout) / 1e6
         self.assertLess(done, started, "the reads were to happen while no agent ran")
         self.wait_records(since, 20, "the 20 reads made while hived was down")
-        self.wait_log("taking it over", "Adopted the BPF maps kept across the restart")
+        self.wait_log("taking it over")
+        self.wait_message("ADOPTED", since=since)
         # The old programs went once the new ones were attached: one set.
         wait_until(lambda: len(self.hook_programs()) == len(hooks), 10, interval=0.5, what="one set of hooks")
         self.assertNotEqual(self.hook_programs(), hooks)
@@ -370,7 +385,7 @@ systemctl reload hive""")
                                 f"program {prog} still loaded after stop")
         # Nor any kept for a restart: a stop empties systemd's fd store.
         self.assertEqual(self.hook_programs(), [])
-        self.wait_log("Final Stats:", lines=20)
+        self.wait_message("STATS", "Final Stats:", since=since)
 
     def test_08_remove_then_purge(self):
         self.sh("systemctl start hive")
