@@ -121,11 +121,13 @@ int flush_folded(void *ctx)
 		}
 		wkey.ino = c->key.ino;
 		wkey.dev = c->key.dev;
+		wkey.gen = c->key.gen;
 		watch = bpf_map_lookup_elem(&watches, &wkey);
 		__builtin_memset(ev, 0, sizeof(*ev));
 		ev->boot_ns = b->now;
 		ev->ino = c->key.ino;
 		ev->dev = c->key.dev;
+		ev->gen = c->key.gen;
 		ev->tgid = c->key.tgid;
 		ev->mask = c->key.mask;
 		ev->watch_id = watch ? watch->watch_id : 0;

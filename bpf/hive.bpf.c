@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "hive.h"
+#include "inode.bpf.h"
 #include "maps.bpf.h"
 #include "task.bpf.h"
 
@@ -34,6 +35,10 @@ const volatile __u64 dedup_window_ns = 0;
 const volatile __u32 flusher = 0;
 /* This loader's generation: the hooks record only while control holds it. */
 const volatile __u64 generation = 0;
+/* Whether the map's keys have the inode's generation: user space learns it
+ * from the resolver, and where that cannot run, from fstat(), which knows
+ * none. */
+const volatile __u32 with_generation = 1;
 
 /* Room to build a path backwards from the middle, with offsets the verifier
  * can bound by masking. */
@@ -47,6 +52,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct path_scratch);
 } scratch SEC(".maps");
+
+/* A names map key is built here: too big for the stack beside the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_name_key);
+} name_scratch SEC(".maps");
 
 /*
  * The current executable's path, from the process's own root (so a container
@@ -180,7 +193,7 @@ static __always_inline bool ring_busy(void)
  */
 static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now)
 {
-	struct hive_dedup_key akey = { .ino = dkey->ino, .dev = dkey->dev, .mask = dkey->mask };
+	struct hive_dedup_key akey = { .ino = dkey->ino, .dev = dkey->dev, .gen = dkey->gen, .mask = dkey->mask };
 	struct hive_dedup_state fresh = { .last_emit_ns = now, .pending = count }, *state;
 
 	state = bpf_map_lookup_elem(&dedup, &akey);
@@ -195,10 +208,73 @@ static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 c
 	return true;
 }
 
-static __always_inline int handle_access(struct inode *inode, __u32 mask)
+/* The watch entry of the inode, or NULL: the first thing every hook asks. */
+static __always_inline struct hive_watch_value *watched(struct inode *inode, struct hive_watch_key *key)
 {
-	struct hive_watch_key key = {};
-	struct hive_watch_value *watch;
+	if (!inode)
+		return NULL;
+	inode_key(inode, key);
+	if (!with_generation)
+		key->gen = 0;
+	return bpf_map_lookup_elem(&watches, key);
+}
+
+/*
+ * A file not found by its inode, reached through dentry: is it at a watched
+ * name? Then it is the watched file, though the inode map still names the
+ * one that was there before a rename, link or create put it there: the
+ * kernel's own resolution decides, not user space following later. Costs a
+ * lookup of the directory; its name is read only in a directory that has
+ * watched names.
+ */
+static __always_inline struct hive_watch_value *watched_name(struct dentry *dentry, struct hive_watch_key *dkey)
+{
+	struct hive_watch_value *dir, *found;
+	struct dentry *parent, *volume;
+	struct hive_name_key *key;
+	char prefix[3] = {};
+	__u32 zero = 0;
+
+	if (!dentry)
+		return NULL;
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (!parent || parent == dentry)
+		return NULL;
+	key = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!key)
+		return NULL;
+	dir = watched(BPF_CORE_READ(parent, d_inode), dkey);
+	if (dir && dir->name_access) {
+		__builtin_memset(key, 0, sizeof(*key));
+		key->dir = *dkey; /* as watched() made it: without the generation where there is none */
+		bpf_probe_read_kernel_str(key->name, sizeof(key->name), BPF_CORE_READ(dentry, d_name.name));
+		found = bpf_map_lookup_elem(&names, key);
+		if (found)
+			return found;
+	}
+	/* In a "..<timestamp>" directory of a kubelet volume: the name on the
+	 * volume's directory (HIVE_NAME_ANY_DATA_DIR). */
+	bpf_probe_read_kernel(prefix, sizeof(prefix), BPF_CORE_READ(parent, d_name.name));
+	if (prefix[0] != '.' || prefix[1] != '.' || !prefix[2])
+		return NULL;
+	volume = BPF_CORE_READ(parent, d_parent);
+	if (!volume || volume == parent)
+		return NULL;
+	dir = watched(BPF_CORE_READ(volume, d_inode), dkey);
+	if (!dir || !dir->name_access)
+		return NULL;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->dir = *dkey;
+	__builtin_memcpy(key->name, HIVE_NAME_ANY_DATA_DIR, 4);
+	bpf_probe_read_kernel_str(key->name + 4, sizeof(key->name) - 4, BPF_CORE_READ(dentry, d_name.name));
+	return bpf_map_lookup_elem(&names, key);
+}
+
+/* An access of mask to the watched file key: count it, fold it, or make it
+ * an event. dir: when watch is a name's, its directory. */
+static __always_inline int record_access(const struct hive_watch_key *key, const struct hive_watch_value *watch,
+					 __u32 mask, const struct hive_watch_key *dir)
+{
 	struct hive_dedup_key dkey = {};
 	struct hive_stats *counters;
 	struct task_struct *task;
@@ -208,14 +284,9 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	__u64 *active;
 	long carried;
 
-	if (!inode)
+	if (!(mask & watch->access))
 		return 0;
-	key.ino = BPF_CORE_READ(inode, i_ino);
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	watch = bpf_map_lookup_elem(&watches, &key);
-	if (!watch || !(mask & watch->access))
-		return 0;
-	active = bpf_map_lookup_elem(&control, &zero);
+	active = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_ACTIVE });
 	if (!active || *active != generation)
 		return 0; /* another loader's hooks record now */
 
@@ -231,8 +302,9 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	counters->matched++;
 
 	now = bpf_ktime_get_boot_ns();
-	dkey.ino = key.ino;
-	dkey.dev = key.dev;
+	dkey.ino = key->ino;
+	dkey.dev = key->dev;
+	dkey.gen = key->gen;
 	dkey.tgid = pid_tgid >> 32;
 	dkey.mask = mask;
 	carried = dedup_admit(&dkey, now);
@@ -257,8 +329,9 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	task = (struct task_struct *)bpf_get_current_task();
 	uid_gid = bpf_get_current_uid_gid();
 	event->boot_ns = now;
-	event->ino = key.ino;
-	event->dev = key.dev;
+	event->ino = key->ino;
+	event->dev = key->dev;
+	event->gen = key->gen;
 	event->cgroup_id = bpf_get_current_cgroup_id();
 	event->suppressed = carried;
 	event->watch_id = watch->watch_id;
@@ -268,12 +341,40 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	event->uid = (__u32)uid_gid;
 	event->gid = uid_gid >> 32;
 	event->mask = mask;
-	event->pad = 0;
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
 	event->flags = exe_path(task, event->exe);
+	if (dir) {
+		event->flags |= HIVE_EVENT_BY_NAME;
+		event->dir = *dir;
+	} else
+		__builtin_memset(&event->dir, 0, sizeof(event->dir));
 	bpf_ringbuf_submit(event, 0);
 	counters->emitted++;
 	return 0;
+}
+
+/* The dentry an inode is reached by: its first alias (a file a rename put at
+ * a watched name has that one). */
+static __always_inline struct dentry *first_alias(struct inode *inode)
+{
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+
+	return first ? (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias) : NULL;
+}
+
+static __always_inline int handle_access(struct inode *inode, __u32 mask)
+{
+	struct hive_watch_key key, dir;
+	struct hive_watch_value *watch = watched(inode, &key);
+
+	if (watch)
+		return record_access(&key, watch, mask, NULL);
+	/* By name only at an open: inode_permission() is asked for every
+	 * directory of every path walked, and a name is what an open is of. */
+	if (!inode || !(mask & HIVE_MAY_OPEN))
+		return 0;
+	watch = watched_name(first_alias(inode), &dir);
+	return watch ? record_access(&key, watch, mask, &dir) : 0;
 }
 
 SEC("fentry/inode_permission")
@@ -293,16 +394,25 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 }
 
 /*
- * Fallback: a successful open is reported with the access mode it was granted,
- * so the mask means what inode_permission()'s would have meant.
+ * Fallback: a successful open is reported with the access mode it was
+ * granted, so the mask means what inode_permission()'s would have meant. The
+ * mode and flags are read only for a watched file: every open of the host
+ * pays for what happens before the lookup.
  */
 static __always_inline int handle_open_exit(long ret)
 {
 	struct file *file = current_fd_file(ret);
+	struct hive_watch_value *watch;
+	struct hive_watch_key key, dir, *by_name = NULL;
 	__u32 mask = HIVE_MAY_OPEN;
 	unsigned int f_mode, f_flags;
 
 	if (!file)
+		return 0;
+	watch = watched(BPF_CORE_READ(file, f_inode), &key);
+	if (!watch && (watch = watched_name(BPF_CORE_READ(file, f_path.dentry), &dir)))
+		by_name = &dir;
+	if (!watch)
 		return 0;
 	f_mode = BPF_CORE_READ(file, f_mode);
 	f_flags = BPF_CORE_READ(file, f_flags);
@@ -312,17 +422,23 @@ static __always_inline int handle_open_exit(long ret)
 		mask |= HIVE_MAY_WRITE;
 	if (f_flags & O_APPEND)
 		mask |= HIVE_MAY_APPEND;
-	return handle_access(BPF_CORE_READ(file, f_inode), mask);
+	return record_access(&key, watch, mask, by_name);
 }
 
 static __always_inline int handle_exec_exit(long ret)
 {
-	struct task_struct *task;
+	struct hive_watch_value *watch;
+	struct hive_watch_key key, dir;
+	struct file *exe;
 
 	if (ret != 0)
 		return 0;
-	task = (struct task_struct *)bpf_get_current_task();
-	return handle_access(BPF_CORE_READ(task, mm, exe_file, f_inode), HIVE_MAY_EXEC | HIVE_MAY_OPEN);
+	exe = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm, exe_file);
+	watch = watched(BPF_CORE_READ(exe, f_inode), &key);
+	if (watch)
+		return record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, NULL);
+	watch = watched_name(BPF_CORE_READ(exe, f_path.dentry), &dir);
+	return watch ? record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, &dir) : 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")

@@ -31,17 +31,60 @@
 /*
  * A file as the kernel sees it: inode number plus the superblock's s_dev,
  * encoded the kernel's way ((major << 20) | minor), which is not user space's
- * st_dev encoding and, on btrfs subvolumes, not even the same device.
+ * st_dev encoding and, on btrfs subvolumes, not even the same device; and the
+ * inode's generation, which tells the file from a later one the file system
+ * gives the same number once this one is gone (see inode_key() in
+ * inode.bpf.h: overlayfs takes its upper file's).
  */
 struct hive_watch_key {
 	__u64 ino;
 	__u32 dev;
-	__u32 pad; /* zero: the whole struct is hashed */
+	__u32 gen;
+};
+
+/*
+ * What the maps shared across restarts mean (maps.bpf.h): raised whenever a
+ * key, a value or their meaning changes, so that a new agent never adopts a
+ * previous agent's maps of another layout. 2: keys have the inode's
+ * generation; 3: watched names.
+ */
+#define HIVE_MAPS_LAYOUT 3
+
+/* The control map's entries (maps.bpf.h). */
+enum {
+	HIVE_CONTROL_ACTIVE,
+	HIVE_CONTROL_LAYOUT,
+	_HIVE_CONTROL_MAX,
 };
 
 struct hive_watch_value {
-	__u32 watch_id; /* user space's inode slot, echoed in events */
-	__u32 access;   /* union of HIVE_MAY_* the policies on this inode want */
+	__u32 watch_id;    /* user space's slot, echoed in events */
+	__u32 access;      /* union of HIVE_MAY_* the policies on this inode (or name) want */
+	__u32 name_access; /* on a directory: the union of what its watched names want (0: none) */
+	__u32 pad;
+};
+
+/*
+ * A name in a directory: the last component of a watched path, so that the
+ * file a rename, a link or a create puts there is the watched one from its
+ * first access, as the kernel resolved it, before user space has followed
+ * (the inode map still names the file that was there). Looked up only when
+ * the directory's own entry in the watch map has name_access.
+ */
+#define HIVE_NAME_LEN 256 /* NAME_MAX and its NUL */
+
+/*
+ * The kubelet writes each version of a Secret, ConfigMap or projected volume
+ * into a new directory "..<timestamp>" of the volume and swaps the "..data"
+ * symlink to it: a file of such a volume is watched by the name
+ * "..* /NAME" (without the space) on the volume's directory, whatever
+ * "..<timestamp>" directory it is in. A real name has no '/'.
+ */
+#define HIVE_NAME_ANY_DATA_DIR "..*/"
+
+struct hive_name_key {
+	struct hive_watch_key dir; /* the directory, as the kernel sees it */
+	char name[HIVE_NAME_LEN];  /* NUL-padded: the whole key is hashed */
 };
 
 struct hive_dedup_key {
@@ -49,7 +92,7 @@ struct hive_dedup_key {
 	__u32 dev;
 	__u32 tgid;
 	__u32 mask;
-	__u32 pad;
+	__u32 gen;
 };
 
 struct hive_dedup_state {
@@ -71,7 +114,9 @@ struct hive_event {
 	__u32 gid;
 	__u32 mask;
 	__u32 flags; /* HIVE_EVENT_* */
-	__u32 pad;
+	__u32 gen;   /* with ino and dev: the file, see struct hive_watch_key */
+	/* HIVE_EVENT_BY_NAME: the directory of the name it was found by. */
+	struct hive_watch_key dir;
 	char comm[HIVE_COMM_LEN];
 	char exe[HIVE_EXE_LEN]; /* NUL-terminated; empty for kernel threads */
 };
@@ -86,6 +131,9 @@ struct hive_event {
 /* Folded while the ring buffer was more than half full: accesses by any
  * process (tgid 0), counted per file and access kind. Set with FOLDED. */
 #define HIVE_EVENT_AGGREGATED 0x4
+/* Found by the name it was reached through (struct hive_name_key), not by
+ * its inode: watch_id is the name's, and ino/dev/gen the file's. */
+#define HIVE_EVENT_BY_NAME 0x8
 
 /*
  * Per-CPU counters. Every access to a watched inode that passes the access
@@ -109,6 +157,10 @@ struct hive_resolved {
 	__u32 dev;
 	__s32 fd;
 	__u64 seq;
+	__u32 gen;
+	__u32 pad;
+	/* The name the file was reached by: its directory and last component. */
+	struct hive_name_key name;
 };
 
 #endif

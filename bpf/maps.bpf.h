@@ -14,6 +14,17 @@ struct {
 	__type(value, struct hive_watch_value);
 } watches SEC(".maps");
 
+/* Watched names (struct hive_name_key), for files not (yet) in watches.
+ * Not preallocated: 272-byte keys for every possible entry would cost
+ * megabytes, and only user space adds entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* resized from user space */
+	__type(key, struct hive_name_key);
+	__type(value, struct hive_watch_value);
+} names SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized from user space */
@@ -33,13 +44,15 @@ struct {
 	__type(value, struct hive_stats);
 } stats SEC(".maps");
 
-/* Whose hooks record: the generation of the loader that attached them.
- * While an agent takes over from the previous one both sets are attached;
- * one write here hands over, so an access is recorded once, never twice or
- * not at all. */
+/* [HIVE_CONTROL_ACTIVE]: whose hooks record, the generation of the loader
+ * that attached them. While an agent takes over from the previous one both
+ * sets are attached; one write here hands over, so an access is recorded
+ * once, never twice or not at all. [HIVE_CONTROL_LAYOUT]: the layout of these
+ * maps, HIVE_MAPS_LAYOUT, so that an agent adopts only maps that mean what
+ * its programs think they mean. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, _HIVE_CONTROL_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
 } control SEC(".maps");

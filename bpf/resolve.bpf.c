@@ -12,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "hive.h"
+#include "inode.bpf.h"
 #include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -24,7 +25,7 @@ struct hive_resolved resolved = {};
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	struct inode *inode;
+	struct hive_watch_key key;
 	struct file *file;
 
 	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != self_tgid)
@@ -32,9 +33,13 @@ int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	file = current_fd_file(ctx->ret);
 	if (!file)
 		return 0;
-	inode = BPF_CORE_READ(file, f_inode);
-	resolved.ino = BPF_CORE_READ(inode, i_ino);
-	resolved.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* The same functions the hooks key their lookups with. */
+	inode_key(BPF_CORE_READ(file, f_inode), &key);
+	resolved.ino = key.ino;
+	resolved.dev = key.dev;
+	resolved.gen = key.gen;
+	__builtin_memset(&resolved.name, 0, sizeof(resolved.name));
+	dentry_name_key(BPF_CORE_READ(file, f_path.dentry), &resolved.name);
 	resolved.fd = ctx->ret;
 	resolved.seq++;
 	return 0;

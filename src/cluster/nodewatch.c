@@ -72,9 +72,25 @@ static const char *opt_string(const cJSON *o, const char *name, size_t max, bool
 	return v->valuestring;
 }
 
+/* A decimal number below 2^32, digits only. */
+static int parse_u32(const char *s, uint32_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
-	const char *key, *path, *policy, *kind, *inode, *dev, *ns, *pod, *pod_uid, *container, *container_id;
+	const char *key, *path, *policy, *kind, *inode, *dev, *gen, *ns, *pod, *pod_uid, *container, *container_id;
 	struct hive_watch_key file = {};
 	const cJSON *access, *a;
 	unsigned long long ino;
@@ -92,6 +108,7 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	kind = opt_string(json, "policyKind", 32, &bad);
 	inode = opt_string(json, "inode", 20, &bad);
 	dev = opt_string(json, "dev", 12, &bad);
+	gen = opt_string(json, "generation", 10, &bad);
 	ns = opt_string(json, "namespace", 63, &bad);
 	pod = opt_string(json, "pod", 253, &bad);
 	pod_uid = opt_string(json, "podUID", 64, &bad);
@@ -112,6 +129,9 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 		return *why = "inode is not a decimal number", -EBADMSG;
 	if (kernel_dev_from_string(dev, &file.dev) < 0)
 		return *why = "dev is not MAJOR:MINOR", -EBADMSG;
+	/* An agent from before generations were kept publishes none: 0. */
+	if (gen && parse_u32(gen, &file.gen) < 0)
+		return *why = "generation is not a decimal number below 2^32", -EBADMSG;
 	access = cJSON_GetObjectItemCaseSensitive(json, "access");
 	if (access && !cJSON_IsArray(access))
 		return *why = "access is not a list", -EBADMSG;
@@ -151,10 +171,12 @@ struct build {
 static int add_local_entry(const struct watch_entry *e, void *userdata)
 {
 	struct build *b = userdata;
-	char num[24], dev[KERNEL_DEV_STRLEN];
+	char num[24], gen[12], dev[KERNEL_DEV_STRLEN];
 	cJSON *o, *access;
 
-	if (e->shared)
+	/* Shared: another node's. Without a file: only a name is watched, which
+	 * a co-located loader cannot use (and the CRD wants an inode). */
+	if (e->shared || !e->has_file)
 		return 0;
 	if (b->n >= NODEWATCH_MAX_ENTRIES) {
 		b->skipped++;
@@ -165,6 +187,7 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	if (!access)
 		goto oom;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)e->file.ino);
+	snprintf(gen, sizeof(gen), "%u", e->file.gen);
 	kernel_dev_to_string(e->file.dev, dev);
 	for (size_t i = 0; i < ACCESS_N; i++)
 		if ((e->access & access_bit(i)) &&
@@ -172,7 +195,7 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 			goto oom;
 	if (!cJSON_AddStringToObject(o, "key", e->key) || !cJSON_AddStringToObject(o, "path", e->path) ||
 	    !cJSON_AddStringToObject(o, "policy", e->policy) || !cJSON_AddStringToObject(o, "inode", num) ||
-	    !cJSON_AddStringToObject(o, "dev", dev) ||
+	    !cJSON_AddStringToObject(o, "dev", dev) || !cJSON_AddStringToObject(o, "generation", gen) ||
 	    (e->policy_kind && !cJSON_AddStringToObject(o, "policyKind", e->policy_kind)))
 		goto oom;
 	if ((e->namespace && !cJSON_AddStringToObject(o, "namespace", e->namespace)) ||

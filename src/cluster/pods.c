@@ -362,11 +362,36 @@ static const char *describe_error(int error)
 	}
 }
 
-static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi, int error)
+/* Where an item of the pod's container puts its entry. */
+static void item_target(struct pod_source *s, struct pod *p, struct pod_item *pi, struct watch_place *place,
+			struct watch_item_target *ret)
+{
+	*place = (struct watch_place){
+		.namespace = p->info->namespace,
+		.pod = p->info->name,
+		.pod_uid = p->info->uid,
+		.container = pi->container->status->name,
+		.container_id = pi->container->status->container_id,
+	};
+	*ret = (struct watch_item_target){ s->set, s->identity, s->node, place };
+}
+
+/* root_fd: the container's root, or -1 when none could be opened (then a
+ * missing file's name is not watched either). */
+static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi, int error, int root_fd,
+			bool *batch)
 {
 	const struct watch_item *item = &pi->item;
+	struct watch_item_target t;
+	struct watch_place place;
+	bool news;
 
-	if (!watch_item_failed(&pi->item, s->set, error))
+	item_target(s, p, pi, &place, &t);
+	if (error == -ENOENT && root_fd >= 0)
+		news = watch_item_missing(&pi->item, &t, root_fd, batch);
+	else
+		news = watch_item_failed(&pi->item, s->set, error);
+	if (!news)
 		return;
 	if (error == -ESRCH)
 		log_info("Path %s (policy %s) in pod %s/%s container %s: no process of the container to resolve it in "
@@ -394,15 +419,16 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 {
 	const struct watch_item *item = &pi->item;
 	const struct container *c = pi->container;
-	_cleanup_(closep) int fd = -1;
-	struct hive_watch_key file;
+	struct watch_item_target t;
+	struct watch_item_found f;
+	struct watch_place place;
 	char dev[KERNEL_DEV_STRLEN];
 	bool via_symlink = false;
 	int r;
 
-	r = watch_item_find(&pi->item, s->identity, root_fd, batch, &fd, &file);
+	r = watch_item_find(&pi->item, s->identity, root_fd, batch, &f);
 	if (r < 0)
-		item_failed(s, p, pi, r);
+		item_failed(s, p, pi, r, root_fd, batch);
 	if (r <= 0)
 		return;
 	/* Said once, when the inode changes: a symlink chosen by the image
@@ -414,19 +440,14 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 		if (plain >= 0)
 			close(plain);
 	}
-	kernel_dev_to_string(file.dev, dev);
+	kernel_dev_to_string(f.file.dev, dev);
 	log_full(via_symlink ? LOG_NOTICE : LOG_INFO, "%s %s (policy %s) in pod %s/%s container %s%s: inode %llu on %s.",
 		 item->present ? "Followed" : "Watching", item->path, item->policy, p->info->namespace, p->info->name,
 		 c->status->name, via_symlink ? " through a symlink inside the container (resolved within its root)" : "",
-		 (unsigned long long)file.ino, dev);
-	watch_item_watch(&pi->item, s->set, fd, &file, s->node,
-			 &(struct watch_place){
-				 .namespace = p->info->namespace,
-				 .pod = p->info->name,
-				 .pod_uid = p->info->uid,
-				 .container = c->status->name,
-				 .container_id = c->status->container_id,
-			 });
+		 (unsigned long long)f.file.ino, dev);
+	item_target(s, p, pi, &place, &t);
+	watch_item_watch(&pi->item, &t, &f);
+	close(f.fd);
 }
 
 static int locate(struct pod_source *s, struct container *c)
@@ -469,7 +490,7 @@ static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 			if (p->items[j].container != c)
 				continue;
 			if (r < 0)
-				item_failed(s, p, &p->items[j], -ESRCH);
+				item_failed(s, p, &p->items[j], -ESRCH, -1, batch);
 			else
 				resolve_item(s, p, &p->items[j], root_fd, batch);
 		}

@@ -98,6 +98,10 @@ static int append_watch(const struct watch_entry *e, void *userdata)
 	sd_bus_message *reply = userdata;
 	char dev[KERNEL_DEV_STRLEN];
 
+	/* Watched files; a path with nothing there (only its name watched)
+	 * is among the status's missing paths. */
+	if (!e->has_file)
+		return 0;
 	kernel_dev_to_string(e->file.dev, dev);
 	return sd_bus_message_append(reply, "(sssssssts)", e->key, e->path ? e->path : "",
 				     e->policy ? e->policy : "", e->node ? e->node : "",

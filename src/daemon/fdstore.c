@@ -15,6 +15,7 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_DEDUP] = "hive-dedup",
 	[KEPT_STATS] = "hive-stats",
 	[KEPT_CONTROL] = "hive-control",
+	[KEPT_NAMES] = "hive-names",
 };
 #define LINK_NAME "hive-link"
 

@@ -533,6 +533,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 {
 	struct loader_options o = {
 		.mode = mode,
+		.with_generation = identity_from_kernel(m->identity),
 		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
 		.dedup_entries = m->config->dedup_entries,
 		.max_watches = m->config->max_watches,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <bpf/libbpf.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,17 +117,24 @@ static int from_fstat(int fd, struct hive_watch_key *ret)
 	return 0;
 }
 
-int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret)
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name)
 {
+	if (ret_name)
+		memset(ret_name, 0, sizeof(*ret_name));
 	if (identity_from_kernel(id) && id->link) {
 		const volatile struct hive_resolved *r = &id->skel->bss->resolved;
 
 		if (r->fd == fd && r->seq != id->seen_seq) {
 			id->seen_seq = r->seq;
-			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev };
+			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev, .gen = r->gen };
+			if (ret_name)
+				memcpy(ret_name, (const void *)&r->name, sizeof(*ret_name));
 			return 1;
 		}
-		log_debug("Resolver did not report fd %d, using fstat().", fd);
+		/* Not fstat(): it knows no generation, and the hooks key on one.
+		 * The caller tries again at its next resolution. */
+		log_debug("The resolver did not report fd %d.", fd);
+		return -EAGAIN;
 	}
 	return from_fstat(fd, ret);
 }

@@ -28,7 +28,9 @@ struct identity;
 int identity_new(struct identity **ret);
 struct identity *identity_free(struct identity *id);
 
-/* Whether identities come from the kernel (true) or from fstat(). */
+/* Whether identities come from the kernel (true), generation included, or
+ * from fstat(), which knows none (the hooks must then leave it out:
+ * loader_options.with_generation). */
 bool identity_from_kernel(const struct identity *id);
 
 /* Around a batch of resolve_open() + identity_of_fd(); they nest. */
@@ -42,9 +44,12 @@ void identity_end_lazily(struct identity *id, bool *begun);
 
 /*
  * The identity of the file behind fd, which the calling thread must have just
- * opened with openat2(). Returns 1 when the kernel reported it, 0 for the
- * fstat() fallback (also when id is NULL), or -errno.
+ * opened with openat2(), and (ret_name, may be NULL) the name it has in its
+ * directory, as the kernel resolved the path; ret_name->name is empty when
+ * that is unknown (the fstat() fallback, a root). Returns 1 when the kernel
+ * reported them, 0 for the fstat() fallback (also when id is NULL), or
+ * -errno (-EAGAIN: the resolver missed this open; try again).
  */
-int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret);
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name);
 
 #endif

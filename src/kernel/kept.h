@@ -18,6 +18,7 @@ enum kept_map {
 	KEPT_DEDUP,
 	KEPT_STATS,
 	KEPT_CONTROL,
+	KEPT_NAMES,
 	_KEPT_MAP_MAX,
 };
 
@@ -32,7 +33,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1 }                                                                 \
+		.maps = { -1, -1, -1, -1, -1, -1 }                                                             \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

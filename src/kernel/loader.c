@@ -185,7 +185,7 @@ static void destroy_skel(struct loader *l)
 	{                                                                                                      \
 		[KEPT_WATCHES] = (obj)->maps.watches, [KEPT_EVENTS] = (obj)->maps.events,                      \
 		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
-		[KEPT_CONTROL] = (obj)->maps.control,                                                          \
+		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -210,6 +210,19 @@ static bool map_fits(const struct bpf_map *m, int fd, char *why, size_t size)
 	       info.value_size == bpf_map__value_size(m) && info.max_entries == bpf_map__max_entries(m);
 }
 
+/* The kept control map says its maps have this agent's layout. */
+static bool layout_fits(int control_fd, char *why, size_t size)
+{
+	__u64 layout = 0;
+
+	if (bpf_map_lookup_elem(control_fd, &(__u32){ HIVE_CONTROL_LAYOUT }, &layout) < 0 ||
+	    layout != HIVE_MAPS_LAYOUT) {
+		snprintf(why, size, "layout %llu instead of %d", (unsigned long long)layout, HIVE_MAPS_LAYOUT);
+		return false;
+	}
+	return true;
+}
+
 /* Adopt every kept map, or none (0: some do not fit, or none kept). */
 static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const struct kept_bpf *k)
 {
@@ -220,7 +233,8 @@ static int adopt_kept(struct bpf_map *const maps[static _KEPT_MAP_MAX], const st
 	for (size_t i = 0; i < _KEPT_MAP_MAX; i++) {
 		char why[160];
 
-		if (!map_fits(maps[i], k->maps[i], why, sizeof(why))) {
+		if (!map_fits(maps[i], k->maps[i], why, sizeof(why)) ||
+		    (i == KEPT_CONTROL && !layout_fits(k->maps[i], why, sizeof(why)))) {
 			log_warning("The BPF maps kept from the previous agent do not fit this one (%s: configuration "
 				    "or version changed); starting with new ones.",
 				    why);
@@ -252,6 +266,8 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 		return NULL;
 	f->rodata->dedup_window_ns = o->dedup_window_ns;
 	r = bpf_map__set_max_entries(f->maps.watches, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(f->maps.names, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes);
 	/* With the flusher, no entry is evicted with a count pending: the
@@ -334,10 +350,13 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	l->skel = skel;
 
 	skel->rodata->self_tgid = getpid();
+	skel->rodata->with_generation = o->with_generation;
 	skel->rodata->inode_arg = inode_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
 	skel->rodata->generation = l->generation;
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(skel->maps.names, o->max_watches);
 	if (r < 0)
 		return r;
 	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
@@ -448,7 +467,12 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	}
 	/* Our hooks are attached: from this write on they record, and those
 	 * of the loader before us (still attached, if adopted) stop. */
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ 0 }, &l->generation, BPF_ANY) < 0) {
+	r = bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_LAYOUT },
+				&(__u64){ HIVE_MAPS_LAYOUT }, BPF_ANY);
+	if (r >= 0)
+		r = bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_ACTIVE },
+					&l->generation, BPF_ANY);
+	if (r < 0) {
 		r = negative_errno();
 		goto fail;
 	}
@@ -505,30 +529,58 @@ int loader_consume(struct loader *l)
 	return ring_buffer__consume(l->ring);
 }
 
-int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
-			 void *userdata)
+/* fn for every key of a map; returns the sum of what fn returned. */
+static int map_foreach(int fd, size_t key_size, int (*fn)(const void *key, void *userdata), void *userdata)
 {
-	int fd = bpf_map__fd(l->skel->maps.watches), n = 0;
-	_cleanup_(freep) struct hive_watch_key *keys = NULL;
+	_cleanup_(freep) char *keys = NULL;
 	size_t k = 0, cap = 0;
+	int n = 0;
 
 	/* Keys are collected before fn runs: fn may delete the current one,
 	 * which would restart a get_next_key walk from the beginning. */
 	for (;;) {
 		if (k == cap) {
-			struct hive_watch_key *grown = realloc(keys, (cap = MAX(2 * cap, 256)) * sizeof(*keys));
+			char *grown = realloc(keys, (cap = MAX(2 * cap, 256)) * key_size);
 
 			if (!grown)
 				return -ENOMEM;
 			keys = grown;
 		}
-		if (bpf_map_get_next_key(fd, k ? &keys[k - 1] : NULL, &keys[k]) < 0)
+		if (bpf_map_get_next_key(fd, k ? keys + (k - 1) * key_size : NULL, keys + k * key_size) < 0)
 			break;
 		k++;
 	}
 	for (size_t i = 0; i < k; i++)
-		n += fn(&keys[i], userdata);
+		n += fn(keys + i * key_size, userdata);
 	return n;
+}
+
+/* The typed callbacks of the two foreach functions, behind map_foreach()'s. */
+struct foreach_call {
+	int (*watch)(const struct hive_watch_key *key, void *userdata);
+	int (*name)(const struct hive_name_key *key, void *userdata);
+	void *userdata;
+};
+
+static int call_typed(const void *key, void *userdata)
+{
+	const struct foreach_call *c = userdata;
+
+	return c->watch ? c->watch(key, c->userdata) : c->name(key, c->userdata);
+}
+
+int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key *key, void *userdata),
+			 void *userdata)
+{
+	return map_foreach(bpf_map__fd(l->skel->maps.watches), sizeof(struct hive_watch_key), call_typed,
+			   &(struct foreach_call){ .watch = fn, .userdata = userdata });
+}
+
+int loader_name_foreach(struct loader *l, int (*fn)(const struct hive_name_key *key, void *userdata),
+			void *userdata)
+{
+	return map_foreach(bpf_map__fd(l->skel->maps.names), sizeof(struct hive_name_key), call_typed,
+			   &(struct foreach_call){ .name = fn, .userdata = userdata });
 }
 
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value)
@@ -541,6 +593,20 @@ int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const s
 int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
 {
 	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.watches), key) < 0 && errno != ENOENT)
+		return negative_errno();
+	return 0;
+}
+
+int loader_name_put(struct loader *l, const struct hive_name_key *key, const struct hive_watch_value *value)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.names), key, value, BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_name_delete(struct loader *l, const struct hive_name_key *key)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(l->skel->maps.names), key) < 0 && errno != ENOENT)
 		return negative_errno();
 	return 0;
 }

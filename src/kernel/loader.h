@@ -32,6 +32,9 @@ int attach_mode_from_string(const char *s);
 
 struct loader_options {
 	enum attach_mode mode;
+	/* Key watched files with their inode's generation too: whenever the
+	 * identities the map is filled with come from the kernel (identity.h). */
+	bool with_generation;
 	uint64_t dedup_window_ns;
 	uint32_t dedup_entries; /* 0: the built-in size */
 	uint32_t max_watches;
@@ -70,6 +73,11 @@ int loader_watch_foreach(struct loader *l, int (*fn)(const struct hive_watch_key
 			 void *userdata);
 int loader_watch_put(struct loader *l, const struct hive_watch_key *key, const struct hive_watch_value *value);
 int loader_watch_delete(struct loader *l, const struct hive_watch_key *key);
+/* The same for watched names (struct hive_name_key). */
+int loader_name_foreach(struct loader *l, int (*fn)(const struct hive_name_key *key, void *userdata),
+			void *userdata);
+int loader_name_put(struct loader *l, const struct hive_name_key *key, const struct hive_watch_value *value);
+int loader_name_delete(struct loader *l, const struct hive_name_key *key);
 
 /*
  * Have the kernel report folded accesses whose dedup window has ended (as

@@ -13,7 +13,8 @@ struct folded_cache {
 
 static struct hive_dedup_key key_of(const struct hive_event *ev)
 {
-	return (struct hive_dedup_key){ .ino = ev->ino, .dev = ev->dev, .tgid = ev->tgid, .mask = ev->mask };
+	return (struct hive_dedup_key){ .ino = ev->ino, .dev = ev->dev, .gen = ev->gen, .tgid = ev->tgid,
+					.mask = ev->mask };
 }
 
 static void clear(struct hashmap *m)
@@ -76,7 +77,10 @@ bool folded_cache_complete(const struct folded_cache *c, const struct hive_event
 	*ret = last ? *last : *folded;
 	ret->boot_ns = folded->boot_ns;
 	ret->suppressed = folded->suppressed;
-	ret->watch_id = folded->watch_id;
 	ret->flags = (last ? last->flags : 0) | folded->flags;
+	/* Accesses found by their name keep it: the flusher knows inodes only,
+	 * and the map may not name this one yet. */
+	if (!(ret->flags & HIVE_EVENT_BY_NAME))
+		ret->watch_id = folded->watch_id;
 	return last;
 }

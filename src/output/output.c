@@ -33,6 +33,7 @@ enum record_field {
 	F_PATH,
 	F_INODE,
 	F_DEV,
+	F_GENERATION,
 	F_ACCESS,
 	F_MASK,
 	F_PID,
@@ -73,6 +74,7 @@ static const struct {
 	[F_PATH] = { "path", "HIVE_PATH", FIELD_STRING },
 	[F_INODE] = { "inode", "HIVE_INODE", FIELD_NUMBER },
 	[F_DEV] = { "dev", "HIVE_DEV", FIELD_STRING },
+	[F_GENERATION] = { "generation", "HIVE_GENERATION", FIELD_NUMBER },
 	[F_ACCESS] = { "access", "HIVE_ACCESS", FIELD_LIST },
 	[F_MASK] = { "mask", "HIVE_MASK", FIELD_NUMBER },
 	[F_PID] = { "pid", "HIVE_PID", FIELD_NUMBER },
@@ -132,6 +134,7 @@ static void record_values(const struct access_record *r, char dev[static KERNEL_
 	string(v, F_PATH, e->path);
 	number(v, F_INODE, ev->ino);
 	string(v, F_DEV, dev);
+	number(v, F_GENERATION, ev->gen);
 	v[F_ACCESS] = (struct value){ .present = true, .string = r->access };
 	number(v, F_MASK, ev->mask);
 	/* An aggregate stands for accesses of any process: none to name. */

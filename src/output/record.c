@@ -81,10 +81,20 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
 }
 
+/* The entries an event is about: its inode's, or those of the name the
+ * kernel found the file by. */
+static const struct watch_inode *event_entries(const struct recorder *r, const struct hive_event *ev)
+{
+	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev, .gen = ev->gen };
+
+	if (ev->flags & HIVE_EVENT_BY_NAME)
+		return watch_set_find_name(r->o.watches, ev->watch_id, &ev->dir);
+	return watch_set_find(r->o.watches, ev->watch_id, &file);
+}
+
 void record_event(struct recorder *r, const struct hive_event *raw, const char *attach, bool remember)
 {
-	struct hive_watch_key file = { .ino = raw->ino, .dev = raw->dev };
-	const struct watch_inode *inode = watch_set_find(r->o.watches, raw->watch_id, &file);
+	const struct watch_inode *inode;
 	const struct hive_event *ev = raw;
 	struct hive_event completed;
 	struct access_record rec;
@@ -95,6 +105,7 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 		ev = &completed;
 	} else if (remember)
 		folded_cache_remember(r->folded, raw);
+	inode = event_entries(r, ev);
 	if (!inode) {
 		r->counters.unmatched++;
 		return;

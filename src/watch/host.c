@@ -203,14 +203,20 @@ static void refuse_symlink(struct host_source *h, struct host_item *hi)
 	       shown, item->policy, via);
 }
 
-static void resolve_failed(struct host_source *h, struct host_item *hi, int error)
+static void resolve_failed(struct host_source *h, struct host_item *hi, int error, bool *batch)
 {
 	struct watch_item *item = &hi->item;
-	bool was_present = item->present;
+	bool was_present = item->present, news;
 
 	h->n_present -= was_present;
 	unpin(hi);
-	if (watch_item_failed(item, h->set, error)) {
+	/* A missing file's name stays watched where its directory is. */
+	if (error == -ENOENT)
+		news = watch_item_missing(item, &(struct watch_item_target){ h->set, h->identity, h->node, NULL }, -1,
+					  batch);
+	else
+		news = watch_item_failed(item, h->set, error);
+	if (news) {
 		if (error == -ENOSYS)
 			log_error("Cannot resolve host path %s: openat2() is not available (kernel older than 5.6, or a "
 				  "seccomp filter such as systemd's RestrictSUIDSGID=).",
@@ -221,6 +227,27 @@ static void resolve_failed(struct host_source *h, struct host_item *hi, int erro
 		else
 			log_warning_errno(error, "Cannot resolve host path %s (policy %s): %m", item->path, item->policy);
 	}
+}
+
+/*
+ * Whether after is where the kubelet's update of a Secret, ConfigMap or
+ * projected volume took before: it writes each version into a new directory
+ * named "..<timestamp>" and swaps the "..data" symlink to it, so the file's
+ * real path changes in that component alone. That is the volume's normal
+ * life, not a redirection worth a warning.
+ */
+static bool kubelet_update(const char *before, const char *after)
+{
+	while (*before && *after) {
+		size_t a = strcspn(before, "/"), b = strcspn(after, "/");
+
+		if ((a != b || strncmp(before, after, a) != 0) &&
+		    !(a > 2 && b > 2 && strncmp(before, "..", 2) == 0 && strncmp(after, "..", 2) == 0))
+			return false;
+		before += a + (before[a] == '/');
+		after += b + (after[b] == '/');
+	}
+	return !*before && !*after;
 }
 
 /* Where a newly found inode is, when that is not the policy's path: a symlink
@@ -240,8 +267,10 @@ static void describe_move(struct host_item *hi, int fd, const struct hive_watch_
 	if (real)
 		symlink_note(item->path, " through symlink ", "", via);
 	/* Replaced in place (rename over it, delete and create) is what
-	 * following means; landing in another directory is not. */
-	moved_elsewhere = hi->watched_before && !streq_ptr(real, hi->real);
+	 * following means; landing in another directory is not, unless the
+	 * kubelet's update of a volume took it there. */
+	moved_elsewhere = hi->watched_before && !streq_ptr(real, hi->real) &&
+			  !kubelet_update(hi->real ? hi->real : item->path, real ? real : item->path);
 	if (moved_elsewhere) {
 		escape_untrusted(hi->real ? hi->real : item->path, strnlen(hi->real ? hi->real : item->path, 128),
 				 before, sizeof(before));
@@ -271,11 +300,10 @@ static void describe_move(struct host_item *hi, int fd, const struct hive_watch_
  */
 static void resolve_item(struct host_source *h, struct host_item *hi, bool *batch)
 {
-	_cleanup_(closep) int fd = -1;
-	struct hive_watch_key file;
+	struct watch_item_found f;
 	int r;
 
-	r = watch_item_find(&hi->item, h->identity, -1, batch, &fd, &file);
+	r = watch_item_find(&hi->item, h->identity, -1, batch, &f);
 	if (r == 0 || (r < 0 && keep_pinned(hi, r)))
 		return;
 	if (r == -ELOOP && !hi->item.follow_symlinks) {
@@ -283,17 +311,18 @@ static void resolve_item(struct host_source *h, struct host_item *hi, bool *batc
 		return;
 	}
 	if (r < 0) {
-		resolve_failed(h, hi, r);
+		resolve_failed(h, hi, r, batch);
 		return;
 	}
-	describe_move(hi, fd, &file);
+	describe_move(hi, f.fd, &f.file);
 	h->n_present += !hi->item.present;
-	watch_item_watch(&hi->item, h->set, fd, &file, h->node, NULL);
+	watch_item_watch(&hi->item, &(struct watch_item_target){ h->set, h->identity, h->node, NULL }, &f);
 	hi->watched_before = true;
 	if (!hi->item.follow_symlinks) {
 		unpin(hi);
-		hi->pinned_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		hi->pinned_fd = fcntl(f.fd, F_DUPFD_CLOEXEC, 3);
 	}
+	close(f.fd);
 }
 
 static int on_dir_event(sd_event_source *s, const struct inotify_event *ev, void *userdata);

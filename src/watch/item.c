@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kernel/identity.h"
@@ -11,17 +13,26 @@
 #include "watch/policy.h"
 #include "watch/watch.h"
 
-/* fd's; zero (matching no file) when fstat() fails. */
+/* fd's; zero (matching no file) when statx() fails. */
 static struct stat_id stat_id_of(int fd)
 {
-	struct stat st;
+	struct statx stx;
+	struct statx_timestamp t;
 
-	return fstat(fd, &st) < 0 ? (struct stat_id){} : (struct stat_id){ .dev = st.st_dev, .ino = st.st_ino };
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_BTIME | STATX_CTIME, &stx) < 0)
+		return (struct stat_id){};
+	t = stx.stx_mask & STATX_BTIME ? stx.stx_btime : stx.stx_ctime;
+	return (struct stat_id){
+		.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
+		.ino = stx.stx_ino,
+		.sec = t.tv_sec,
+		.nsec = t.tv_nsec,
+	};
 }
 
 static bool stat_id_equal(struct stat_id a, struct stat_id b)
 {
-	return a.ino != 0 && a.dev == b.dev && a.ino == b.ino;
+	return a.ino != 0 && a.dev == b.dev && a.ino == b.ino && a.sec == b.sec && a.nsec == b.nsec;
 }
 
 int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key)
@@ -47,24 +58,68 @@ void watch_item_done(struct watch_item *item)
 
 void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 {
+	bool same_rules = item->access == old->access && item->follow_symlinks == old->follow_symlinks;
+
 	item->file = old->file;
 	item->stat = old->stat;
+	item->name = old->name;
+	item->dir_stat = old->dir_stat;
 	item->last_error = old->last_error;
-	item->present = old->present && item->access == old->access && item->follow_symlinks == old->follow_symlinks;
+	item->present = old->present && same_rules;
+	item->named = old->named && same_rules;
 	/* Another access filter or symlink rule: the entry is rewritten (or
 	 * removed) by the next resolution, never dropped in between. */
-	item->stale = (old->present || old->stale) && !item->present;
-	old->present = old->stale = false;
+	item->stale = (old->present || old->named || old->stale) && !same_rules;
+	old->present = old->named = old->stale = false;
 }
 
-int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch, int *ret_fd,
-		    struct hive_watch_key *ret_file)
+/* Open path in root_fd, with the resolver attached (*batch) when the kernel
+ * is to say which file this is. */
+static int open_identified(const char *path, bool follow, struct identity *identity, int root_fd, bool *batch)
+{
+	identity_begin_lazily(identity, batch);
+	return resolve_open(root_fd, path, follow);
+}
+
+/*
+ * A file of a kubelet volume (Secret, ConfigMap, projected) is in the
+ * volume's current "..<timestamp>" directory, which the next update replaces
+ * by another: its name is then watched on the volume's directory, in any such
+ * directory (HIVE_NAME_ANY_DATA_DIR), so that the first read after an update
+ * is recorded. Recognised by the volume's "..data" symlink beside it.
+ */
+static void kubelet_volume_name(int fd, struct identity *identity, bool *batch, struct hive_name_key *name)
+{
+	_cleanup_(freep) char *real = NULL;
+	_cleanup_(closep) int volume_fd = -1;
+	struct hive_watch_key volume;
+	char *base, *data_dir;
+
+	if (resolve_fd_path(fd, &real) < 0 || !(base = strrchr(real, '/')) || base == real)
+		return;
+	*base = '\0';
+	data_dir = strrchr(real, '/');
+	if (!data_dir || data_dir == real || strncmp(data_dir + 1, "..", 2) != 0 || !data_dir[3] ||
+	    strlen(base + 1) + strlen(HIVE_NAME_ANY_DATA_DIR) >= sizeof(name->name))
+		return;
+	*data_dir = '\0';
+	identity_begin_lazily(identity, batch);
+	volume_fd = resolve_open(-1, real, false);
+	if (volume_fd < 0 || faccessat(volume_fd, "..data", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    identity_of_fd(identity, volume_fd, &volume, NULL) != 1)
+		return;
+	memset(name, 0, sizeof(*name));
+	name->dir = volume;
+	snprintf(name->name, sizeof(name->name), "%s%s", HIVE_NAME_ANY_DATA_DIR, base + 1);
+}
+
+int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch,
+		    struct watch_item_found *ret)
 {
 	_cleanup_(closep) int fd = -1;
-	struct hive_watch_key file;
 	int r;
 
-	*ret_fd = -1;
+	ret->fd = -1;
 	fd = resolve_open(root_fd, item->path, item->follow_symlinks);
 	if (fd < 0)
 		return fd;
@@ -72,57 +127,67 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 	if (item->present && stat_id_equal(stat_id_of(fd), item->stat))
 		return 0;
 	if (!*batch) {
-		identity_begin_lazily(identity, batch);
 		/* Again, now that the resolver sees the open. */
 		closep(&fd);
-		fd = resolve_open(root_fd, item->path, item->follow_symlinks);
+		fd = open_identified(item->path, item->follow_symlinks, identity, root_fd, batch);
 		if (fd < 0)
 			return fd;
 	}
-	r = identity_of_fd(identity, fd, &file);
+	r = identity_of_fd(identity, fd, &ret->file, &ret->name);
 	if (r < 0) {
 		log_warning_errno(r, "Cannot identify %s (policy %s): %m", item->path, item->policy);
 		return 0;
 	}
-	if (item->present && file.ino == item->file.ino && file.dev == item->file.dev) {
+	if (ret->name.name[0])
+		kubelet_volume_name(fd, identity, batch, &ret->name);
+	if (item->present && watch_key_equal(&ret->file, &item->file) &&
+	    (item->named ? memcmp(&ret->name, &item->name, sizeof(ret->name)) == 0 : !ret->name.name[0])) {
 		item->stat = stat_id_of(fd);
 		return 0;
 	}
-	*ret_file = file;
-	*ret_fd = TAKE_FD(fd);
+	ret->fd = TAKE_FD(fd);
 	return 1;
 }
 
-void watch_item_watch(struct watch_item *item, struct watch_set *set, int fd, const struct hive_watch_key *file,
-		      const char *node, const struct watch_place *place)
+/* Put the item's entry: its file (NULL: none), its name (NULL: none). */
+static void put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
+		      const struct hive_name_key *name)
 {
-	struct watch_entry *e = watch_entry_new(item->key, file, item->access, item->policy, item->path, node);
+	struct watch_entry *e = watch_entry_new(item->key, file, item->access, item->policy, item->path, t->node);
 	int r;
 
 	if (e)
 		e->policy_kind = item->policy_kind;
-	if (!e || (place && watch_entry_set_place(e, place) < 0)) {
+	if (!e || (t->place && watch_entry_set_place(e, t->place) < 0) || watch_entry_set_name(e, name) < 0) {
 		watch_entry_free(e);
 		log_error("Out of memory while watching %s (policy %s).", item->path, item->policy);
 		return;
 	}
-	r = watch_set_put(set, e);
+	r = watch_set_put(t->set, e);
 	if (r < 0)
 		/* Kept in the set and retried; the map is probably full. */
 		log_warning_errno(r, "Cannot add inode of %s (policy %s) to the kernel map: %m", item->path,
 				  item->policy);
-	item->file = *file;
-	item->stat = stat_id_of(fd);
-	item->present = true;
 	item->stale = false;
+}
+
+void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f)
+{
+	item->named = f->name.name[0] != '\0';
+	if (item->named)
+		item->name = f->name;
+	put_entry(item, t, &f->file, item->named ? &item->name : NULL);
+	item->file = f->file;
+	item->stat = stat_id_of(f->fd);
+	item->present = true;
 	item->last_error = 0;
 }
 
 void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
 {
-	if (item->present || item->stale)
+	if (item->present || item->named || item->stale)
 		watch_set_remove(set, item->key);
-	item->present = item->stale = false;
+	item->present = item->named = item->stale = false;
 }
 
 bool watch_item_failed(struct watch_item *item, struct watch_set *set, int error)
@@ -131,5 +196,60 @@ bool watch_item_failed(struct watch_item *item, struct watch_set *set, int error
 
 	watch_item_unwatch(item, set);
 	item->last_error = error;
+	return news;
+}
+
+/* The name the path's last component is in its directory, found by opening
+ * the directory; false when it cannot be. */
+static bool find_name(struct watch_item *item, const struct watch_item_target *t, int root_fd, bool *batch,
+		      struct hive_name_key *ret, struct stat_id *ret_dir)
+{
+	_cleanup_(freep) char *dir = strdup(item->path);
+	const char *base = strrchr(item->path, '/');
+	_cleanup_(closep) int fd = -1;
+	struct hive_watch_key key;
+	char *slash;
+
+	if (!dir || !base || strlen(base + 1) >= sizeof(ret->name))
+		return false;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0'; /* "/x": the root */
+	else
+		*slash = '\0';
+	fd = resolve_open(root_fd, dir, item->follow_symlinks);
+	if (fd >= 0 && item->named && stat_id_equal(stat_id_of(fd), item->dir_stat)) {
+		*ret = item->name; /* the same directory as before: no need to ask the kernel */
+		*ret_dir = item->dir_stat;
+		return true;
+	}
+	closep(&fd);
+	fd = open_identified(dir, item->follow_symlinks, t->identity, root_fd, batch);
+	if (fd < 0 || identity_of_fd(t->identity, fd, &key, NULL) != 1)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->dir = key;
+	strcpy(ret->name, base + 1);
+	*ret_dir = stat_id_of(fd);
+	return true;
+}
+
+bool watch_item_missing(struct watch_item *item, const struct watch_item_target *t, int root_fd, bool *batch)
+{
+	bool news = item->present || item->last_error != -ENOENT;
+	struct hive_name_key name;
+	struct stat_id dir_stat;
+
+	if (!find_name(item, t, root_fd, batch, &name, &dir_stat)) {
+		watch_item_failed(item, t->set, -ENOENT);
+		return news;
+	}
+	if (item->present || !item->named || memcmp(&name, &item->name, sizeof(name)) != 0)
+		put_entry(item, t, NULL, &name);
+	item->name = name;
+	item->dir_stat = dir_stat;
+	item->named = true;
+	item->present = false;
+	item->last_error = -ENOENT;
 	return news;
 }

@@ -26,11 +26,19 @@ struct watch_set;
  * leads elsewhere; watch_item_watch() makes that file the watched one.
  */
 
-/* What stat() says of a file: while the path leads to a file with the same
- * one, it leads to the file it led to before. */
+/*
+ * What statx() says of a file: while the path leads to a file with the same
+ * one, it leads to the file it led to before. The number alone would not
+ * do: a file system gives a freed number to its next new file. That file is
+ * born later: its birth time (or, where the file system keeps none, its
+ * change time, which only moves forward) tells the two apart, as the
+ * generation the kernel's map is keyed on does.
+ */
 struct stat_id {
 	dev_t dev;
 	ino_t ino;
+	int64_t sec;
+	uint32_t nsec;
 };
 
 struct watch_item {
@@ -41,6 +49,9 @@ struct watch_item {
 	uint32_t access; /* HIVE_MAY_* */
 	bool follow_symlinks;
 	bool present; /* its file is the watch set's entry for key */
+	/* Its name (the last component as the kernel resolves the path) is
+	 * in the entry: with the file, or alone while the file is missing. */
+	bool named;
 	/* The watch set still has the entry an earlier item of the same key
 	 * made (see watch_item_carry_over()), until a resolution replaces or
 	 * removes it. */
@@ -48,6 +59,16 @@ struct watch_item {
 	int last_error;             /* of the last failure, to say each failure once */
 	struct hive_watch_key file; /* the file watched, or watched last while !present */
 	struct stat_id stat;        /* what stat() said of that file */
+	struct hive_name_key name;  /* while named */
+	struct stat_id dir_stat;    /* of the name's directory, while only the name is watched */
+};
+
+/* Where an item's entry goes, and what it says besides the path. */
+struct watch_item_target {
+	struct watch_set *set;
+	struct identity *identity;
+	const char *node;
+	const struct watch_place *place; /* NULL: a file of the host */
 };
 
 /* The item for path of policy p, keyed key (taken over, also on failure). */
@@ -63,25 +84,39 @@ void watch_item_done(struct watch_item *item);
  */
 void watch_item_carry_over(struct watch_item *item, struct watch_item *old);
 
+/* What watch_item_find() found: the file and the name it has. */
+struct watch_item_found {
+	int fd; /* the path's descriptor (the caller's), for messages */
+	struct hive_watch_key file;
+	struct hive_name_key name; /* name[0] == 0: unknown */
+};
+
 /*
  * Open the item's path in root_fd (-1: the host's root; see resolve_open())
  * and tell which file it leads to:
  *   0    the file watched now, or the same failure as the last one: nothing
  *        to do;
- *   1    another file (*ret_file), or the first: *ret_fd is the path's
- *        descriptor (the caller's), for watch_item_watch() and messages;
+ *   1    another file, or the first (*ret), for watch_item_watch() and
+ *        messages;
  *   < 0  the path does not resolve now (-ENOENT, -ELOOP, ...).
  * The kernel's resolver is attached at the first item that needs it
  * (*batch) until the caller's identity_end_lazily(). A file the kernel
  * cannot identify is said and left as it was (0).
  */
-int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch, int *ret_fd,
-		    struct hive_watch_key *ret_file);
+int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch,
+		    struct watch_item_found *ret);
 
-/* Watch file (found at fd) from now on, for node, in place (NULL: a file of
- * the host). A map that refuses it is said; the watch set retries it. */
-void watch_item_watch(struct watch_item *item, struct watch_set *set, int fd, const struct hive_watch_key *file,
-		      const char *node, const struct watch_place *place);
+/* Watch what watch_item_find() found from now on. A map that refuses it is
+ * said; the watch set retries it. */
+void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f);
+
+/*
+ * The path leads to nothing (-ENOENT): its file's entry goes, and its name
+ * is watched alone when its directory resolves in root_fd, so that the file
+ * a create or rename puts there is recorded from its first access. Returns
+ * whether this differs from the last failure, i.e. is worth saying.
+ */
+bool watch_item_missing(struct watch_item *item, const struct watch_item_target *t, int root_fd, bool *batch);
 
 /* The path stopped leading to a file (error): its entry goes. Returns
  * whether error differs from the last failure, i.e. is worth saying. */

@@ -2,22 +2,42 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "kernel/loader.h"
 #include "shared/hashmap.h"
 #include "shared/macro.h"
 #include "watch/watch.h"
 
+struct name_slot;
+
+/* The entries of one inode, and the watched names in it when it is a
+ * directory; one entry of the watch map. */
 struct inode_slot {
-	struct watch_inode pub;
-	uint32_t synced_access; /* what the map holds; 0: not in the map */
-	bool unsynced;          /* counted in n_unsynced */
+	struct watch_inode pub;     /* the entries whose file this is */
+	struct name_slot **names;   /* the watched names in it */
+	size_t n_names;
+	uint32_t name_access;       /* their union */
+	uint32_t synced_access;     /* what the map holds; both 0: not in it */
+	uint32_t synced_name_access;
+	bool unsynced;              /* counted in n_unsynced */
+};
+
+/* The entries of one name; one entry of the names map. */
+struct name_slot {
+	struct watch_inode pub; /* pub.file: the directory */
+	struct hive_name_key key;
+	struct inode_slot *dir;
+	uint32_t synced_access; /* 0: not in the map */
+	bool unsynced;
 };
 
 struct watch_set {
-	struct hashmap *entries; /* key -> struct watch_entry */
-	struct hashmap *inodes;  /* struct hive_watch_key -> struct inode_slot */
-	struct hashmap *ids;     /* uint32_t id -> struct inode_slot */
+	struct hashmap *entries;  /* key -> struct watch_entry */
+	struct hashmap *inodes;   /* struct hive_watch_key -> struct inode_slot */
+	struct hashmap *names;    /* struct hive_name_key -> struct name_slot */
+	struct hashmap *ids;      /* uint32_t id -> struct inode_slot */
+	struct hashmap *name_ids; /* uint32_t id -> struct name_slot */
 	uint32_t next_id;
 	uint64_t local_generation;
 	const struct watch_map_ops *map_ops; /* NULL: no map */
@@ -45,8 +65,10 @@ struct watch_entry *watch_entry_new(const char *key, const struct hive_watch_key
 
 	if (!e)
 		return NULL;
-	e->file = *file;
-	e->file.pad = 0;
+	if (file) {
+		e->file = *file;
+		e->has_file = true;
+	}
 	e->access = access;
 	e->key = strdup_or_null(key, &oom);
 	e->policy = strdup_or_null(policy, &oom);
@@ -67,6 +89,17 @@ int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place
 	e->container = strdup_or_null(place->container, &oom);
 	e->container_id = strdup_or_null(place->container_id, &oom);
 	return oom ? -ENOMEM : 0;
+}
+
+int watch_entry_set_name(struct watch_entry *e, const struct hive_name_key *name)
+{
+	free(e->name);
+	e->name = name ? malloc(sizeof(*name)) : NULL;
+	if (name && !e->name)
+		return -ENOMEM;
+	if (name)
+		*e->name = *name;
+	return 0;
 }
 
 char *watch_key(const char *source, ...)
@@ -96,6 +129,7 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	if (!e)
 		return NULL;
 	free(e->key);
+	free(e->name);
 	free(e->policy);
 	free(e->path);
 	free(e->node);
@@ -108,15 +142,20 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	return NULL;
 }
 
+static bool name_equal(const struct hive_name_key *a, const struct hive_name_key *b)
+{
+	return (!a && !b) || (a && b && memcmp(a, b, sizeof(*a)) == 0);
+}
+
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
-	return a->file.ino == b->file.ino && a->file.dev == b->file.dev && a->access == b->access &&
-	       a->shared == b->shared &&
+	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&
+	       name_equal(a->name, b->name) && a->access == b->access && a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
-	       streq_ptr(a->policy_kind, b->policy_kind) &&
-	       streq_ptr(a->node, b->node) && streq_ptr(a->namespace, b->namespace) &&
-	       streq_ptr(a->pod, b->pod) && streq_ptr(a->pod_uid, b->pod_uid) &&
-	       streq_ptr(a->container, b->container) && streq_ptr(a->container_id, b->container_id);
+	       streq_ptr(a->policy_kind, b->policy_kind) && streq_ptr(a->node, b->node) &&
+	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
+	       streq_ptr(a->pod_uid, b->pod_uid) && streq_ptr(a->container, b->container) &&
+	       streq_ptr(a->container_id, b->container_id);
 }
 
 int watch_set_new(struct watch_set **ret)
@@ -127,9 +166,16 @@ int watch_set_new(struct watch_set **ret)
 		return -ENOMEM;
 	s->entries = hashmap_new();
 	s->inodes = hashmap_new();
+	s->names = hashmap_new();
 	s->ids = hashmap_new();
-	s->next_id = 1;
-	if (!s->entries || !s->inodes || !s->ids) {
+	s->name_ids = hashmap_new();
+	/* Ids from a random start: an event recorded by the previous agent's
+	 * hooks (kept across a restart) carries one of its ids, which must not
+	 * be taken for one of ours. Inode events are checked against their
+	 * file anyway; a name's event against its directory. */
+	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
+		s->next_id = 1;
+	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids) {
 		watch_set_free(s);
 		return -ENOMEM;
 	}
@@ -153,111 +199,298 @@ struct watch_set *watch_set_free(struct watch_set *s)
 		hashmap_iter_init(&it, s->inodes);
 		while (hashmap_iter_next(&it, NULL, NULL, &v)) {
 			free(((struct inode_slot *)v)->pub.entries);
+			free(((struct inode_slot *)v)->names);
+			free(v);
+		}
+	}
+	if (s->names) {
+		hashmap_iter_init(&it, s->names);
+		while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+			free(((struct name_slot *)v)->pub.entries);
 			free(v);
 		}
 	}
 	hashmap_free(s->entries);
 	hashmap_free(s->inodes);
+	hashmap_free(s->names);
 	hashmap_free(s->ids);
+	hashmap_free(s->name_ids);
 	free(s);
 	return NULL;
 }
 
-/* Kept as a count, so that the status timer need not walk 100,000 slots. */
-static void count_unsynced(struct watch_set *s, struct inode_slot *slot)
+static uint32_t next_id(struct watch_set *s)
 {
-	bool unsynced = slot->synced_access != slot->pub.access;
+	/* Never 0 (no id); never reused while the agent lives, so a late event
+	 * for a removed slot cannot be taken for a new one. */
+	if (++s->next_id == 0)
+		s->next_id = 1;
+	return s->next_id;
+}
 
-	if (unsynced != slot->unsynced) {
+/* Kept as a count, so that the status timer need not walk 100,000 slots. */
+static void count_unsynced(struct watch_set *s, bool *flag, bool unsynced)
+{
+	if (unsynced != *flag) {
 		s->n_unsynced += unsynced ? 1 : -1;
-		slot->unsynced = unsynced;
+		*flag = unsynced;
 	}
 }
 
 /* Bring the map's copy of one inode in line with the set. */
-static int sync_slot(struct watch_set *s, struct inode_slot *slot)
+static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 {
-	struct hive_watch_value value = { .watch_id = slot->pub.id, .access = slot->pub.access };
+	struct hive_watch_value value = {
+		.watch_id = slot->pub.id,
+		.access = slot->pub.access,
+		.name_access = slot->name_access,
+	};
 	int r = 0;
 
-	if (s->map_ops && slot->synced_access != slot->pub.access) {
-		if (slot->pub.access == 0)
+	if (s->map_ops && (slot->synced_access != value.access || slot->synced_name_access != value.name_access)) {
+		if (!value.access && !value.name_access)
 			r = s->map_ops->delete(s->map, &slot->pub.file);
 		else
 			r = s->map_ops->put(s->map, &slot->pub.file, &value);
-		if (r >= 0)
-			slot->synced_access = slot->pub.access;
+		if (r >= 0) {
+			slot->synced_access = value.access;
+			slot->synced_name_access = value.name_access;
+		}
 	}
-	count_unsynced(s, slot);
+	count_unsynced(s, &slot->unsynced,
+		       slot->synced_access != slot->pub.access || slot->synced_name_access != slot->name_access);
 	return r < 0 ? r : 0;
 }
 
-static void recompute_access(struct inode_slot *slot)
+static int sync_name(struct watch_set *s, struct name_slot *ns)
 {
-	slot->pub.access = 0;
-	for (size_t i = 0; i < slot->pub.n_entries; i++)
-		slot->pub.access |= slot->pub.entries[i]->access;
+	struct hive_watch_value value = { .watch_id = ns->pub.id, .access = ns->pub.access };
+	int r = 0;
+
+	if (s->map_ops && ns->synced_access != ns->pub.access) {
+		if (!ns->pub.access)
+			r = s->map_ops->name_delete(s->map, &ns->key);
+		else
+			r = s->map_ops->name_put(s->map, &ns->key, &value);
+		if (r >= 0)
+			ns->synced_access = ns->pub.access;
+	}
+	count_unsynced(s, &ns->unsynced, ns->synced_access != ns->pub.access);
+	return r < 0 ? r : 0;
 }
 
-static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
+static int entries_add(struct watch_inode *pub, struct watch_entry *e)
 {
-	struct inode_slot *slot = hashmap_get(s->inodes, &e->file, sizeof(e->file));
+	struct watch_entry **grown = realloc(pub->entries, (pub->n_entries + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	pub->entries = grown;
+	pub->entries[pub->n_entries++] = e;
+	pub->access = 0;
+	for (size_t i = 0; i < pub->n_entries; i++)
+		pub->access |= pub->entries[i]->access;
+	return 0;
+}
+
+static void entries_remove(struct watch_inode *pub, struct watch_entry *e)
+{
+	for (size_t i = 0; i < pub->n_entries; i++)
+		if (pub->entries[i] == e) {
+			pub->entries[i] = pub->entries[--pub->n_entries];
+			break;
+		}
+	pub->access = 0;
+	for (size_t i = 0; i < pub->n_entries; i++)
+		pub->access |= pub->entries[i]->access;
+}
+
+static struct inode_slot *inode_slot_get(struct watch_set *s, const struct hive_watch_key *file)
+{
+	struct inode_slot *slot = hashmap_get(s->inodes, file, sizeof(*file));
+
+	if (slot)
+		return slot;
+	slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return NULL;
+	slot->pub.file = *file;
+	slot->pub.id = next_id(s);
+	if (hashmap_put(s->inodes, &slot->pub.file, sizeof(slot->pub.file), slot, NULL) < 0) {
+		free(slot);
+		return NULL;
+	}
+	if (hashmap_put(s->ids, &slot->pub.id, sizeof(slot->pub.id), slot, NULL) < 0) {
+		hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
+		free(slot);
+		return NULL;
+	}
+	return slot;
+}
+
+/* A slot with neither entries nor names goes. Even if the map delete
+ * failed: an orphaned map key only produces events user space ignores, and
+ * sync retries nothing for it. Dropping the slot keeps user space
+ * consistent. */
+static void inode_slot_drop_if_empty(struct watch_set *s, struct inode_slot *slot)
+{
+	if (slot->pub.n_entries || slot->n_names)
+		return;
+	hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
+	hashmap_remove(s->ids, &slot->pub.id, sizeof(slot->pub.id));
+	s->n_unsynced -= slot->unsynced;
+	free(slot->pub.entries);
+	free(slot->names);
+	free(slot);
+}
+
+static void recompute_name_access(struct inode_slot *dir)
+{
+	dir->name_access = 0;
+	for (size_t i = 0; i < dir->n_names; i++)
+		dir->name_access |= dir->names[i]->pub.access;
+}
+
+static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_name_key *key)
+{
+	struct name_slot *ns = hashmap_get(s->names, key, sizeof(*key));
+	struct inode_slot *dir;
+	struct name_slot **grown;
+
+	if (ns)
+		return ns;
+	dir = inode_slot_get(s, &key->dir);
+	if (!dir)
+		return NULL;
+	ns = calloc(1, sizeof(*ns));
+	grown = ns ? realloc(dir->names, (dir->n_names + 1) * sizeof(*grown)) : NULL;
+	if (!grown)
+		goto fail;
+	dir->names = grown;
+	ns->key = *key;
+	ns->pub.file = key->dir;
+	ns->pub.id = next_id(s);
+	ns->dir = dir;
+	if (hashmap_put(s->names, &ns->key, sizeof(ns->key), ns, NULL) < 0)
+		goto fail;
+	if (hashmap_put(s->name_ids, &ns->pub.id, sizeof(ns->pub.id), ns, NULL) < 0) {
+		hashmap_remove(s->names, &ns->key, sizeof(ns->key));
+		goto fail;
+	}
+	dir->names[dir->n_names++] = ns;
+	return ns;
+fail:
+	free(ns);
+	inode_slot_drop_if_empty(s, dir);
+	return NULL;
+}
+
+/* A name without entries goes: from its directory's union first, then from
+ * the names map, so that the hooks never look up a name that is not there. */
+static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
+{
+	struct inode_slot *dir = ns->dir;
+	int r, k;
+
+	if (ns->pub.n_entries)
+		return 0;
+	for (size_t i = 0; i < dir->n_names; i++)
+		if (dir->names[i] == ns) {
+			dir->names[i] = dir->names[--dir->n_names];
+			break;
+		}
+	recompute_name_access(dir);
+	r = sync_inode(s, dir);
+	k = sync_name(s, ns);
+	hashmap_remove(s->names, &ns->key, sizeof(ns->key));
+	hashmap_remove(s->name_ids, &ns->pub.id, sizeof(ns->pub.id));
+	s->n_unsynced -= ns->unsynced;
+	free(ns->pub.entries);
+	free(ns);
+	inode_slot_drop_if_empty(s, dir);
+	return r < 0 ? r : k;
+}
+
+static int file_remove(struct watch_set *s, struct watch_entry *e)
+{
+	struct inode_slot *slot = e->has_file ? hashmap_get(s->inodes, &e->file, sizeof(e->file)) : NULL;
 	int r;
 
 	if (!slot)
 		return 0;
-	for (size_t i = 0; i < slot->pub.n_entries; i++)
-		if (slot->pub.entries[i] == e) {
-			slot->pub.entries[i] = slot->pub.entries[--slot->pub.n_entries];
-			break;
-		}
-	recompute_access(slot);
-	r = sync_slot(s, slot);
-	if (slot->pub.n_entries == 0) {
-		/* Even if the map delete failed: an orphaned map key only
-		 * produces events user space ignores, and sync retries nothing
-		 * for it. Dropping the slot keeps user space consistent. */
-		hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
-		hashmap_remove(s->ids, &slot->pub.id, sizeof(slot->pub.id));
-		s->n_unsynced -= slot->unsynced;
-		free(slot->pub.entries);
-		free(slot);
-	}
+	entries_remove(&slot->pub, e);
+	r = sync_inode(s, slot);
+	inode_slot_drop_if_empty(s, slot);
 	return r;
+}
+
+static int name_remove(struct watch_set *s, struct watch_entry *e)
+{
+	struct name_slot *ns = e->name ? hashmap_get(s->names, e->name, sizeof(*e->name)) : NULL;
+	int r;
+
+	if (!ns)
+		return 0;
+	entries_remove(&ns->pub, e);
+	if (!ns->pub.n_entries)
+		return name_slot_drop_if_empty(s, ns);
+	recompute_name_access(ns->dir);
+	r = sync_inode(s, ns->dir);
+	return r < 0 ? r : sync_name(s, ns);
+}
+
+static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
+{
+	int r = file_remove(s, e), k = name_remove(s, e);
+
+	return r < 0 ? r : k;
+}
+
+static int file_add(struct watch_set *s, struct watch_entry *e)
+{
+	struct inode_slot *slot = inode_slot_get(s, &e->file);
+
+	if (!slot || entries_add(&slot->pub, e) < 0) {
+		if (slot)
+			inode_slot_drop_if_empty(s, slot);
+		return -ENOMEM;
+	}
+	return sync_inode(s, slot);
+}
+
+/* The name into the names map before its directory says it has one: the
+ * hooks look a name up only once the directory's entry says so. */
+static int name_add(struct watch_set *s, struct watch_entry *e)
+{
+	struct name_slot *ns = name_slot_get(s, e->name);
+	int r, k;
+
+	if (!ns || entries_add(&ns->pub, e) < 0) {
+		if (ns)
+			name_slot_drop_if_empty(s, ns);
+		return -ENOMEM;
+	}
+	r = sync_name(s, ns);
+	recompute_name_access(ns->dir);
+	k = sync_inode(s, ns->dir);
+	return r < 0 ? r : k;
 }
 
 static int slot_add_entry(struct watch_set *s, struct watch_entry *e)
 {
-	struct inode_slot *slot = hashmap_get(s->inodes, &e->file, sizeof(e->file));
-	struct watch_entry **grown;
-	int r;
+	int r = 0, k = 0;
 
-	if (!slot) {
-		slot = calloc(1, sizeof(*slot));
-		if (!slot)
-			return -ENOMEM;
-		slot->pub.file = e->file;
-		/* Ids are never reused while the agent lives, so a late event
-		 * for a removed inode cannot be taken for a new one. */
-		slot->pub.id = s->next_id++;
-		if (hashmap_put(s->inodes, &slot->pub.file, sizeof(slot->pub.file), slot, NULL) < 0) {
-			free(slot);
-			return -ENOMEM;
-		}
-		if (hashmap_put(s->ids, &slot->pub.id, sizeof(slot->pub.id), slot, NULL) < 0) {
-			hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
-			free(slot);
-			return -ENOMEM;
-		}
+	if (e->has_file)
+		r = file_add(s, e);
+	if (r == -ENOMEM)
+		return r;
+	if (e->name)
+		k = name_add(s, e);
+	if (k == -ENOMEM) {
+		file_remove(s, e);
+		return k;
 	}
-	grown = realloc(slot->pub.entries, (slot->pub.n_entries + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	slot->pub.entries = grown;
-	slot->pub.entries[slot->pub.n_entries++] = e;
-	recompute_access(slot);
-	r = sync_slot(s, slot);
-	return r;
+	return r < 0 ? r : k;
 }
 
 int watch_set_put(struct watch_set *s, struct watch_entry *e)
@@ -317,47 +550,69 @@ const struct watch_entry *watch_set_get(const struct watch_set *s, const char *k
 const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file)
 {
 	struct inode_slot *slot = hashmap_get(s->ids, &id, sizeof(id));
-	struct hive_watch_key key = { .ino = file->ino, .dev = file->dev };
 
-	if (slot && slot->pub.file.ino == file->ino && slot->pub.file.dev == file->dev)
+	if (slot && slot->pub.n_entries && watch_key_equal(&slot->pub.file, file))
 		return &slot->pub;
 	/* An event from before a restart carries the previous agent's id:
-	 * the inode decides. */
-	slot = hashmap_get(s->inodes, &key, sizeof(key));
-	return slot ? &slot->pub : NULL;
+	 * the file decides. */
+	slot = hashmap_get(s->inodes, file, sizeof(*file));
+	return slot && slot->pub.n_entries ? &slot->pub : NULL;
 }
 
-static int prune_one(const struct hive_watch_key *key, void *userdata)
+const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_t id,
+					      const struct hive_watch_key *dir)
+{
+	struct name_slot *ns = hashmap_get(s->name_ids, &id, sizeof(id));
+
+	return ns && watch_key_equal(&ns->pub.file, dir) ? &ns->pub : NULL;
+}
+
+static int prune_inode(const struct hive_watch_key *key, void *userdata)
 {
 	struct watch_set *s = userdata;
-	struct hive_watch_key k = *key;
 
-	k.pad = 0;
-	if (hashmap_get(s->inodes, &k, sizeof(k)))
+	if (hashmap_get(s->inodes, key, sizeof(*key)))
 		return 0;
 	return s->map_ops->delete(s->map, key) < 0 ? 0 : 1;
+}
+
+static int prune_name(const struct hive_name_key *key, void *userdata)
+{
+	struct watch_set *s = userdata;
+
+	if (hashmap_get(s->names, key, sizeof(*key)))
+		return 0;
+	return s->map_ops->name_delete(s->map, key) < 0 ? 0 : 1;
 }
 
 int watch_set_prune(struct watch_set *s)
 {
 	if (!s->map_ops)
 		return 0;
-	return s->map_ops->foreach(s->map, prune_one, s);
+	/* The names first: the directories that announce them go after. */
+	return s->map_ops->name_foreach(s->map, prune_name, s) + s->map_ops->foreach(s->map, prune_inode, s);
 }
 
 int watch_set_sync(struct watch_set *s)
 {
 	struct hashmap_iter it;
 	void *v;
-	int r = 0;
+	int r = 0, k;
 
-	hashmap_iter_init(&it, s->inodes);
+	/* Names before the directories that announce them. */
+	hashmap_iter_init(&it, s->names);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
-		int k = sync_slot(s, v);
-
+		k = sync_name(s, v);
 		if (k < 0 && r >= 0)
 			r = k;
-		/* The map is full: so it stays for the rest of this walk. */
+		if (k == -E2BIG) /* the map is full: so it stays for the rest of this walk */
+			break;
+	}
+	hashmap_iter_init(&it, s->inodes);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		k = sync_inode(s, v);
+		if (k < 0 && r >= 0)
+			r = k;
 		if (k == -E2BIG)
 			break;
 	}
@@ -373,8 +628,17 @@ int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void
 	s->map = map;
 	hashmap_iter_init(&it, s->inodes);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
-		((struct inode_slot *)v)->synced_access = 0;
-		count_unsynced(s, v);
+		struct inode_slot *slot = v;
+
+		slot->synced_access = slot->synced_name_access = 0;
+		count_unsynced(s, &slot->unsynced, slot->pub.access || slot->name_access);
+	}
+	hashmap_iter_init(&it, s->names);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		struct name_slot *ns = v;
+
+		ns->synced_access = 0;
+		count_unsynced(s, &ns->unsynced, ns->pub.access);
 	}
 	return watch_set_sync(s);
 }
@@ -391,7 +655,15 @@ uint64_t watch_set_local_generation(const struct watch_set *s)
 
 size_t watch_set_n_inodes(const struct watch_set *s)
 {
-	return hashmap_size(s->inodes);
+	struct hashmap_iter it;
+	void *v;
+	size_t n = 0;
+
+	/* Watched files; a directory there only for its names is not one. */
+	hashmap_iter_init(&it, s->inodes);
+	while (hashmap_iter_next(&it, NULL, NULL, &v))
+		n += ((struct inode_slot *)v)->pub.n_entries > 0;
+	return n;
 }
 
 size_t watch_set_n_unsynced(const struct watch_set *s)
@@ -415,7 +687,7 @@ int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_en
 	return 0;
 }
 
-/* The loader's map, for the set. */
+/* The loader's maps, for the set. */
 
 static int loader_put(void *map, const struct hive_watch_key *key, const struct hive_watch_value *value)
 {
@@ -432,9 +704,32 @@ static int loader_foreach(void *map, int (*fn)(const struct hive_watch_key *key,
 	return loader_watch_foreach(map, fn, userdata);
 }
 
+static int loader_put_name(void *map, const struct hive_name_key *key, const struct hive_watch_value *value)
+{
+	return loader_name_put(map, key, value);
+}
+
+static int loader_delete_name(void *map, const struct hive_name_key *key)
+{
+	return loader_name_delete(map, key);
+}
+
+static int loader_foreach_name(void *map, int (*fn)(const struct hive_name_key *key, void *userdata),
+			       void *userdata)
+{
+	return loader_name_foreach(map, fn, userdata);
+}
+
 int watch_set_set_loader(struct watch_set *s, struct loader *loader)
 {
-	static const struct watch_map_ops ops = { .put = loader_put, .delete = loader_delete, .foreach = loader_foreach };
+	static const struct watch_map_ops ops = {
+		.put = loader_put,
+		.delete = loader_delete,
+		.foreach = loader_foreach,
+		.name_put = loader_put_name,
+		.name_delete = loader_delete_name,
+		.name_foreach = loader_foreach_name,
+	};
 
 	return watch_set_set_map(s, &ops, loader);
 }

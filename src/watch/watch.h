@@ -12,11 +12,17 @@
 /*
  * The watch set: every file Hive watches on this kernel, from every source
  * (host policies, container discovery, entries other nodes share through the
- * Kubernetes API), and the one place that keeps the BPF map in step with them.
+ * Kubernetes API), and the one place that keeps the BPF maps in step with
+ * them.
  *
  * Sources add and remove entries by key; several entries may name the same
  * inode (two policies, a hard link), so entries are grouped per inode and the
- * map holds one slot per inode with the union of the wanted accesses.
+ * map holds one slot per inode with the union of the wanted accesses. An
+ * entry also names the name its file has in its directory, when known, or
+ * only that name while no file is there: the kernel then recognises the file
+ * a rename, link or create puts at that name from its first access (the
+ * names map, hive_name_key), and the directory's slot says that it has
+ * watched names.
  */
 
 struct loader;
@@ -24,7 +30,9 @@ struct loader;
 struct watch_entry {
 	char *key; /* unique over all sources, e.g. "host/etc-shadow//etc/shadow" */
 	struct hive_watch_key file;
-	uint32_t access; /* HIVE_MAY_* */
+	bool has_file;              /* false: only the name is watched, nothing is there yet */
+	struct hive_name_key *name; /* the file's name in its directory, or NULL */
+	uint32_t access;            /* HIVE_MAY_* */
 	char *policy;
 	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
@@ -40,9 +48,10 @@ struct watch_entry {
 	bool shared;
 };
 
+/* The entries of one inode, or of one name. */
 struct watch_inode {
-	struct hive_watch_key file;
-	uint32_t id; /* echoed by the kernel in every event */
+	struct hive_watch_key file; /* a name's: its directory */
+	uint32_t id;                /* echoed by the kernel in every event */
 	uint32_t access;
 	struct watch_entry **entries;
 	size_t n_entries;
@@ -62,8 +71,12 @@ int watch_set_put(struct watch_set *s, struct watch_entry *e);
 int watch_set_remove(struct watch_set *s, const char *key);
 const struct watch_entry *watch_set_get(const struct watch_set *s, const char *key);
 
-/* The inode an event names, or NULL when it was removed meanwhile. */
+/* The inode an event names, or NULL when it was removed meanwhile; for an
+ * event found by name (HIVE_EVENT_BY_NAME), the name's entries, dir being
+ * the event's directory. */
 const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file);
+const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_t id,
+					      const struct hive_watch_key *dir);
 
 /*
  * The kernel's map of watched inodes, as the set writes it: the loader's
@@ -75,6 +88,10 @@ struct watch_map_ops {
 	int (*put)(void *map, const struct hive_watch_key *key, const struct hive_watch_value *value);
 	int (*delete)(void *map, const struct hive_watch_key *key);
 	int (*foreach)(void *map, int (*fn)(const struct hive_watch_key *key, void *userdata), void *userdata);
+	/* The same for the names map. */
+	int (*name_put)(void *map, const struct hive_name_key *key, const struct hive_watch_value *value);
+	int (*name_delete)(void *map, const struct hive_name_key *key);
+	int (*name_foreach)(void *map, int (*fn)(const struct hive_name_key *key, void *userdata), void *userdata);
 };
 
 /* Start (map != NULL) or stop writing to a map; starting writes every
@@ -107,9 +124,17 @@ struct watch_place {
 	const char *container_id;
 };
 
+/* The same file: number, device and generation. */
+static inline bool watch_key_equal(const struct hive_watch_key *a, const struct hive_watch_key *b)
+{
+	return a->ino == b->ino && a->dev == b->dev && a->gen == b->gen;
+}
+
 /* Entry helpers. Strings are copied; NULL stays NULL. */
+/* file NULL: nothing is at the path (yet); then only a name can be watched. */
 struct watch_entry *watch_entry_new(const char *key, const struct hive_watch_key *file, uint32_t access,
 				    const char *policy, const char *path, const char *node);
+int watch_entry_set_name(struct watch_entry *e, const struct hive_name_key *name);
 int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place);
 
 /*

@@ -75,7 +75,8 @@ static void test_query_strings_are_encoded(void)
 static void test_node_watch_entries(void)
 {
 	const char *good = "{\"key\": \"host/p//etc/shadow\", \"path\": \"/etc/shadow\", \"policy\": \"p\","
-			   " \"inode\": \"18446744073709551615\", \"dev\": \"259:3\", \"access\": [\"read\", \"exec\"],"
+			   " \"inode\": \"18446744073709551615\", \"dev\": \"259:3\", \"generation\": \"4294967295\","
+			   " \"access\": [\"read\", \"exec\"],"
 			   " \"namespace\": \"security\", \"pod\": \"web-0\", \"container\": \"app\"}";
 	static const struct {
 		const char *json, *why;
@@ -95,6 +96,10 @@ static void test_node_watch_entries(void)
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"access\": [\"fly\"]}",
 		  "unknown access" },
 		{ "{\"key\": 5, \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\"}", "malformed" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"generation\": \"4294967296\"}",
+		  "generation" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"generation\": \"-1\"}",
+		  "generation" },
 	};
 	struct watch_entry *e = NULL;
 	const char *why = NULL;
@@ -106,6 +111,7 @@ static void test_node_watch_entries(void)
 		CHECK_STREQ(e->key, "node/node-b/host/p//etc/shadow");
 		CHECK(e->file.ino == 18446744073709551615ULL);
 		CHECK(e->file.dev == ((259u << 20) | 3));
+		CHECK(e->file.gen == 4294967295u);
 		CHECK(e->access == (HIVE_MAY_READ | HIVE_MAY_EXEC));
 		CHECK_STREQ(e->node, "node-b");
 		CHECK_STREQ(e->pod, "web-0");

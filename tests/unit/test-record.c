@@ -158,6 +158,56 @@ static void test_folded_records_are_completed(void)
 	free(sink.text);
 }
 
+static void test_found_by_name(void)
+{
+	struct hive_name_key name = { .dir = { .ino = 2, .dev = DEV, .gen = 9 }, .name = "shadow" };
+	struct sink sink = {};
+	struct watch_set *set;
+	struct watch_entry *e = entry("a", 10, HIVE_MAY_READ, "reads");
+	struct recorder *r;
+	/* The file a rename put at the watched name: another inode than the
+	 * entry's, found by its name. */
+	struct hive_event ev = event(77, 42, HIVE_MAY_READ, "cat");
+	const struct watch_inode *n;
+	const cJSON *o;
+	cJSON *got;
+
+	sink.f = open_memstream(&sink.text, &sink.size);
+	CHECK(watch_set_new(&set) == 0);
+	CHECK(watch_entry_set_name(e, &name) == 0);
+	CHECK(watch_set_put(set, e) == 0);
+	CHECK(record_new(&(struct recorder_options){ .watches = set, .node = "n1", .output = OUTPUT_JSON,
+						     .json = sink.f },
+			 &r) == 0);
+	n = watch_set_find(set, 0, &(struct hive_watch_key){ .ino = 10, .dev = DEV });
+	CHECK(n != NULL);
+	/* The name's id is not the inode's: find it through a lookup by name. */
+	ev.flags = HIVE_EVENT_BY_NAME;
+	ev.dir = name.dir;
+	for (uint32_t id = n ? n->id - 2 : 0; id <= (n ? n->id + 2 : 0); id++) {
+		ev.watch_id = id;
+		if (watch_set_find_name(set, id, &name.dir))
+			break;
+	}
+	record_event(r, &ev, "tracepoint", false);
+	got = lines(&sink);
+	o = cJSON_GetArrayItem(got, 0);
+	CHECK(cJSON_GetArraySize(got) == 1);
+	CHECK(o && strcmp(str(o, "path"), "/etc/shadow") == 0 &&
+	      cJSON_GetObjectItemCaseSensitive(o, "inode")->valuedouble == 77);
+	cJSON_Delete(got);
+	/* Another directory's event with that id is no one's. */
+	ev.dir.gen = 10;
+	record_event(r, &ev, "tracepoint", false);
+	got = lines(&sink);
+	CHECK(cJSON_GetArraySize(got) == 0 && record_counters(r)->unmatched == 1);
+	cJSON_Delete(got);
+	record_free(r);
+	watch_set_free(set);
+	fclose(sink.f);
+	free(sink.text);
+}
+
 static void test_folded_cache_alone(void)
 {
 	struct folded_cache *c = folded_cache_new();
@@ -239,6 +289,7 @@ int main(void)
 {
 	RUN(test_one_record_per_entry_that_wants_it);
 	RUN(test_folded_records_are_completed);
+	RUN(test_found_by_name);
 	RUN(test_folded_cache_alone);
 	RUN(test_journal_fields);
 	RUN(test_json_line);

@@ -90,7 +90,7 @@ static void test_pod_metadata(void)
 	watch_entry_free(b);
 }
 
-/* A kernel map of a few slots, as the watch set writes it. */
+/* A kernel map of a few slots, as the watch set writes it, and its names. */
 struct fake_map {
 	struct {
 		struct hive_watch_key key;
@@ -98,6 +98,11 @@ struct fake_map {
 	} slots[4];
 	size_t n, capacity;
 	unsigned writes;
+	struct {
+		struct hive_name_key key;
+		struct hive_watch_value value;
+	} names[4];
+	size_t n_names;
 };
 
 static int fake_find(struct fake_map *m, const struct hive_watch_key *key)
@@ -150,7 +155,61 @@ static int fake_foreach(void *map, int (*fn)(const struct hive_watch_key *key, v
 	return sum;
 }
 
-static const struct watch_map_ops fake_ops = { .put = fake_put, .delete = fake_delete, .foreach = fake_foreach };
+static int fake_name_find(struct fake_map *m, const struct hive_name_key *key)
+{
+	for (size_t i = 0; i < m->n_names; i++)
+		if (memcmp(&m->names[i].key, key, sizeof(*key)) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int fake_name_put(void *map, const struct hive_name_key *key, const struct hive_watch_value *value)
+{
+	struct fake_map *m = map;
+	int i = fake_name_find(m, key);
+
+	if (i < 0) {
+		if (m->n_names == ARRAY_SIZE(m->names))
+			return -E2BIG;
+		i = (int)m->n_names++;
+		m->names[i].key = *key;
+	}
+	m->names[i].value = *value;
+	return 0;
+}
+
+static int fake_name_delete(void *map, const struct hive_name_key *key)
+{
+	struct fake_map *m = map;
+	int i = fake_name_find(m, key);
+
+	if (i >= 0)
+		m->names[i] = m->names[--m->n_names];
+	return 0;
+}
+
+static int fake_name_foreach(void *map, int (*fn)(const struct hive_name_key *key, void *userdata), void *userdata)
+{
+	struct fake_map *m = map;
+	struct hive_name_key keys[ARRAY_SIZE(m->names)];
+	size_t n = m->n_names;
+	int sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		keys[i] = m->names[i].key;
+	for (size_t i = 0; i < n; i++)
+		sum += fn(&keys[i], userdata);
+	return sum;
+}
+
+static const struct watch_map_ops fake_ops = {
+	.put = fake_put,
+	.delete = fake_delete,
+	.foreach = fake_foreach,
+	.name_put = fake_name_put,
+	.name_delete = fake_name_delete,
+	.name_foreach = fake_name_foreach,
+};
 
 static uint32_t map_access(struct fake_map *m, uint64_t ino)
 {
@@ -227,6 +286,60 @@ static void test_prune_drops_what_the_set_lacks(void)
 	watch_set_free(s);
 }
 
+static struct hive_name_key name_in(uint64_t dir_ino, const char *name)
+{
+	struct hive_name_key k = { .dir = { .ino = dir_ino, .dev = (8 << 20) | 1, .gen = 7 } };
+
+	snprintf(k.name, sizeof(k.name), "%s", name);
+	return k;
+}
+
+static const struct hive_watch_value *map_value(struct fake_map *m, uint64_t ino, uint32_t gen)
+{
+	struct hive_watch_key key = { .ino = ino, .dev = (8 << 20) | 1, .gen = gen };
+	int i = fake_find(m, &key);
+
+	return i < 0 ? NULL : &m->slots[i].value;
+}
+
+static void test_names_are_watched_with_their_directory(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct hive_name_key shadow = name_in(2, "shadow"), gshadow = name_in(2, "gshadow");
+	struct hive_watch_key dir = shadow.dir;
+	struct watch_entry *a = entry("a", 10, HIVE_MAY_READ, "a"), *b = watch_entry_new("b", NULL, HIVE_MAY_WRITE,
+											 "b", "/etc/gshadow", NULL);
+	const struct watch_inode *found;
+	struct watch_set *s;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(watch_entry_set_name(a, &shadow) == 0 && watch_entry_set_name(b, &gshadow) == 0);
+	CHECK(watch_set_put(s, a) == 0);
+	/* The file by its inode, its name in the names map, and the directory
+	 * saying it has a watched name (and no access of its own). */
+	CHECK(map_access(&m, 10) == HIVE_MAY_READ);
+	CHECK(m.n_names == 1 && m.names[0].value.access == HIVE_MAY_READ);
+	CHECK(map_value(&m, 2, 7) && map_value(&m, 2, 7)->access == 0 &&
+	      map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
+	/* A name alone: nothing is there yet. */
+	CHECK(watch_set_put(s, b) == 0);
+	CHECK(m.n_names == 2 && m.n == 2);
+	CHECK(map_value(&m, 2, 7)->name_access == (HIVE_MAY_READ | HIVE_MAY_WRITE));
+	CHECK(watch_set_n_inodes(s) == 1); /* the directory is not a watched file */
+	/* An event found by name is the name's, checked against its directory. */
+	found = watch_set_find_name(s, m.names[0].value.watch_id, &dir);
+	CHECK(found && found->n_entries == 1);
+	dir.gen = 8;
+	CHECK(watch_set_find_name(s, m.names[0].value.watch_id, &dir) == NULL);
+	/* Removing the names takes the directory out of the map too. */
+	CHECK(watch_set_remove(s, "b") == 0);
+	CHECK(m.n_names == 1 && map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
+	CHECK(watch_set_remove(s, "a") == 0);
+	CHECK(m.n_names == 0 && m.n == 0);
+	watch_set_free(s);
+}
+
 static void test_keys(void)
 {
 	char *k = watch_key("host", "etc-shadow", "/etc/shadow", NULL);
@@ -247,5 +360,6 @@ int main(void)
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_keys);
+	RUN(test_names_are_watched_with_their_directory);
 	return TAP_END();
 }

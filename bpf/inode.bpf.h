@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* Which file an inode is, as every BPF object of Hive names it. */
+#ifndef HIVE_INODE_BPF_H
+#define HIVE_INODE_BPF_H
+
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* The parts of overlayfs' inode Hive reads, as they were until 6.4 (the
+ * lower inode) and since (a stack of lower paths); only where the kernel's
+ * BTF describes overlayfs (built in, or its module loaded when the program
+ * was). */
+struct ovl_inode___hive_old {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
+	struct inode *lower;
+} __attribute__((preserve_access_index));
+
+struct ovl_path___hive {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct ovl_entry___hive {
+	unsigned int __numlower;
+	struct ovl_path___hive __lowerstack[0];
+} __attribute__((preserve_access_index));
+
+struct ovl_inode___hive {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
+	struct ovl_entry___hive *oe;
+} __attribute__((preserve_access_index));
+
+/* The real inode below an overlay inode, the lower one if any. */
+static __always_inline struct inode *overlay_real_inode(struct inode *inode)
+{
+	struct inode *real = NULL;
+	struct dentry *upper = NULL;
+
+	if (bpf_core_field_exists(struct ovl_inode___hive_old, lower)) {
+		struct ovl_inode___hive_old *oi =
+			(void *)inode - bpf_core_field_offset(struct ovl_inode___hive_old, vfs_inode);
+
+		real = BPF_CORE_READ(oi, lower);
+		upper = BPF_CORE_READ(oi, __upperdentry);
+	} else if (bpf_core_field_exists(struct ovl_inode___hive, oe)) {
+		struct ovl_inode___hive *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___hive, vfs_inode);
+		struct ovl_entry___hive *oe = BPF_CORE_READ(oi, oe);
+
+		if (oe && BPF_CORE_READ(oe, __numlower))
+			real = BPF_CORE_READ(oe, __lowerstack[0].dentry, d_inode);
+		upper = BPF_CORE_READ(oi, __upperdentry);
+	}
+	if (!real && upper)
+		real = BPF_CORE_READ(upper, d_inode);
+	return real;
+}
+
+/*
+ * An overlay inode has no generation of its own, and its number is its real
+ * file's. A file of the image keeps its lower file, and so its generation,
+ * when a write copies it up; a file the container made has only an upper
+ * one, whose generation tells a recycled number from the file. 0 where
+ * unknown.
+ */
+static __always_inline __u32 overlay_gen(struct inode *inode)
+{
+	struct inode *real = overlay_real_inode(inode);
+
+	return real ? BPF_CORE_READ(real, i_generation) : 0;
+}
+
+/* The identity the watch map is keyed on: see struct hive_watch_key. */
+static __always_inline void inode_key(struct inode *inode, struct hive_watch_key *key)
+{
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->gen = BPF_CORE_READ(inode, i_generation);
+	if (!key->gen && BPF_CORE_READ(inode, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
+		key->gen = overlay_gen(inode);
+}
+
+/* The name dentry has in its directory, as a key of the names map (key
+ * zeroed by the caller: the whole key is hashed). False for a root. */
+static __always_inline bool dentry_name_key(struct dentry *dentry, struct hive_name_key *key)
+{
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+	if (!parent || parent == dentry)
+		return false;
+	inode_key(BPF_CORE_READ(parent, d_inode), &key->dir);
+	bpf_probe_read_kernel_str(key->name, sizeof(key->name), BPF_CORE_READ(dentry, d_name.name));
+	return true;
+}
+
+#endif
