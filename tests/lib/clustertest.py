@@ -41,12 +41,15 @@ class ClusterTest(unittest.TestCase):
         # A cluster that does not come up (a manifest refused, a component
         # not ready) is a failure with the component's own error, not a skip.
         cls.cluster = kubecluster.Cluster(cls.dir)
+        # A class cleanup, not tearDownClass: it runs also when setUpClass
+        # fails halfway (a node that does not come up), so nothing started
+        # outlives the class and holds ports the next one needs.
+        cls.addClassCleanup(cls.remove_cluster)
         cls.cluster.up()
 
     @classmethod
-    def tearDownClass(cls):
-        if hasattr(cls, "cluster"):
-            cls.cluster.down()
+    def remove_cluster(cls):
+        cls.cluster.down()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def setUp(self):

@@ -126,6 +126,7 @@ class Processes:
             wait_until(lambda: not self._alive(name), self.STOP_TIMEOUT, interval=0.2, what=f"{name} to stop")
         except AssertionError:
             os.kill(pid, signal.SIGKILL)
+            wait_until(lambda: not self._alive(name), 30, interval=0.1, what=f"{name} to die")
         try:
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:

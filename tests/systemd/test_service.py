@@ -50,6 +50,27 @@ def ensure_rootfs():
         os.rename(tmp, ROOTFS)
 
 
+WORK_PREFIX = "hive-nspawn-"
+
+
+def end_stale_containers():
+    """A run killed before its cleanup (a timeout's SIGKILL) leaves its booted
+    Debian running, and with it hived's hooks, attached through that systemd's
+    file descriptor store: they would count as this run's. Its processes are
+    those whose root is a work directory's "root"."""
+    stale = re.compile(re.escape(os.path.join(tempfile.gettempdir(), WORK_PREFIX)) + r"[^/]+/root$")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if stale.match(os.readlink(f"/proc/{pid}/root")):
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+    with open("/proc/self/mounts") as f:
+        for target in [line.split()[1] for line in f if line.split()[0] == "overlay"]:
+            if stale.match(target):
+                run("umount", "-l", target, check=False)
+
+
 class Service(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -58,7 +79,8 @@ class Service(unittest.TestCase):
             if not shutil.which(tool):
                 raise unittest.SkipTest(f"{tool} not installed")
         ensure_rootfs()
-        cls.work = tempfile.mkdtemp(prefix="hive-nspawn-")
+        end_stale_containers()
+        cls.work = tempfile.mkdtemp(prefix=WORK_PREFIX)
         run(os.path.join(SRC, "packaging", "deb", "build"), cls.work)
         cls.deb = os.path.basename(glob.glob(os.path.join(cls.work, "hive_*.deb"))[0])
 
