@@ -29,6 +29,9 @@ __u32 flush_all = 0;
 struct claimed {
 	struct hive_dedup_key key;
 	__u64 count;
+	__u32 watch_id;
+	__u32 flags;
+	struct hive_watch_key dir;
 };
 
 /* Claims are gathered while iterating, events written after: the verifier
@@ -75,6 +78,9 @@ static long claim_one(struct bpf_map *map, struct hive_dedup_key *key, struct hi
 	__sync_fetch_and_add(&state->pending, -pending);
 	b->items[i].key = *key;
 	b->items[i].count = pending;
+	b->items[i].watch_id = state->watch_id;
+	b->items[i].flags = state->flags;
+	b->items[i].dir = state->dir;
 	b->n = i + 1;
 	return 0;
 }
@@ -102,8 +108,6 @@ int flush_folded(void *ctx)
 
 	for (__u32 i = 0; i < FLUSH_BATCH; i++) {
 		struct claimed *c;
-		struct hive_watch_key wkey = {};
-		struct hive_watch_value *watch;
 		struct hive_event *ev;
 
 		if (i >= b->n)
@@ -119,10 +123,6 @@ int flush_folded(void *ctx)
 			give_back(c);
 			continue;
 		}
-		wkey.ino = c->key.ino;
-		wkey.dev = c->key.dev;
-		wkey.gen = c->key.gen;
-		watch = bpf_map_lookup_elem(&watches, &wkey);
 		__builtin_memset(ev, 0, sizeof(*ev));
 		ev->boot_ns = b->now;
 		ev->ino = c->key.ino;
@@ -130,10 +130,13 @@ int flush_folded(void *ctx)
 		ev->gen = c->key.gen;
 		ev->tgid = c->key.tgid;
 		ev->mask = c->key.mask;
-		ev->watch_id = watch ? watch->watch_id : 0;
+		/* As the accesses were found: their file may be gone from
+		 * the map since (replaced), user space still knows its id. */
+		ev->watch_id = c->watch_id;
+		ev->dir = c->dir;
 		/* The record stands for all of them: itself and count - 1 more. */
 		ev->suppressed = c->count - 1;
-		ev->flags = HIVE_EVENT_FOLDED | (c->key.tgid ? 0 : HIVE_EVENT_AGGREGATED);
+		ev->flags = HIVE_EVENT_FOLDED | c->flags | (c->key.tgid ? 0 : HIVE_EVENT_AGGREGATED);
 		bpf_ringbuf_submit(ev, 0);
 	}
 	if (full)

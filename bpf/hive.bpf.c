@@ -25,7 +25,6 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by user space before load. */
-const volatile __u32 self_tgid = 0;
 /* Position of the struct inode * argument of inode_permission(): 0 before
  * 5.12, 1 since a user_namespace (later mnt_idmap) went in front of it. */
 const volatile __u32 inode_arg = 1;
@@ -133,9 +132,10 @@ static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EX
  * pending alone, so that the two never claim the same count at once (the
  * claim is a read and a subtraction, not one atomic step, which 5.10 lacks).
  */
-static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
+static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now,
+					const struct hive_dedup_state *found_by)
 {
-	struct hive_dedup_state *state, fresh = { .last_emit_ns = now };
+	struct hive_dedup_state *state, fresh = *found_by;
 	__u64 pending, since;
 
 	if (!dedup_window_ns)
@@ -143,6 +143,7 @@ static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
 
 	state = bpf_map_lookup_elem(&dedup, key);
 	if (!state) {
+		fresh.last_emit_ns = now;
 		bpf_map_update_elem(&dedup, key, &fresh, BPF_ANY);
 		return 0;
 	}
@@ -152,6 +153,9 @@ static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now)
 		return -1;
 	}
 	state->last_emit_ns = now;
+	state->watch_id = found_by->watch_id;
+	state->flags = found_by->flags;
+	state->dir = found_by->dir;
 	if (flusher && since >= 2 * dedup_window_ns)
 		return 0;
 	/* Subtract what we read instead of exchanging: other CPUs may add to
@@ -191,11 +195,14 @@ static __always_inline bool ring_busy(void)
  * window after while accesses keep coming. False when the table has no room:
  * the access is then a record, or dropped, as before.
  */
-static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now)
+static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now,
+				      const struct hive_dedup_state *found_by)
 {
 	struct hive_dedup_key akey = { .ino = dkey->ino, .dev = dkey->dev, .gen = dkey->gen, .mask = dkey->mask };
-	struct hive_dedup_state fresh = { .last_emit_ns = now, .pending = count }, *state;
+	struct hive_dedup_state fresh = *found_by, *state;
 
+	fresh.last_emit_ns = now;
+	fresh.pending = count;
 	state = bpf_map_lookup_elem(&dedup, &akey);
 	if (!state) {
 		if (bpf_map_update_elem(&dedup, &akey, &fresh, BPF_NOEXIST) == 0)
@@ -219,55 +226,112 @@ static __always_inline struct hive_watch_value *watched(struct inode *inode, str
 	return bpf_map_lookup_elem(&watches, key);
 }
 
+/* Whether bit pos of the name filter is set: maybe watched, or surely not. */
+static __always_inline bool name_filter_has(__u32 pos)
+{
+	__u32 word = pos / 64;
+	__u64 *bits = bpf_map_lookup_elem(&name_filter, &word);
+
+	return bits && (*bits & (1ULL << (pos % 64)));
+}
+
+/* What the name filter knows a name by: its length, first and last byte. */
+struct name_sig {
+	__u32 len;
+	unsigned char first, last;
+	bool read;
+};
+
+static __always_inline void name_sig_read(struct dentry *dentry, struct name_sig *sig)
+{
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+
+	if (sig->read)
+		return;
+	sig->read = true;
+	sig->len = BPF_CORE_READ(dentry, d_name.len);
+	bpf_probe_read_kernel(&sig->first, 1, name);
+	if (sig->len)
+		bpf_probe_read_kernel(&sig->last, 1, name + ((sig->len - 1) & (HIVE_NAME_LEN - 1)));
+}
+
+/* Whether dir may have dentry's name watched (with prefix: a volume's). */
+static __always_inline bool name_filter_passes(struct inode *dir, struct dentry *dentry, struct name_sig *sig)
+{
+	__u64 ino;
+
+	if (!dir)
+		return false;
+	ino = BPF_CORE_READ(dir, i_ino);
+	if (!name_filter_has(HIVE_NAME_FILTER_DIR(ino)))
+		return false;
+	name_sig_read(dentry, sig);
+	return name_filter_has(HIVE_NAME_FILTER_NAME(ino, sig->len, sig->first, sig->last));
+}
+
+/* dir's watched name that dentry has (after prefix, if any), if any. */
+static __always_inline struct hive_watch_value *lookup_name(struct inode *dir, struct dentry *dentry,
+							      const char *prefix, struct hive_watch_key *dkey)
+{
+	struct hive_watch_value *watch = watched(dir, dkey);
+	struct hive_name_key *key;
+	__u32 zero = 0, skip = prefix ? sizeof(HIVE_NAME_ANY_DATA_DIR) - 1 : 0;
+
+	if (!watch || !watch->name_access)
+		return NULL;
+	key = bpf_map_lookup_elem(&name_scratch, &zero);
+	if (!key)
+		return NULL;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->dir = *dkey; /* as watched() made it: without the generation where there is none */
+	if (prefix)
+		__builtin_memcpy(key->name, HIVE_NAME_ANY_DATA_DIR, sizeof(HIVE_NAME_ANY_DATA_DIR) - 1);
+	bpf_probe_read_kernel_str(key->name + skip, sizeof(key->name) - skip, BPF_CORE_READ(dentry, d_name.name));
+	return bpf_map_lookup_elem(&names, key);
+}
+
 /*
  * A file not found by its inode, reached through dentry: is it at a watched
  * name? Then it is the watched file, though the inode map still names the
  * one that was there before a rename, link or create put it there: the
- * kernel's own resolution decides, not user space following later. Costs a
- * lookup of the directory; its name is read only in a directory that has
- * watched names.
+ * kernel's own resolution decides, not user space following later. For an
+ * open of any other file this costs a bit of the name filter, beside a
+ * watched name three bytes of the name and a second bit.
  */
 static __always_inline struct hive_watch_value *watched_name(struct dentry *dentry, struct hive_watch_key *dkey)
 {
-	struct hive_watch_value *dir, *found;
+	struct hive_watch_value *found = NULL;
 	struct dentry *parent, *volume;
-	struct hive_name_key *key;
+	struct inode *parent_inode, *volume_inode;
+	struct name_sig sig = {};
 	char prefix[3] = {};
-	__u32 zero = 0;
+	__u64 *volumes;
 
 	if (!dentry)
 		return NULL;
 	parent = BPF_CORE_READ(dentry, d_parent);
 	if (!parent || parent == dentry)
 		return NULL;
-	key = bpf_map_lookup_elem(&name_scratch, &zero);
-	if (!key)
-		return NULL;
-	dir = watched(BPF_CORE_READ(parent, d_inode), dkey);
-	if (dir && dir->name_access) {
-		__builtin_memset(key, 0, sizeof(*key));
-		key->dir = *dkey; /* as watched() made it: without the generation where there is none */
-		bpf_probe_read_kernel_str(key->name, sizeof(key->name), BPF_CORE_READ(dentry, d_name.name));
-		found = bpf_map_lookup_elem(&names, key);
-		if (found)
-			return found;
-	}
+	parent_inode = BPF_CORE_READ(parent, d_inode);
+	if (name_filter_passes(parent_inode, dentry, &sig))
+		found = lookup_name(parent_inode, dentry, NULL, dkey);
+	if (found)
+		return found;
 	/* In a "..<timestamp>" directory of a kubelet volume: the name on the
 	 * volume's directory (HIVE_NAME_ANY_DATA_DIR). */
+	volumes = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_DATA_DIR_NAMES });
+	if (!volumes || !*volumes)
+		return NULL;
 	bpf_probe_read_kernel(prefix, sizeof(prefix), BPF_CORE_READ(parent, d_name.name));
 	if (prefix[0] != '.' || prefix[1] != '.' || !prefix[2])
 		return NULL;
 	volume = BPF_CORE_READ(parent, d_parent);
 	if (!volume || volume == parent)
 		return NULL;
-	dir = watched(BPF_CORE_READ(volume, d_inode), dkey);
-	if (!dir || !dir->name_access)
+	volume_inode = BPF_CORE_READ(volume, d_inode);
+	if (!name_filter_passes(volume_inode, dentry, &sig))
 		return NULL;
-	__builtin_memset(key, 0, sizeof(*key));
-	key->dir = *dkey;
-	__builtin_memcpy(key->name, HIVE_NAME_ANY_DATA_DIR, 4);
-	bpf_probe_read_kernel_str(key->name + 4, sizeof(key->name) - 4, BPF_CORE_READ(dentry, d_name.name));
-	return bpf_map_lookup_elem(&names, key);
+	return lookup_name(volume_inode, dentry, HIVE_NAME_ANY_DATA_DIR, dkey);
 }
 
 /* An access of mask to the watched file key: count it, fold it, or make it
@@ -276,6 +340,7 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 					 __u32 mask, const struct hive_watch_key *dir)
 {
 	struct hive_dedup_key dkey = {};
+	struct hive_dedup_state found_by = {};
 	struct hive_stats *counters;
 	struct task_struct *task;
 	struct hive_event *event;
@@ -292,7 +357,7 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 
 	pid_tgid = bpf_get_current_pid_tgid();
 #ifndef HIVE_MUTANT_NO_SELF_FILTER
-	if ((__u32)(pid_tgid >> 32) == self_tgid)
+	if (current_is_self())
 		return 0;
 #endif
 
@@ -307,14 +372,19 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	dkey.gen = key->gen;
 	dkey.tgid = pid_tgid >> 32;
 	dkey.mask = mask;
-	carried = dedup_admit(&dkey, now);
+	found_by.watch_id = watch->watch_id;
+	if (dir) {
+		found_by.flags = HIVE_EVENT_BY_NAME;
+		found_by.dir = *dir;
+	}
+	carried = dedup_admit(&dkey, now, &found_by);
 	if (carried < 0) {
 		counters->suppressed++;
 		return 0;
 	}
 	/* Only with the flusher, which reports the aggregate; with
 	 * dedup_window_ms = 0 every access is to be a record of its own. */
-	if (flusher && dedup_window_ns && ring_busy() && aggregate(&dkey, 1 + carried, now)) {
+	if (flusher && dedup_window_ns && ring_busy() && aggregate(&dkey, 1 + carried, now, &found_by)) {
 		counters->suppressed++;
 		return 0;
 	}
@@ -334,7 +404,7 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	event->gen = key->gen;
 	event->cgroup_id = bpf_get_current_cgroup_id();
 	event->suppressed = carried;
-	event->watch_id = watch->watch_id;
+	event->watch_id = found_by.watch_id;
 	event->tid = (__u32)pid_tgid;
 	event->tgid = pid_tgid >> 32;
 	event->ppid = BPF_CORE_READ(task, real_parent, tgid);
@@ -343,11 +413,8 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	event->mask = mask;
 	bpf_get_current_comm(event->comm, sizeof(event->comm));
 	event->flags = exe_path(task, event->exe);
-	if (dir) {
-		event->flags |= HIVE_EVENT_BY_NAME;
-		event->dir = *dir;
-	} else
-		__builtin_memset(&event->dir, 0, sizeof(event->dir));
+	event->flags |= found_by.flags;
+	event->dir = found_by.dir;
 	bpf_ringbuf_submit(event, 0);
 	counters->emitted++;
 	return 0;

@@ -46,14 +46,19 @@ struct hive_watch_key {
  * What the maps shared across restarts mean (maps.bpf.h): raised whenever a
  * key, a value or their meaning changes, so that a new agent never adopts a
  * previous agent's maps of another layout. 2: keys have the inode's
- * generation; 3: watched names.
+ * generation; 3: watched names; 4: dedup entries say what their accesses
+ * were found by, directories with names are marked (name_filter).
  */
-#define HIVE_MAPS_LAYOUT 3
+#define HIVE_MAPS_LAYOUT 4
 
 /* The control map's entries (maps.bpf.h). */
 enum {
 	HIVE_CONTROL_ACTIVE,
 	HIVE_CONTROL_LAYOUT,
+	/* How many names are watched in any "..<timestamp>" directory
+	 * (HIVE_NAME_ANY_DATA_DIR): while none, an open of an unwatched file
+	 * does not read its directory's name. */
+	HIVE_CONTROL_DATA_DIR_NAMES,
 	_HIVE_CONTROL_MAX,
 };
 
@@ -63,6 +68,24 @@ struct hive_watch_value {
 	__u32 name_access; /* on a directory: the union of what its watched names want (0: none) */
 	__u32 pad;
 };
+
+/*
+ * What spares an open of an unwatched file the hash lookups of its directory
+ * and its name (a 272-byte key): the name_filter map, a bitmap. Bit
+ * HIVE_NAME_FILTER_DIR(ino) is set while a directory of inode number ino has
+ * watched names, bit HIVE_NAME_FILTER_NAME(ino, len, first, last) while one
+ * of them has that length, first and last byte; the hooks look the
+ * directory and the name up only where both are set: an open elsewhere costs
+ * one array read, beside a watched file three bytes of the name more. Bits
+ * are shared (they may say yes wrongly, never no).
+ */
+#define HIVE_NAME_FILTER_BITS (1U << 17)
+#define HIVE_NAME_FILTER_DIR(ino) ((__u32)((ino)&0xffff))
+#define HIVE_NAME_FILTER_NAME(ino, len, first, last)                                                          \
+	((__u32)0x10000 | (__u32)((((__u64)(ino)*0x9e3779b97f4a7c15ULL) ^                                        \
+				   ((__u64)(len) << 16 | (__u64)(first) << 8 | (__u64)(last))) *                   \
+					  0xff51afd7ed558ccdULL >>                                                 \
+				  48))
 
 /*
  * A name in a directory: the last component of a watched path, so that the
@@ -98,6 +121,12 @@ struct hive_dedup_key {
 struct hive_dedup_state {
 	__u64 last_emit_ns; /* CLOCK_BOOTTIME of the last event submitted */
 	__u64 pending;      /* accesses suppressed since then */
+	/* What they were found by, as the last event said (watch_id, and
+	 * HIVE_EVENT_BY_NAME with dir): the flusher reports them so, even
+	 * once their file has left the watch map (a replaced file). */
+	__u32 watch_id;
+	__u32 flags;
+	struct hive_watch_key dir;
 };
 
 struct hive_event {

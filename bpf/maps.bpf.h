@@ -25,6 +25,14 @@ struct {
 	__type(value, struct hive_watch_value);
 } names SEC(".maps");
 
+/* Which directories and names may be watched: HIVE_NAME_FILTER_DIR(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HIVE_NAME_FILTER_BITS / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} name_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized from user space */

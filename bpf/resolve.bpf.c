@@ -17,8 +17,6 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set by user space before load: only the agent's own calls are looked at. */
-const volatile __u32 self_tgid = 0;
 
 struct hive_resolved resolved = {};
 
@@ -28,7 +26,7 @@ int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	struct hive_watch_key key;
 	struct file *file;
 
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != self_tgid)
+	if (!current_is_self()) /* only the agent's own calls */
 		return 0;
 	file = current_fd_file(ctx->ret);
 	if (!file)

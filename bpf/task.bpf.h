@@ -3,6 +3,24 @@
 #ifndef HIVE_TASK_BPF_H
 #define HIVE_TASK_BPF_H
 
+/* Set by user space (kernel/self.h): this agent's tgid as its own pid
+ * namespace numbers it, and that namespace. */
+const volatile __u32 self_tgid = 0;
+const volatile __u64 self_pidns_dev = 0;
+const volatile __u64 self_pidns_ino = 0;
+
+/* Whether the current task is of this agent: in a pid namespace of its own
+ * (a container, systemd-nspawn) by the tgid there, as getpid() said it. */
+static __always_inline bool current_is_self(void)
+{
+	struct bpf_pidns_info ns = {};
+
+	if (!self_pidns_ino)
+		return (__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid;
+	return bpf_get_ns_current_pid_tgid(self_pidns_dev, self_pidns_ino, &ns, sizeof(ns)) == 0 &&
+	       ns.tgid == self_tgid;
+}
+
 /* The file behind descriptor fd of the current task, or NULL. */
 static __always_inline struct file *current_fd_file(long fd)
 {

@@ -12,6 +12,7 @@
 #include "shared/abi.h"
 #include "shared/escape.h"
 #include "shared/hashmap.h"
+#include "shared/json.h"
 #include "shared/log.h"
 #include "shared/message-id.h"
 #include "shared/names.h"
@@ -601,9 +602,7 @@ void nodewatch_recheck(struct nodewatch *s)
 
 static const char *object_node(const cJSON *object)
 {
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "name");
-
-	return cJSON_IsString(name) ? name->valuestring : NULL;
+	return json_string(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "name");
 }
 
 static void on_nodewatches_listed(const cJSON *items, void *userdata)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,163 +11,13 @@
 #include "kernel/resolve.h"
 #include "shared/abi.h"
 #include "shared/hashmap.h"
+#include "shared/json.h"
 #include "shared/log.h"
 #include "shared/message-id.h"
 #include "shared/names.h"
+#include "watch/dir-events.h"
 #include "watch/item.h"
 #include "watch/watch.h"
-
-/* ---- the pod object ---- */
-
-static const char *get_string(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* UIDs become part of cgroup paths: only what the API server generates. */
-static bool uid_is_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 36)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
-			return false;
-	return true;
-}
-
-static bool qos_is_valid(const char *s)
-{
-	return strcmp(s, "Guaranteed") == 0 || strcmp(s, "Burstable") == 0 || strcmp(s, "BestEffort") == 0;
-}
-
-struct pod_info *pod_info_free(struct pod_info *p)
-{
-	if (!p)
-		return NULL;
-	for (size_t i = 0; i < p->n_containers; i++) {
-		free(p->containers[i].name);
-		free(p->containers[i].container_id);
-	}
-	free(p->containers);
-	cJSON_Delete(p->labels);
-	free(p->uid);
-	free(p->namespace);
-	free(p->name);
-	free(p->qos);
-	free(p);
-	return NULL;
-}
-
-static int add_statuses(struct pod_info *p, const cJSON *list, enum container_kind kind, const char **why)
-{
-	const cJSON *st;
-
-	if (list && !cJSON_IsArray(list)) {
-		*why = "a container status list is not an array";
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(st, list) {
-		const char *name = get_string(st, "name"), *id = get_string(st, "containerID");
-		const cJSON *state = cJSON_GetObjectItemCaseSensitive(st, "state");
-		char runtime[32], bare[CONTAINER_ID_MAX + 1];
-		struct pod_container_status *grown;
-
-		if (!name || !dns_label_is_valid(name)) {
-			*why = "a container status has no valid name";
-			return -EINVAL;
-		}
-		/* Only a running container has processes whose root we can use. */
-		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(state, "running")) || !id || !id[0])
-			continue;
-		if (cgroup_parse_container_id(id, runtime, bare) < 0) {
-			*why = "a containerID is not RUNTIME://ID with a plain ID";
-			return -EINVAL;
-		}
-		if (p->n_containers >= POLICY_MAX_LIST) {
-			*why = "too many containers";
-			return -EINVAL;
-		}
-		grown = realloc(p->containers, (p->n_containers + 1) * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		p->containers = grown;
-		grown[p->n_containers] = (struct pod_container_status){
-			.name = strdup(name),
-			.kind = kind,
-			.container_id = strdup(id),
-		};
-		p->n_containers++;
-		if (!grown[p->n_containers - 1].name || !grown[p->n_containers - 1].container_id)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-int pod_info_parse(const cJSON *pod, struct pod_info **ret, const char **why)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
-	const cJSON *status = cJSON_GetObjectItemCaseSensitive(pod, "status");
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels"), *l;
-	const char *uid = get_string(meta, "uid"), *ns = get_string(meta, "namespace"), *name = get_string(meta, "name");
-	const char *qos = get_string(status, "qosClass");
-	struct pod_info *p;
-	int r;
-
-	*why = NULL;
-	if (!uid || !uid_is_valid(uid)) {
-		*why = "metadata.uid is missing or not a UID";
-		return -EINVAL;
-	}
-	if (!ns || !dns_label_is_valid(ns) || !name || !dns_subdomain_is_valid(name)) {
-		*why = "metadata.namespace or metadata.name is missing or invalid";
-		return -EINVAL;
-	}
-	if (qos && !qos_is_valid(qos)) {
-		*why = "status.qosClass is not Guaranteed, Burstable or BestEffort";
-		return -EINVAL;
-	}
-	if (labels && !cJSON_IsObject(labels)) {
-		*why = "metadata.labels is not an object";
-		return -EINVAL;
-	}
-	cJSON_ArrayForEach(l, labels)
-		if (!label_key_is_valid(l->string) || !cJSON_IsString(l) || !label_value_is_valid(l->valuestring)) {
-			*why = "a label is not a valid key and value";
-			return -EINVAL;
-		}
-
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->uid = strdup(uid);
-	p->namespace = strdup(ns);
-	p->name = strdup(name);
-	p->qos = qos ? strdup(qos) : NULL;
-	p->labels = labels ? cJSON_Duplicate(labels, true) : NULL;
-	if (!p->uid || !p->namespace || !p->name || (qos && !p->qos) || (labels && !p->labels)) {
-		pod_info_free(p);
-		return -ENOMEM;
-	}
-	r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "containerStatuses"), CONTAINER_REGULAR, why);
-	if (r >= 0)
-		r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "initContainerStatuses"), CONTAINER_INIT,
-				 why);
-	if (r >= 0)
-		r = add_statuses(p, cJSON_GetObjectItemCaseSensitive(status, "ephemeralContainerStatuses"),
-				 CONTAINER_EPHEMERAL, why);
-	if (r < 0) {
-		pod_info_free(p);
-		return r;
-	}
-	*ret = p;
-	return 0;
-}
-
-/* ---- the source ---- */
 
 struct pod;
 
@@ -182,15 +33,20 @@ struct container {
 struct pod_item {
 	struct watch_item item;
 	struct container *container;
+	/* The file's directory, and the path's own when that is another
+	 * (the path goes through a symlink, the file is missing). */
+	struct dir_events *dirs[2];
 };
 
 struct pod {
+	struct pod_source *source;
 	struct pod_info *info;
 	struct container *containers;
 	size_t n_containers;
 	struct pod_item *items;
 	size_t n_items;
 	unsigned slot; /* which rescan ticks resolve it, see rescan() */
+	sd_event_source *follow; /* resolve again: something happened in a directory of its items */
 };
 
 struct pod_source {
@@ -215,6 +71,22 @@ struct pod_source {
  * resolved at once whenever its object changes. */
 #define POD_RESCAN_BUDGET 64
 
+/*
+ * The pod is resolved this long after the first event in a directory of its
+ * items, once for all the events meanwhile: an update by the kubelet is
+ * several (a directory made, "..data" swapped, the old one removed), and a
+ * container renaming over its watched file in a loop costs the agent at
+ * most one resolution of the pod per delay. Accesses meanwhile are
+ * recorded by name (watch_item_find()).
+ */
+#define POD_FOLLOW_DELAY_USEC (20 * USEC_PER_MSEC)
+
+static void item_dirs_clear(struct pod_item *pi)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pi->dirs); i++)
+		pi->dirs[i] = dir_events_free(pi->dirs[i]);
+}
+
 static void forget_cgroup(struct pod_source *s, struct container *c)
 {
 	uint64_t id = c->cgroup.cgroup_id;
@@ -231,8 +103,10 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 		if (remove_entries)
 			watch_item_unwatch(&p->items[i].item, s->set);
 		watch_item_done(&p->items[i].item);
+		item_dirs_clear(&p->items[i]);
 	}
 	free(p->items);
+	sd_event_source_disable_unref(p->follow);
 	for (size_t i = 0; i < p->n_containers; i++) {
 		forget_cgroup(s, &p->containers[i]);
 		cgroup_container_clear(&p->containers[i].cgroup);
@@ -250,7 +124,7 @@ static int add_item(struct pod *p, struct container *c, const struct policy *pol
 		return -ENOMEM;
 	p->items = grown;
 	pi = &grown[p->n_items++];
-	pi->container = c;
+	*pi = (struct pod_item){ .container = c };
 	return watch_item_init(&pi->item, policy, path, watch_key("pod", p->info->uid, c->status->name, policy->id,
 								   path, NULL));
 }
@@ -264,6 +138,7 @@ static int pod_build(struct pod_source *s, struct pod_info *info, struct pod **r
 
 	if (!p)
 		return -ENOMEM;
+	p->source = s;
 	p->info = info;
 	p->slot = s->next_slot++;
 	p->containers = calloc(MAX(info->n_containers, 1u), sizeof(*p->containers));
@@ -328,6 +203,10 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 			if (strcmp(o->item.key, n->item.key) == 0 &&
 			    strcmp(o->container->status->container_id, n->container->status->container_id) == 0) {
 				watch_item_carry_over(&n->item, &o->item);
+				for (size_t k = 0; k < ARRAY_SIZE(n->dirs); k++) {
+					n->dirs[k] = TAKE_PTR(o->dirs[k]);
+					dir_events_set_userdata(n->dirs[k], p);
+				}
 				break;
 			}
 		}
@@ -376,6 +255,57 @@ static void item_target(struct pod_source *s, struct pod *p, struct pod_item *pi
 	*ret = (struct watch_item_target){ s->set, s->identity, s->node, place };
 }
 
+static int on_follow(sd_event_source *es, uint64_t usec, void *userdata);
+
+/* Something happened in a directory of one of the pod's items. */
+static void on_dir_event(void *userdata)
+{
+	struct pod *p = userdata;
+	int enabled = SD_EVENT_OFF, r;
+
+	if (!p->follow)
+		r = sd_event_add_time_relative(p->source->event, &p->follow, CLOCK_MONOTONIC, POD_FOLLOW_DELAY_USEC, 0,
+					       on_follow, p);
+	else if (sd_event_source_get_enabled(p->follow, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+		return; /* due already */
+	else
+		r = sd_event_source_set_time_relative(p->follow, POD_FOLLOW_DELAY_USEC);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->follow, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_debug_errno(r, "Cannot follow pod %s/%s now (%m): at the next rescan.", p->info->namespace,
+				p->info->name);
+}
+
+/*
+ * Follow the item by events from now on: inotify on the directory of the
+ * file found (file_fd; -1: none, the path is missing) and on the directory
+ * the path names, when that is another one, for the names that lead to the
+ * file (and "..data", which the kubelet swaps on a volume's update). Without
+ * it (inotify's limits reached, a directory that went away meanwhile), the
+ * rescan still follows.
+ */
+static void item_follow(struct pod_source *s, struct pod *p, struct pod_item *pi, int file_fd, int root_fd)
+{
+	_cleanup_(closep) int file_dir = -1, path_dir = -1;
+	char name[NAME_MAX + 1], parent[PATH_MAX];
+	const char *base = strrchr(pi->item.path, '/') + 1; /* policies hold absolute paths */
+	const char *names[] = { base, "..data" };
+	size_t n = 0;
+	int r = 0;
+
+	item_dirs_clear(pi);
+	if (file_fd >= 0 && (file_dir = resolve_open_parent(file_fd, root_fd, name)) >= 0)
+		r = dir_events_new(s->event, file_dir, (const char *const[]){ name }, 1, on_dir_event, p, &pi->dirs[n++]);
+	snprintf(parent, sizeof(parent), "%.*s", (int)(base - pi->item.path), pi->item.path);
+	if (r >= 0 && (path_dir = resolve_open(root_fd, parent, pi->item.follow_symlinks)) >= 0 &&
+	    !(file_dir >= 0 && resolve_same_file(file_dir, path_dir)))
+		r = dir_events_new(s->event, path_dir, names, ARRAY_SIZE(names), on_dir_event, p, &pi->dirs[n++]);
+	if (r < 0)
+		log_debug_errno(r, "Cannot follow %s in pod %s/%s by events (%m): at each rescan.", pi->item.path,
+				p->info->namespace, p->info->name);
+}
+
 /* root_fd: the container's root, or -1 when none could be opened (then a
  * missing file's name is not watched either). */
 static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi, int error, int root_fd,
@@ -393,6 +323,10 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi
 		news = watch_item_failed(&pi->item, s->set, error);
 	if (!news)
 		return;
+	if (root_fd >= 0)
+		item_follow(s, p, pi, -1, root_fd); /* for the file to come back */
+	else
+		item_dirs_clear(pi);
 	if (error == -ESRCH)
 		log_info("Path %s (policy %s) in pod %s/%s container %s: no process of the container to resolve it in "
 			 "(yet).",
@@ -432,8 +366,9 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 	if (r <= 0)
 		return;
 	/* Said once, when the inode changes: a symlink chosen by the image
-	 * decides which of its files this is. */
-	if (item->follow_symlinks) {
+	 * decides which of its files this is (but a kubelet volume's update
+	 * is its normal life). */
+	if (item->follow_symlinks && !watch_item_volume_update(item, &f)) {
 		int plain = resolve_open(root_fd, item->path, false);
 
 		via_symlink = plain == -ELOOP;
@@ -447,6 +382,7 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 		 (unsigned long long)f.file.ino, dev);
 	item_target(s, p, pi, &place, &t);
 	watch_item_watch(&pi->item, &t, &f);
+	item_follow(s, p, pi, f.fd, root_fd);
 	close(f.fd);
 }
 
@@ -495,6 +431,16 @@ static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 				resolve_item(s, p, &p->items[j], root_fd, batch);
 		}
 	}
+}
+
+static int on_follow(sd_event_source *es, uint64_t usec, void *userdata)
+{
+	struct pod *p = userdata;
+	bool batch = false;
+
+	resolve_pod(p->source, p, &batch);
+	identity_end_lazily(p->source->identity, &batch);
+	return 0;
 }
 
 /* Make info the pod's state; old (or NULL) is what was known before, and may
@@ -547,7 +493,7 @@ static void pod_delete(struct pod_source *s, const char *uid)
 static struct pod_info *parse_or_warn(const cJSON *object)
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata");
-	const char *ns = get_string(meta, "namespace"), *name = get_string(meta, "name"), *why = NULL;
+	const char *ns = json_string(meta, "namespace"), *name = json_string(meta, "name"), *why = NULL;
 	struct pod_info *info = NULL;
 	char shown[160];
 	int r;
@@ -579,7 +525,7 @@ static void on_pods_listed(const cJSON *items, void *userdata)
 	}
 	cJSON_ArrayForEach(item, items) {
 		struct pod_info *info = parse_or_warn(item);
-		const char *uid = get_string(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "uid");
+		const char *uid = json_string(cJSON_GetObjectItemCaseSensitive(item, "metadata"), "uid");
 
 		/* A pod we cannot read now keeps what it had. */
 		if (uid)
@@ -599,7 +545,7 @@ static void on_pod_changed(const char *type, const cJSON *object, void *userdata
 	struct pod_source *s = userdata;
 
 	if (strcmp(type, "DELETED") == 0) {
-		const char *uid = get_string(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "uid");
+		const char *uid = json_string(cJSON_GetObjectItemCaseSensitive(object, "metadata"), "uid");
 
 		if (uid)
 			pod_delete(s, uid);

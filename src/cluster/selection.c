@@ -3,6 +3,7 @@
 
 #include "watch/policy.h"
 #include "cluster/selection.h"
+#include "shared/json.h"
 
 static bool in_list(char *const *list, size_t n, const char *s)
 {
@@ -17,16 +18,9 @@ bool selection_has_containers(const struct policy *p)
 	return p->n_namespaces > 0 || p->has_pod_selector || p->n_containers > 0;
 }
 
-static const char *label(const cJSON *labels, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(labels, key);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static bool requirement_holds(const struct label_requirement *req, const cJSON *labels)
 {
-	const char *v = label(labels, req->key);
+	const char *v = json_string(labels, req->key);
 
 	switch (req->op) {
 	case SELECTOR_IN:
@@ -52,7 +46,7 @@ bool selection_matches_pod(const struct policy *p, const char *namespace, const 
 	if (!p->has_pod_selector)
 		return true;
 	for (size_t i = 0; i < sel->n_match; i++) {
-		const char *v = label(labels, sel->match_keys[i]);
+		const char *v = json_string(labels, sel->match_keys[i]);
 
 		if (!v || strcmp(v, sel->match_values[i]) != 0)
 			return false;

@@ -16,6 +16,7 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_STATS] = "hive-stats",
 	[KEPT_CONTROL] = "hive-control",
 	[KEPT_NAMES] = "hive-names",
+	[KEPT_NAME_FILTER] = "hive-name-filter",
 };
 #define LINK_NAME "hive-link"
 

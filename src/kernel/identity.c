@@ -7,6 +7,7 @@
 
 #include "kernel/identity.h" /* before the skeleton: it uses hive.h types */
 #include "kernel/loader.h"
+#include "kernel/self.h"
 #include "resolve.skel.h"
 #include "shared/abi.h"
 #include "shared/log.h"
@@ -23,6 +24,7 @@ int identity_new(struct identity **ret)
 {
 	struct identity *id = calloc(1, sizeof(*id));
 	struct resolve_bpf *skel;
+	struct bpf_self self;
 	int r;
 
 	if (!id)
@@ -33,7 +35,10 @@ int identity_new(struct identity **ret)
 		r = negative_errno();
 		goto fallback;
 	}
-	skel->rodata->self_tgid = getpid();
+	bpf_self_get(&self);
+	skel->rodata->self_tgid = self.tgid;
+	skel->rodata->self_pidns_dev = self.pidns_dev;
+	skel->rodata->self_pidns_ino = self.pidns_ino;
 	r = resolve_bpf__load(skel);
 	if (r >= 0) {
 		/* Attach once now, so that a kernel without the tracepoint is

@@ -19,6 +19,7 @@ enum kept_map {
 	KEPT_STATS,
 	KEPT_CONTROL,
 	KEPT_NAMES,
+	KEPT_NAME_FILTER,
 	_KEPT_MAP_MAX,
 };
 
@@ -33,7 +34,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1 }                                                             \
+		.maps = { -1, -1, -1, -1, -1, -1, -1 }                                                         \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

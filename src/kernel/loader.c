@@ -14,6 +14,7 @@
 #include "kernel/loader.h" /* before the skeleton: it uses hive.h types */
 #include "flush.skel.h"
 #include "hive.skel.h"
+#include "kernel/self.h"
 #include "shared/log.h"
 
 /* The most programs one attach mode attaches (the tracepoint mode's). */
@@ -186,6 +187,7 @@ static void destroy_skel(struct loader *l)
 		[KEPT_WATCHES] = (obj)->maps.watches, [KEPT_EVENTS] = (obj)->maps.events,                      \
 		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
 		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
+		[KEPT_NAME_FILTER] = (obj)->maps.name_filter,                                                      \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -342,6 +344,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 {
 	struct bpf_program *prog;
 	struct hive_bpf *skel;
+	struct bpf_self self;
 	int r;
 
 	skel = hive_bpf__open();
@@ -349,7 +352,10 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		return negative_errno();
 	l->skel = skel;
 
-	skel->rodata->self_tgid = getpid();
+	bpf_self_get(&self);
+	skel->rodata->self_tgid = self.tgid;
+	skel->rodata->self_pidns_dev = self.pidns_dev;
+	skel->rodata->self_pidns_ino = self.pidns_ino;
 	skel->rodata->with_generation = o->with_generation;
 	skel->rodata->inode_arg = inode_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
@@ -600,6 +606,21 @@ int loader_watch_delete(struct loader *l, const struct hive_watch_key *key)
 int loader_name_put(struct loader *l, const struct hive_name_key *key, const struct hive_watch_value *value)
 {
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.names), key, value, BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_set_data_dir_names(struct loader *l, uint64_t n)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_DATA_DIR_NAMES }, &n,
+				BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_name_filter_put(struct loader *l, uint32_t word, uint64_t bits)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.name_filter), &word, &bits, BPF_ANY) < 0)
 		return negative_errno();
 	return 0;
 }

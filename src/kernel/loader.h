@@ -78,6 +78,11 @@ int loader_name_foreach(struct loader *l, int (*fn)(const struct hive_name_key *
 			void *userdata);
 int loader_name_put(struct loader *l, const struct hive_name_key *key, const struct hive_watch_value *value);
 int loader_name_delete(struct loader *l, const struct hive_name_key *key);
+/* How many names are watched in any "..<timestamp>" directory (the control
+ * map's HIVE_CONTROL_DATA_DIR_NAMES). */
+int loader_set_data_dir_names(struct loader *l, uint64_t n);
+/* Word word of the name_filter map (HIVE_NAME_FILTER_DIR()). */
+int loader_name_filter_put(struct loader *l, uint32_t word, uint64_t bits);
 
 /*
  * Have the kernel report folded accesses whose dedup window has ended (as

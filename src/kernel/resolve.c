@@ -80,3 +80,36 @@ int resolve_first_symlink(const char *path, char **ret_link, char **ret_target)
 	}
 	return -ENOENT;
 }
+
+bool resolve_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int resolve_open_parent(int fd, int root_fd, char *ret_name)
+{
+	_cleanup_(freep) char *path = NULL;
+	_cleanup_(closep) int again = -1;
+	char *slash;
+	int dir, r;
+
+	r = resolve_fd_path(fd, &path);
+	if (r < 0)
+		return r;
+	slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || !slash[1] || strlen(slash + 1) > NAME_MAX)
+		return -ESTALE; /* "(deleted)", "anon_inode:", the root itself */
+	strcpy(ret_name, slash + 1);
+	*slash = '\0';
+	dir = resolve_open(root_fd, path[0] ? path : "/", false);
+	if (dir < 0)
+		return dir;
+	again = resolve_open(dir, ret_name, false);
+	if (again < 0 || !resolve_same_file(again, fd)) {
+		close(dir);
+		return -ESTALE;
+	}
+	return dir;
+}

@@ -32,4 +32,18 @@ int resolve_open(int root_fd, const char *path, bool follow_symlinks);
 int resolve_fd_path(int fd, char **ret);
 int resolve_first_symlink(const char *path, char **ret_link, char **ret_target);
 
+/*
+ * The directory holding the file fd stands for, opened (O_PATH) under
+ * root_fd as resolve_open() does, and the file's name in it (ret_name, at
+ * least NAME_MAX + 1 bytes). Where a path can only be guessed (from
+ * /proc/self/fd: inside a container the container's path, unless the runtime
+ * chroots; the tree may change meanwhile), the guess counts only if the name
+ * in the directory found is the very file fd holds (both held open, so the
+ * same device and inode number are the same file). -ESTALE when it is not.
+ */
+int resolve_open_parent(int fd, int root_fd, char *ret_name);
+
+/* Whether two open descriptors stand for the same file. */
+bool resolve_same_file(int a, int b);
+
 #endif

@@ -77,10 +77,11 @@ bool folded_cache_complete(const struct folded_cache *c, const struct hive_event
 	*ret = last ? *last : *folded;
 	ret->boot_ns = folded->boot_ns;
 	ret->suppressed = folded->suppressed;
-	ret->flags = (last ? last->flags : 0) | folded->flags;
-	/* Accesses found by their name keep it: the flusher knows inodes only,
-	 * and the map may not name this one yet. */
-	if (!(ret->flags & HIVE_EVENT_BY_NAME))
-		ret->watch_id = folded->watch_id;
+	/* What the accesses were found by is the kernel's (the dedup entry
+	 * keeps it): an entry removed since is still found among the retired
+	 * ones (watch/retired.h). */
+	ret->flags = ((last ? last->flags : 0) & ~HIVE_EVENT_BY_NAME) | folded->flags;
+	ret->watch_id = folded->watch_id;
+	ret->dir = folded->dir;
 	return last;
 }

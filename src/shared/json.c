@@ -22,6 +22,13 @@ int json_fail(const struct json_context *c, const char *field, const char *fmt, 
 	return -EINVAL;
 }
 
+const char *json_string(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
 const char *json_type_name(const cJSON *v)
 {
 	if (cJSON_IsString(v))

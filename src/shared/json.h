@@ -29,6 +29,9 @@ struct json_context {
 /* Report a problem with field (NULL: the object itself); returns -EINVAL. */
 int json_fail(const struct json_context *c, const char *field, const char *fmt, ...) _printf_(3, 4);
 
+/* o's member name when it is a string, else NULL (also for o NULL). */
+const char *json_string(const cJSON *o, const char *name);
+
 /* "a string", "an array", ... for messages. */
 const char *json_type_name(const cJSON *v);
 

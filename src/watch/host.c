@@ -229,38 +229,19 @@ static void resolve_failed(struct host_source *h, struct host_item *hi, int erro
 	}
 }
 
-/*
- * Whether after is where the kubelet's update of a Secret, ConfigMap or
- * projected volume took before: it writes each version into a new directory
- * named "..<timestamp>" and swaps the "..data" symlink to it, so the file's
- * real path changes in that component alone. That is the volume's normal
- * life, not a redirection worth a warning.
- */
-static bool kubelet_update(const char *before, const char *after)
-{
-	while (*before && *after) {
-		size_t a = strcspn(before, "/"), b = strcspn(after, "/");
-
-		if ((a != b || strncmp(before, after, a) != 0) &&
-		    !(a > 2 && b > 2 && strncmp(before, "..", 2) == 0 && strncmp(after, "..", 2) == 0))
-			return false;
-		before += a + (before[a] == '/');
-		after += b + (after[b] == '/');
-	}
-	return !*before && !*after;
-}
-
 /* Where a newly found inode is, when that is not the policy's path: a symlink
  * on the way, or a directory swapped for one, decides which file is watched. */
-static void describe_move(struct host_item *hi, int fd, const struct hive_watch_key *file)
+static void describe_move(struct host_item *hi, const struct watch_item_found *f)
 {
+	const struct hive_watch_key *file = &f->file;
+	bool volume_update = watch_item_volume_update(&hi->item, f);
 	_cleanup_(freep) char *real = NULL;
 	char shown[ESCAPED_SIZE(128)], now[ESCAPED_SIZE(128)], before[ESCAPED_SIZE(128)];
 	char via[SYMLINK_NOTE_SIZE] = "";
 	const struct watch_item *item = &hi->item;
 	bool moved_elsewhere;
 
-	if (resolve_fd_path(fd, &real) < 0 || strcmp(real, item->path) == 0)
+	if (resolve_fd_path(f->fd, &real) < 0 || strcmp(real, item->path) == 0)
 		real = mfree(real);
 	escape_untrusted(item->path, strlen(item->path), shown, sizeof(shown));
 	escape_untrusted(real ? real : item->path, strnlen(real ? real : item->path, 128), now, sizeof(now));
@@ -269,8 +250,7 @@ static void describe_move(struct host_item *hi, int fd, const struct hive_watch_
 	/* Replaced in place (rename over it, delete and create) is what
 	 * following means; landing in another directory is not, unless the
 	 * kubelet's update of a volume took it there. */
-	moved_elsewhere = hi->watched_before && !streq_ptr(real, hi->real) &&
-			  !kubelet_update(hi->real ? hi->real : item->path, real ? real : item->path);
+	moved_elsewhere = hi->watched_before && !streq_ptr(real, hi->real) && !volume_update;
 	if (moved_elsewhere) {
 		escape_untrusted(hi->real ? hi->real : item->path, strnlen(hi->real ? hi->real : item->path, 128),
 				 before, sizeof(before));
@@ -281,9 +261,9 @@ static void describe_move(struct host_item *hi, int fd, const struct hive_watch_
 		       kernel_dev_major(item->file.dev), kernel_dev_minor(item->file.dev), now,
 		       (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev), via);
 	} else if (real)
-		log_notice("%s %s (policy %s)%s: the file is %s, inode %llu on %u:%u.",
-			   item->present ? "Followed" : "Watching", shown, item->policy, via, now,
-			   (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev));
+		log_full(volume_update ? LOG_INFO : LOG_NOTICE, "%s %s (policy %s)%s: the file is %s, inode %llu on %u:%u.",
+			 item->present ? "Followed" : "Watching", shown, item->policy, via, now,
+			 (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev));
 	else
 		log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
 			 item->policy, (unsigned long long)file->ino, kernel_dev_major(file->dev),
@@ -314,7 +294,7 @@ static void resolve_item(struct host_source *h, struct host_item *hi, bool *batc
 		resolve_failed(h, hi, r, batch);
 		return;
 	}
-	describe_move(hi, f.fd, &f.file);
+	describe_move(hi, &f);
 	h->n_present += !hi->item.present;
 	watch_item_watch(&hi->item, &(struct watch_item_target){ h->set, h->identity, h->node, NULL }, &f);
 	hi->watched_before = true;

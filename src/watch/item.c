@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -88,29 +89,29 @@ static int open_identified(const char *path, bool follow, struct identity *ident
  * directory (HIVE_NAME_ANY_DATA_DIR), so that the first read after an update
  * is recorded. Recognised by the volume's "..data" symlink beside it.
  */
-static void kubelet_volume_name(int fd, struct identity *identity, bool *batch, struct hive_name_key *name)
+static void kubelet_volume_name(int fd, int root_fd, struct identity *identity, bool *batch,
+				struct hive_name_key *name)
 {
-	_cleanup_(freep) char *real = NULL;
-	_cleanup_(closep) int volume_fd = -1;
+	_cleanup_(closep) int data_fd = -1, volume_fd = -1, identified_fd = -1;
+	char file[NAME_MAX + 1], data[NAME_MAX + 1];
 	struct hive_watch_key volume;
-	char *base, *data_dir;
 
-	if (resolve_fd_path(fd, &real) < 0 || !(base = strrchr(real, '/')) || base == real)
+	data_fd = resolve_open_parent(fd, root_fd, file);
+	if (data_fd < 0 || strlen(file) + strlen(HIVE_NAME_ANY_DATA_DIR) >= sizeof(name->name))
 		return;
-	*base = '\0';
-	data_dir = strrchr(real, '/');
-	if (!data_dir || data_dir == real || strncmp(data_dir + 1, "..", 2) != 0 || !data_dir[3] ||
-	    strlen(base + 1) + strlen(HIVE_NAME_ANY_DATA_DIR) >= sizeof(name->name))
+	volume_fd = resolve_open_parent(data_fd, root_fd, data);
+	if (volume_fd < 0 || strncmp(data, "..", 2) != 0 || !data[2] ||
+	    faccessat(volume_fd, "..data", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	*data_dir = '\0';
-	identity_begin_lazily(identity, batch);
-	volume_fd = resolve_open(-1, real, false);
-	if (volume_fd < 0 || faccessat(volume_fd, "..data", F_OK, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    identity_of_fd(identity, volume_fd, &volume, NULL) != 1)
+	/* Opened once more, for the resolver: it sees the last open only. */
+	identified_fd = open_identified(".", false, identity, volume_fd, batch);
+	if (identified_fd < 0 || identity_of_fd(identity, identified_fd, &volume, NULL) != 1)
 		return;
 	memset(name, 0, sizeof(*name));
 	name->dir = volume;
-	snprintf(name->name, sizeof(name->name), "%s%s", HIVE_NAME_ANY_DATA_DIR, base + 1);
+	/* Fits: checked above. */
+	memcpy(name->name, HIVE_NAME_ANY_DATA_DIR, strlen(HIVE_NAME_ANY_DATA_DIR));
+	memcpy(name->name + strlen(HIVE_NAME_ANY_DATA_DIR), file, strlen(file) + 1);
 }
 
 int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch,
@@ -139,7 +140,7 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 		return 0;
 	}
 	if (ret->name.name[0])
-		kubelet_volume_name(fd, identity, batch, &ret->name);
+		kubelet_volume_name(fd, root_fd, identity, batch, &ret->name);
 	if (item->present && watch_key_equal(&ret->file, &item->file) &&
 	    (item->named ? memcmp(&ret->name, &item->name, sizeof(ret->name)) == 0 : !ret->name.name[0])) {
 		item->stat = stat_id_of(fd);
@@ -169,6 +170,13 @@ static void put_entry(struct watch_item *item, const struct watch_item_target *t
 		log_warning_errno(r, "Cannot add inode of %s (policy %s) to the kernel map: %m", item->path,
 				  item->policy);
 	item->stale = false;
+}
+
+bool watch_item_volume_update(const struct watch_item *item, const struct watch_item_found *f)
+{
+	return item->present && item->named &&
+	       strncmp(f->name.name, HIVE_NAME_ANY_DATA_DIR, strlen(HIVE_NAME_ANY_DATA_DIR)) == 0 &&
+	       memcmp(&item->name, &f->name, sizeof(f->name)) == 0;
 }
 
 void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f)

@@ -106,6 +106,11 @@ struct watch_item_found {
 int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch,
 		    struct watch_item_found *ret);
 
+/* Whether what watch_item_find() found is the kubelet's next version of the
+ * volume file item watches (see HIVE_NAME_ANY_DATA_DIR): the volume's normal
+ * life, not a redirection worth saying loudly. */
+bool watch_item_volume_update(const struct watch_item *item, const struct watch_item_found *f);
+
 /* Watch what watch_item_find() found from now on. A map that refuses it is
  * said; the watch set retries it. */
 void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f);

@@ -11,18 +11,11 @@
 /* HivePolicy and HiveNamespacedPolicy objects of the API server, checked by
  * the same validator as a file's policies (policy-parse.c). */
 
-static const char *metadata_string(const cJSON *meta, const char *field)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, field);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* "HivePolicy NAME" or "HiveNamespacedPolicy NAMESPACE/NAME", once the
  * metadata is known to be sound; NULL with the problem said otherwise. */
 static int object_label(enum policy_kind kind, const cJSON *meta, char **ret, struct diag *d)
 {
-	const char *name = metadata_string(meta, "name"), *ns = metadata_string(meta, "namespace");
+	const char *name = json_string(meta, "name"), *ns = json_string(meta, "namespace");
 	bool namespaced = kind == POLICY_KIND_NAMESPACED;
 	char buf[96];
 
@@ -52,7 +45,7 @@ static int spec_as_policy(enum policy_kind kind, const cJSON *object, const char
 {
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(object, "metadata");
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(object, "spec");
-	const char *name = metadata_string(meta, "name"), *ns = metadata_string(meta, "namespace");
+	const char *name = json_string(meta, "name"), *ns = json_string(meta, "namespace");
 	bool namespaced = kind == POLICY_KIND_NAMESPACED;
 	cJSON *copy;
 
@@ -84,7 +77,7 @@ static int spec_as_policy(enum policy_kind kind, const cJSON *object, const char
  * HivePolicy apart from a file policy of the same name. */
 static int name_policy(struct policy *p, enum policy_kind kind, const cJSON *meta)
 {
-	const char *name = metadata_string(meta, "name"), *ns = metadata_string(meta, "namespace");
+	const char *name = json_string(meta, "name"), *ns = json_string(meta, "namespace");
 	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(meta, "generation");
 
 	free(p->name);

@@ -7,6 +7,8 @@
 #include "kernel/loader.h"
 #include "shared/hashmap.h"
 #include "shared/macro.h"
+#include "watch/name-filter.h"
+#include "watch/retired.h"
 #include "watch/watch.h"
 
 struct name_slot;
@@ -43,6 +45,10 @@ struct watch_set {
 	const struct watch_map_ops *map_ops; /* NULL: no map */
 	void *map;
 	size_t n_unsynced; /* slots whose map entry is not what it should be */
+	uint64_t n_data_dir_names;      /* names in any "..<timestamp>" directory */
+	uint64_t synced_data_dir_names; /* what the map says; UINT64_MAX: unknown */
+	struct name_filter *name_filter;
+	struct retired *retired; /* removed entries, for late events */
 };
 
 static char *strdup_or_null(const char *s, bool *oom)
@@ -175,7 +181,8 @@ int watch_set_new(struct watch_set **ret)
 	 * file anyway; a name's event against its directory. */
 	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
 		s->next_id = 1;
-	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids) {
+	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids || retired_new(&s->retired) < 0 ||
+	    name_filter_new(&s->name_filter) < 0) {
 		watch_set_free(s);
 		return -ENOMEM;
 	}
@@ -215,6 +222,8 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	hashmap_free(s->names);
 	hashmap_free(s->ids);
 	hashmap_free(s->name_ids);
+	retired_free(s->retired);
+	name_filter_free(s->name_filter);
 	free(s);
 	return NULL;
 }
@@ -245,9 +254,10 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 		.access = slot->pub.access,
 		.name_access = slot->name_access,
 	};
+	bool differs = slot->synced_access != value.access || slot->synced_name_access != value.name_access;
 	int r = 0;
 
-	if (s->map_ops && (slot->synced_access != value.access || slot->synced_name_access != value.name_access)) {
+	if (s->map_ops && differs) {
 		if (!value.access && !value.name_access)
 			r = s->map_ops->delete(s->map, &slot->pub.file);
 		else
@@ -255,10 +265,10 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 		if (r >= 0) {
 			slot->synced_access = value.access;
 			slot->synced_name_access = value.name_access;
+			differs = false;
 		}
 	}
-	count_unsynced(s, &slot->unsynced,
-		       slot->synced_access != slot->pub.access || slot->synced_name_access != slot->name_access);
+	count_unsynced(s, &slot->unsynced, differs);
 	return r < 0 ? r : 0;
 }
 
@@ -351,6 +361,37 @@ static void recompute_name_access(struct inode_slot *dir)
 		dir->name_access |= dir->names[i]->pub.access;
 }
 
+/* The name filter's words the map does not have yet. */
+static int sync_name_filter(struct watch_set *s)
+{
+	if (!s->map_ops || !s->map_ops->name_filter_put)
+		return 0;
+	return name_filter_sync(s->name_filter, s->map_ops->name_filter_put, s->map);
+}
+
+/* Tell the map how many names are HIVE_NAME_ANY_DATA_DIR's, if it differs. */
+static int sync_data_dir_names(struct watch_set *s)
+{
+	int r = 0;
+
+	if (s->map_ops && s->map_ops->data_dir_names && s->synced_data_dir_names != s->n_data_dir_names) {
+		r = s->map_ops->data_dir_names(s->map, s->n_data_dir_names);
+		if (r >= 0)
+			s->synced_data_dir_names = s->n_data_dir_names;
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Counted up before such a name enters the map, down after it left: the
+ * hooks look for it only while the count says there is one. */
+static int count_data_dir_name(struct watch_set *s, const struct hive_name_key *key, int delta)
+{
+	if (strncmp(key->name, HIVE_NAME_ANY_DATA_DIR, strlen(HIVE_NAME_ANY_DATA_DIR)) != 0)
+		return 0;
+	s->n_data_dir_names += delta;
+	return sync_data_dir_names(s);
+}
+
 static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_name_key *key)
 {
 	struct name_slot *ns = hashmap_get(s->names, key, sizeof(*key));
@@ -378,6 +419,10 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_na
 		goto fail;
 	}
 	dir->names[dir->n_names++] = ns;
+	/* Before the name enters the map (failed: watch_set_sync() retries). */
+	name_filter_count(s->name_filter, key, +1);
+	(void)sync_name_filter(s);
+	(void)count_data_dir_name(s, key, +1);
 	return ns;
 fail:
 	free(ns);
@@ -402,6 +447,9 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 	recompute_name_access(dir);
 	r = sync_inode(s, dir);
 	k = sync_name(s, ns);
+	(void)count_data_dir_name(s, &ns->key, -1);
+	name_filter_count(s->name_filter, &ns->key, -1);
+	(void)sync_name_filter(s);
 	hashmap_remove(s->names, &ns->key, sizeof(ns->key));
 	hashmap_remove(s->name_ids, &ns->pub.id, sizeof(ns->pub.id));
 	s->n_unsynced -= ns->unsynced;
@@ -455,6 +503,7 @@ static int file_add(struct watch_set *s, struct watch_entry *e)
 			inode_slot_drop_if_empty(s, slot);
 		return -ENOMEM;
 	}
+	e->file_id = slot->pub.id;
 	return sync_inode(s, slot);
 }
 
@@ -470,6 +519,7 @@ static int name_add(struct watch_set *s, struct watch_entry *e)
 			name_slot_drop_if_empty(s, ns);
 		return -ENOMEM;
 	}
+	e->name_id = ns->pub.id;
 	r = sync_name(s, ns);
 	recompute_name_access(ns->dir);
 	k = sync_inode(s, ns->dir);
@@ -521,7 +571,7 @@ int watch_set_put(struct watch_set *s, struct watch_entry *e)
 	}
 	if (old) {
 		k = slot_remove_entry(s, old);
-		watch_entry_free(old);
+		retired_add(s->retired, old);
 		if (r >= 0)
 			r = k;
 	}
@@ -538,7 +588,7 @@ int watch_set_remove(struct watch_set *s, const char *key)
 	if (!e->shared)
 		s->local_generation++;
 	r = slot_remove_entry(s, e);
-	watch_entry_free(e);
+	retired_add(s->retired, e);
 	return r;
 }
 
@@ -556,7 +606,9 @@ const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id,
 	/* An event from before a restart carries the previous agent's id:
 	 * the file decides. */
 	slot = hashmap_get(s->inodes, file, sizeof(*file));
-	return slot && slot->pub.n_entries ? &slot->pub : NULL;
+	if (slot && slot->pub.n_entries)
+		return &slot->pub;
+	return id ? retired_find(s->retired, id, file) : retired_find_file(s->retired, file);
 }
 
 const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_t id,
@@ -564,7 +616,9 @@ const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_
 {
 	struct name_slot *ns = hashmap_get(s->name_ids, &id, sizeof(id));
 
-	return ns && watch_key_equal(&ns->pub.file, dir) ? &ns->pub : NULL;
+	if (ns && watch_key_equal(&ns->pub.file, dir))
+		return &ns->pub;
+	return retired_find(s->retired, id, dir);
 }
 
 static int prune_inode(const struct hive_watch_key *key, void *userdata)
@@ -597,8 +651,11 @@ int watch_set_sync(struct watch_set *s)
 {
 	struct hashmap_iter it;
 	void *v;
-	int r = 0, k;
+	int r = sync_data_dir_names(s), k;
 
+	k = sync_name_filter(s);
+	if (k < 0 && r >= 0)
+		r = k;
 	/* Names before the directories that announce them. */
 	hashmap_iter_init(&it, s->names);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
@@ -626,6 +683,9 @@ int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void
 
 	s->map_ops = map ? ops : NULL;
 	s->map = map;
+	s->synced_data_dir_names = UINT64_MAX;
+	/* Unknown: a kept map has the previous agent's bits. */
+	name_filter_unsynced(s->name_filter);
 	hashmap_iter_init(&it, s->inodes);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
 		struct inode_slot *slot = v;
@@ -714,6 +774,16 @@ static int loader_delete_name(void *map, const struct hive_name_key *key)
 	return loader_name_delete(map, key);
 }
 
+static int loader_data_dir_names(void *map, uint64_t n)
+{
+	return loader_set_data_dir_names(map, n);
+}
+
+static int loader_name_filter(void *map, uint32_t word, uint64_t bits)
+{
+	return loader_name_filter_put(map, word, bits);
+}
+
 static int loader_foreach_name(void *map, int (*fn)(const struct hive_name_key *key, void *userdata),
 			       void *userdata)
 {
@@ -729,6 +799,8 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader)
 		.name_put = loader_put_name,
 		.name_delete = loader_delete_name,
 		.name_foreach = loader_foreach_name,
+		.data_dir_names = loader_data_dir_names,
+		.name_filter_put = loader_name_filter,
 	};
 
 	return watch_set_set_map(s, &ops, loader);

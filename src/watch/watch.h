@@ -46,6 +46,9 @@ struct watch_entry {
 	/* Learned from another node through the API server, not found here:
 	 * never published again by this node. */
 	bool shared;
+	/* The set's slots of its file and its name (0: none); a removed entry
+	 * is still found by them for a while (watch/retired.h). */
+	uint32_t file_id, name_id;
 };
 
 /* The entries of one inode, or of one name. */
@@ -92,6 +95,10 @@ struct watch_map_ops {
 	int (*name_put)(void *map, const struct hive_name_key *key, const struct hive_watch_value *value);
 	int (*name_delete)(void *map, const struct hive_name_key *key);
 	int (*name_foreach)(void *map, int (*fn)(const struct hive_name_key *key, void *userdata), void *userdata);
+	/* How many names are HIVE_NAME_ANY_DATA_DIR's (NULL: not told). */
+	int (*data_dir_names)(void *map, uint64_t n);
+	/* Word word of the name filter (NULL: no filter; hive.h). */
+	int (*name_filter_put)(void *map, uint32_t word, uint64_t bits);
 };
 
 /* Start (map != NULL) or stop writing to a map; starting writes every

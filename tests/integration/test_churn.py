@@ -14,59 +14,46 @@ import os
 import shutil
 import subprocess
 import sys
-import unittest
 
 from tests.lib import hivetest
 from tests.lib.hivetest import Hived, host_policy, run, wait_until
 
-# The workload, in a process of its own: replace a file at random, then fork
-# a reader named r<N> that reads it and says which inode it read. One JSON
-# line per read on stdout; the writer's pid first.
-CHURN = r"""
-import ctypes, json, os, random, sys, time
+# The kubelet's way of updating a Secret or ConfigMap volume: the files in a
+# new "..<timestamp>" directory, "..data" swapped to it by a rename, the old
+# directory removed; then a reader named u<N>, as above.
+KUBELET_UPDATES = r"""
+import ctypes, json, os, shutil, sys
 libc = ctypes.CDLL(None, use_errno=True)
-directory, n, seconds, limit = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-print(json.dumps({"writer": os.getpid()}), flush=True)
-deadline = time.monotonic() + seconds
-i = 0
-while time.monotonic() < deadline and i < limit:
-    k = random.randrange(n)
-    path = os.path.join(directory, f"f{k}")
-    with open(path + ".new", "w") as f:
+volume, n = sys.argv[1], int(sys.argv[2])
+def update(i):
+    new = f"..2026_12_05_00_00_{i:02d}.{i}"
+    os.mkdir(os.path.join(volume, new))
+    with open(os.path.join(volume, new, "token"), "w") as f:
         f.write(f"version {i}\n")
-    os.rename(path + ".new", path)
-    r, w = os.pipe()
+    old = os.readlink(os.path.join(volume, "..data")) if os.path.lexists(os.path.join(volume, "..data")) else None
+    os.symlink(new, os.path.join(volume, "..data_tmp"))
+    os.rename(os.path.join(volume, "..data_tmp"), os.path.join(volume, "..data"))
+    if old:
+        shutil.rmtree(os.path.join(volume, old))
+    if not os.path.lexists(os.path.join(volume, "token")):
+        os.symlink("..data/token", os.path.join(volume, "token"))
+if n == 0:
+    update(0)
+    sys.exit(0)
+for i in range(1, n + 1):
+    update(i)
     pid = os.fork()
     if pid == 0:
-        os.close(r)
-        libc.prctl(15, f"r{i:07d}".encode(), 0, 0, 0)  # PR_SET_NAME
-        fd = os.open(path, os.O_RDONLY)
-        os.read(fd, 64)
-        os.write(w, str(os.fstat(fd).st_ino).encode())
+        libc.prctl(15, f"u{i:07d}".encode(), 0, 0, 0)  # PR_SET_NAME
+        with open(os.path.join(volume, "token")) as f:
+            f.read()
         os._exit(0)
-    os.close(w)
-    ino = int(os.read(r, 32) or 0)
-    os.close(r)
     os.waitpid(pid, 0)
-    print(json.dumps({"pid": pid, "comm": f"r{i:07d}", "path": path, "ino": ino}), flush=True)
-    i += 1
+    print(json.dumps({"pid": pid, "comm": f"u{i:07d}"}), flush=True)
 """
 
 
-class Churn(unittest.TestCase):
-    def setUp(self):
-        hivetest.skip_unless_root()
-        self.tmp = hivetest.files_dir(self)
-        self.mounts = []
-
-    def tearDown(self):
-        for m in reversed(self.mounts):
-            run("umount", "-l", m, check=False)
-
-    def mount(self, *args):
-        run("mount", *args)
-        self.mounts.append(args[-1])
-
+class Churn(hivetest.MountingTest):
     def loop_fs(self, mkfs, *options):
         image = os.path.join(self.tmp, f"{mkfs}.img")
         with open(image, "wb") as f:
@@ -88,8 +75,8 @@ class Churn(unittest.TestCase):
         policies = {f"{i:03}.json": host_policy(f"churn-{i}", *files[i:i + 256]) for i in range(0, n, 256)}
         config = "[agent]\ndedup_window_ms = 0\n"
         with Hived(policies, config=config) as h:
-            out = subprocess.run([sys.executable, "-c", CHURN, directory, str(n), str(seconds), str(limit)],
-                                 check=True, stdout=subprocess.PIPE, text=True).stdout
+            out = subprocess.run([sys.executable, "-m", "tests.lib.churn", directory, str(n), str(seconds),
+                                  str(limit)], check=True, stdout=subprocess.PIPE, text=True, cwd=hivetest.SRC).stdout
             lines = [json.loads(line) for line in out.splitlines()]
             writer, reads = lines[0]["writer"], lines[1:]
             self.assertTrue(reads)
@@ -139,6 +126,46 @@ class Churn(unittest.TestCase):
             os.mkdir(d)
         self.mount("-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged)
         self.churn(merged, 200, 3)
+
+    def test_folded_reads_of_a_replaced_file_are_recorded(self):
+        """Dedup on: 100 reads by one process fold into its first record and
+        a count reported after the window; the file replaced right after
+        must not lose that count (its watch entry is gone by then)."""
+        path = os.path.join(self.tmp, "folded")
+        with open(path, "w") as f:
+            f.write("version 0\n")
+        with Hived({"folded.json": host_policy("folded", path)}) as h:
+            reader = subprocess.run([sys.executable, "-c", "import os, sys\nfor _ in range(100):\n"
+                                     "    os.close(os.open(sys.argv[1], os.O_RDONLY))\nprint(os.getpid())", path],
+                                    check=True, stdout=subprocess.PIPE, text=True)
+            with open(path + ".new", "w") as f:
+                f.write("version 1\n")
+            os.rename(path + ".new", path)
+            pid = int(reader.stdout)
+
+            def accounted():
+                return sum(1 + r.get("suppressed", 0) for r in h.matching(pid=pid, path=path))
+            wait_until(lambda: accounted() == 100, 10, what=f"100 reads accounted (now {accounted()})")
+
+    def test_kubelet_volume_updates(self):
+        """A volume laid out and updated the way the kubelet does, on the
+        host (the pods suite does it with a real kubelet): every read right
+        after an update is one record, and no update is said as a watch
+        moved."""
+        volume = os.path.join(self.tmp, "volume")
+        os.mkdir(volume)
+        self.mount("-t", "tmpfs", "tmpfs", volume)
+        run(sys.executable, "-c", KUBELET_UPDATES, volume, "0")
+        token = os.path.join(volume, "token")
+        with Hived({"token.json": host_policy("token", token)}, config="[agent]\ndedup_window_ms = 0\n") as h:
+            out = run(sys.executable, "-c", KUBELET_UPDATES, volume, "50").stdout
+            reads = [json.loads(line) for line in out.splitlines()]
+            self.assertEqual(len(reads), 50)
+            wait_until(lambda: h.matching(pid=reads[-1]["pid"]), 30, what="the last read's record")
+            wrong = [r for r in reads if [(x["path"], x["comm"]) for x in h.matching(pid=r["pid"])] !=
+                     [(token, r["comm"])]]
+            self.assertEqual(wrong, [], f"{len(wrong)} of 50 reads not exactly one record")
+            self.assertEqual(h.logged("WATCH_MOVED"), [])
 
 
 if __name__ == "__main__":

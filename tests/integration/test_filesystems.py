@@ -8,7 +8,6 @@ and again for the real one below)."""
 import os
 import shutil
 import subprocess
-import unittest
 
 from tests.lib import hivetest
 from tests.lib.hivetest import Hived, cat, host_policy, run, stat_dev
@@ -27,20 +26,7 @@ def mount_dev(mount_point):
     raise AssertionError(f"{mount_point} is not mounted")
 
 
-class Filesystems(unittest.TestCase):
-    def setUp(self):
-        hivetest.skip_unless_root()
-        self.tmp = hivetest.files_dir(self)
-        self.mounts = []
-
-    def tearDown(self):
-        for m in reversed(self.mounts):
-            run("umount", "-l", m, check=False)
-
-    def mount(self, *args):
-        run("mount", *args)
-        self.mounts.append(args[-1])
-
+class Filesystems(hivetest.MountingTest):
     def test_btrfs_subvolume(self):
         if not shutil.which("mkfs.btrfs"):
             self.skipTest("mkfs.btrfs not installed (btrfs-progs)")

@@ -4,12 +4,13 @@
 attach mode hived probes (tracepoint on a kernel without fentry and kprobes)."""
 
 import os
+import signal
 import shutil
 import subprocess
 import unittest
 
 from tests.lib import hivetest
-from tests.lib.hivetest import Hived, host_policy, run, stat_dev
+from tests.lib.hivetest import Hived, host_policy, run, stat_dev, wait_until
 
 
 
@@ -147,6 +148,38 @@ class SelfFilter(unittest.TestCase):
         h.reload()
         h.wait_read_logged(policy)  # made after hived's own read: its record would be in by now
         self.assertEqual(h.matching(pid=h.proc.pid), [])
+
+    def test_in_a_pid_namespace_of_its_own(self):
+        """In a container or systemd-nspawn, getpid() is not the tgid the
+        kernel's programs see: hived still knows its own accesses (not
+        recorded) and its resolver's reports (files identified, with their
+        generation)."""
+        hivetest.skip_unless_root()
+        h = Hived(wrapper=["unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM"])
+        hived = []
+
+        def gone():
+            try:
+                return open(f"/proc/{hived[0]}/stat").read().split()[2] == "Z"
+            except (IndexError, OSError):
+                return True
+        # After close (cleanups run last first): hived goes when unshare
+        # does, a moment later; nothing of it may outlive the test.
+        self.addCleanup(lambda: wait_until(gone, 10, what="hived in its pid namespace to exit"))
+        self.addCleanup(h.close)
+        policy = os.path.join(h.policy_dir, "p.json")
+        h.write_policy("p.json", host_policy("own", policy, access=["read"]))
+        h.start()
+        h.wait_read_logged(policy)
+        # A reload, signalled to hived itself (unshare passes no signal on).
+        hived.append(int(open(f"/proc/{h.proc.pid}/task/{h.proc.pid}/children").read().split()[0]))
+        before = sum("READY=1" in n for n in h.notifications())
+        os.kill(hived[0], signal.SIGHUP)
+        h.wait_ready(before + 1)
+        h.wait_read_logged(policy)
+        self.assertEqual(h.matching(comm="hived"), [])
+        self.assertNotIn("Cannot identify", h.log_text())
+        self.assertTrue(all(r["generation"] for r in h.snapshot()), h.snapshot())
 
 
 class AccessFilter(unittest.TestCase):

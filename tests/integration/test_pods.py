@@ -207,6 +207,23 @@ class Pods(ClusterTest):
         r = self.wait_exec_logged(a, "reach", "side", "/shared/f", path="/shared/f")
         self.assertEqual((r["container"], r["proc_container"]), ("app", "side"))
 
+    def test_replaced_and_created_files_are_followed_by_events(self):
+        """With the rescan a minute apart, a file renamed over the watched
+        one and a watched file created later are watched within seconds
+        (inotify on their directories), and their first reads recorded."""
+        self.run_pods(self.node.pod_manifest("follow"))
+        a = self.start_agent(pod_policy("follow", ["/etc/app/secret", "/data/later"]),
+                             config="[agent]\nrescan_interval_ms = 60000\n")
+        self.wait_exec_logged(a, "follow", "app", "/etc/app/secret", path="/etc/app/secret")
+        for path, how, said in (("/etc/app/secret", "echo v2 > {0}.new && mv {0}.new {0}", "Followed"),
+                                ("/data/later", "echo x > {0}", "Watching")):
+            before = len(a.matching(comm="cat", path=path, proc_pod="follow"))
+            self.node.exec("follow", "app", "sh", "-c", how.format(path) + f" && cat {path}")
+            record = wait_until(lambda: a.matching(comm="cat", path=path, proc_pod="follow")[before:], 10,
+                                what=f"the read of {path}")[0]
+            a.wait_log(f"{said} {path} (policy follow) in pod default/follow container app: "
+                       f"inode {record['inode']} ", timeout=5)
+
     def test_hostile_images(self):
         self.run_pods(self.node.pod_manifest("hostile"))
         paths = ["/hostile/up", "/hostile/relative-up", "/hostile/host-only", "/hostile/proc-root",
@@ -241,6 +258,64 @@ class Pods(ClusterTest):
         lines = [line for line in a.log_text().splitlines() if "Path /hostile/host-only " in line]
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("does not exist in the container", lines[0])
+
+    # --- volumes the kubelet updates ----------------------------------------------
+
+    def test_updated_volumes_are_recorded_from_the_first_read(self):
+        """A Secret, a ConfigMap and a projected volume with a service
+        account token, each updated 5 times by the kubelet (a new
+        ..<timestamp> directory, ..data swapped to it), and after each a
+        process in the pod that polls until the new content shows and a cat
+        right after: every cat is a record. The agent follows each update
+        by events (the rescan is a minute apart here), and says none louder
+        than info. The token's own refresh is due after 80% of its lifetime,
+        at least 8 minutes: here the secret beside it in the same projected
+        volume makes the kubelet write the token's file anew."""
+        # The file, and the one whose new content says the update is there.
+        files = {"/vol/secret/token": "/vol/secret/token", "/vol/config/token": "/vol/config/token",
+                 "/vol/projected/token": "/vol/projected/token", "/vol/projected/sa": "/vol/projected/token"}
+        self.cluster.kubectl("create", "serviceaccount", "default", check=False)  # no controller makes it here
+        self.cluster.kubectl("create", "secret", "generic", "rotate-s", "--from-literal=token=version 0")
+        self.cluster.kubectl("create", "configmap", "rotate-c", "--from-literal=token=version 0")
+        self.addCleanup(self.cluster.kubectl, "delete", "secret/rotate-s", "configmap/rotate-c", check=False)
+        volumes = [{"name": "s", "secret": {"secretName": "rotate-s"}},
+                   {"name": "c", "configMap": {"name": "rotate-c"}},
+                   {"name": "p", "projected": {"sources": [
+                       {"secret": {"name": "rotate-s"}},
+                       {"serviceAccountToken": {"path": "sa", "expirationSeconds": 600}}]}}]
+        mounts = [{"name": "s", "mountPath": "/vol/secret"}, {"name": "c", "mountPath": "/vol/config"},
+                  {"name": "p", "mountPath": "/vol/projected"}]
+        pod = self.node.pod_manifest("rotate", volumes=volumes, mounts={"app": mounts})
+        pod["spec"]["serviceAccountName"] = "default"
+        self.run_pods(pod)
+        a = self.start_agent(pod_policy("rotate", list(files)), config="[agent]\nrescan_interval_ms = 60000\n")
+
+        def cats(path):
+            return [r for r in a.snapshot() if r.get("comm") == "cat" and r.get("path") == path and
+                    r.get("proc_pod") == "rotate"]
+
+        def loud():
+            return [e["message"] for e in list(a.log) if e.get("priority", 7) <= 5 and "/vol/" in e["message"]]
+        for path in files:
+            self.wait_exec_logged(a, "rotate", "app", path, path=path)
+        first, said = {path: len(cats(path)) for path in files}, loud()
+        for version in range(1, 6):
+            before = {path: len(cats(path)) for path in files}
+            self.cluster.kubectl("patch", "secret", "rotate-s", "--type=merge", "-p",
+                                 json.dumps({"stringData": {"token": f"version {version}"}}))
+            self.cluster.kubectl("patch", "configmap", "rotate-c", "--type=merge", "-p",
+                                 json.dumps({"data": {"token": f"version {version}"}}))
+            script = "; ".join(f"until grep -q 'version {version}' {witness}; do :; done; cat {path} >/dev/null"
+                               for path, witness in files.items())
+            self.node.exec("rotate", "app", "sh", "-c", script)
+            for path in files:
+                record = wait_until(lambda: cats(path)[before[path]:], 10, interval=0.2,
+                                    what=f"the cat right after update {version} of {path}")[0]
+                a.wait_log(f"Followed {path} (policy rotate) in pod default/rotate container app: "
+                           f"inode {record['inode']} ", timeout=5)
+        for path in files:
+            self.assertEqual(len(cats(path)), first[path] + 5, path)  # no cat lost, none counted twice
+        self.assertEqual(loud(), said)
 
     # --- lifecycle -----------------------------------------------------------
 

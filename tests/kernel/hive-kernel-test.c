@@ -208,6 +208,43 @@ static int copy_file(const char *from, const char *to)
 	return n == 0 ? 0 : -1;
 }
 
+/*
+ * A file renamed over a watched name, the inode map not told: the hooks find
+ * it by its directory and name (the names map, name_dirs, the directory's
+ * name_bloom: as the watch set writes them), on this kernel's hook.
+ */
+static bool renamed_over_is_seen_by_name(struct loader *l)
+{
+	struct hive_name_key name = {};
+	pid_t p;
+	int r;
+
+	r = watch(l, DIR_, 4, &name.dir);
+	if (r < 0)
+		return false;
+	/* The directory is not watched itself: only its name. */
+	r = loader_watch_put(l, &name.dir, &(struct hive_watch_value){ .watch_id = 4, .name_access = HIVE_ACCESS_ALL });
+	snprintf(name.name, sizeof(name.name), "named");
+	if (r >= 0)
+		r = loader_name_put(l, &name, &(struct hive_watch_value){ .watch_id = 3, .access = HIVE_ACCESS_ALL });
+	if (r >= 0) {
+		/* The directory's bit and the name's, in a map that has no other. */
+		uint32_t dir = HIVE_NAME_FILTER_DIR(name.dir.ino), named = HIVE_NAME_FILTER_NAME(name.dir.ino, 5, 'n', 'd');
+		uint64_t dir_bit = 1ULL << (dir % 64), named_bit = 1ULL << (named % 64);
+
+		if (dir / 64 == named / 64)
+			r = loader_name_filter_put(l, dir / 64, dir_bit | named_bit);
+		else if ((r = loader_name_filter_put(l, dir / 64, dir_bit)) >= 0)
+			r = loader_name_filter_put(l, named / 64, named_bit);
+	}
+	if (r < 0 || close(open(DIR_ "/named.new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0 ||
+	    rename(DIR_ "/named.new", DIR_ "/named") < 0)
+		return false;
+	p = child_open(DIR_ "/named", O_RDONLY);
+	drain(l, 300);
+	return seen(p, 3, HIVE_MAY_READ, self_exe);
+}
+
 static void scenario(const char *mode_name)
 {
 	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16,
@@ -255,6 +292,7 @@ static void scenario(const char *mode_name)
 		drain(l, 300);
 		report(seen(p, t->watch_id, t->mask, exe), mode_name, t->what);
 	}
+	report(renamed_over_is_seen_by_name(l), mode_name, "a file renamed over a watched name is seen by its name");
 	/* Negative checks against a positive control made after them: events
 	 * leave the ring buffer in order, so once the control's is here, theirs
 	 * would be too. */

@@ -60,6 +60,25 @@ def files_dir(test):
     return d
 
 
+class MountingTest(unittest.TestCase):
+    """A root-only test with a files directory (self.tmp) and mounts made
+    by self.mount(...), taken down (lazily, newest first) after the test."""
+
+    def setUp(self):
+        skip_unless_root()
+        self.tmp = files_dir(self)
+        self.mounts = []
+        self.addCleanup(self.unmount_all)
+
+    def unmount_all(self):
+        for m in reversed(self.mounts):
+            run("umount", "-l", m, check=False)
+
+    def mount(self, *args):
+        run("mount", *args)
+        self.mounts.append(args[-1])
+
+
 def cat(path):
     """Read a file in a child process named cat; returns its pid."""
     p = subprocess.Popen(["cat", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,7 +108,7 @@ def bpf_ids(pid, kind="prog_id"):
 class Hived:
     """A hived process with its own policy directory and config file."""
 
-    def __init__(self, policies=None, config="", args=(), output="json", env=None):
+    def __init__(self, policies=None, config="", args=(), output="json", env=None, wrapper=()):
         self.dir = tempfile.mkdtemp(prefix="hive-test-")
         self.policy_dir = os.path.join(self.dir, "policies.d")
         os.mkdir(self.policy_dir)
@@ -99,6 +118,7 @@ class Hived:
         for name, content in (policies or {}).items():
             self.write_policy(name, content)
         self.args = list(args)
+        self.wrapper = list(wrapper)  # a command hived runs under (e.g. unshare)
         self.output = output
         self.env = env
         self.records = []
@@ -169,7 +189,7 @@ class Hived:
         env.pop("JOURNAL_STREAM", None)
         env.update(self.env or {})
         wrapper = os.environ.get("HIVE_TEST_WRAPPER", "").split()
-        cmd = wrapper + [HIVED, "--config", self.config_path, "--policy-dir", self.policy_dir, "--output", self.output] + self.args
+        cmd = wrapper + self.wrapper + [HIVED, "--config", self.config_path, "--policy-dir", self.policy_dir, "--output", self.output] + self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      errors="surrogateescape", env=env)
         self.closing = False

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "shared/macro.h"
+#include "watch/retired.h"
 #include "watch/watch.h"
 #include "tap.h"
 
@@ -49,8 +50,38 @@ static void test_entries_group_by_inode(void)
 	inode = watch_set_find(s, id, &file);
 	CHECK(inode && inode->access == HIVE_MAY_READ && inode->n_entries == 1);
 	CHECK(watch_set_remove(s, "host/a//etc/shadow") == 0);
-	CHECK(watch_set_find(s, id, &file) == NULL);
 	CHECK(watch_set_n_inodes(s) == 1);
+	/* Gone from the set, still found by its id for a late event: with
+	 * every entry the slot had (the record's access filters them). */
+	inode = watch_set_find(s, id, &file);
+	CHECK(inode && inode->n_entries == 2 && inode->access == (HIVE_MAY_READ | HIVE_MAY_WRITE));
+	CHECK(watch_set_find(s, id + 1000, &file) == NULL);
+	watch_set_free(s);
+}
+
+/* A file replaced: its entry's late events (the ring buffer's backlog, the
+ * folded counts reported windows later) still name it, for the last
+ * RETIRED_MAX removed entries. */
+static void test_removed_entries_are_found_for_late_events(void)
+{
+	struct hive_watch_key old_file = { .ino = 10, .dev = (8 << 20) | 1 }, other = old_file;
+	const struct watch_inode *inode;
+	struct watch_set *s;
+	uint32_t id;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_put(s, entry("k", 10, HIVE_MAY_READ, "p")) == 0);
+	id = watch_set_find(s, 0, &old_file)->id;
+	CHECK(watch_set_put(s, entry("k", 20, HIVE_MAY_READ, "p")) == 0);
+	inode = watch_set_find(s, id, &old_file);
+	CHECK(inode && inode->n_entries == 1 && inode->entries[0]->file.ino == 10);
+	other.ino = 11;
+	CHECK(watch_set_find(s, id, &other) == NULL); /* the id, and its file */
+	for (uint64_t i = 0; i < RETIRED_MAX - 1; i++)
+		CHECK(watch_set_put(s, entry("k", 30 + i, HIVE_MAY_READ, "p")) == 0);
+	CHECK(watch_set_find(s, id, &old_file) != NULL);
+	CHECK(watch_set_put(s, entry("k", 1, HIVE_MAY_READ, "p")) == 0);
+	CHECK(watch_set_find(s, id, &old_file) == NULL);
 	watch_set_free(s);
 }
 
@@ -103,7 +134,37 @@ struct fake_map {
 		struct hive_watch_value value;
 	} names[4];
 	size_t n_names;
+	uint64_t data_dir_names;
+	bool uncounted; /* a volume name in the map while the count said none */
+	uint64_t name_filter[HIVE_NAME_FILTER_BITS / 64];
+	bool unmarked; /* a name in the map while the filter did not let it through */
 };
+
+static bool is_data_dir_name(const struct hive_name_key *key)
+{
+	return strncmp(key->name, HIVE_NAME_ANY_DATA_DIR, strlen(HIVE_NAME_ANY_DATA_DIR)) == 0;
+}
+
+static bool filter_has(const struct fake_map *m, uint32_t pos)
+{
+	return m->name_filter[pos / 64] & (1ULL << (pos % 64));
+}
+
+/* As the hooks ask: the directory's bit, then the name's. */
+static bool filter_passes(const struct fake_map *m, uint64_t dir_ino, const char *name)
+{
+	size_t len = strlen(name);
+
+	return filter_has(m, HIVE_NAME_FILTER_DIR(dir_ino)) &&
+	       filter_has(m, HIVE_NAME_FILTER_NAME(dir_ino, len, (unsigned char)name[0],
+						   len ? (unsigned char)name[len - 1] : 0));
+}
+
+static const char *dentry_name(const struct hive_name_key *key)
+{
+	return is_data_dir_name(key) ? key->name + strlen(HIVE_NAME_ANY_DATA_DIR) : key->name;
+}
+
 
 static int fake_find(struct fake_map *m, const struct hive_watch_key *key)
 {
@@ -175,6 +236,8 @@ static int fake_name_put(void *map, const struct hive_name_key *key, const struc
 		m->names[i].key = *key;
 	}
 	m->names[i].value = *value;
+	m->uncounted |= is_data_dir_name(key) && !m->data_dir_names;
+	m->unmarked |= !filter_passes(m, key->dir.ino, dentry_name(key));
 	return 0;
 }
 
@@ -185,6 +248,20 @@ static int fake_name_delete(void *map, const struct hive_name_key *key)
 
 	if (i >= 0)
 		m->names[i] = m->names[--m->n_names];
+	m->uncounted |= i >= 0 && is_data_dir_name(key) && !m->data_dir_names;
+	m->unmarked |= i >= 0 && !filter_passes(m, key->dir.ino, dentry_name(key));
+	return 0;
+}
+
+static int fake_name_filter_put(void *map, uint32_t word, uint64_t bits)
+{
+	((struct fake_map *)map)->name_filter[word] = bits;
+	return 0;
+}
+
+static int fake_data_dir_names(void *map, uint64_t n)
+{
+	((struct fake_map *)map)->data_dir_names = n;
 	return 0;
 }
 
@@ -209,6 +286,8 @@ static const struct watch_map_ops fake_ops = {
 	.name_put = fake_name_put,
 	.name_delete = fake_name_delete,
 	.name_foreach = fake_name_foreach,
+	.data_dir_names = fake_data_dir_names,
+	.name_filter_put = fake_name_filter_put,
 };
 
 static uint32_t map_access(struct fake_map *m, uint64_t ino)
@@ -322,6 +401,9 @@ static void test_names_are_watched_with_their_directory(void)
 	CHECK(m.n_names == 1 && m.names[0].value.access == HIVE_MAY_READ);
 	CHECK(map_value(&m, 2, 7) && map_value(&m, 2, 7)->access == 0 &&
 	      map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
+	/* The filter lets the hooks look it up; not other names. */
+	CHECK(filter_passes(&m, 2, "shadow"));
+	CHECK(!filter_passes(&m, 2, "passwd") && !filter_passes(&m, 3, "shadow"));
 	/* A name alone: nothing is there yet. */
 	CHECK(watch_set_put(s, b) == 0);
 	CHECK(m.n_names == 2 && m.n == 2);
@@ -337,6 +419,34 @@ static void test_names_are_watched_with_their_directory(void)
 	CHECK(m.n_names == 1 && map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
 	CHECK(watch_set_remove(s, "a") == 0);
 	CHECK(m.n_names == 0 && m.n == 0);
+	CHECK(!filter_passes(&m, 2, "shadow") && !filter_has(&m, HIVE_NAME_FILTER_DIR(2)));
+	CHECK(!m.unmarked);
+	watch_set_free(s);
+}
+
+/* A kubelet volume's name (HIVE_NAME_ANY_DATA_DIR): the hooks read a directory's name
+ * only while the map's count says such names exist, so the count goes up
+ * before the name enters the map and down after it left. */
+static void test_volume_names_are_counted(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct hive_name_key token = name_in(3, HIVE_NAME_ANY_DATA_DIR "token"), plain = name_in(3, "plain");
+	struct watch_entry *a = entry("a", 10, HIVE_MAY_READ, "a"), *b = entry("b", 11, HIVE_MAY_READ, "b");
+	struct watch_set *s;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(watch_entry_set_name(a, &token) == 0 && watch_entry_set_name(b, &plain) == 0);
+	CHECK(watch_set_put(s, b) == 0);
+	CHECK(m.data_dir_names == 0);
+	CHECK(watch_set_put(s, a) == 0);
+	CHECK(m.data_dir_names == 1 && m.n_names == 2);
+	/* The filter has the volume's name as the hooks see it: "token". */
+	CHECK(filter_passes(&m, 3, "token") && filter_passes(&m, 3, "plain"));
+	CHECK(!m.unmarked);
+	CHECK(watch_set_remove(s, "a") == 0);
+	CHECK(m.data_dir_names == 0 && m.n_names == 1);
+	CHECK(!m.uncounted);
 	watch_set_free(s);
 }
 
@@ -355,11 +465,13 @@ int main(void)
 {
 	RUN(test_entries_group_by_inode);
 	RUN(test_replace_moves_entry_to_new_inode);
+	RUN(test_removed_entries_are_found_for_late_events);
 	RUN(test_pod_metadata);
 	RUN(test_map_follows_the_set);
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_keys);
 	RUN(test_names_are_watched_with_their_directory);
+	RUN(test_volume_names_are_counted);
 	return TAP_END();
 }
