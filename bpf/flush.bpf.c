@@ -28,10 +28,7 @@ __u32 flush_all = 0;
 
 struct claimed {
 	struct hive_dedup_key key;
-	__u64 count;
-	__u32 watch_id;
-	__u32 flags;
-	struct hive_watch_key dir;
+	struct hive_dedup_state state; /* as claimed; its pending is the count */
 };
 
 /* Claims are gathered while iterating, events written after: the verifier
@@ -66,21 +63,24 @@ static long claim_one(struct bpf_map *map, struct hive_dedup_key *key, struct hi
 		return 1;
 	if (!flush_all && b->now - state->last_emit_ns < 2 * dedup_window_ns + FLUSH_GUARD_NS)
 		return 0;
-	if (!pending) {
+	if ((__s64)pending <= 0) {
 		/* Idle and nothing to report: make room (the table is a plain
 		 * hash while we run, so nothing else removes entries). A
 		 * count claimed by the last run was left until now, so that a
-		 * give-back always finds its entry. */
+		 * give-back always finds its entry. Below zero, a hook held
+		 * up past the guard claimed what this program had reported:
+		 * those accesses were reported twice, never lost, and the
+		 * count must not wrap into a huge one. */
 		bpf_map_delete_elem(map, key);
 		return 0;
 	}
-	/* Only this program claims entries this old; the hooks only add. */
-	__sync_fetch_and_add(&state->pending, -pending);
+	/* Only this program claims entries this old (a hook held up past
+	 * the guard aside): take exactly what was read, never more. */
+	if (__sync_val_compare_and_swap(&state->pending, pending, 0) != pending)
+		return 0; /* changed meanwhile: the next run takes it */
 	b->items[i].key = *key;
-	b->items[i].count = pending;
-	b->items[i].watch_id = state->watch_id;
-	b->items[i].flags = state->flags;
-	b->items[i].dir = state->dir;
+	b->items[i].state = *state;
+	b->items[i].state.pending = pending;
 	b->n = i + 1;
 	return 0;
 }
@@ -90,7 +90,38 @@ static void give_back(const struct claimed *c)
 	struct hive_dedup_state *state = bpf_map_lookup_elem(&dedup, &c->key);
 
 	if (state)
-		__sync_fetch_and_add(&state->pending, c->count);
+		__sync_fetch_and_add(&state->pending, c->state.pending);
+}
+
+/* The event of a claim: the process as the key and the state name it
+ * (user space adds the executable's path), the file as it was found. */
+static __always_inline void fill_event(struct hive_event *ev, __u64 now, const struct claimed *c)
+{
+	const struct hive_process *who = &c->state.who;
+
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->boot_ns = now;
+	ev->ino = c->key.ino;
+	ev->dev = c->key.dev;
+	ev->gen = c->key.gen;
+	ev->mask = c->key.mask;
+	ev->tgid = c->key.tgid;
+	ev->uid = c->key.uid;
+	ev->fsuid = c->key.fsuid;
+	ev->cgroup_id = who->cgroup_id;
+	ev->exe_file = who->exe;
+	ev->tid = who->tid;
+	ev->ppid = who->ppid;
+	ev->gid = who->gid;
+	ev->euid = who->euid;
+	__builtin_memcpy(ev->comm, who->comm, sizeof(ev->comm));
+	/* As the accesses were found: their file may be gone from the map
+	 * since (replaced), user space still knows its id. */
+	ev->watch_id = c->state.watch_id;
+	ev->dir = c->state.dir;
+	/* The record stands for all of them: itself and count - 1 more. */
+	ev->suppressed = c->state.pending - 1;
+	ev->flags = HIVE_EVENT_FOLDED | c->state.flags | (c->key.tgid ? 0 : HIVE_EVENT_AGGREGATED);
 }
 
 SEC("syscall")
@@ -123,20 +154,7 @@ int flush_folded(void *ctx)
 			give_back(c);
 			continue;
 		}
-		__builtin_memset(ev, 0, sizeof(*ev));
-		ev->boot_ns = b->now;
-		ev->ino = c->key.ino;
-		ev->dev = c->key.dev;
-		ev->gen = c->key.gen;
-		ev->tgid = c->key.tgid;
-		ev->mask = c->key.mask;
-		/* As the accesses were found: their file may be gone from
-		 * the map since (replaced), user space still knows its id. */
-		ev->watch_id = c->watch_id;
-		ev->dir = c->dir;
-		/* The record stands for all of them: itself and count - 1 more. */
-		ev->suppressed = c->count - 1;
-		ev->flags = HIVE_EVENT_FOLDED | c->flags | (c->key.tgid ? 0 : HIVE_EVENT_AGGREGATED);
+		fill_event(ev, b->now, c);
 		bpf_ringbuf_submit(ev, 0);
 	}
 	if (full)

@@ -133,19 +133,29 @@ static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EX
  * claim is a read and a subtraction, not one atomic step, which 5.10 lacks).
  */
 static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now,
-					const struct hive_dedup_state *found_by)
+					const struct hive_dedup_state *found_by, struct hive_process **who)
 {
 	struct hive_dedup_state *state, fresh = *found_by;
 	__u64 pending, since;
 
+	*who = NULL;
 	if (!dedup_window_ns)
 		return 0;
 
 	state = bpf_map_lookup_elem(&dedup, key);
 	if (!state) {
 		fresh.last_emit_ns = now;
-		bpf_map_update_elem(&dedup, key, &fresh, BPF_ANY);
-		return 0;
+		/* Never over an entry another CPU made meanwhile: that one may
+		 * already hold a count. */
+		if (bpf_map_update_elem(&dedup, key, &fresh, BPF_NOEXIST) == 0) {
+			state = bpf_map_lookup_elem(&dedup, key);
+			if (state)
+				*who = &state->who;
+			return 0;
+		}
+		state = bpf_map_lookup_elem(&dedup, key);
+		if (!state) /* the table is full: an event of its own */
+			return 0;
 	}
 	since = now - state->last_emit_ns;
 	if (since < dedup_window_ns) {
@@ -156,13 +166,18 @@ static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now,
 	state->watch_id = found_by->watch_id;
 	state->flags = found_by->flags;
 	state->dir = found_by->dir;
+	*who = &state->who;
 	if (flusher && since >= 2 * dedup_window_ns)
 		return 0;
 	/* Subtract what we read instead of exchanging: other CPUs may add to
-	 * pending meanwhile, and fetch-and-op atomics need newer kernels. */
+	 * pending meanwhile, and fetch-and-op atomics need newer kernels. A
+	 * count below zero is the flusher's and ours both claiming the same
+	 * accesses (this program held up past its guard): claim nothing, the
+	 * flusher clears it. */
 	pending = state->pending;
-	if (pending)
-		__sync_fetch_and_add(&state->pending, -pending);
+	if ((__s64)pending <= 0)
+		return 0;
+	__sync_fetch_and_add(&state->pending, -pending);
 	return pending;
 }
 
@@ -198,7 +213,16 @@ static __always_inline bool ring_busy(void)
 static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now,
 				      const struct hive_dedup_state *found_by)
 {
-	struct hive_dedup_key akey = { .ino = dkey->ino, .dev = dkey->dev, .gen = dkey->gen, .mask = dkey->mask };
+	struct hive_dedup_key akey = {
+		.ino = dkey->ino,
+		.dev = dkey->dev,
+		.gen = dkey->gen,
+		.mask = dkey->mask,
+		.uid = dkey->uid,
+		.fsuid = dkey->fsuid,
+		.cgroup_id = found_by->who.cgroup_id,
+		.exe = found_by->who.exe,
+	};
 	struct hive_dedup_state fresh = *found_by, *state;
 
 	fresh.last_emit_ns = now;
@@ -213,6 +237,35 @@ static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 c
 	}
 	__sync_fetch_and_add(&state->pending, count);
 	return true;
+}
+
+/* The current process as dedup keys name it: see struct hive_dedup_key. */
+static __always_inline void process_key(struct task_struct *task, __u64 pid_tgid, struct hive_dedup_key *dkey)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+
+	dkey->tgid = pid_tgid >> 32;
+	dkey->start_ns = BPF_CORE_READ(task, start_time);
+	dkey->exec_id = (__u32)BPF_CORE_READ(task, self_exec_id);
+	dkey->uid = BPF_CORE_READ(cred, uid.val);
+	dkey->fsuid = BPF_CORE_READ(cred, fsuid.val);
+}
+
+/* The rest of who the current process is: read only for an access that
+ * becomes an event, or starts a fold. */
+static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid, struct hive_process *who)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	who->cgroup_id = bpf_get_current_cgroup_id();
+	if (exe)
+		inode_key(BPF_CORE_READ(exe, f_inode), &who->exe);
+	who->tid = (__u32)pid_tgid;
+	who->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	who->gid = BPF_CORE_READ(cred, gid.val);
+	who->euid = BPF_CORE_READ(cred, euid.val);
+	bpf_get_current_comm(who->comm, sizeof(who->comm));
 }
 
 /* The watch entry of the inode, or NULL: the first thing every hook asks. */
@@ -339,12 +392,13 @@ static __always_inline struct hive_watch_value *watched_name(struct dentry *dent
 static __always_inline int record_access(const struct hive_watch_key *key, const struct hive_watch_value *watch,
 					 __u32 mask, const struct hive_watch_key *dir)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct hive_dedup_key dkey = {};
 	struct hive_dedup_state found_by = {};
+	struct hive_process *kept_who;
 	struct hive_stats *counters;
-	struct task_struct *task;
 	struct hive_event *event;
-	__u64 pid_tgid, uid_gid, now;
+	__u64 pid_tgid, now;
 	__u32 zero = 0;
 	__u64 *active;
 	long carried;
@@ -370,18 +424,21 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	dkey.ino = key->ino;
 	dkey.dev = key->dev;
 	dkey.gen = key->gen;
-	dkey.tgid = pid_tgid >> 32;
 	dkey.mask = mask;
+	process_key(task, pid_tgid, &dkey);
 	found_by.watch_id = watch->watch_id;
 	if (dir) {
 		found_by.flags = HIVE_EVENT_BY_NAME;
 		found_by.dir = *dir;
 	}
-	carried = dedup_admit(&dkey, now, &found_by);
+	carried = dedup_admit(&dkey, now, &found_by, &kept_who);
 	if (carried < 0) {
 		counters->suppressed++;
 		return 0;
 	}
+	process_who(task, pid_tgid, &found_by.who);
+	if (kept_who)
+		*kept_who = found_by.who; /* what the flusher will name */
 	/* Only with the flusher, which reports the aggregate; with
 	 * dedup_window_ms = 0 every access is to be a record of its own. */
 	if (flusher && dedup_window_ns && ring_busy() && aggregate(&dkey, 1 + carried, now, &found_by)) {
@@ -396,22 +453,23 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 		return 0;
 	}
 
-	task = (struct task_struct *)bpf_get_current_task();
-	uid_gid = bpf_get_current_uid_gid();
 	event->boot_ns = now;
 	event->ino = key->ino;
 	event->dev = key->dev;
 	event->gen = key->gen;
-	event->cgroup_id = bpf_get_current_cgroup_id();
+	event->cgroup_id = found_by.who.cgroup_id;
 	event->suppressed = carried;
 	event->watch_id = found_by.watch_id;
-	event->tid = (__u32)pid_tgid;
-	event->tgid = pid_tgid >> 32;
-	event->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	event->uid = (__u32)uid_gid;
-	event->gid = uid_gid >> 32;
+	event->tid = found_by.who.tid;
+	event->tgid = dkey.tgid;
+	event->ppid = found_by.who.ppid;
+	event->uid = dkey.uid;
+	event->gid = found_by.who.gid;
+	event->euid = found_by.who.euid;
+	event->fsuid = dkey.fsuid;
 	event->mask = mask;
-	bpf_get_current_comm(event->comm, sizeof(event->comm));
+	event->exe_file = found_by.who.exe;
+	__builtin_memcpy(event->comm, found_by.who.comm, sizeof(event->comm));
 	event->flags = exe_path(task, event->exe);
 	event->flags |= found_by.flags;
 	event->dir = found_by.dir;

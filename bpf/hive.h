@@ -47,9 +47,10 @@ struct hive_watch_key {
  * key, a value or their meaning changes, so that a new agent never adopts a
  * previous agent's maps of another layout. 2: keys have the inode's
  * generation; 3: watched names; 4: dedup entries say what their accesses
- * were found by, directories with names are marked (name_filter).
+ * were found by, directories with names are marked (name_filter); 5: dedup
+ * entries are per process instance and exec, and say who.
  */
-#define HIVE_MAPS_LAYOUT 4
+#define HIVE_MAPS_LAYOUT 5
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -110,12 +111,42 @@ struct hive_name_key {
 	char name[HIVE_NAME_LEN];  /* NUL-padded: the whole key is hashed */
 };
 
+/*
+ * Accesses are folded per process, file and access kind. A process is its
+ * tgid and start time (a reused pid is another process), its exec (an exec
+ * ends the fold: what the new program does is its own) and the ids the
+ * permission check used. Aggregates (ring buffer busy, see aggregate() in
+ * hive.bpf.c) have no process: tgid, start_ns and exec_id 0, and are kept
+ * apart by uid, fsuid, cgroup and executable instead.
+ */
 struct hive_dedup_key {
 	__u64 ino;
 	__u32 dev;
-	__u32 tgid;
-	__u32 mask;
 	__u32 gen;
+	__u32 mask;
+	__u32 tgid;
+	__u64 start_ns; /* the task's start_time */
+	__u32 exec_id;  /* the task's self_exec_id, raised by every exec */
+	__u32 uid;
+	__u32 fsuid;
+	__u32 pad;
+	/* Aggregates only (0 otherwise: the state has them). */
+	__u64 cgroup_id;
+	struct hive_watch_key exe;
+};
+
+/*
+ * Who made the accesses, beside the dedup key: as of the fold's last event,
+ * or of the aggregate's first access (which names no process).
+ */
+struct hive_process {
+	__u64 cgroup_id;
+	struct hive_watch_key exe; /* the executable's file, as watch keys are */
+	__u32 tid;
+	__u32 ppid;
+	__u32 gid;
+	__u32 euid;
+	char comm[HIVE_COMM_LEN];
 };
 
 struct hive_dedup_state {
@@ -127,38 +158,46 @@ struct hive_dedup_state {
 	__u32 watch_id;
 	__u32 flags;
 	struct hive_watch_key dir;
+	struct hive_process who;
 };
 
 struct hive_event {
 	__u64 boot_ns; /* CLOCK_BOOTTIME; user space derives wall-clock time */
 	__u64 ino;
 	__u64 cgroup_id;
-	__u64 suppressed; /* same (tgid, file, mask) accesses folded into this one */
+	__u64 suppressed; /* same (process, file, mask) accesses folded into this one */
 	__u32 dev;        /* kernel encoding, see struct hive_watch_key */
 	__u32 watch_id;
 	__u32 tid;
 	__u32 tgid;
 	__u32 ppid;
-	__u32 uid;
+	__u32 uid;   /* real */
 	__u32 gid;
+	__u32 euid;  /* effective */
+	__u32 fsuid; /* what the permission check used */
 	__u32 mask;
 	__u32 flags; /* HIVE_EVENT_* */
 	__u32 gen;   /* with ino and dev: the file, see struct hive_watch_key */
 	/* HIVE_EVENT_BY_NAME: the directory of the name it was found by. */
 	struct hive_watch_key dir;
+	/* The file the process runs (0 for kernel threads): its path below
+	 * can be made to read like another program's, this cannot. */
+	struct hive_watch_key exe_file;
 	char comm[HIVE_COMM_LEN];
-	char exe[HIVE_EXE_LEN]; /* NUL-terminated; empty for kernel threads */
+	char exe[HIVE_EXE_LEN]; /* NUL-terminated; empty for kernel threads, and for folded events */
 };
 
 /* exe lost its leading components: deeper than HIVE_EXE_DEPTH or longer
  * than HIVE_EXE_LEN. */
 #define HIVE_EVENT_EXE_TRUNCATED 0x1
 /* Not one access but folded ones whose window ended without a later access
- * to carry them (bpf/flush.bpf.c): 1 + suppressed of them. Only tgid, file
- * and mask are known; the rest is user space's to fill in. */
+ * to carry them (bpf/flush.bpf.c): 1 + suppressed of them. Everything but
+ * the executable's path is the kernel's (the dedup key and state); user
+ * space names the executable's file by the path it last saw for it. */
 #define HIVE_EVENT_FOLDED 0x2
-/* Folded while the ring buffer was more than half full: accesses by any
- * process (tgid 0), counted per file and access kind. Set with FOLDED. */
+/* Folded while the ring buffer was more than half full: accesses of
+ * processes of one uid, fsuid, cgroup and executable (tgid 0), counted per
+ * file and access kind. Set with FOLDED. */
 #define HIVE_EVENT_AGGREGATED 0x4
 /* Found by the name it was reached through (struct hive_name_key), not by
  * its inode: watch_id is the name's, and ino/dev/gen the file's. */

@@ -61,14 +61,14 @@ static enum lease_trust holder_trust(const char *holder, void *userdata)
 	}
 }
 
-static void on_colocation_change(void *userdata)
+static void on_colocation_change(void *userdata, const char *node)
 {
 	struct cluster *c = userdata;
 
 	if (c->lease)
 		lease_driver_recheck(c->lease);
 	if (c->store)
-		nodewatch_recheck(c->store);
+		nodewatch_recheck(c->store, node);
 }
 
 int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_set *set, struct cluster **ret)

@@ -15,6 +15,10 @@
 /* NodeWatches name the nodes asked about, and anyone who may write one could
  * make up names: keep the most recently asked. */
 #define MAX_NODES 4096
+/* Lookups in flight at once: each is a connection of its own (HTTP/1.1),
+ * and thousands of names at once (made up ones too) must not crowd out the
+ * lease's renewals. */
+#define MAX_LOOKUPS 4
 
 struct node_fact {
 	struct colocation *owner;
@@ -32,8 +36,9 @@ struct colocation {
 	sd_event_source *timer; /* starts the lookups that are wanted */
 	char *kernel_id;
 	struct hashmap *nodes; /* name -> struct node_fact */
+	unsigned lookups;      /* in flight */
 	bool warned_unverifiable;
-	void (*on_change)(void *userdata);
+	void (*on_change)(void *userdata, const char *node);
 	void *userdata;
 };
 
@@ -73,6 +78,8 @@ static void want(struct node_fact *f, uint64_t delay)
 
 static void fact_free(struct node_fact *f)
 {
+	if (f->call)
+		f->owner->lookups--;
 	kube_call_cancel(f->call);
 	free(f->name);
 	free(f);
@@ -89,7 +96,7 @@ static void settle(struct node_fact *f, enum colocation_answer answer)
 		log_info("Node %s %s this kernel (its Node's status.nodeInfo.bootID).", f->name,
 			 answer == COLOCATION_HERE ? "runs on" : "does not run on");
 	f->answer = answer;
-	c->on_change(c->userdata);
+	c->on_change(c->userdata, f->name);
 }
 
 static void on_node_read(const struct kube_response *resp, void *userdata)
@@ -99,6 +106,10 @@ static void on_node_read(const struct kube_response *resp, void *userdata)
 	const char *boot_id;
 
 	f->call = NULL;
+	/* Room for the next waiting lookup, started from the loop. */
+	c->lookups--;
+	sd_event_source_set_time(c->timer, 0);
+	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 	if (resp->status == 404 && !resp->error) {
 		f->failures = 0;
 		settle(f, COLOCATION_ELSEWHERE);
@@ -134,6 +145,8 @@ static void fetch(struct node_fact *f)
 	if (asprintf(&path, "/api/v1/nodes/%s", f->name) < 0 ||
 	    kube_request(c->client, "GET", path, NULL, on_node_read, f, &f->call) < 0)
 		want(f, USEC_PER_SEC);
+	else
+		c->lookups++;
 }
 
 static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -149,10 +162,11 @@ static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 		if (!f->wanted || f->call)
 			continue;
-		if (f->retry_usec <= now)
-			fetch(f);
-		else
+		if (f->retry_usec > now)
 			next = MIN(next, f->retry_usec);
+		else if (c->lookups < MAX_LOOKUPS)
+			fetch(f);
+		/* else: started when a lookup in flight ends */
 	}
 	if (next != UINT64_MAX) {
 		sd_event_source_set_time(s, next);
@@ -203,7 +217,7 @@ enum colocation_answer colocation_of(struct colocation *c, const char *node)
 }
 
 int colocation_new(struct kube_client *client, sd_event *event, const char *kernel_id,
-		   void (*on_change)(void *userdata), void *userdata, struct colocation **ret)
+		   void (*on_change)(void *userdata, const char *node), void *userdata, struct colocation **ret)
 {
 	struct colocation *c = calloc(1, sizeof(*c));
 	int r;

@@ -18,7 +18,8 @@ struct kube_client;
  *
  * Only the nodes asked about are looked up (GET, so agents need no list or
  * watch of every Node, and memory is O(nodes asked about), bounded), answers
- * are refreshed after a minute, and on_change runs whenever an answer changes.
+ * are refreshed after a minute, and on_change runs whenever an answer changes,
+with the node it is about.
  */
 struct colocation;
 
@@ -30,7 +31,7 @@ enum colocation_answer {
 };
 
 int colocation_new(struct kube_client *client, sd_event *event, const char *kernel_id,
-		   void (*on_change)(void *userdata), void *userdata, struct colocation **ret);
+		   void (*on_change)(void *userdata, const char *node), void *userdata, struct colocation **ret);
 struct colocation *colocation_free(struct colocation *c);
 
 /* What is known now; starts a lookup (or a refresh) when needed. */

@@ -589,15 +589,12 @@ static void remote_node_apply(struct nodewatch *s, const cJSON *object)
 	remote_node_mirror(s, rn, node->valuestring, cJSON_GetObjectItemCaseSensitive(spec, "entries"));
 }
 
-void nodewatch_recheck(struct nodewatch *s)
+void nodewatch_recheck(struct nodewatch *s, const char *node)
 {
-	struct hashmap_iter it;
-	void *v;
+	struct remote_node *rn = hashmap_get_str(s->remote, node);
 
-	hashmap_iter_init(&it, s->remote);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
-		if (((struct remote_node *)v)->object)
-			remote_node_apply(s, ((struct remote_node *)v)->object);
+	if (rn && rn->object)
+		remote_node_apply(s, rn->object);
 }
 
 static const char *object_node(const cJSON *object)

@@ -44,8 +44,10 @@ struct nodewatch *nodewatch_free(struct nodewatch *s);
  * with the next publish. */
 void nodewatch_set_report(struct nodewatch *s, cJSON *policies);
 
-/* Which nodes run on this kernel changed: judge every NodeWatch again. */
-void nodewatch_recheck(struct nodewatch *s);
+/* Whether node runs on this kernel changed: judge its NodeWatch again (one
+ * node's answer at a time: thousands of NodeWatches, each answered in turn,
+ * must not make each answer a pass over all of them). */
+void nodewatch_recheck(struct nodewatch *s, const char *node);
 
 /*
  * One NodeWatch entry, from the API server and so untrusted, into a watch

@@ -8,6 +8,7 @@
 #include "daemon/config.h"
 #include "daemon/log-journal.h"
 #include "daemon/manager.h"
+#include "daemon/sandbox.h"
 #include "watch/policy.h"
 #include "shared/log.h"
 
@@ -204,7 +205,7 @@ static int run(const struct arguments *a)
 		return r;
 	log_set_max_level(config->log_level);
 
-	r = policy_set_load_dir(config->policy_dir, &policies, &d);
+	r = sandbox_load_policies(config->policy_dir, &policies, &d);
 	diag_log(&d);
 	if (r < 0) {
 		if (r != -EINVAL)

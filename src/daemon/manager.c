@@ -13,6 +13,7 @@
 #include "kernel/identity.h"
 #include "kernel/loader.h"
 #include "daemon/manager.h"
+#include "daemon/sandbox.h"
 #include "output/output.h"
 #include "cluster/pods.h"
 #include "watch/policy.h"
@@ -339,7 +340,7 @@ int manager_reload(struct manager *m)
 	int r;
 
 	sd_notify(false, "RELOADING=1\nSTATUS=Reloading policies.");
-	r = policy_set_load_dir(m->config->policy_dir, &policies, &d);
+	r = sandbox_load_policies(m->config->policy_dir, &policies, &d);
 	diag_log(&d);
 	if (r < 0) {
 		if (r != -EINVAL)

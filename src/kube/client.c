@@ -23,6 +23,11 @@ struct kube_client {
 	sd_event_source *timer;
 	struct kube_credentials *cred;
 	struct kube_call *calls; /* every call in flight, to free them all */
+	/* Inside curl (its callbacks call ours): a call cancelled now is only
+	 * marked, and freed once curl has returned. libcurl forbids removing
+	 * a handle from within its callbacks. */
+	unsigned in_curl;
+	bool cancelled;
 };
 
 struct kube_call {
@@ -36,6 +41,7 @@ struct kube_call {
 	bool stream;
 	struct json_lines lines;
 	int stream_error; /* why the stream was cut short, or 0 */
+	bool cancelled;   /* by its owner, from inside curl: see in_curl */
 	kube_done_fn done;
 	kube_object_fn on_object;
 	void (*on_open)(void *userdata);
@@ -156,8 +162,15 @@ static void call_free(struct kube_call *call)
 
 void kube_call_cancel(struct kube_call *call)
 {
-	if (call)
+	if (!call)
+		return;
+	if (!call->client->in_curl) {
 		call_free(call);
+		return;
+	}
+	/* Its owner is done with it: nothing of it reaches the owner again. */
+	call->cancelled = true;
+	call->client->cancelled = true;
 }
 
 static size_t on_write(char *data, size_t size, size_t n, void *userdata)
@@ -167,6 +180,8 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata)
 	int r;
 
 	size *= n;
+	if (call->cancelled)
+		return 0; /* aborts the transfer; freed once curl returns */
 	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* A watch that failed answers with one Status object: keep it whole. */
 	if (call->stream && status >= 200 && status < 300) {
@@ -203,7 +218,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 
 	size *= n;
 	/* The blank line ends a header block (there may be several: 100 Continue). */
-	if (call->on_open && size <= 2 && (size == 0 || data[0] == '\r' || data[0] == '\n')) {
+	if (call->on_open && !call->cancelled && size <= 2 && (size == 0 || data[0] == '\r' || data[0] == '\n')) {
 		curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status < 300) {
 			void (*on_open)(void *) = call->on_open;
@@ -257,15 +272,43 @@ static void process_done(struct kube_client *c)
 		/* Out of the multi handle before done() runs: it may start new
 		 * calls, which curl would otherwise report here too. */
 		curl_multi_remove_handle(c->multi, call->easy);
-		finish(call, result);
+		if (!call->cancelled)
+			finish(call, result);
 		call_free(call);
 	}
+}
+
+/* Free what was cancelled while curl ran. */
+static void reap_cancelled(struct kube_client *c)
+{
+	struct kube_call *call, *next;
+
+	if (c->in_curl || !c->cancelled)
+		return;
+	c->cancelled = false;
+	for (call = c->calls; call; call = next) {
+		next = call->next;
+		if (call->cancelled)
+			call_free(call);
+	}
+}
+
+/* Let curl work on fd (or its timeouts), then report what is done. */
+static void drive(struct kube_client *c, curl_socket_t fd, int flags)
+{
+	int running;
+
+	c->in_curl++;
+	curl_multi_socket_action(c->multi, fd, flags, &running);
+	c->in_curl--;
+	process_done(c);
+	reap_cancelled(c);
 }
 
 static int on_socket_ready(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kube_client *c = userdata;
-	int flags = 0, running;
+	int flags = 0;
 
 	if (revents & EPOLLIN)
 		flags |= CURL_CSELECT_IN;
@@ -273,8 +316,7 @@ static int on_socket_ready(sd_event_source *s, int fd, uint32_t revents, void *u
 		flags |= CURL_CSELECT_OUT;
 	if (revents & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(c->multi, fd, flags, &running);
-	process_done(c);
+	drive(c, fd, flags);
 	return 0;
 }
 
@@ -303,11 +345,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 
 static int on_curl_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	struct kube_client *c = userdata;
-	int running;
-
-	curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	process_done(c);
+	drive(userdata, CURL_SOCKET_TIMEOUT, 0);
 	return 0;
 }
 

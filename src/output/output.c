@@ -40,9 +40,13 @@ enum record_field {
 	F_TID,
 	F_PPID,
 	F_UID,
+	F_EUID,
+	F_FSUID,
 	F_GID,
 	F_COMM,
 	F_EXE,
+	F_EXE_INODE,
+	F_EXE_DEV,
 	F_CGROUP_ID,
 	F_NAMESPACE,
 	F_POD,
@@ -81,9 +85,13 @@ static const struct {
 	[F_TID] = { "tid", "HIVE_TID", FIELD_NUMBER },
 	[F_PPID] = { "ppid", "HIVE_PPID", FIELD_NUMBER },
 	[F_UID] = { "uid", "HIVE_UID", FIELD_NUMBER },
+	[F_EUID] = { "euid", "HIVE_EUID", FIELD_NUMBER },
+	[F_FSUID] = { "fsuid", "HIVE_FSUID", FIELD_NUMBER },
 	[F_GID] = { "gid", "HIVE_GID", FIELD_NUMBER },
 	[F_COMM] = { "comm", "HIVE_COMM", FIELD_STRING },
 	[F_EXE] = { "exe", "HIVE_EXE", FIELD_STRING },
+	[F_EXE_INODE] = { "exe_inode", "HIVE_EXE_INODE", FIELD_NUMBER },
+	[F_EXE_DEV] = { "exe_dev", "HIVE_EXE_DEV", FIELD_STRING },
 	[F_CGROUP_ID] = { "cgroup_id", "HIVE_CGROUP_ID", FIELD_NUMBER },
 	[F_NAMESPACE] = { "namespace", "HIVE_NAMESPACE", FIELD_STRING },
 	[F_POD] = { "pod", "HIVE_POD", FIELD_STRING },
@@ -121,33 +129,46 @@ static void number(struct value v[static _F_MAX], enum record_field f, unsigned 
 	v[f] = (struct value){ .present = true, .number = n };
 }
 
-static void record_values(const struct access_record *r, char dev[static KERNEL_DEV_STRLEN],
-			  struct value v[static _F_MAX])
+/* The device numbers a record's values point to, as text. */
+struct record_devs {
+	char file[KERNEL_DEV_STRLEN];
+	char exe[KERNEL_DEV_STRLEN];
+};
+
+static void record_values(const struct access_record *r, struct record_devs *devs, struct value v[static _F_MAX])
 {
 	const struct hive_event *ev = r->event;
 	const struct watch_entry *e = r->entry;
 
 	memset(v, 0, _F_MAX * sizeof(*v));
-	kernel_dev_to_string(ev->dev, dev);
+	kernel_dev_to_string(ev->dev, devs->file);
+	kernel_dev_to_string(ev->exe_file.dev, devs->exe);
 	string(v, F_POLICY, e->policy);
 	string(v, F_POLICY_KIND, e->policy_kind);
 	string(v, F_PATH, e->path);
 	number(v, F_INODE, ev->ino);
-	string(v, F_DEV, dev);
+	string(v, F_DEV, devs->file);
 	number(v, F_GENERATION, ev->gen);
 	v[F_ACCESS] = (struct value){ .present = true, .string = r->access };
 	number(v, F_MASK, ev->mask);
-	/* An aggregate stands for accesses of any process: none to name. */
+	/* An aggregate stands for accesses of processes of one uid, fsuid,
+	 * cgroup and executable: no single process to name. */
 	if (!(ev->flags & HIVE_EVENT_AGGREGATED)) {
 		number(v, F_PID, ev->tgid);
 		number(v, F_TID, ev->tid);
 		number(v, F_PPID, ev->ppid);
-		number(v, F_UID, ev->uid);
+		number(v, F_EUID, ev->euid);
 		number(v, F_GID, ev->gid);
 		string(v, F_COMM, r->comm);
-		string(v, F_EXE, r->exe);
-		number(v, F_CGROUP_ID, ev->cgroup_id);
 	}
+	number(v, F_UID, ev->uid);
+	number(v, F_FSUID, ev->fsuid);
+	string(v, F_EXE, r->exe);
+	if (ev->exe_file.ino) {
+		number(v, F_EXE_INODE, ev->exe_file.ino);
+		string(v, F_EXE_DEV, devs->exe);
+	}
+	number(v, F_CGROUP_ID, ev->cgroup_id);
 	string(v, F_NAMESPACE, e->namespace);
 	string(v, F_POD, e->pod);
 	string(v, F_POD_UID, e->pod_uid);
@@ -182,12 +203,12 @@ static char *message(const struct access_record *r)
 			      *ns = escaped(e->namespace ? e->namespace : ""), *pod = escaped(e->pod ? e->pod : ""),
 			      *container = escaped(e->container ? e->container : ""),
 			      *pns = escaped(r->proc.namespace ? r->proc.namespace : ""),
-			      *ppod = escaped(r->proc.pod ? r->proc.pod : "");
+			      *ppod = escaped(r->proc.pod ? r->proc.pod : ""), *exe = escaped(r->exe);
 	const char *access = r->access[0] ? r->access : "access";
-	char where[512] = "", *m = NULL;
+	char where[512] = "", as[32] = "", *m = NULL;
 	int n;
 
-	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod)
+	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe)
 		return NULL;
 	/* Names the API server validated; still escaped like the rest. */
 	if (e->pod)
@@ -195,17 +216,21 @@ static char *message(const struct access_record *r)
 			 container);
 	if (r->proc.pod)
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), " by pod %s/%s", pns, ppod);
+	/* The uid that decided, when it is not the real one (setuid). */
+	if (ev->fsuid != ev->uid)
+		snprintf(as, sizeof(as), " (fsuid %u)", ev->fsuid);
 	if (ev->flags & HIVE_EVENT_AGGREGATED)
 		n = asprintf(&m,
-			     "MESSAGE=%s %s%s (policy %s): %llu accesses by processes not recorded one by one "
-			     "(records were coming faster than they could be written)",
-			     access, path, where, policy, (unsigned long long)ev->suppressed + 1);
+			     "MESSAGE=%s %s%s (policy %s): %llu accesses by processes of uid=%u%s running %s not "
+			     "recorded one by one (records were coming faster than they could be written)",
+			     access, path, where, policy, (unsigned long long)ev->suppressed + 1, ev->uid, as,
+			     exe[0] ? exe : "an unknown executable");
 	else if (ev->flags & HIVE_EVENT_FOLDED)
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s): %llu accesses folded", comm, ev->tgid,
-			     ev->uid, access, path, where, policy, (unsigned long long)ev->suppressed + 1);
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s (policy %s): %llu accesses folded", comm, ev->tgid,
+			     ev->uid, as, access, path, where, policy, (unsigned long long)ev->suppressed + 1);
 	else
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u %s %s%s (policy %s)", comm, ev->tgid, ev->uid, access, path,
-			     where, policy);
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s (policy %s)", comm, ev->tgid, ev->uid, as, access,
+			     path, where, policy);
 	return n < 0 ? NULL : m;
 }
 
@@ -219,14 +244,15 @@ void output_journal_lines_free(char **lines)
 char **output_journal_lines(const struct access_record *r)
 {
 	struct value v[_F_MAX];
-	char dev[KERNEL_DEV_STRLEN], **lines;
+	struct record_devs devs;
+	char **lines;
 	size_t k = 0;
 
 	/* Every field, MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, NULL. */
 	lines = calloc(_F_MAX + 5, sizeof(*lines));
 	if (!lines)
 		return NULL;
-	record_values(r, dev, v);
+	record_values(r, &devs, v);
 	for (size_t i = 0; i < _F_MAX; i++) {
 		_cleanup_(freep) char *value = NULL;
 		int n;
@@ -316,7 +342,8 @@ static cJSON *json_value(enum field_type type, const struct value *v)
 char *output_json_line(const struct access_record *r)
 {
 	struct value v[_F_MAX];
-	char dev[KERNEL_DEV_STRLEN], stamp[64];
+	struct record_devs devs;
+	char stamp[64];
 	time_t secs = r->realtime_usec / USEC_PER_SEC;
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
@@ -330,7 +357,7 @@ char *output_json_line(const struct access_record *r)
 		 (unsigned long long)(r->realtime_usec % USEC_PER_SEC));
 	if (!cJSON_AddStringToObject(o, "time", stamp))
 		goto finish;
-	record_values(r, dev, v);
+	record_values(r, &devs, v);
 	for (size_t i = 0; i < _F_MAX; i++) {
 		cJSON *item;
 

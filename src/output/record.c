@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "output/folded.h"
+#include "output/exe-names.h"
 #include "output/output.h"
 #include "output/record.h"
 #include "shared/abi.h"
@@ -13,7 +13,7 @@
 
 struct recorder {
 	struct recorder_options o;
-	struct folded_cache *folded;
+	struct exe_names *exe_names;
 	struct recorder_counters counters;
 };
 
@@ -36,8 +36,8 @@ int record_new(const struct recorder_options *o, struct recorder **ret)
 	if (!r)
 		return -ENOMEM;
 	r->o = *o;
-	r->folded = folded_cache_new();
-	if (!r->folded) {
+	r->exe_names = exe_names_new();
+	if (!r->exe_names) {
 		free(r);
 		return -ENOMEM;
 	}
@@ -49,7 +49,7 @@ struct recorder *record_free(struct recorder *r)
 {
 	if (!r)
 		return NULL;
-	folded_cache_free(r->folded);
+	exe_names_free(r->exe_names);
 	free(r);
 	return NULL;
 }
@@ -101,10 +101,11 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 	bool filled = false;
 
 	if (raw->flags & HIVE_EVENT_FOLDED) {
-		folded_cache_complete(r->folded, raw, &completed);
+		completed = *raw;
+		exe_names_complete(r->exe_names, &completed);
 		ev = &completed;
 	} else if (remember)
-		folded_cache_remember(r->folded, raw);
+		exe_names_remember(r->exe_names, raw);
 	inode = event_entries(r, ev);
 	if (!inode) {
 		r->counters.unmatched++;

@@ -12,8 +12,8 @@
 #include "watch/watch.h"
 
 /*
- * One access, complete: the kernel's event (a folded one filled in from the
- * process's last record), the watch entry it matched (which policy, which
+ * One access, complete: the kernel's event (a folded one given its
+ * executable's path), the watch entry it matched (which policy, which
  * path, which pod), and what user space adds about the process and this
  * host. Strings are raw; output.c escapes them all at one place.
  */
@@ -61,10 +61,9 @@ int record_new(const struct recorder_options *o, struct recorder **ret);
 struct recorder *record_free(struct recorder *r);
 
 /*
- * One event of hooks attached in mode attach. Folded events (the kernel
- * knows only the process id of those) are completed from the last record of
- * the same process, file and access: remember says whether such events can
- * come (the kernel runs a flusher), so that the last records are kept.
+ * One event of hooks attached in mode attach. Folded events are given the
+ * path their executable's file last had: remember says whether such events
+ * can come (the kernel runs a flusher), so that the paths are kept.
  */
 void record_event(struct recorder *r, const struct hive_event *event, const char *attach, bool remember);
 

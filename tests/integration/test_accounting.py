@@ -191,6 +191,10 @@ class Accounting(unittest.TestCase):
         self.assertEqual(aggregated[0]["folded"], 1)
         self.assertNotIn("pid", aggregated[0])
         self.assertEqual(aggregated[0]["path"], self.file)
+        # No one process, but who they all were: uid, cgroup, executable.
+        exe = os.path.realpath(sys.executable)
+        self.assertEqual({(r["uid"], r["exe"], r["exe_inode"], r["cgroup_id"]) for r in aggregated},
+                         {(0, exe, os.stat(exe).st_ino, aggregated[0]["cgroup_id"])}, aggregated)
         matched, written, suppressed, dropped = self.final_stats()
         self.assertEqual((matched, dropped), (10000, 0))
 

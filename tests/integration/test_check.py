@@ -110,6 +110,21 @@ class Check(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr.splitlines(), [f"{missing}: no such file", "Invalid configuration, check failed."])
 
+    def test_a_path_hidden_by_the_sandbox_is_refused(self):
+        """hive.service gives hived a /dev of its own (PrivateDevices=yes):
+        there /dev/sda is not the host's disk, and a policy on it would
+        watch nothing, silently. Made here with a mount namespace whose
+        /dev is a tmpfs, as systemd's is."""
+        hivetest.skip_unless_root()
+        d, r = self.check({"a.json": '{"name": "disk", "host": true, "paths": ["/etc/shadow", "/dev/sda"]}'})
+        self.assertEqual(r.returncode, 0, r.stderr)  # same /dev as PID 1: nothing hidden
+        r = run("unshare", "--mount", "sh", "-c", 'mount -t tmpfs none /dev && exec "$0" "$@"', HIVED, "--check",
+                "--config", self.conf, "--policy-dir", d, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f'{d}/a.json: policy "disk": paths[1]: /dev/sda is in hived\'s own /dev (PrivateDevices=yes '
+                      "in its unit), not the host's", r.stderr)
+        self.assertNotIn("paths[0]", r.stderr)
+
     def test_missing_policy_directory(self):
         r = run(HIVED, "--check", "--config", self.conf, "--policy-dir", "/nonexistent/policies", check=False)
         self.assertEqual(r.returncode, 1)

@@ -163,6 +163,33 @@ class Security(ClusterTest):
         self.assertEqual(L.matching(pid=pid), [])
         self.assertEqual(L.matching(policy="planted"), [])
 
+    def test_without_admission_thousands_of_node_names_are_survived(self):
+        """5,000 NodeWatches, each naming a node of its own: more names than
+        the agent keeps facts about (4,096), so it forgets the oldest while
+        their lookups are in flight, from inside the watch stream's
+        callback. It did so by freeing the lookup under libcurl (a crash);
+        and it opened a connection per lookup, thousands at once, until
+        its lease could not be read. Now it is still there, still leading
+        and still logging."""
+        self.cluster.set_admission(False)
+        self.addCleanup(self.cluster.kubectl, "delete", "nodewatches", "-n", "hive-system", "-l",
+                        "hive.io/test=flood", "--ignore-not-found", "--wait=false")
+        a = self.agent("node-a")
+        wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
+        items = [{"apiVersion": "hive.io/v1alpha1", "kind": "NodeWatch",
+                  "metadata": {"name": f"flood-{i}", "namespace": "hive-system",
+                               "labels": {"hive.io/kernel-id": BOOT_ID, "hive.io/test": "flood"}},
+                  "spec": {"nodeName": f"flood-{i}", "kernelId": BOOT_ID, "entries": []}}
+                 for i in range(5000)]
+        r = self.cluster.kubectl("create", "-f", "-", check=False,
+                                 input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        a.wait_logged("NODEWATCH_IGNORED", "hive-system/flood-4999", timeout=300)
+        self.assertIsNone(a.proc.poll(), a.log_text()[-3000:])
+        self.assertEqual(self.role(a), "leader")
+        self.assertNotIn("unreachable", a.log_text())
+        a.wait_record(pid=cat(self.secret("node-a")), node="node-a")
+
     def test_without_admission_an_erased_nodewatch_is_restored(self):
         self.cluster.set_admission(False)
         self.agent("node-a")

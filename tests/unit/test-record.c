@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* From the kernel's event to what the output writes: the recorder's fan-out
- * over watch entries, folded completion, the process's pod, and both output
+ * over watch entries, folded records' executables, the process's pod, and both output
  * formats (escaping, numbers beyond 2^53, absent fields). */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "output/folded.h"
+#include "output/exe-names.h"
 #include "output/output.h"
 #include "output/record.h"
 #include "shared/macro.h"
@@ -25,7 +25,8 @@ static struct watch_entry *entry(const char *key, uint64_t ino, uint32_t access,
 static struct hive_event event(uint64_t ino, uint32_t tgid, uint32_t mask, const char *comm)
 {
 	struct hive_event ev = { .ino = ino, .dev = DEV, .tgid = tgid, .tid = tgid, .mask = mask, .uid = 1000,
-				 .boot_ns = 1, .cgroup_id = 77 };
+				 .euid = 1000, .fsuid = 1000, .boot_ns = 1, .cgroup_id = 77,
+				 .exe_file = { .ino = 500 + tgid, .dev = DEV, .gen = 3 } };
 
 	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 	snprintf(ev.exe, sizeof(ev.exe), "/usr/bin/%s", comm);
@@ -121,12 +122,14 @@ static void test_folded_records_are_completed(void)
 	struct sink sink = {};
 	struct watch_set *set;
 	struct recorder *r;
-	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), folded = { .ino = 10, .dev = DEV, .tgid = 42,
-									    .mask = HIVE_MAY_READ, .suppressed = 4,
-									    .flags = HIVE_EVENT_FOLDED };
+	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), folded = ev;
 	const cJSON *o;
 	cJSON *got;
 
+	/* The kernel says who, all but the executable's path. */
+	folded.exe[0] = '\0';
+	folded.suppressed = 4;
+	folded.flags = HIVE_EVENT_FOLDED;
 	sink.f = open_memstream(&sink.text, &sink.size);
 	CHECK(watch_set_new(&set) == 0);
 	CHECK(watch_set_put(set, entry("a", 10, HIVE_MAY_READ, "reads")) == 0);
@@ -138,18 +141,23 @@ static void test_folded_records_are_completed(void)
 	got = lines(&sink);
 	CHECK(cJSON_GetArraySize(got) == 2);
 	o = cJSON_GetArrayItem(got, 1);
-	/* The kernel knew the pid only: the rest is the process's last record. */
 	CHECK_STREQ(str(o, "comm"), "cat");
+	CHECK_STREQ(str(o, "exe"), "/usr/bin/cat"); /* the path its file last had */
 	CHECK(cJSON_GetObjectItemCaseSensitive(o, "folded") && cJSON_GetObjectItemCaseSensitive(o, "uid"));
 	CHECK(cJSON_GetObjectItemCaseSensitive(o, "suppressed")->valuedouble == 4);
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "exe_inode")->valuedouble == 542);
 	cJSON_Delete(got);
 
-	/* Another process's folded count, never seen: the pid alone. */
+	/* An executable never seen: its file, no path; nothing made up. */
 	folded.tgid = 43;
+	folded.exe_file.ino = 543;
+	folded.uid = 0;
 	record_event(r, &folded, "kprobe", true);
 	got = lines(&sink);
 	o = cJSON_GetArrayItem(got, 0);
-	CHECK(o && str(o, "comm") == NULL && cJSON_GetObjectItemCaseSensitive(o, "pid")->valuedouble == 43);
+	CHECK(o && str(o, "exe") == NULL && cJSON_GetObjectItemCaseSensitive(o, "pid")->valuedouble == 43);
+	CHECK(o && cJSON_GetObjectItemCaseSensitive(o, "exe_inode")->valuedouble == 543);
+	CHECK_STREQ(str(o, "comm"), "cat");
 	cJSON_Delete(got);
 
 	record_free(r);
@@ -208,24 +216,23 @@ static void test_found_by_name(void)
 	free(sink.text);
 }
 
-static void test_folded_cache_alone(void)
+static void test_exe_names_alone(void)
 {
-	struct folded_cache *c = folded_cache_new();
-	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), out;
-	struct hive_event folded = { .ino = 10, .dev = DEV, .tgid = 42, .mask = HIVE_MAY_READ, .suppressed = 9,
-				     .boot_ns = 500, .flags = HIVE_EVENT_FOLDED };
+	struct exe_names *n = exe_names_new();
+	struct hive_event ev = event(10, 42, HIVE_MAY_READ, "cat"), folded = ev;
 
-	CHECK(!folded_cache_complete(c, &folded, &out));
-	CHECK(out.tgid == 42 && out.comm[0] == '\0');
-	folded_cache_remember(c, &ev);
-	CHECK(folded_cache_complete(c, &folded, &out));
-	CHECK_STREQ(out.comm, "cat");
-	/* What the kernel said of the folded accesses stays theirs. */
-	CHECK(out.suppressed == 9 && out.boot_ns == 500 && (out.flags & HIVE_EVENT_FOLDED));
-	/* Another access kind of the same process is another key. */
-	folded.mask = HIVE_MAY_WRITE;
-	CHECK(!folded_cache_complete(c, &folded, &out));
-	folded_cache_free(c);
+	folded.exe[0] = '\0';
+	CHECK(!exe_names_complete(n, &folded));
+	CHECK(folded.exe[0] == '\0');
+	exe_names_remember(n, &ev);
+	CHECK(exe_names_complete(n, &folded));
+	CHECK_STREQ(folded.exe, "/usr/bin/cat");
+	/* By the file, not the process: another file under the same pid is
+	 * another program. */
+	folded.exe[0] = '\0';
+	folded.exe_file.gen = 4;
+	CHECK(!exe_names_complete(n, &folded) && folded.exe[0] == '\0');
+	exe_names_free(n);
 }
 
 static void test_journal_fields(void)
@@ -235,6 +242,7 @@ static void test_journal_fields(void)
 	struct access_record rec = { .event = &ev, .entry = e, .node = "n1", .kernel_id = "k", .attach = "fentry",
 				     .realtime_usec = 1 };
 	bool message = false, forged = false;
+	int shared = 0;
 	char **lines;
 
 	snprintf(rec.comm, sizeof(rec.comm), "%s", ev.comm);
@@ -250,14 +258,21 @@ static void test_journal_fields(void)
 	CHECK(lines && strcmp(lines[0], "HIVE_POLICY=pol") == 0);
 	output_journal_lines_free(lines);
 
-	/* An aggregate names no process. */
+	/* An aggregate names no process, but the uid, cgroup and executable
+	 * its processes share. */
 	ev.flags = HIVE_EVENT_FOLDED | HIVE_EVENT_AGGREGATED;
+	snprintf(rec.exe, sizeof(rec.exe), "/usr/bin/flood");
 	lines = output_journal_lines(&rec);
 	for (size_t i = 0; lines && lines[i]; i++) {
 		CHECK(strncmp(lines[i], "HIVE_PID=", 9) != 0 && strncmp(lines[i], "HIVE_COMM=", 10) != 0);
 		if (strncmp(lines[i], "HIVE_INODE=", 11) == 0)
 			CHECK_STREQ(lines[i], "HIVE_INODE=1152921504606846976");
+		shared += strcmp(lines[i], "HIVE_UID=1000") == 0 || strcmp(lines[i], "HIVE_CGROUP_ID=77") == 0 ||
+			  strcmp(lines[i], "HIVE_EXE=/usr/bin/flood") == 0 || strcmp(lines[i], "HIVE_EXE_INODE=507") == 0;
+		if (strncmp(lines[i], "MESSAGE=", 8) == 0)
+			CHECK(strstr(lines[i], "processes of uid=1000 running /usr/bin/flood") != NULL);
 	}
+	CHECK(shared == 4);
 	output_journal_lines_free(lines);
 	watch_entry_free(e);
 }
@@ -290,7 +305,7 @@ int main(void)
 	RUN(test_one_record_per_entry_that_wants_it);
 	RUN(test_folded_records_are_completed);
 	RUN(test_found_by_name);
-	RUN(test_folded_cache_alone);
+	RUN(test_exe_names_alone);
 	RUN(test_journal_fields);
 	RUN(test_json_line);
 	return TAP_END();

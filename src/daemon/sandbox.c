@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/sandbox.h"
+#include "shared/macro.h"
+
+/* What a unit may make hived's own, the setting that does, and the file
+ * system the host mounts there (where only one kind is the host's). */
+static const struct private_dir {
+	const char *dir;
+	const char *setting;
+	const char *host_fstype;
+} private_dirs[] = {
+	{ "/dev", "PrivateDevices=yes", "devtmpfs" },
+	{ "/proc", "ProtectProc= or ProcSubset=", NULL },
+	{ "/tmp", "PrivateTmp=yes", NULL },
+	{ "/var/tmp", "PrivateTmp=yes", NULL },
+};
+
+/* The file system type mounted last at dir in hived's namespace, or "". */
+static void mounted_fstype(const char *dir, char fstype[static 64])
+{
+	_cleanup_(fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], point[1024], type[64];
+
+	fstype[0] = '\0';
+	/* id parent maj:min root mount-point options [optional...] - fstype ... */
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %1023s", point) == 1 && strcmp(point, dir) == 0 &&
+		    sscanf(sep + 3, "%63s", type) == 1)
+			snprintf(fstype, 64, "%s", type);
+	}
+}
+
+/* Whether hived's d->dir is another directory than the host's: PID 1's,
+ * where its root can be read (systemd's can), else by what is mounted
+ * there. Unknown counts as the same: nothing is refused on a guess. */
+static bool differs_from_host(const struct private_dir *d)
+{
+	char host[64], fstype[64];
+	struct stat here, there;
+
+	snprintf(host, sizeof(host), "/proc/1/root%s", d->dir);
+	if (stat(d->dir, &here) < 0)
+		return false;
+	if (stat(host, &there) == 0)
+		return here.st_dev != there.st_dev || here.st_ino != there.st_ino;
+	if (!d->host_fstype)
+		return false;
+	mounted_fstype(d->dir, fstype);
+	return fstype[0] && strcmp(fstype, d->host_fstype) != 0;
+}
+
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+int sandbox_check_policies(const struct policy_set *set, struct diag *d)
+{
+	bool hidden[ARRAY_SIZE(private_dirs)];
+	size_t before = d->n + d->omitted;
+
+	for (size_t i = 0; i < ARRAY_SIZE(private_dirs); i++)
+		hidden[i] = differs_from_host(&private_dirs[i]);
+	for (size_t p = 0; p < set->n; p++) {
+		const struct policy *pol = &set->policies[p];
+
+		for (size_t k = 0; pol->host && k < pol->n_paths; k++)
+			for (size_t i = 0; i < ARRAY_SIZE(private_dirs); i++)
+				if (hidden[i] && below(pol->paths[k], private_dirs[i].dir))
+					diag_add(d,
+						 "%s: policy \"%s\": paths[%zu]: %s is in hived's own %s (%s in its "
+						 "unit), not the host's: the host's file cannot be watched; turn "
+						 "that setting off in a drop-in (systemctl edit hive) to watch it",
+						 pol->file, pol->name, k, pol->paths[k], private_dirs[i].dir,
+						 private_dirs[i].setting);
+	}
+	return d->n + d->omitted > before ? -EINVAL : 0;
+}
+
+int sandbox_load_policies(const char *dir, struct policy_set **ret, struct diag *d)
+{
+	struct policy_set *set = NULL;
+	int r;
+
+	r = policy_set_load_dir(dir, &set, d);
+	if (r < 0)
+		return r;
+	r = sandbox_check_policies(set, d);
+	if (r < 0) {
+		policy_set_free(set);
+		return r;
+	}
+	*ret = set;
+	return 0;
+}

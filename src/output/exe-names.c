@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/exe-names.h"
+#include "shared/hashmap.h"
+#include "shared/macro.h"
+
+struct exe_names {
+	struct hashmap *map; /* struct hive_watch_key -> struct exe_name */
+};
+
+struct exe_name {
+	bool truncated;
+	char path[HIVE_EXE_LEN];
+};
+
+static void clear(struct hashmap *m)
+{
+	struct hashmap_iter it;
+	const void *k;
+	size_t len;
+	void *v;
+
+	hashmap_iter_init(&it, m);
+	while (hashmap_iter_next(&it, &k, &len, &v)) {
+		hashmap_remove(m, k, len);
+		free(v);
+	}
+}
+
+struct exe_names *exe_names_new(void)
+{
+	struct exe_names *n = calloc(1, sizeof(*n));
+
+	if (n && !(n->map = hashmap_new()))
+		n = mfree(n);
+	return n;
+}
+
+struct exe_names *exe_names_free(struct exe_names *n)
+{
+	if (!n)
+		return NULL;
+	clear(n->map);
+	hashmap_free(n->map);
+	free(n);
+	return NULL;
+}
+
+void exe_names_remember(struct exe_names *n, const struct hive_event *ev)
+{
+	struct hive_watch_key k = ev->exe_file;
+	struct exe_name *name;
+
+	if (!k.ino || !ev->exe[0])
+		return; /* a kernel thread */
+	name = hashmap_get(n->map, &k, sizeof(k));
+	if (!name) {
+		if (hashmap_size(n->map) >= EXE_NAMES_MAX)
+			clear(n->map);
+		name = malloc(sizeof(*name));
+		if (!name)
+			return;
+		if (hashmap_put(n->map, &k, sizeof(k), name, NULL) < 0) {
+			free(name);
+			return;
+		}
+	}
+	name->truncated = ev->flags & HIVE_EVENT_EXE_TRUNCATED;
+	memcpy(name->path, ev->exe, sizeof(name->path));
+	name->path[sizeof(name->path) - 1] = '\0';
+}
+
+bool exe_names_complete(const struct exe_names *n, struct hive_event *ev)
+{
+	const struct exe_name *name = hashmap_get(n->map, &ev->exe_file, sizeof(ev->exe_file));
+
+	if (!name)
+		return false;
+	memcpy(ev->exe, name->path, sizeof(ev->exe));
+	if (name->truncated)
+		ev->flags |= HIVE_EVENT_EXE_TRUNCATED;
+	return true;
+}
