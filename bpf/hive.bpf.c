@@ -204,11 +204,15 @@ static __always_inline bool ring_busy(void)
 }
 
 /*
- * Fold count accesses into the file's aggregate entry: the dedup key with
- * tgid 0, which no process has. Its last_emit_ns stays when it was made, so
- * the flusher reports it (HIVE_EVENT_AGGREGATED) two windows later and every
- * window after while accesses keep coming. False when the table has no room:
- * the access is then a record, or dropped, as before.
+ * Fold count accesses into their group's aggregate entry: the dedup key with
+ * no process (tgid 0), kept apart by uid, fsuid, cgroup and executable. Its
+ * last_emit_ns stays when it was made, so the flusher reports it
+ * (HIVE_EVENT_AGGREGATED) two windows later and every window after while
+ * accesses keep coming. A group's first access under pressure is still a
+ * record of its own, and marks the group (an entry with nothing pending):
+ * a flood of one file, or of one uid, cgroup and program, is aggregated,
+ * while anyone else's next access keeps its full record. False when the
+ * access is to be a record: the group's first, or no room in the table.
  */
 static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 count, __u64 now,
 				      const struct hive_dedup_state *found_by)
@@ -226,14 +230,11 @@ static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 c
 	struct hive_dedup_state fresh = *found_by, *state;
 
 	fresh.last_emit_ns = now;
-	fresh.pending = count;
 	state = bpf_map_lookup_elem(&dedup, &akey);
 	if (!state) {
-		if (bpf_map_update_elem(&dedup, &akey, &fresh, BPF_NOEXIST) == 0)
-			return true;
-		state = bpf_map_lookup_elem(&dedup, &akey); /* made by another CPU meanwhile */
-		if (!state)
-			return false;
+		fresh.pending = 0;
+		bpf_map_update_elem(&dedup, &akey, &fresh, BPF_NOEXIST);
+		return false;
 	}
 	__sync_fetch_and_add(&state->pending, count);
 	return true;

@@ -157,10 +157,11 @@ static void report_stats(struct manager *m, bool final)
 		return;
 	log_id(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO, HIVE_MESSAGE_STATS,
 	       "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
-	       "(ring buffer full), %llu for removed watches.",
+	       "(ring buffer full), %llu for removed watches, %llu aggregated.",
 	       final ? "Final " : "", (unsigned long long)st.matched,
 	       (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
-	       (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched);
+	       (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched,
+	       (unsigned long long)record_counters(m->recorder)->aggregated);
 	m->reported = st;
 }
 

@@ -10,12 +10,29 @@
 #include "shared/abi.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/message-id.h"
 
 struct recorder {
 	struct recorder_options o;
 	struct exe_names *exe_names;
 	struct recorder_counters counters;
+	uint64_t aggregating_said_ns; /* boot time of the last warning, 0: none */
 };
+
+#define AGGREGATING_WARN_EVERY_NS (60 * NSEC_PER_SEC)
+
+/* Aggregation started (or goes on): said once a minute at most. */
+static void say_aggregating(struct recorder *r, const struct hive_event *ev)
+{
+	r->counters.aggregated++;
+	if (r->aggregating_said_ns && ev->boot_ns - r->aggregating_said_ns < AGGREGATING_WARN_EVERY_NS)
+		return;
+	r->aggregating_said_ns = ev->boot_ns ? ev->boot_ns : 1;
+	log_id(LOG_WARNING, HIVE_MESSAGE_AGGREGATING,
+	       "Records come faster than they are written: further accesses of each process group (file, access, "
+	       "uid, cgroup, executable) are counted in aggregated records (HIVE_AGGREGATED=1), %llu so far.",
+	       (unsigned long long)r->counters.aggregated);
+}
 
 uint64_t boottime_to_realtime_usec(uint64_t boot_ns)
 {
@@ -100,6 +117,8 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 	struct access_record rec;
 	bool filled = false;
 
+	if (raw->flags & HIVE_EVENT_AGGREGATED)
+		say_aggregating(r, raw);
 	if (raw->flags & HIVE_EVENT_FOLDED) {
 		completed = *raw;
 		exe_names_complete(r->exe_names, &completed);

@@ -55,6 +55,7 @@ struct recorder_counters {
 	uint64_t records;       /* written */
 	uint64_t unmatched;     /* events for inodes no longer watched */
 	uint64_t output_errors; /* records the output refused */
+	uint64_t aggregated;    /* events of aggregated accesses (HIVE_EVENT_AGGREGATED) */
 };
 
 int record_new(const struct recorder_options *o, struct recorder **ret);

@@ -24,6 +24,7 @@
 #define USEC_PER_SEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL
 #define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC 1000000000ULL
 #define USEC_PER_MSEC 1000ULL
 
 /* The clock's time now, in microseconds. */

@@ -39,5 +39,7 @@
 #define HIVE_MESSAGE_SELF_ATTACHED "20dec3e8350f46f0ab4effc72c423056"
 /* The API server cannot be reached: the hooks stay as they are. */
 #define HIVE_MESSAGE_API_UNREACHABLE "ef34d06d69994c03aaeada2103a61261"
+/* Records come faster than they are written: accesses are aggregated. */
+#define HIVE_MESSAGE_AGGREGATING "68a4db2acd604b24b36f8eb12545af44"
 
 #endif

@@ -198,6 +198,35 @@ class Accounting(unittest.TestCase):
         matched, written, suppressed, dropped = self.final_stats()
         self.assertEqual((matched, dropped), (10000, 0))
 
+    def test_a_flood_makes_no_one_else_anonymous(self):
+        """Under a flood of one file by 1,000 processes of one program, while
+        hived writes nothing (stopped) into a small ring buffer, one read of
+        another watched file by another program keeps its full record: the
+        flood is aggregated, not the next access of someone else. Before,
+        past a half-full ring every access was aggregated, that read too.
+        The flood stays accounted, and hived says it aggregates."""
+        other = os.path.join(self.tmp, "other")
+        open(other, "w").close()
+        self.hived = h = Hived({"p.json": host_policy("hot", self.file), "q.json": host_policy("other", other)},
+                               config="[agent]\nringbuf_kib = 64\n").start()
+        h.proc.send_signal(signal.SIGSTOP)
+        try:
+            pids = self.processes_reading(1000, 10)
+            victim = hivetest.cat(other)
+        finally:
+            h.proc.send_signal(signal.SIGCONT)
+        r = h.wait_record(timeout=20, pid=victim)
+        self.assertEqual((r["comm"], r["path"]), ("cat", other))
+        self.assertNotIn("aggregated", r)
+
+        def accesses():
+            return sum(1 + r["suppressed"] for r in h.snapshot()
+                       if r["path"] == self.file and (r.get("pid") in pids or r.get("aggregated")))
+        wait_until(lambda: accesses() >= 10000, 20, what=f"10000 accesses in records (have {accesses()})")
+        self.assertEqual(accesses(), 10000)
+        self.assertTrue(h.matching(aggregated=1))
+        h.wait_logged("AGGREGATING", "aggregated records")
+
     def test_one_process_folds_each_kind_of_access_apart(self):
         h = self.start("[agent]\ndedup_window_ms = 60000\n")
         script = ("import os, sys\n"
