@@ -173,6 +173,17 @@ void kube_call_cancel(struct kube_call *call)
 	call->client->cancelled = true;
 }
 
+/* One object of a stream to its owner, unless the owner cancelled the call
+ * while an earlier object of the same chunk was delivered. */
+static int deliver(const cJSON *object, void *userdata)
+{
+	struct kube_call *call = userdata;
+
+	if (call->cancelled)
+		return -ECANCELED;
+	return call->on_object(object, call->userdata);
+}
+
 static size_t on_write(char *data, size_t size, size_t n, void *userdata)
 {
 	struct kube_call *call = userdata;
@@ -185,7 +196,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata)
 	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* A watch that failed answers with one Status object: keep it whole. */
 	if (call->stream && status >= 200 && status < 300) {
-		r = json_lines_feed(&call->lines, data, size, call->on_object, call->userdata);
+		r = json_lines_feed(&call->lines, data, size, deliver, call);
 		if (r < 0) {
 			call->stream_error = r;
 			return 0; /* aborts the transfer */
