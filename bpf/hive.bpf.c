@@ -40,7 +40,9 @@ const volatile __u64 generation = 0;
 const volatile __u32 with_generation = 1;
 
 /* Room to build a path backwards from the middle, with offsets the verifier
- * can bound by masking. */
+ * can bound by masking. Per CPU, and never used by two runs at once, even on
+ * a kernel that preempts a run: the kernel starts no program on a CPU where
+ * one of these runs (it skips it and counts it: loader_stats.missed). */
 struct path_scratch {
 	char buf[2 * HIVE_EXE_LEN];
 };

@@ -78,6 +78,7 @@ static int method_status(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		{ "Matched", 't', &st.kernel.matched },
 		{ "Suppressed", 't', &st.kernel.suppressed },
 		{ "Dropped", 't', &st.kernel.dropped },
+		{ "Missed", 't', &st.kernel.missed },
 		{ "LastReloadFailed", 'b', &reload_failed },
 	};
 

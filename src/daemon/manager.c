@@ -39,6 +39,7 @@ struct manager {
 	struct pod_source *pods; /* NULL: standalone */
 	struct identity *identity; /* made once, for every source */
 	struct loader *loader;     /* NULL while this agent attaches no hooks */
+	enum attach_mode attach;   /* to attach: the configuration's, until auto leaves fentry */
 	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
 	sd_event_source *prune_timer;
 	sd_event_source *ring_source;
@@ -51,8 +52,8 @@ struct manager {
 	sd_event_source *exit_timer;
 	char *node_name;
 	char *kernel_id;
-	struct hive_stats reported;
-	struct hive_stats stats_base; /* counted by loaders since replaced */
+	struct loader_stats reported;
+	struct loader_stats stats_base; /* counted by loaders since replaced */
 	bool reload_failed;
 	bool starting;      /* READY=1 not sent yet */
 	bool ready_pending; /* READY=1 once the host paths are resolved */
@@ -99,7 +100,7 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-static void stats_get(struct manager *m, struct hive_stats *st)
+static void stats_get(struct manager *m, struct loader_stats *st)
 {
 	*st = m->stats_base;
 	if (m->loader && loader_stats_add(m->loader, st) < 0)
@@ -134,41 +135,67 @@ const struct watch_set *manager_get_watches(struct manager *m)
 static void notify_status(struct manager *m, const char *what)
 {
 	struct manager_status st;
-	char missing[48] = "";
+	char missing[48] = "", missed[48] = "";
 
 	manager_get_status(m, &st);
 	if (st.n_missing)
 		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
+	if (st.kernel.missed)
+		snprintf(missed, sizeof(missed), ", %llu hook runs missed", (unsigned long long)st.kernel.missed);
 	sd_notifyf(false,
 		   "%sSTATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
-		   "%llu dropped%s",
+		   "%llu dropped%s%s",
 		   what, m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries,
 		   missing, (unsigned long long)st.records,
-		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped,
+		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped, missed,
 		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
 }
 
 static void report_stats(struct manager *m, bool final)
 {
-	struct hive_stats st = {};
+	struct loader_stats st = {};
 
 	stats_get(m, &st);
 	if (!final && memcmp(&st, &m->reported, sizeof(st)) == 0)
 		return;
 	log_id(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO, HIVE_MESSAGE_STATS,
 	       "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
-	       "(ring buffer full), %llu for removed watches, %llu aggregated.",
+	       "(ring buffer full), %llu for removed watches, %llu aggregated, %llu hook runs missed.",
 	       final ? "Final " : "", (unsigned long long)st.matched,
 	       (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
 	       (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched,
-	       (unsigned long long)record_counters(m->recorder)->aggregated);
+	       (unsigned long long)record_counters(m->recorder)->aggregated, (unsigned long long)st.missed);
+	if (st.missed > m->reported.missed)
+		log_id(LOG_WARNING, HIVE_MESSAGE_MISSED,
+		       "The kernel skipped %llu runs of the access hooks (%llu in all): it skips a run on a CPU "
+		       "where a preempted one has not finished. Accesses among them have no record.",
+		       (unsigned long long)(st.missed - m->reported.missed), (unsigned long long)st.missed);
 	m->reported = st;
+}
+
+static int switch_loader(struct manager *m, enum attach_mode mode);
+
+/* Auto mode on a kernel that preempts fentry programs: kprobe hooks, which
+ * it does not, from now on (see loader_fentry_preempted()). Once: where
+ * kprobes cannot attach, fentry stays and its misses are counted. */
+static void leave_preempted_fentry(struct manager *m)
+{
+	if (m->config->attach != ATTACH_AUTO || m->attach != ATTACH_AUTO || !m->loader ||
+	    !loader_fentry_preempted(m->loader))
+		return;
+	log_id(LOG_WARNING, HIVE_MESSAGE_MISSED,
+	       "This kernel preempts the fentry hook and then skips other tasks' runs of it: moving to kprobe mode, "
+	       "whose hooks it runs with preemption off.");
+	m->attach = switch_loader(m, ATTACH_KPROBE) < 0 ? ATTACH_FENTRY : ATTACH_KPROBE;
+	if (m->attach == ATTACH_FENTRY)
+		log_warning("Staying in fentry mode: its skipped runs are counted as missed.");
 }
 
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
+	leave_preempted_fentry(m);
 	notify_status(m, "");
 	if (watch_set_n_unsynced(m->watches) > 0)
 		watch_set_sync(m->watches);
@@ -388,6 +415,7 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 		return -ENOMEM;
 	}
 	m->config = config;
+	m->attach = config->attach;
 	m->files = policies;
 	m->kept = KEPT_BPF_NONE;
 	m->policies = policy_set_new();
@@ -592,7 +620,7 @@ static void on_leader(bool attach, void *userdata)
 {
 	struct manager *m = userdata;
 
-	if (switch_loader(m, attach ? m->config->attach : ATTACH_NONE) < 0 && attach)
+	if (switch_loader(m, attach ? m->attach : ATTACH_NONE) < 0 && attach)
 		log_error("This agent should be its kernel's loader but could not attach: nothing is logged on this "
 			  "kernel.");
 }
@@ -681,7 +709,7 @@ int manager_start(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up inode identification: %m");
 	/* In a cluster, start as a follower: the lease decides who attaches. */
-	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->config->attach);
+	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->attach);
 	if (r < 0)
 		return r;
 

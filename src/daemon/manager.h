@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "hive.h"
+#include "kernel/loader.h"
 
 struct config;
 struct policy_set;
@@ -38,7 +39,7 @@ struct manager_status {
 	size_t n_entries;
 	size_t n_missing;
 	uint64_t records;
-	struct hive_stats kernel;
+	struct loader_stats kernel;
 	uint64_t unmatched;
 	bool last_reload_failed;
 };

@@ -14,7 +14,7 @@ static void help(void)
 	printf("Usage: hivectl [--json] COMMAND\n"
 	       "Query the running hived over the system bus (as root).\n\n"
 	       "Commands:\n"
-	       "  status   attach mode, role, kernel id, watched count, events, suppressed, dropped, policies\n"
+	       "  status   attach mode, role, kernel id, watched count, events, suppressed, dropped, missed, policies\n"
 	       "  list     watched entries: path, policy, pod/container, inode, device\n\n"
 	       "Options:\n"
 	       "  --json   one JSON object per line instead of a table\n"
@@ -77,6 +77,7 @@ static const struct {
 	{ "Matched", "Accesses matched" },
 	{ "Suppressed", "Suppressed" },
 	{ "Dropped", "Dropped" },
+	{ "Missed", "Hook runs missed" },
 	{ "Version", "Version" },
 };
 

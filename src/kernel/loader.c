@@ -674,7 +674,7 @@ int loader_detach_and_flush_all(struct loader *l)
 	return loader_flush_folded(l);
 }
 
-int loader_stats_add(const struct loader *l, struct hive_stats *total)
+int loader_stats_add(const struct loader *l, struct loader_stats *total)
 {
 	_cleanup_(freep) struct hive_stats *per_cpu = calloc(l->n_cpus, sizeof(*per_cpu));
 	__u32 zero = 0;
@@ -689,5 +689,20 @@ int loader_stats_add(const struct loader *l, struct hive_stats *total)
 		total->suppressed += per_cpu[i].suppressed;
 		total->dropped += per_cpu[i].dropped;
 	}
+	for (size_t i = 0; i < l->n_hooks; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		/* Older kernels fill less of info and leave the rest 0. */
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(l->hooks[i].prog), &info, &len) == 0)
+			total->missed += info.recursion_misses;
+	}
 	return 0;
+}
+
+bool loader_fentry_preempted(const struct loader *l)
+{
+	struct loader_stats st = {};
+
+	return l->mode == ATTACH_FENTRY && loader_stats_add(l, &st) == 0 && st.missed > 0;
 }

@@ -105,8 +105,29 @@ void loader_disconnect(struct loader *l);
  * folded count, whatever its age (nothing else can claim it any more). */
 int loader_detach_and_flush_all(struct loader *l);
 
-/* Add the kernel's counters, summed over CPUs, to *total. */
-int loader_stats_add(const struct loader *l, struct hive_stats *total);
+/* What the kernel counted for the access hooks. */
+struct loader_stats {
+	uint64_t matched, emitted, suppressed, dropped; /* struct hive_stats, summed over CPUs */
+	/* Runs of the access hooks that the kernel skipped: it never runs a
+	 * program on a CPU where one is already running, and on a kernel that
+	 * preempts a program (preempt=full, or syscall tracepoints since 6.13)
+	 * the next task's run is skipped. Any of them may have been an access
+	 * to a watched file. Counted from 5.12 on; 0 before. */
+	uint64_t missed;
+};
+
+/* Add the kernel's counters to *total. */
+int loader_stats_add(const struct loader *l, struct loader_stats *total);
+
+/*
+ * Whether the kernel has skipped runs of this loader's fentry hook: it runs
+ * fentry programs preemptible, and a kernel that preempts them (preempt=full
+ * or lazy, real-time kernels) then skips every other task's run on that CPU.
+ * kprobe hooks run with preemption off and lose nothing to it (measured on
+ * 6.1 and 6.12 booted with preempt=full: fentry missed three reads in four of
+ * six busy processes, kprobe none): auto mode moves there.
+ */
+bool loader_fentry_preempted(const struct loader *l);
 
 /* libbpf's messages into our log, tracefs mounted if it is not: before
  * loading any BPF object (identity.c loads one too). */

@@ -41,5 +41,7 @@
 #define HIVE_MESSAGE_API_UNREACHABLE "ef34d06d69994c03aaeada2103a61261"
 /* Records come faster than they are written: accesses are aggregated. */
 #define HIVE_MESSAGE_AGGREGATING "68a4db2acd604b24b36f8eb12545af44"
+/* The kernel skipped runs of the access hooks: accesses may have no record. */
+#define HIVE_MESSAGE_MISSED "220b449c6bd042b693261072f5d4d8dd"
 
 #endif
