@@ -252,7 +252,7 @@ static void item_target(struct pod_source *s, struct pod *p, struct pod_item *pi
 		.container = pi->container->status->name,
 		.container_id = pi->container->status->container_id,
 	};
-	*ret = (struct watch_item_target){ s->set, s->identity, s->node, place };
+	*ret = (struct watch_item_target){ s->event, s->set, s->identity, s->node, place };
 }
 
 static int on_follow(sd_event_source *es, uint64_t usec, void *userdata);
@@ -320,7 +320,7 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi
 	if (error == -ENOENT && root_fd >= 0)
 		news = watch_item_missing(&pi->item, &t, root_fd, batch);
 	else
-		news = watch_item_failed(&pi->item, s->set, error);
+		news = watch_item_failed(&pi->item, &t, error);
 	if (!news)
 		return;
 	if (root_fd >= 0)

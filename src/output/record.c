@@ -135,7 +135,7 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 		const struct watch_entry *e = inode->entries[i];
 		int k;
 
-		if (!(e->access & ev->mask))
+		if (!(e->access & ev->mask) || watch_inode_entry_repeats(inode, i))
 			continue;
 		if (!filled) {
 			fill(r, ev, attach, &rec);

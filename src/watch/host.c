@@ -152,6 +152,12 @@ static void symlink_note(const char *path, const char *prefix, const char *suffi
 	snprintf(out, SYMLINK_NOTE_SIZE, "%s%s -> %s%s", prefix, l, t, suffix);
 }
 
+/* Where a host item's entries go. */
+static struct watch_item_target host_target(struct host_source *h)
+{
+	return (struct watch_item_target){ h->event, h->set, h->identity, h->node, NULL };
+}
+
 /* Without followSymlinks, the path no longer leads to the watched file
  * (error: -ELOOP, a symlink on the way; anything else, nothing there), but
  * the file still exists: keep watching it, and say so once per cause. */
@@ -187,11 +193,12 @@ static bool keep_pinned(struct host_item *hi, int error)
 static void refuse_symlink(struct host_source *h, struct host_item *hi)
 {
 	char shown[ESCAPED_SIZE(128)], via[SYMLINK_NOTE_SIZE];
+	struct watch_item_target target = host_target(h);
 	struct watch_item *item = &hi->item;
 	bool news = item->last_error != -ELOOP;
 
 	h->n_present -= item->present;
-	watch_item_failed(item, h->set, -ELOOP);
+	watch_item_failed(item, &target, -ELOOP);
 	unpin(hi);
 	if (!news)
 		return;
@@ -205,6 +212,7 @@ static void refuse_symlink(struct host_source *h, struct host_item *hi)
 
 static void resolve_failed(struct host_source *h, struct host_item *hi, int error, bool *batch)
 {
+	struct watch_item_target target = host_target(h);
 	struct watch_item *item = &hi->item;
 	bool was_present = item->present, news;
 
@@ -212,10 +220,9 @@ static void resolve_failed(struct host_source *h, struct host_item *hi, int erro
 	unpin(hi);
 	/* A missing file's name stays watched where its directory is. */
 	if (error == -ENOENT)
-		news = watch_item_missing(item, &(struct watch_item_target){ h->set, h->identity, h->node, NULL }, -1,
-					  batch);
+		news = watch_item_missing(item, &target, -1, batch);
 	else
-		news = watch_item_failed(item, h->set, error);
+		news = watch_item_failed(item, &target, error);
 	if (news) {
 		if (error == -ENOSYS)
 			log_error("Cannot resolve host path %s: openat2() is not available (kernel older than 5.6, or a "
@@ -280,6 +287,7 @@ static void describe_move(struct host_item *hi, const struct watch_item_found *f
  */
 static void resolve_item(struct host_source *h, struct host_item *hi, bool *batch)
 {
+	struct watch_item_target target = host_target(h);
 	struct watch_item_found f;
 	int r;
 
@@ -296,7 +304,7 @@ static void resolve_item(struct host_source *h, struct host_item *hi, bool *batc
 	}
 	describe_move(hi, &f);
 	h->n_present += !hi->item.present;
-	watch_item_watch(&hi->item, &(struct watch_item_target){ h->set, h->identity, h->node, NULL }, &f);
+	watch_item_watch(&hi->item, &target, &f);
 	hi->watched_before = true;
 	if (!hi->item.follow_symlinks) {
 		unpin(hi);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -36,6 +37,64 @@ static bool stat_id_equal(struct stat_id a, struct stat_id b)
 	return a.ino != 0 && a.dev == b.dev && a.ino == b.ino && a.sec == b.sec && a.nsec == b.nsec;
 }
 
+/*
+ * A watched file, followed through inotify on the file itself: the kernel
+ * says IN_DELETE_SELF once its last link is gone and nothing holds it open
+ * (an inode mark: it keeps no mount busy). While the item's path leads to
+ * the file, its entry is the item's; once the path leads elsewhere, the
+ * file's entry is its own (away_key) until then.
+ */
+struct watch_file_life {
+	sd_event_source *source;
+	struct watch_set *set;
+	struct hive_watch_key file;
+	char *away_key; /* its entry's key, while away */
+	bool gone;
+};
+
+static struct watch_file_life *life_free(struct watch_file_life *life, bool remove_entry)
+{
+	if (!life)
+		return NULL;
+	if (life->away_key && remove_entry)
+		watch_set_remove(life->set, life->away_key);
+	sd_event_source_disable_unref(life->source);
+	free(life->away_key);
+	free(life);
+	return NULL;
+}
+
+static int on_file_event(sd_event_source *s, const struct inotify_event *ev, void *userdata)
+{
+	struct watch_file_life *life = userdata;
+
+	if (!(ev->mask & (IN_DELETE_SELF | IN_UNMOUNT | IN_IGNORED)))
+		return 0;
+	life->gone = true;
+	if (life->away_key) {
+		watch_set_remove(life->set, life->away_key);
+		life->away_key = mfree(life->away_key);
+	}
+	return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+}
+
+/* NULL where inotify cannot follow the file (no watch left): it is then
+ * dropped when the path leads elsewhere, as before. */
+static struct watch_file_life *life_new(const struct watch_item_target *t, int fd, const struct hive_watch_key *file)
+{
+	struct watch_file_life *life;
+	char proc[64];
+
+	if (!t->event || fd < 0 || !(life = calloc(1, sizeof(*life))))
+		return NULL;
+	*life = (struct watch_file_life){ .set = t->set, .file = *file };
+	/* The descriptor's file itself, whatever its path (an O_PATH one). */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (sd_event_add_inotify(t->event, &life->source, proc, IN_DELETE_SELF | IN_UNMOUNT, on_file_event, life) < 0)
+		return life_free(life, false);
+	return life;
+}
+
 int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key)
 {
 	*item = (struct watch_item){
@@ -51,6 +110,10 @@ int watch_item_init(struct watch_item *item, const struct policy *p, const char 
 
 void watch_item_done(struct watch_item *item)
 {
+	/* Their entries stay, as the item's own does: see watch_item_unwatch(). */
+	life_free(item->life, false);
+	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
+		life_free(item->away[i], false);
 	free(item->key);
 	free(item->policy);
 	free(item->path);
@@ -72,6 +135,10 @@ void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 	 * removed) by the next resolution, never dropped in between. */
 	item->stale = (old->present || old->named || old->stale) && !same_rules;
 	old->present = old->named = old->stale = false;
+	item->life = TAKE_PTR(old->life);
+	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
+		item->away[i] = TAKE_PTR(old->away[i]);
+	item->away_full_said = old->away_full_said;
 }
 
 /* Open path in root_fd, with the resolver attached (*batch) when the kernel
@@ -150,11 +217,12 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 	return 1;
 }
 
-/* Put the item's entry: its file (NULL: none), its name (NULL: none). */
-static void put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
-		      const struct hive_name_key *name)
+/* Put an entry of the item under key: its file (NULL: none), its name (NULL:
+ * none). */
+static void put_entry_as(struct watch_item *item, const char *key, const struct watch_item_target *t,
+			 const struct hive_watch_key *file, const struct hive_name_key *name)
 {
-	struct watch_entry *e = watch_entry_new(item->key, file, item->access, item->policy, item->path, t->node);
+	struct watch_entry *e = watch_entry_new(key, file, item->access, item->policy, item->path, t->node);
 	int r;
 
 	if (e)
@@ -169,7 +237,72 @@ static void put_entry(struct watch_item *item, const struct watch_item_target *t
 		/* Kept in the set and retried; the map is probably full. */
 		log_warning_errno(r, "Cannot add inode of %s (policy %s) to the kernel map: %m", item->path,
 				  item->policy);
+}
+
+/* The item's own entry. */
+static void put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
+		      const struct hive_name_key *name)
+{
+	put_entry_as(item, item->key, t, file, name);
 	item->stale = false;
+}
+
+/*
+ * The path no longer leads to the file the item watched: while that file has
+ * a link (renamed away, or the path changed above it), it stays watched under
+ * a key of its own. Called before the item's entry moves or goes, so that the
+ * file is in the map throughout.
+ */
+static void keep_away(struct watch_item *item, const struct watch_item_target *t)
+{
+	struct watch_file_life *life = TAKE_PTR(item->life);
+	char suffix[16];
+	size_t i;
+
+	if (!life || life->gone || !item->present) {
+		life_free(life, true);
+		return;
+	}
+	for (i = 0; i < WATCH_ITEM_AWAY_MAX && item->away[i] && !item->away[i]->gone; i++)
+		;
+	if (i == WATCH_ITEM_AWAY_MAX) {
+		if (!item->away_full_said)
+			log_warning("%s (policy %s) led to %d other files that still have a link: the latest, inode "
+				    "%llu, is no longer watched (the first ones are).",
+				    item->path, item->policy, WATCH_ITEM_AWAY_MAX, (unsigned long long)life->file.ino);
+		item->away_full_said = true;
+		life_free(life, true);
+		return;
+	}
+	life_free(item->away[i], true);
+	snprintf(suffix, sizeof(suffix), WATCH_AWAY_KEY_MARK "away%zu", i);
+	life->away_key = malloc(strlen(item->key) + strlen(suffix) + 1);
+	if (!life->away_key) {
+		life_free(life, true);
+		return;
+	}
+	strcpy(stpcpy(life->away_key, item->key), suffix);
+	put_entry_as(item, life->away_key, t, &life->file, NULL);
+	item->away[i] = life;
+	/* Not said: a file renamed over or deleted is usually told gone only
+	 * a moment later (its last reference goes after the directory's event). */
+	log_debug("%s (policy %s) no longer leads to inode %llu: watched until its last link is gone.", item->path,
+		  item->policy, (unsigned long long)life->file.ino);
+}
+
+/* The file the path leads to again, if it is one kept away: the item's own
+ * entry takes over from its away one. */
+static struct watch_file_life *take_back(struct watch_item *item, const struct hive_watch_key *file)
+{
+	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++) {
+		struct watch_file_life *life = item->away[i];
+
+		if (life && !life->gone && watch_key_equal(&life->file, file)) {
+			item->away[i] = NULL;
+			return life;
+		}
+	}
+	return NULL;
 }
 
 bool watch_item_volume_update(const struct watch_item *item, const struct watch_item_found *f)
@@ -181,28 +314,54 @@ bool watch_item_volume_update(const struct watch_item *item, const struct watch_
 
 void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f)
 {
+	struct watch_file_life *back = NULL;
+	bool other_file = !item->present || !watch_key_equal(&f->file, &item->file);
+
+	if (other_file) {
+		keep_away(item, t);
+		back = take_back(item, &f->file);
+	}
 	item->named = f->name.name[0] != '\0';
 	if (item->named)
 		item->name = f->name;
 	put_entry(item, t, &f->file, item->named ? &item->name : NULL);
+	if (back) {
+		/* After the item's entry is in: the file is never out of the map. */
+		watch_set_remove(back->set, back->away_key);
+		back->away_key = mfree(back->away_key);
+		item->life = back;
+	} else if (other_file) {
+		life_free(item->life, true);
+		item->life = life_new(t, f->fd, &f->file);
+	}
 	item->file = f->file;
 	item->stat = stat_id_of(f->fd);
 	item->present = true;
 	item->last_error = 0;
 }
 
-void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
+/* The item's own entry goes. */
+static void unwatch_own(struct watch_item *item, struct watch_set *set)
 {
 	if (item->present || item->named || item->stale)
 		watch_set_remove(set, item->key);
 	item->present = item->named = item->stale = false;
 }
 
-bool watch_item_failed(struct watch_item *item, struct watch_set *set, int error)
+void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
+{
+	unwatch_own(item, set);
+	item->life = life_free(item->life, true);
+	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
+		item->away[i] = life_free(item->away[i], true);
+}
+
+bool watch_item_failed(struct watch_item *item, const struct watch_item_target *t, int error)
 {
 	bool news = item->present || item->last_error != error;
 
-	watch_item_unwatch(item, set);
+	keep_away(item, t);
+	unwatch_own(item, t->set);
 	item->last_error = error;
 	return news;
 }
@@ -249,9 +408,10 @@ bool watch_item_missing(struct watch_item *item, const struct watch_item_target 
 	struct stat_id dir_stat;
 
 	if (!find_name(item, t, root_fd, batch, &name, &dir_stat)) {
-		watch_item_failed(item, t->set, -ENOENT);
+		watch_item_failed(item, t, -ENOENT);
 		return news;
 	}
+	keep_away(item, t);
 	if (item->present || !item->named || memcmp(&name, &item->name, sizeof(name)) != 0)
 		put_entry(item, t, NULL, &name);
 	item->name = name;

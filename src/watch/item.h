@@ -5,10 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include "hive.h"
 
 struct identity;
+struct watch_file_life;
 struct policy;
 struct watch_place;
 struct watch_set;
@@ -41,6 +43,15 @@ struct stat_id {
 	uint32_t nsec;
 };
 
+/*
+ * Files an item's path led to and no longer does (renamed away, or a
+ * directory or symlink on the path changed) stay watched while they have a
+ * link, each under a key of its own: `mv secret s2; cat s2; mv s2 secret`
+ * is a record. The first ones are kept (the file watched first, the one a
+ * policy meant, is never pushed out by files made later at the same path).
+ */
+#define WATCH_ITEM_AWAY_MAX 4
+
 struct watch_item {
 	char *key; /* in the watch set: see watch_key() */
 	char *policy;
@@ -61,10 +72,14 @@ struct watch_item {
 	struct stat_id stat;        /* what stat() said of that file */
 	struct hive_name_key name;  /* while named */
 	struct stat_id dir_stat;    /* of the name's directory, while only the name is watched */
+	struct watch_file_life *life; /* of file, while present: told when its last link is gone */
+	struct watch_file_life *away[WATCH_ITEM_AWAY_MAX];
+	bool away_full_said;
 };
 
 /* Where an item's entry goes, and what it says besides the path. */
 struct watch_item_target {
+	sd_event *event; /* for inotify on watched files */
 	struct watch_set *set;
 	struct identity *identity;
 	const char *node;
@@ -123,12 +138,13 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
  */
 bool watch_item_missing(struct watch_item *item, const struct watch_item_target *t, int root_fd, bool *batch);
 
-/* The path stopped leading to a file (error): its entry goes. Returns
- * whether error differs from the last failure, i.e. is worth saying. */
-bool watch_item_failed(struct watch_item *item, struct watch_set *set, int error);
+/* The path stopped leading to a file (error): its entry goes (the file
+ * stays watched while it has a link). Returns whether error differs from the
+ * last failure, i.e. is worth saying. */
+bool watch_item_failed(struct watch_item *item, const struct watch_item_target *t, int error);
 
-/* Remove its entry from the watch set, if it has one (an item whose state
- * another took over has none). */
+/* Remove its entries from the watch set, if it has any (an item whose state
+ * another took over has none), those of files renamed away too. */
 void watch_item_unwatch(struct watch_item *item, struct watch_set *set);
 
 #endif

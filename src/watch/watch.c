@@ -153,6 +153,28 @@ static bool name_equal(const struct hive_name_key *a, const struct hive_name_key
 	return (!a && !b) || (a && b && memcmp(a, b, sizeof(*a)) == 0);
 }
 
+/* The item key an entry's key belongs to: its length. */
+static size_t item_key_len(const char *key)
+{
+	return strcspn(key, WATCH_AWAY_KEY_MARK);
+}
+
+bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
+{
+	const char *key = inode->entries[i]->key;
+	size_t len = item_key_len(key);
+
+	if (!key[len])
+		return false; /* an item's own entry */
+	for (size_t j = 0; j < inode->n_entries; j++) {
+		const char *other = inode->entries[j]->key;
+
+		if (j != i && item_key_len(other) == len && strncmp(other, key, len) == 0 && (!other[len] || j < i))
+			return true;
+	}
+	return false;
+}
+
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&

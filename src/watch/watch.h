@@ -154,4 +154,14 @@ char *watch_key(const char *source, ...) _sentinel_;
 struct watch_entry *watch_entry_free(struct watch_entry *e);
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b);
 
+/* Between an item's key and what names one of its files kept away (see
+ * watch/item.h): a control character, which no policy path has, so no
+ * item's own key has it. */
+#define WATCH_AWAY_KEY_MARK "\x1f"
+
+/* Whether inode's entry i is a kept-away file of an item whose own entry,
+ * or an earlier kept-away one, is on the same inode too (a file renamed away
+ * and back, or told gone late): one record per item and access. */
+bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i);
+
 #endif

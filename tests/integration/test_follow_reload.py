@@ -9,7 +9,7 @@ import subprocess
 import unittest
 
 from tests.lib import hivetest
-from tests.lib.hivetest import Hived, cat, host_policy, run
+from tests.lib.hivetest import Hived, cat, host_policy, run, wait_until
 
 # README's promise: the watch follows a changed path within a second (the
 # rescan timer fires every 0.5 s, inotify at once); the wait allows 4 s more
@@ -40,7 +40,7 @@ class Follow(unittest.TestCase):
         self.hived = Hived({"p.json": p}, config=self.config).start()
         return self.hived
 
-    def test_rename_over_is_followed_and_old_inode_dropped(self):
+    def test_rename_over_is_followed_and_old_inode_kept_while_linked(self):
         h = self.start()
         old_inode = os.stat(self.path).st_ino
         keep_old = os.path.join(self.tmp, "old")
@@ -52,8 +52,36 @@ class Follow(unittest.TestCase):
         os.rename(new, self.path)  # what passwd(1) and editors do
         r = h.wait_read_logged(self.path, timeout=FOLLOW_SECONDS, inode=os.stat(self.path).st_ino)
         self.assertNotEqual(r["inode"], old_inode)
-        h.assert_not_logged(cat(keep_old), self.control)
         h.wait_log("Followed")  # stderr is read apart from the records
+        # The file the policy watched until now is still read through its
+        # other link: a link made before a replacement is no way to read it
+        # unseen. Its record names the path it was watched at.
+        wait_until(lambda: "watching 3 inodes" in h.status(), 5, what=f"3 inodes watched: {h.status()}")
+        pid = cat(keep_old)
+        h.wait_record(pid=pid, inode=old_inode, path=self.path)
+        # Dropped once its last link is gone.
+        os.unlink(keep_old)
+        wait_until(lambda: "watching 2 inodes" in h.status(), 5, what=f"2 inodes watched: {h.status()}")
+
+    def test_a_file_renamed_away_stays_watched_until_its_last_link_goes(self):
+        h = self.start()
+        inode = os.stat(self.path).st_ino
+        away = os.path.join(self.tmp, "s2")
+        os.rename(self.path, away)
+        h.wait_log("does not exist")  # hived has seen it go
+        pid = cat(away)
+        h.wait_record(pid=pid, inode=inode, path=self.path)
+        # Back at its path: the item's own entry again, one record a read.
+        os.rename(away, self.path)
+        wait_until(lambda: "watching 2 inodes for 2 entries" in h.status(), 5, what=f"2 entries: {h.status()}")
+        pid = cat(self.path)
+        h.wait_read_logged(self.control)
+        self.assertEqual(len(h.matching(pid=pid)), 1, h.matching(pid=pid))
+        # Away again, and removed: no longer watched.
+        os.rename(self.path, away)
+        wait_until(lambda: "watching 2 inodes" in h.status(), 5, what=f"2 inodes: {h.status()}")
+        os.unlink(away)
+        wait_until(lambda: "watching 1 inodes" in h.status(), 5, what=f"1 inode: {h.status()}")
 
     def test_delete_and_recreate(self):
         h = self.start()

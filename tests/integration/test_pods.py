@@ -224,6 +224,22 @@ class Pods(ClusterTest):
             a.wait_log(f"{said} {path} (policy follow) in pod default/follow container app: "
                        f"inode {record['inode']} ", timeout=5)
 
+    def test_a_file_renamed_away_stays_watched(self):
+        """mv secret s2; cat s2; mv s2 secret inside the container: the read
+        is a record naming the watched path (the file still has a link)."""
+        self.run_pods(self.node.pod_manifest("away"))
+        a = self.start_agent(pod_policy("away", ["/etc/app/secret"]), config="[agent]\nrescan_interval_ms = 60000\n")
+        first = self.wait_exec_logged(a, "away", "app", "/etc/app/secret", path="/etc/app/secret")
+        self.node.exec("away", "app", "mv", "/etc/app/secret", "/etc/app/s2")
+        a.wait_log("Path /etc/app/secret (policy away) in pod default/away container app does not exist", timeout=10)
+        before = len(a.matching(comm="cat", proc_pod="away"))
+        self.exec_read("away", "app", "/etc/app/s2")
+        record = wait_until(lambda: a.matching(comm="cat", proc_pod="away")[before:], 10,
+                            what="the read of the renamed file")[0]
+        self.assertEqual((record["path"], record["inode"]), ("/etc/app/secret", first["inode"]))
+        self.node.exec("away", "app", "mv", "/etc/app/s2", "/etc/app/secret")
+        self.wait_exec_logged(a, "away", "app", "/etc/app/secret", path="/etc/app/secret")
+
     def test_hostile_images(self):
         self.run_pods(self.node.pod_manifest("hostile"))
         paths = ["/hostile/up", "/hostile/relative-up", "/hostile/host-only", "/hostile/proc-root",

@@ -450,6 +450,38 @@ static void test_volume_names_are_counted(void)
 	watch_set_free(s);
 }
 
+/* A file kept away by an item (watch/item.h) is one record with the item's
+ * own entry, or with an earlier kept-away one, on the same inode; other
+ * items' entries are records of their own. */
+static void test_kept_away_entries_do_not_repeat_records(void)
+{
+	struct hive_watch_key file = { .ino = 10, .dev = (8 << 20) | 1 };
+	const struct watch_inode *inode;
+	struct watch_set *s;
+	size_t repeats = 0;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_put(s, entry("host/a//etc/shadow", 10, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_put(s, entry("host/a//etc/shadow" WATCH_AWAY_KEY_MARK "away0", 10, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_put(s, entry("host/a//etc/shadow" WATCH_AWAY_KEY_MARK "away1", 10, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_put(s, entry("host/a//etc/shadow2" WATCH_AWAY_KEY_MARK "away0", 10, HIVE_MAY_READ, "a")) == 0);
+	CHECK(watch_set_put(s, entry("host/b//etc/shadow", 10, HIVE_MAY_READ, "b")) == 0);
+	inode = watch_set_find(s, 0, &file);
+	CHECK(inode && inode->n_entries == 5);
+	for (size_t i = 0; inode && i < inode->n_entries; i++)
+		repeats += watch_inode_entry_repeats(inode, i);
+	CHECK(repeats == 2); /* host/a//etc/shadow's two kept-away entries */
+	/* Alone on its inode, a kept-away entry is its item's record. */
+	CHECK(watch_set_remove(s, "host/a//etc/shadow") == 0);
+	CHECK(watch_set_remove(s, "host/a//etc/shadow" WATCH_AWAY_KEY_MARK "away1") == 0);
+	inode = watch_set_find(s, 0, &file);
+	repeats = 0;
+	for (size_t i = 0; inode && i < inode->n_entries; i++)
+		repeats += watch_inode_entry_repeats(inode, i);
+	CHECK(inode && inode->n_entries == 3 && repeats == 0);
+	watch_set_free(s);
+}
+
 static void test_keys(void)
 {
 	char *k = watch_key("host", "etc-shadow", "/etc/shadow", NULL);
@@ -471,6 +503,7 @@ int main(void)
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_keys);
+	RUN(test_kept_away_entries_do_not_repeat_records);
 	RUN(test_names_are_watched_with_their_directory);
 	RUN(test_volume_names_are_counted);
 	return TAP_END();
