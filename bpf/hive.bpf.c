@@ -411,6 +411,10 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	active = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_ACTIVE });
 	if (!active || *active != generation)
 		return 0; /* another loader's hooks record now */
+	if (watch->access & HIVE_WATCH_PRESENCE) {
+		bpf_send_signal(HIVE_PRESENCE_SIGNAL);
+		return 0;
+	}
 
 	pid_tgid = bpf_get_current_pid_tgid();
 #ifndef HIVE_MUTANT_NO_SELF_FILTER

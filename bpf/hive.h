@@ -29,6 +29,16 @@
 #define HIVE_ACCESS_ALL (HIVE_MAY_EXEC | HIVE_MAY_WRITE | HIVE_MAY_READ | HIVE_MAY_APPEND)
 
 /*
+ * In a watch value's access: the file is another agent's presence probe
+ * (cluster/presence.h), which asks whether this kernel really runs the
+ * loader that holds its lease. An open of it is answered with
+ * HIVE_PRESENCE_SIGNAL to the opening process, which no agent on another
+ * kernel can send, and is no record.
+ */
+#define HIVE_WATCH_PRESENCE 0x80000000u
+#define HIVE_PRESENCE_SIGNAL 23 /* SIGURG: ignored unless asked for */
+
+/*
  * A file as the kernel sees it: inode number plus the superblock's s_dev,
  * encoded the kernel's way ((major << 20) | minor), which is not user space's
  * st_dev encoding and, on btrfs subvolumes, not even the same device; and the

@@ -9,6 +9,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
 #include "cluster/nodewatch.h"
+#include "cluster/presence.h"
 #include "shared/log.h"
 #include "shared/names.h"
 
@@ -17,6 +18,7 @@ struct cluster {
 	struct colocation *colocation;
 	struct lease_driver *lease;
 	struct nodewatch *store;
+	struct presence *presence;
 	void (*on_leader)(bool leader, void *userdata);
 	void *userdata;
 };
@@ -44,9 +46,18 @@ static void on_lease_change(bool attached, void *userdata)
 {
 	struct cluster *c = userdata;
 
+	if (lease_driver_leader(c->lease))
+		presence_stop(c->presence); /* no one else to ask */
 	c->on_leader(attached, c->userdata);
 }
 
+/*
+ * Another node holds this kernel's lease: this agent stays detached only
+ * while the holder is known to run a loader here. Its Node saying so is not
+ * enough (a node's credential may write any boot id into its own Node): the
+ * holder must also answer the presence probe, which only hooks on this
+ * kernel can.
+ */
 static enum lease_trust holder_trust(const char *holder, void *userdata)
 {
 	struct cluster *c = userdata;
@@ -56,9 +67,25 @@ static enum lease_trust holder_trust(const char *holder, void *userdata)
 		return LEASE_HOLDER_UNTRUSTED;
 	case COLOCATION_UNKNOWN:
 		return LEASE_HOLDER_UNKNOWN;
-	default: /* here, or unverifiable: as before Nodes were asked */
-		return LEASE_HOLDER_TRUSTED;
+	default: /* here, or unverifiable: the kernel decides */
+		break;
 	}
+	switch (presence_of(c->presence, holder)) {
+	case PRESENCE_PROVEN:
+		return LEASE_HOLDER_TRUSTED;
+	case PRESENCE_FAILED:
+		return LEASE_HOLDER_UNTRUSTED;
+	default:
+		return LEASE_HOLDER_UNKNOWN;
+	}
+}
+
+static void on_presence_change(void *userdata)
+{
+	struct cluster *c = userdata;
+
+	if (c->lease)
+		lease_driver_recheck(c->lease);
 }
 
 static void on_colocation_change(void *userdata, const char *node)
@@ -107,6 +134,19 @@ int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_s
 	if (r >= 0)
 		r = colocation_new(c->client, event, kernel_id, on_colocation_change, c, &c->colocation);
 	if (r >= 0)
+		r = presence_new(event, set, o->identity,
+				 &(struct presence_options){
+					 .node = node,
+					 .dir = o->runtime_dir,
+					 .interval_usec = o->lease.retry_usec,
+					 /* A holder's NodeWatch reader and map take well under
+					  * a second; a lease's length is what a takeover may take. */
+					 .deadline_usec = 2 * o->lease.duration_usec,
+					 .on_change = on_presence_change,
+					 .userdata = c,
+				 },
+				 &c->presence);
+	if (r >= 0)
 		r = lease_driver_new(c->client, event, o->namespace, lease_name, kernel_id, node, &o->lease,
 				     on_lease_change, holder_trust, c, &c->lease);
 	if (r >= 0)
@@ -128,6 +168,7 @@ struct cluster *cluster_free(struct cluster *c)
 		return NULL;
 	nodewatch_free(c->store);
 	lease_driver_free(c->lease);
+	presence_free(c->presence);
 	colocation_free(c->colocation);
 	kube_client_free(c->client);
 	free(c);

@@ -10,6 +10,7 @@
 #include "shared/diag.h"
 
 struct kube_client;
+struct identity;
 struct watch_set;
 
 /*
@@ -28,6 +29,8 @@ struct cluster_options {
 	const char *kernel_id;
 	struct lease_timing lease;
 	unsigned watch_timeout_s;
+	struct identity *identity; /* for the presence probe's file */
+	const char *runtime_dir;   /* where to make it */
 	/* Whether to attach the access hooks, each time that changes. */
 	void (*on_leader)(bool leader, void *userdata);
 	void *userdata;

@@ -89,13 +89,34 @@ static int parse_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
+/* An entry's access list (absent: every kind). */
+static int parse_access(const cJSON *access, uint32_t *ret, const char **why)
+{
+	const cJSON *a;
+
+	*ret = 0;
+	if (access && !cJSON_IsArray(access))
+		return *why = "access is not a list", -EBADMSG;
+	cJSON_ArrayForEach(a, access)
+	{
+		uint32_t bit = cJSON_IsString(a) ? access_from_name(a->valuestring) : 0;
+
+		if (!bit)
+			return *why = "unknown access", -EBADMSG;
+		*ret |= bit;
+	}
+	if (!*ret)
+		*ret = HIVE_ACCESS_ALL;
+	return 0;
+}
+
 int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
-	const char *key, *path, *policy, *kind, *inode, *dev, *gen, *ns, *pod, *pod_uid, *container, *container_id;
+	const char *key, *path, *policy, *kind, *inode, *dev, *gen, *ns, *pod, *pod_uid, *container, *container_id,
+		*presence_for;
 	struct hive_watch_key file = {};
-	const cJSON *access, *a;
 	unsigned long long ino;
-	uint32_t mask = 0;
+	uint32_t mask;
 	struct watch_entry *e;
 	_cleanup_(freep) char *full_key = NULL;
 	char *end;
@@ -115,6 +136,7 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	pod_uid = opt_string(json, "podUID", 64, &bad);
 	container = opt_string(json, "container", 63, &bad);
 	container_id = opt_string(json, "containerID", 192, &bad);
+	presence_for = opt_string(json, "presenceFor", 253, &bad);
 	if (bad || !key || !path || !policy || !inode || !dev)
 		return *why = "missing or malformed key, path, policy, inode or dev", -EBADMSG;
 	/* What a policy may name, checked again: this comes from another node. */
@@ -122,6 +144,8 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 		return *why = "path is not an absolute path without \".\", \"..\" or empty components", -EBADMSG;
 	if (!policy_name_is_valid(policy))
 		return *why = "policy is not a valid policy name", -EBADMSG;
+	if (presence_for && !dns_subdomain_is_valid(presence_for))
+		return *why = "presenceFor is not a node name", -EBADMSG;
 	if (kind && !(kind = policy_kind_canonical(kind)))
 		return *why = "policyKind is not file, HivePolicy or HiveNamespacedPolicy", -EBADMSG;
 	errno = 0;
@@ -133,19 +157,8 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	/* An agent from before generations were kept publishes none: 0. */
 	if (gen && parse_u32(gen, &file.gen) < 0)
 		return *why = "generation is not a decimal number below 2^32", -EBADMSG;
-	access = cJSON_GetObjectItemCaseSensitive(json, "access");
-	if (access && !cJSON_IsArray(access))
-		return *why = "access is not a list", -EBADMSG;
-	cJSON_ArrayForEach(a, access)
-	{
-		uint32_t bit = cJSON_IsString(a) ? access_from_name(a->valuestring) : 0;
-
-		if (!bit)
-			return *why = "unknown access", -EBADMSG;
-		mask |= bit;
-	}
-	if (!mask)
-		mask = HIVE_ACCESS_ALL;
+	if (parse_access(cJSON_GetObjectItemCaseSensitive(json, "access"), &mask, why) < 0)
+		return -EBADMSG;
 	file.ino = ino;
 	full_key = watch_key("node", node, key, NULL);
 	if (!full_key)
@@ -159,6 +172,10 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	}
 	e->shared = true;
 	e->policy_kind = kind;
+	if (presence_for && !(e->presence_for = strdup(presence_for))) {
+		watch_entry_free(e);
+		return -ENOMEM;
+	}
 	*ret = e;
 	return 0;
 }
@@ -166,6 +183,7 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 struct build {
 	cJSON *entries;
 	size_t n, skipped;
+	size_t probes; /* of n: presence probes, not files watched */
 	int error;
 };
 
@@ -203,10 +221,12 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	    (e->pod && !cJSON_AddStringToObject(o, "pod", e->pod)) ||
 	    (e->pod_uid && !cJSON_AddStringToObject(o, "podUID", e->pod_uid)) ||
 	    (e->container && !cJSON_AddStringToObject(o, "container", e->container)) ||
-	    (e->container_id && !cJSON_AddStringToObject(o, "containerID", e->container_id)))
+	    (e->container_id && !cJSON_AddStringToObject(o, "containerID", e->container_id)) ||
+	    (e->presence_for && !cJSON_AddStringToObject(o, "presenceFor", e->presence_for)))
 		goto oom;
 	cJSON_AddItemToArray(b->entries, o);
 	b->n++;
+	b->probes += e->presence_for != NULL;
 	return 0;
 oom:
 	cJSON_Delete(o);
@@ -240,7 +260,7 @@ static cJSON *build_object(struct nodewatch *s)
 	    !cJSON_AddStringToObject(labels, "hive.io/kernel-id", s->kernel_id) ||
 	    !cJSON_AddStringToObject(labels, "hive.io/node", s->node) ||
 	    !cJSON_AddStringToObject(spec, "nodeName", s->node) || !cJSON_AddStringToObject(spec, "kernelId", s->kernel_id) ||
-	    !cJSON_AddNumberToObject(spec, "entryCount", (double)b.n) || !cJSON_AddStringToObject(spec, "updated", stamp))
+	    !cJSON_AddNumberToObject(spec, "entryCount", (double)(b.n - b.probes)) || !cJSON_AddStringToObject(spec, "updated", stamp))
 		goto oom;
 	if (s->resource_version && !cJSON_AddStringToObject(meta, "resourceVersion", s->resource_version))
 		goto oom;
@@ -489,6 +509,15 @@ static void remote_node_mirror(struct nodewatch *s, struct remote_node *rn, cons
 			bad++;
 			continue;
 		}
+		/* A presence probe is answered by the agent it asks alone: the
+		 * lease holder it doubts (cluster/presence.h), never watched by
+		 * the others. */
+		if (e->presence_for && strcmp(e->presence_for, s->node) != 0) {
+			watch_entry_free(e);
+			continue;
+		}
+		if (e->presence_for)
+			e->access |= HIVE_WATCH_PRESENCE;
 		keys[n] = strdup(e->key);
 		if (!keys[n]) {
 			watch_entry_free(e);

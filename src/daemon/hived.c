@@ -226,6 +226,9 @@ static int run(const struct arguments *a)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	/* Taken when asked for (cluster/presence.c); blocked before any thread
+	 * is made, so that none of them takes it. */
+	sigaddset(&mask, HIVE_PRESENCE_SIGNAL);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	r = manager_new(config, policies, &m);

@@ -643,6 +643,9 @@ static int start_cluster(struct manager *m)
 					.retry_usec = c->retry_period_s * USEC_PER_SEC,
 				},
 				.watch_timeout_s = c->watch_timeout_s,
+				.identity = m->identity,
+				/* systemd's RuntimeDirectory=, writable under ProtectSystem=strict */
+				.runtime_dir = getenv("RUNTIME_DIRECTORY") ?: "/run/hive",
 				.on_leader = on_leader,
 				.userdata = m,
 			},

@@ -261,8 +261,8 @@ static void settle(struct lease_driver *d)
 		if (d->e.untrusted_holder)
 			log_id(LOG_WARNING, HIVE_MESSAGE_SELF_ATTACHED,
 			       "Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
-			       "that name reports this boot id): attaching anyway, so that this kernel is not "
-			       "left unwatched.",
+			       "that name reports this boot id, or no loader here answers as it): attaching "
+			       "anyway, so that this kernel is not left unwatched.",
 			       d->namespace, d->name, d->e.observed.holder);
 		else
 			log_info("Lease %s/%s no longer held by a node foreign to this kernel.", d->namespace, d->name);

@@ -144,6 +144,7 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	free(e->pod_uid);
 	free(e->container);
 	free(e->container_id);
+	free(e->presence_for);
 	free(e);
 	return NULL;
 }
@@ -183,7 +184,7 @@ bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 	       streq_ptr(a->policy_kind, b->policy_kind) && streq_ptr(a->node, b->node) &&
 	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
 	       streq_ptr(a->pod_uid, b->pod_uid) && streq_ptr(a->container, b->container) &&
-	       streq_ptr(a->container_id, b->container_id);
+	       streq_ptr(a->container_id, b->container_id) && streq_ptr(a->presence_for, b->presence_for);
 }
 
 int watch_set_new(struct watch_set **ret)

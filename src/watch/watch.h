@@ -46,6 +46,9 @@ struct watch_entry {
 	/* Learned from another node through the API server, not found here:
 	 * never published again by this node. */
 	bool shared;
+	/* This node's presence probe for the lease holder of that name
+	 * (cluster/presence.h): published for it alone to answer. */
+	char *presence_for;
 	/* The set's slots of its file and its name (0: none); a removed entry
 	 * is still found by them for a while (watch/retired.h). */
 	uint32_t file_id, name_id;

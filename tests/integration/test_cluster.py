@@ -105,7 +105,7 @@ class Cluster(ClusterTest):
         wait_until(lambda: self.entry_count(follower) == 1, 10, what="the follower's NodeWatch with its entry")
         nw = self.nodewatch(follower)
         self.assertEqual(nw["metadata"]["labels"]["hive.io/kernel-id"], BOOT_ID)
-        self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret(follower))
+        self.assertEqual([e["path"] for e in nw["spec"]["entries"] if "presenceFor" not in e], [self.secret(follower)])
         r = wait_until(lambda: self.agents[leader].matching(pid=cat(self.secret(follower))), 10,
                        interval=0.3, what="the leader to log the follower's file")[0]
         self.assertEqual(r["node"], follower)

@@ -141,6 +141,34 @@ class Security(ClusterTest):
         wait_until(lambda: self.role(a) == "follower", LEASE + 5, what="node-a to follow node-b")
         b.wait_record(timeout=10, pid=cat(self.secret("node-a")), node="node-a")
 
+    def test_a_node_claiming_this_kernel_does_not_blind_it(self):
+        # A node of another kernel whose kubelet credential writes this
+        # kernel's boot id into its own Node (the NodeWatch labels show it),
+        # then takes this kernel's Lease. Its Node says it runs here; only
+        # the kernel can tell: it answers no presence probe.
+        self.cluster.set_admission(False)
+        a = self.agent("node-a")
+        wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
+        a.wait_record(pid=cat(self.secret("node-a")), node="node-a")  # positive control
+        self.cluster.register_node("node-far", BOOT_ID)
+        self.addCleanup(self.cluster.register_node, "node-far", OTHER_KERNEL)
+
+        # (Make holder_trust() in src/cluster/cluster.c return TRUSTED for a
+        # holder whose Node reports this kernel and this fails: node-a
+        # detaches and nothing logs its file.)
+        r = self.replace_lease("node-far", 86400)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        a.wait_logged("SELF_ATTACHED", "held by node-far", timeout=3 * RETRY + 2)
+        # While the probe waits (two lease durations), node-a stays attached;
+        # then it says why it does not trust the holder.
+        wait_until(lambda: "Lease holder node-far has not answered this agent's presence probe" in a.log_text(),
+                   2 * LEASE + 4 * RETRY, what=f"the presence verdict; log:\n{a.log_text()}")
+        wait_until(lambda: self.role(a) == "self-attached", 5, what="node-a self-attached")
+        # Logging never stopped, while the probe waited or after.
+        for _ in range(3):
+            a.wait_record(pid=cat(self.secret("node-a")), node="node-a")
+        self.assertNotIn("no longer held by a node foreign", a.log_text())
+
     def test_without_admission_planted_entries_are_ignored(self):
         self.cluster.set_admission(False)
         leader, follower, L = self.synced_pair()
@@ -207,7 +235,7 @@ class Security(ClusterTest):
         a.wait_log("conflict (409) on write, reading it again", timeout=5)
         nw = wait_until(lambda: self.entry_count("node-a") == 1 and
                         self.nodewatch("node-a"), 5, what="node-a's entries restored")
-        self.assertEqual(nw["spec"]["entries"][0]["path"], self.secret("node-a"))
+        self.assertEqual([e["path"] for e in nw["spec"]["entries"] if "presenceFor" not in e], [self.secret("node-a")])
 
         # Deleted outright: created again.
         self.as_node_b("delete", "nodewatch", "-n", "hive-system", "node-a")  # RBAC: forbidden to agents

@@ -111,6 +111,9 @@ class ClusterTest(unittest.TestCase):
         wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
         for node in (leader, follower):
             wait_until(lambda: self.entry_count(node) == 1, 10, what=f"{node}'s NodeWatch")
+        # Settled: the follower's presence probe was answered, so its
+        # NodeWatch lists its files only.
+        wait_until(lambda: not self.presence_probes(follower), 10, what=f"{follower}'s presence probe answered")
         return leader, follower, agent
 
     def wait_lease_renewals(self, n, timeout=LEASE * 3):
@@ -132,6 +135,12 @@ class ClusterTest(unittest.TestCase):
     def nodewatch(self, node):
         r = self.cluster.kubectl("get", "nodewatch", "-n", "hive-system", node, "-o", "json", check=False)
         return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def presence_probes(self, node):
+        """The presence probes in node's NodeWatch (asking its lease holder
+        to prove it runs on this kernel)."""
+        entries = (self.nodewatch(node) or {}).get("spec", {}).get("entries", [])
+        return [e for e in entries if "presenceFor" in e]
 
     def entry_count(self, node):
         """spec.entryCount of node's NodeWatch; None while there is none."""

@@ -100,6 +100,8 @@ static void test_node_watch_entries(void)
 		  "generation" },
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"generation\": \"-1\"}",
 		  "generation" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"presenceFor\": \"Node B\"}",
+		  "presenceFor" },
 	};
 	struct watch_entry *e = NULL;
 	const char *why = NULL;
@@ -116,8 +118,17 @@ static void test_node_watch_entries(void)
 		CHECK_STREQ(e->node, "node-b");
 		CHECK_STREQ(e->pod, "web-0");
 		CHECK(e->shared);
+		CHECK(e->presence_for == NULL);
 	}
 	watch_entry_free(e);
+	/* A presence probe names the one agent that is to answer it. */
+	j = cJSON_Parse("{\"key\": \"presence/node-a\", \"path\": \"/run/hive/presence-node-b\", \"policy\": "
+			"\"hive-presence\", \"inode\": \"7\", \"dev\": \"0:25\", \"presenceFor\": \"node-a\"}");
+	e = NULL;
+	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	CHECK(e && e->presence_for && strcmp(e->presence_for, "node-a") == 0);
+	watch_entry_free(e);
+	cJSON_Delete(j);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		e = NULL;
 		why = NULL;
