@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 
 #include "cluster/cgroup.h"
@@ -253,10 +255,72 @@ static bool is_namespace_init(int proc_fd)
 	return end - line >= 3 && end[-1] == '1' && (end[-2] == '\t' || end[-2] == ' ');
 }
 
+/* Where a directory is, as ".." walks: its mount and inode. */
+struct place {
+	uint64_t mnt_id;
+	dev_t dev;
+	ino_t ino;
+	bool mount_root;
+};
+
+static int place_of(int fd, struct place *ret)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	/* Both from 5.8 on. */
+	if (!(stx.stx_mask & STATX_MNT_ID) || !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return -EOPNOTSUPP;
+	*ret = (struct place){
+		.mnt_id = stx.stx_mnt_id,
+		.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor),
+		.ino = stx.stx_ino,
+		.mount_root = stx.stx_attributes & STATX_ATTR_MOUNT_ROOT,
+	};
+	return 0;
+}
+
+static bool same_place(const struct place *a, const struct place *b)
+{
+	return a->mnt_id == b->mnt_id && a->dev == b->dev && a->ino == b->ino;
+}
+
+/*
+ * The root of the mount namespace that fd (a chroot()ed process's root) is
+ * in: where ".." stops. From a mount's root, ".." goes to where the mount
+ * is mounted, except for mounts stacked on the namespace's own root: that is
+ * where a process that joins the namespace finds itself (setns()), the root
+ * the runtime made (pivot_root(), or its rootfs moved onto "/").
+ */
+static int namespace_root_of(int fd)
+{
+	_cleanup_(closep) int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	struct place here, up;
+
+	if (cur < 0)
+		return -errno;
+	if (place_of(cur, &here) < 0)
+		return -ESRCH;
+	for (int depth = 0; depth < 4096; depth++) {
+		_cleanup_(closep) int parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (parent < 0 || place_of(parent, &up) < 0)
+			return -ESRCH;
+		if (same_place(&up, &here))
+			return TAKE_FD(cur);
+		closep(&cur);
+		cur = TAKE_FD(parent);
+		here = up;
+	}
+	return -ELOOP;
+}
+
 /* The root of pid if it is (still) a process of the container; -ESRCH if not. */
-static int open_root_of(long pid, const char *id, bool init_only)
+static int open_root_of(long pid, const char *id, bool init_only, bool *chrooted)
 {
 	_cleanup_(closep) int proc_fd = -1, root_fd = -1;
+	struct place root;
 	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%ld", pid);
@@ -270,10 +334,15 @@ static int open_root_of(long pid, const char *id, bool init_only)
 	root_fd = openat(proc_fd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0 || process_in_container(proc_fd, id) < 0)
 		return -ESRCH;
+	*chrooted = false;
+	if (place_of(root_fd, &root) == 0 && !root.mount_root) {
+		*chrooted = true;
+		return namespace_root_of(root_fd);
+	}
 	return TAKE_FD(root_fd);
 }
 
-int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid)
+int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid, pid_t *ret_chrooted)
 {
 	_cleanup_(freep) char *procs = NULL, *file = NULL;
 	int r;
@@ -285,12 +354,14 @@ int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *re
 		return r == -ENOENT ? -ESRCH : r;
 	/* The container's init first: the runtime set its root up. Any other
 	 * process may have chroot()ed itself somewhere else in the container
-	 * (a decoy tree, say), and its view is not the container's. Then, as
-	 * when the container shares the pod's pid namespace, any of them; one
-	 * may exit while we look. */
+	 * (a decoy tree, say), and its view is not the container's (the init's
+	 * may be one too: see open_root_of()). Then, as when the container
+	 * shares the pod's pid namespace, any of them; one may exit while we
+	 * look. */
 	for (int pass = 0; pass < 2; pass++)
 		for (char *p = procs, *end; *p; p = end) {
 			long pid = strtol(p, &end, 10);
+			bool chrooted;
 			int fd;
 
 			if (end == p)
@@ -299,11 +370,13 @@ int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *re
 				end++;
 			if (pid <= 0)
 				continue;
-			fd = open_root_of(pid, id, pass == 0);
+			fd = open_root_of(pid, id, pass == 0, &chrooted);
 			if (fd < 0)
 				continue;
 			if (ret_pid)
 				*ret_pid = (pid_t)pid;
+			if (ret_chrooted)
+				*ret_chrooted = chrooted ? (pid_t)pid : 0;
 			return fd;
 		}
 	return -ESRCH;

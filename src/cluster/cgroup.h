@@ -67,7 +67,13 @@ bool cgroup_file_names_container(const char *text, const char *id);
  * cgroup (id is in its /proc/PID/cgroup) both before and after its root is
  * opened. Its init (pid 1 of its pid namespace) is preferred. -ESRCH when no
  * process of the container is (still) there.
+ *
+ * A process's root is the image's to move: its init may chroot() into a
+ * decoy tree. The runtime makes the container's root the root of a mount
+ * (pivot_root), so a process root that is none is a chroot: the root of the
+ * container's mount namespace is used instead (*ret_chrooted: that process's
+ * pid), where ".." from it stops.
  */
-int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid);
+int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid, pid_t *ret_chrooted);
 
 #endif

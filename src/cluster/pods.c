@@ -28,6 +28,7 @@ struct container {
 	char id[CONTAINER_ID_MAX + 1];
 	struct cgroup_container cgroup; /* dir NULL until found */
 	int last_error;
+	pid_t chroot_said; /* the chroot()ed process last said */
 };
 
 struct pod_item {
@@ -415,8 +416,15 @@ static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 		if (!wanted)
 			continue;
 		if (r >= 0) {
-			root_fd = cgroup_open_container_root(c->cgroup.dir, c->id, NULL);
+			pid_t chrooted = 0;
+
+			root_fd = cgroup_open_container_root(c->cgroup.dir, c->id, NULL, &chrooted);
 			r = root_fd < 0 ? root_fd : 0;
+			if (chrooted && chrooted != c->chroot_said)
+				log_warning("Container %s of pod %s/%s: its process %d runs chroot()ed in a directory of "
+					    "the container; its paths are resolved from the container's root, not from there.",
+					    c->status->name, p->info->namespace, p->info->name, (int)chrooted);
+			c->chroot_said = chrooted ?: c->chroot_said;
 		}
 		if (r < 0 && r != -ENOENT && r != -ESRCH && c->last_error != r)
 			log_warning_errno(r, "Cannot find the processes of container %s (pod %s/%s): %m", c->id,

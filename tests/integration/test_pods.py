@@ -240,6 +240,21 @@ class Pods(ClusterTest):
         self.node.exec("away", "app", "mv", "/etc/app/s2", "/etc/app/secret")
         self.wait_exec_logged(a, "away", "app", "/etc/app/secret", path="/etc/app/secret")
 
+    def test_a_chrooted_init_does_not_move_the_watch(self):
+        """The container's init, which the image controls, chroot()s into a
+        decoy tree (keeping the real one within reach): paths are still
+        resolved from the container's root, and the real file is watched."""
+        cmd = ["/bin/sh", "-c", "mkdir -p /decoy/etc/app /decoy/bin && cp /bin/busybox /decoy/bin/busybox && "
+               "echo decoy > /decoy/etc/app/secret && exec chroot /decoy /bin/busybox sleep 1000000"]
+        pod = self.run_pods(self.node.pod_manifest("chrooted", command=cmd))[0]
+        init = self.node.container_pids(pod, "app")[0]
+        wait_until(lambda: os.readlink(f"/proc/{init}/root").endswith("/decoy"), 10, what="the init chroot()ed")
+        decoy = int(self.node.exec("chrooted", "app", "stat", "-c", "%i", "/decoy/etc/app/secret").stdout)
+        a = self.start_agent(pod_policy("chrooted", ["/etc/app/secret"]))
+        record = self.wait_exec_logged(a, "chrooted", "app", "/etc/app/secret", path="/etc/app/secret")
+        self.assertNotEqual(int(record["inode"]), decoy)
+        a.wait_log(f"Container app of pod default/chrooted: its process {init} runs chroot()ed", timeout=5)
+
     def test_hostile_images(self):
         self.run_pods(self.node.pod_manifest("hostile"))
         paths = ["/hostile/up", "/hostile/relative-up", "/hostile/host-only", "/hostile/proc-root",
