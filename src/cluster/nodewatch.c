@@ -184,6 +184,7 @@ struct build {
 	cJSON *entries;
 	size_t n, skipped;
 	size_t probes; /* of n: presence probes, not files watched */
+	bool tenants;  /* this pass: the entries of HiveNamespacedPolicies, which come last */
 	int error;
 };
 
@@ -195,7 +196,7 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 
 	/* Shared: another node's. Without a file: only a name is watched, which
 	 * a co-located loader cannot use (and the CRD wants an inode). */
-	if (e->shared || !e->has_file)
+	if (e->shared || !e->has_file || watch_entry_is_tenants(e) != b->tenants)
 		return 0;
 	if (b->n >= NODEWATCH_MAX_ENTRIES) {
 		b->skipped++;
@@ -241,6 +242,9 @@ static cJSON *build_object(struct nodewatch *s)
 
 	if (!obj || !b.entries)
 		goto oom;
+	/* The admin's entries first: past the cap, a tenant's are left out. */
+	watch_set_foreach(s->set, add_local_entry, &b);
+	b.tenants = true;
 	watch_set_foreach(s->set, add_local_entry, &b);
 	if (b.error < 0)
 		goto oom;

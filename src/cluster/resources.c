@@ -50,6 +50,8 @@ struct resources {
 	struct reflector *reflectors[ARRAY_SIZE(kinds)];
 	struct hashmap *objects; /* "KIND/NAMESPACE/NAME" -> struct object */
 	struct policy_set *applied;
+	struct resources_limits limits;
+	size_t room; /* policies this node may apply from objects: what policy files leave */
 	void (*changed)(void *userdata);
 	void *userdata;
 
@@ -438,9 +440,90 @@ static const char **sorted_keys(const struct resources *s, size_t *ret_n)
 }
 
 /* Judge every object again, in a stable order; report what changed. */
-static void rebuild(struct resources *s)
+/* What one namespace's objects have used so far in a rebuild: they come
+ * one after the other (sorted_keys()). */
+struct namespace_use {
+	const char *namespace;
+	uint32_t policies, paths;
+};
+
+/*
+ * Parse o into set, within the quotas: the node's room first (HivePolicies
+ * come first, so tenants' objects are the ones left out), then o's
+ * namespace's. Returns < 0 with the reason in d when refused.
+ */
+static int admit(struct resources *s, const struct object *o, struct policy_set *set, struct namespace_use *use,
+		 struct diag *d)
+{
+	const struct resources_limits *l = &s->limits;
+	size_t paths;
+	int r;
+
+	if (o->kind == POLICY_KIND_NAMESPACED && (!use->namespace || strcmp(use->namespace, o->namespace) != 0))
+		*use = (struct namespace_use){ .namespace = o->namespace };
+	if (set->n >= s->room) {
+		diag_add(d, "this node applies at most %d policies in all, %zu of them from its policy files",
+			 POLICY_MAX_POLICIES, (size_t)POLICY_MAX_POLICIES - s->room);
+		return -EDQUOT;
+	}
+	if (o->kind == POLICY_KIND_NAMESPACED && use->policies >= l->namespace_max_policies) {
+		diag_add(d, "namespace %s has more than %u HiveNamespacedPolicies for this node (namespace_max_policies)",
+			 o->namespace, l->namespace_max_policies);
+		return -EDQUOT;
+	}
+	r = policy_parse_resource(o->kind, o->json, set, d);
+	if (r < 0 || o->kind != POLICY_KIND_NAMESPACED)
+		return r;
+	paths = set->policies[set->n - 1].n_paths;
+	if (use->paths + paths > l->namespace_max_paths) {
+		policy_done(&set->policies[--set->n]);
+		diag_add(d, "namespace %s names more than %u paths in its HiveNamespacedPolicies for this node "
+			 "(namespace_max_paths)",
+			 o->namespace, l->namespace_max_paths);
+		return -EDQUOT;
+	}
+	use->policies++;
+	use->paths += paths;
+	return 0;
+}
+
+/* What this node now makes of o: said when it changed. */
+static void tell(struct resources *s, struct object *o, int r, struct diag *d)
+{
+	struct outcome was = o->now;
+	char label[400];
+
+	o->now = (struct outcome){ .generation = meta_generation(o->json), .rejected = r < 0 };
+	if (r < 0) {
+		o->now.reason = d->n ? strndup(d->lines[0], REASON_MAX) : strdup("out of memory");
+		if (!outcome_equal(&was, &o->now)) {
+			for (size_t j = 0; j < d->n; j++)
+				log_id(LOG_ERR, HIVE_MESSAGE_POLICY_REFUSED, "%s", d->lines[j]);
+			log_error("%s is refused by this node; the others keep running.",
+				  object_label(o, label, sizeof(label)));
+		}
+		/* One Event per generation, and none when the status already
+		 * says so (an agent restarted). */
+		if (o->evented != o->now.generation && o->uid && o->now.reason &&
+		    !(o->told_valid && outcome_equal(&o->told, &o->now))) {
+			char msg[REASON_MAX + 96];
+
+			snprintf(msg, sizeof(msg), "node %s refuses generation %lld: %s", s->node, o->now.generation,
+				 o->now.reason);
+			warn_event(s, o, "PolicyRejected", msg);
+			o->evented = o->now.generation;
+		}
+	} else if (!outcome_equal(&was, &o->now))
+		log_info("%s generation %lld applied.", object_label(o, label, sizeof(label)), o->now.generation);
+	outcome_done(&was);
+}
+
+/* Judge every object again, in a stable order; report what changed (and,
+ * with notify, tell the owner). */
+static void rebuild(struct resources *s, bool notify)
 {
 	struct policy_set *set = policy_set_new();
+	struct namespace_use use = {};
 	size_t k = 0;
 	_cleanup_(freep) const char **keys = sorted_keys(s, &k);
 
@@ -449,44 +532,27 @@ static void rebuild(struct resources *s)
 		log_error("Out of memory: resource policies not updated.");
 		return;
 	}
-
 	for (size_t i = 0; i < k; i++) {
 		struct object *o = hashmap_get_str(s->objects, keys[i]);
-		struct outcome was = o->now;
 		struct diag d = {};
-		char label[400];
-		int r;
 
-		r = policy_parse_resource(o->kind, o->json, set, &d);
-		o->now = (struct outcome){ .generation = meta_generation(o->json), .rejected = r < 0 };
-		if (r < 0) {
-			o->now.reason = d.n ? strndup(d.lines[0], REASON_MAX) : strdup("out of memory");
-			if (!outcome_equal(&was, &o->now)) {
-				for (size_t j = 0; j < d.n; j++)
-					log_id(LOG_ERR, HIVE_MESSAGE_POLICY_REFUSED, "%s", d.lines[j]);
-				log_error("%s is refused by this node; the others keep running.",
-					  object_label(o, label, sizeof(label)));
-			}
-			/* One Event per generation, and none when the status
-			 * already says so (an agent restarted). */
-			if (o->evented != o->now.generation && o->uid && o->now.reason &&
-			    !(o->told_valid && outcome_equal(&o->told, &o->now))) {
-				char msg[REASON_MAX + 96];
-
-				snprintf(msg, sizeof(msg), "node %s refuses generation %lld: %s", s->node,
-					 o->now.generation, o->now.reason);
-				warn_event(s, o, "PolicyRejected", msg);
-				o->evented = o->now.generation;
-			}
-		} else if (!outcome_equal(&was, &o->now))
-			log_info("%s generation %lld applied.", object_label(o, label, sizeof(label)), o->now.generation);
-		outcome_done(&was);
+		tell(s, o, admit(s, o, set, &use, &d), &d);
 		diag_clear(&d);
 	}
 	policy_set_free(s->applied);
 	s->applied = set;
 	schedule_report(s, 0);
-	s->changed(s->userdata);
+	if (notify)
+		s->changed(s->userdata);
+}
+
+void resources_set_room(struct resources *s, size_t room)
+{
+	room = MIN(room, (size_t)POLICY_MAX_POLICIES);
+	if (room == s->room)
+		return;
+	s->room = room;
+	rebuild(s, false);
 }
 
 static void told_from_status(struct resources *s, struct object *o)
@@ -586,7 +652,7 @@ static void on_object_changed(enum policy_kind kind, const char *type, const cJS
 	else if (r < 0)
 		log_error_errno(r, "Cannot keep a %s: %m", policy_kind_to_string(kind));
 	if (changed)
-		rebuild(s);
+		rebuild(s, true);
 }
 
 static void on_objects_listed(enum policy_kind kind, const cJSON *items, void *userdata)
@@ -622,7 +688,7 @@ static void on_objects_listed(enum policy_kind kind, const cJSON *items, void *u
 		if (object_put(s, kind, item, &changed) < 0)
 			log_warning("A %s from the API server could not be kept.", policy_kind_to_string(kind));
 	if (changed)
-		rebuild(s);
+		rebuild(s, true);
 }
 
 static void on_hivepolicy_changed(const char *type, const cJSON *object, void *userdata)
@@ -643,7 +709,8 @@ static void on_namespaced_policies_listed(const cJSON *items, void *userdata)
 }
 
 int resources_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
-			  void (*changed)(void *userdata), void *userdata, struct resources **ret)
+		  const struct resources_limits *limits, void (*changed)(void *userdata), void *userdata,
+		  struct resources **ret)
 {
 	static const struct reflector_ops ops[] = {
 		{ .replace = on_hivepolicies_listed, .event = on_hivepolicy_changed },
@@ -658,6 +725,8 @@ int resources_new(sd_event *event, struct kube_client *client, const char *node,
 	s->client = client;
 	s->changed = changed;
 	s->userdata = userdata;
+	s->limits = *limits;
+	s->room = POLICY_MAX_POLICIES;
 	s->event_tokens = EVENT_BURST;
 	sd_event_now(event, CLOCK_MONOTONIC, &s->event_refilled_usec);
 	s->node = strdup(node);

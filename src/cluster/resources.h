@@ -3,6 +3,8 @@
 #define HIVE_RESOURCES_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct kube_client;
@@ -18,10 +20,22 @@ struct policy_set;
  */
 struct resources;
 
+/* What one namespace's HiveNamespacedPolicies may use on this node. */
+struct resources_limits {
+	uint32_t namespace_max_policies;
+	uint32_t namespace_max_paths; /* summed over its policies */
+};
+
 /* changed runs whenever the set of applied policies may have changed. */
 int resources_new(sd_event *event, struct kube_client *client, const char *node, unsigned watch_timeout_s,
-			  void (*changed)(void *userdata), void *userdata, struct resources **ret);
+		  const struct resources_limits *limits, void (*changed)(void *userdata), void *userdata,
+		  struct resources **ret);
 struct resources *resources_free(struct resources *s);
+
+/* How many policies the objects may add to what this node applies (the
+ * policy files take the rest): objects past it are refused, the tenants'
+ * first. Judges the objects again at once, without calling changed. */
+void resources_set_room(struct resources *s, size_t room);
 
 /* The policies applied now (owned by s, valid until the next changed). */
 const struct policy_set *resources_applied(const struct resources *s);

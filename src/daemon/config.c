@@ -35,6 +35,9 @@ int config_new(struct config **ret)
 		.renew_deadline_s = 10,
 		.retry_period_s = 2,
 		.watch_timeout_s = 300,
+		.namespace_max_policies = 64,
+		.namespace_max_paths = 256,
+		.namespace_max_files = 1024,
 	};
 	if (!c->policy_dir || !c->cgroup_root || !c->kube_namespace) {
 		config_free(c);
@@ -212,6 +215,9 @@ static const struct key keys[] = {
 	{ "kubernetes", "retry_period_s", set_u64, AT(retry_period_s), 1, 3600 },
 	{ "kubernetes", "cgroup_root", set_path, AT(cgroup_root) },
 	{ "kubernetes", "watch_timeout_s", set_u64, AT(watch_timeout_s), 5, 3600 },
+	{ "kubernetes", "namespace_max_policies", set_u32, AT(namespace_max_policies), 0, 4096 },
+	{ "kubernetes", "namespace_max_paths", set_u32, AT(namespace_max_paths), 0, 4096 * 256 },
+	{ "kubernetes", "namespace_max_files", set_u32, AT(namespace_max_files), 0, 1 << 22 },
 };
 
 int config_set(struct config *c, const char *section, const char *name, const char *value, const char *where,

@@ -36,6 +36,10 @@ struct config {
 	uint64_t renew_deadline_s;
 	uint64_t retry_period_s;
 	uint64_t watch_timeout_s;
+	/* What one namespace's HiveNamespacedPolicies may use on this node. */
+	uint32_t namespace_max_policies;
+	uint32_t namespace_max_paths; /* summed over its policies */
+	uint32_t namespace_max_files; /* watched in its pods */
 	char *cgroup_root; /* where the kubelet's cgroups are found (pods) */
 };
 

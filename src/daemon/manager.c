@@ -299,6 +299,10 @@ static int apply_policies(struct manager *m, struct policy_set *files)
 	struct policy_set *all = policy_set_new();
 	int r = all ? policy_set_append(all, files) : -ENOMEM;
 
+	/* The files first: the cluster's objects get what they leave, so
+	 * that no number of them makes the files fail. */
+	if (m->resources)
+		resources_set_room(m->resources, POLICY_MAX_POLICIES - MIN(files->n, (size_t)POLICY_MAX_POLICIES));
 	if (r >= 0 && m->resources)
 		r = policy_set_append(all, resources_applied(m->resources));
 	if (r >= 0)
@@ -438,6 +442,8 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 	if (r < 0)
 		goto fail;
 	r = watch_set_new(&m->watches);
+	if (r >= 0)
+		watch_set_set_tenant_quota(m->watches, config->namespace_max_files);
 	if (r < 0)
 		goto fail;
 	r = record_new(&(struct recorder_options){
@@ -663,8 +669,10 @@ static int start_cluster(struct manager *m)
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up pod discovery: %m");
 	pod_source_apply(m->pods, m->policies);
-	r = resources_new(m->event, cluster_client(m->cluster), m->node_name, c->watch_timeout_s, on_resources_changed,
-			  m, &m->resources);
+	r = resources_new(m->event, cluster_client(m->cluster), m->node_name, c->watch_timeout_s,
+			  &(struct resources_limits){ .namespace_max_policies = c->namespace_max_policies,
+						      .namespace_max_paths = c->namespace_max_paths },
+			  on_resources_changed, m, &m->resources);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up policies from the cluster: %m");
 	return 0;

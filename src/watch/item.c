@@ -219,8 +219,8 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 
 /* Put an entry of the item under key: its file (NULL: none), its name (NULL:
  * none). */
-static void put_entry_as(struct watch_item *item, const char *key, const struct watch_item_target *t,
-			 const struct hive_watch_key *file, const struct hive_name_key *name)
+static int put_entry_as(struct watch_item *item, const char *key, const struct watch_item_target *t,
+			const struct hive_watch_key *file, const struct hive_name_key *name)
 {
 	struct watch_entry *e = watch_entry_new(key, file, item->access, item->policy, item->path, t->node);
 	int r;
@@ -230,21 +230,32 @@ static void put_entry_as(struct watch_item *item, const char *key, const struct 
 	if (!e || (t->place && watch_entry_set_place(e, t->place) < 0) || watch_entry_set_name(e, name) < 0) {
 		watch_entry_free(e);
 		log_error("Out of memory while watching %s (policy %s).", item->path, item->policy);
-		return;
+		return -ENOMEM;
 	}
 	r = watch_set_put(t->set, e);
-	if (r < 0)
+	if (r == -EDQUOT) {
+		/* Not in the set: tried again at the next resolution. */
+		if (item->last_error != -EDQUOT)
+			log_warning("%s (policy %s) in namespace %s is not watched: the namespace's "
+				    "HiveNamespacedPolicies watch as many files on this node as its quota allows "
+				    "(namespace_max_files).",
+				    item->path, item->policy, t->place ? t->place->namespace : "?");
+		item->last_error = -EDQUOT;
+	} else if (r < 0)
 		/* Kept in the set and retried; the map is probably full. */
 		log_warning_errno(r, "Cannot add inode of %s (policy %s) to the kernel map: %m", item->path,
 				  item->policy);
+	return r;
 }
 
-/* The item's own entry. */
-static void put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
+/* The item's own entry: false when its namespace's quota refused it. */
+static bool put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
 		      const struct hive_name_key *name)
 {
-	put_entry_as(item, item->key, t, file, name);
+	if (put_entry_as(item, item->key, t, file, name) == -EDQUOT)
+		return false;
 	item->stale = false;
+	return true;
 }
 
 /*
@@ -314,17 +325,19 @@ bool watch_item_volume_update(const struct watch_item *item, const struct watch_
 
 void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f)
 {
-	struct watch_file_life *back = NULL;
+	struct watch_file_life *back;
 	bool other_file = !item->present || !watch_key_equal(&f->file, &item->file);
 
-	if (other_file) {
+	if (other_file)
 		keep_away(item, t);
-		back = take_back(item, &f->file);
-	}
 	item->named = f->name.name[0] != '\0';
 	if (item->named)
 		item->name = f->name;
-	put_entry(item, t, &f->file, item->named ? &item->name : NULL);
+	/* Refused by the namespace's quota: what it had stays, and the next
+	 * resolution tries again. */
+	if (!put_entry(item, t, &f->file, item->named ? &item->name : NULL))
+		return;
+	back = other_file ? take_back(item, &f->file) : NULL;
 	if (back) {
 		/* After the item's entry is in: the file is never out of the map. */
 		watch_set_remove(back->set, back->away_key);
@@ -412,8 +425,9 @@ bool watch_item_missing(struct watch_item *item, const struct watch_item_target 
 		return news;
 	}
 	keep_away(item, t);
-	if (item->present || !item->named || memcmp(&name, &item->name, sizeof(name)) != 0)
-		put_entry(item, t, NULL, &name);
+	if ((item->present || !item->named || memcmp(&name, &item->name, sizeof(name)) != 0) &&
+	    !put_entry(item, t, NULL, &name))
+		return news;
 	item->name = name;
 	item->dir_stat = dir_stat;
 	item->named = true;

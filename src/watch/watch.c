@@ -8,6 +8,7 @@
 #include "shared/hashmap.h"
 #include "shared/macro.h"
 #include "watch/name-filter.h"
+#include "watch/policy.h"
 #include "watch/retired.h"
 #include "watch/watch.h"
 
@@ -49,6 +50,13 @@ struct watch_set {
 	uint64_t synced_data_dir_names; /* what the map says; UINT64_MAX: unknown */
 	struct name_filter *name_filter;
 	struct retired *retired; /* removed entries, for late events */
+	struct hashmap *tenants; /* namespace -> struct tenant: files its HiveNamespacedPolicies watch here */
+	uint32_t tenant_max_files;
+};
+
+struct tenant {
+	uint32_t n;
+	char namespace[];
 };
 
 static char *strdup_or_null(const char *s, bool *oom)
@@ -204,8 +212,10 @@ int watch_set_new(struct watch_set **ret)
 	 * file anyway; a name's event against its directory. */
 	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
 		s->next_id = 1;
-	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids || retired_new(&s->retired) < 0 ||
-	    name_filter_new(&s->name_filter) < 0) {
+	s->tenants = hashmap_new();
+	s->tenant_max_files = UINT32_MAX;
+	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids || !s->tenants ||
+	    retired_new(&s->retired) < 0 || name_filter_new(&s->name_filter) < 0) {
 		watch_set_free(s);
 		return -ENOMEM;
 	}
@@ -245,10 +255,67 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	hashmap_free(s->names);
 	hashmap_free(s->ids);
 	hashmap_free(s->name_ids);
+	if (s->tenants) {
+		hashmap_iter_init(&it, s->tenants);
+		while (hashmap_iter_next(&it, NULL, NULL, &v))
+			free(v);
+	}
+	hashmap_free(s->tenants);
 	retired_free(s->retired);
 	name_filter_free(s->name_filter);
 	free(s);
 	return NULL;
+}
+
+void watch_set_set_tenant_quota(struct watch_set *s, uint32_t max_files)
+{
+	s->tenant_max_files = max_files;
+}
+
+/* The namespace whose quota e counts against: an entry this node made for
+ * a HiveNamespacedPolicy (whose pods are all in its own namespace). */
+static const char *tenant_of(const struct watch_entry *e)
+{
+	if (e->shared || !e->namespace || !e->policy_kind ||
+	    strcmp(e->policy_kind, policy_kind_to_string(POLICY_KIND_NAMESPACED)) != 0)
+		return NULL;
+	return e->namespace;
+}
+
+bool watch_entry_is_tenants(const struct watch_entry *e)
+{
+	return tenant_of(e) != NULL;
+}
+
+/* Count e (delta +1) or uncount it (-1); -EDQUOT when its namespace has its
+ * quota already. */
+static int tenant_count(struct watch_set *s, const struct watch_entry *e, int delta)
+{
+	const char *ns = tenant_of(e);
+	struct tenant *t;
+
+	if (!ns)
+		return 0;
+	t = hashmap_get_str(s->tenants, ns);
+	if (delta > 0) {
+		if ((t ? t->n : 0) >= s->tenant_max_files)
+			return -EDQUOT;
+		if (!t) {
+			t = calloc(1, sizeof(*t) + strlen(ns) + 1);
+			if (!t)
+				return -ENOMEM;
+			strcpy(t->namespace, ns);
+			if (hashmap_put_str(s->tenants, t->namespace, t, NULL) < 0) {
+				free(t);
+				return -ENOMEM;
+			}
+		}
+		t->n++;
+	} else if (t && --t->n == 0) {
+		hashmap_remove_str(s->tenants, ns);
+		free(t);
+	}
+	return 0;
 }
 
 static uint32_t next_id(struct watch_set *s)
@@ -569,11 +636,20 @@ static int slot_add_entry(struct watch_set *s, struct watch_entry *e)
 int watch_set_put(struct watch_set *s, struct watch_entry *e)
 {
 	struct watch_entry *old = hashmap_get_str(s->entries, e->key);
+	bool same_tenant;
 	int r, k;
 
 	if (old && watch_entry_equal(old, e)) {
 		watch_entry_free(e);
 		return 0;
+	}
+	/* Counted anew, the entry it replaces uncounted once it goes; the
+	 * same namespace's entry replaced by its next is the same count. */
+	same_tenant = old && tenant_of(old) && tenant_of(e) && strcmp(tenant_of(old), tenant_of(e)) == 0;
+	r = same_tenant ? 0 : tenant_count(s, e, +1);
+	if (r < 0) {
+		watch_entry_free(e);
+		return r;
 	}
 	if (!e->shared || (old && !old->shared))
 		s->local_generation++;
@@ -581,6 +657,8 @@ int watch_set_put(struct watch_set *s, struct watch_entry *e)
 	 * metadata changed, the inode never leaves the map. */
 	r = hashmap_put_str(s->entries, e->key, e, NULL);
 	if (r < 0) {
+		if (!same_tenant)
+			tenant_count(s, e, -1);
 		watch_entry_free(e);
 		return r;
 	}
@@ -589,10 +667,14 @@ int watch_set_put(struct watch_set *s, struct watch_entry *e)
 		hashmap_put_str(s->entries, e->key, old, NULL);
 		if (!old)
 			hashmap_remove_str(s->entries, e->key);
+		if (!same_tenant)
+			tenant_count(s, e, -1);
 		watch_entry_free(e);
 		return r;
 	}
 	if (old) {
+		if (!same_tenant)
+			tenant_count(s, old, -1);
 		k = slot_remove_entry(s, old);
 		retired_add(s->retired, old);
 		if (r >= 0)
@@ -610,6 +692,7 @@ int watch_set_remove(struct watch_set *s, const char *key)
 		return 0;
 	if (!e->shared)
 		s->local_generation++;
+	tenant_count(s, e, -1);
 	r = slot_remove_entry(s, e);
 	retired_add(s->retired, e);
 	return r;

@@ -73,7 +73,18 @@ struct watch_set *watch_set_free(struct watch_set *s);
  * cases. Returns < 0 when the BPF map refused the change; the entry is kept
  * and pushed again by the next watch_set_sync().
  */
+/* Takes e, also on failure; -EDQUOT when e is for a HiveNamespacedPolicy
+ * and its namespace has its quota of entries already (see
+ * watch_set_set_tenant_quota()). */
 int watch_set_put(struct watch_set *s, struct watch_entry *e);
+
+/* How many entries this node's HiveNamespacedPolicies of one namespace may
+ * have (default: no limit): a tenant cannot fill the kernel map, the
+ * NodeWatch or everyone's rescan. */
+void watch_set_set_tenant_quota(struct watch_set *s, uint32_t max_files);
+
+/* Whether e is this node's entry for a HiveNamespacedPolicy: a tenant's. */
+bool watch_entry_is_tenants(const struct watch_entry *e);
 int watch_set_remove(struct watch_set *s, const char *key);
 const struct watch_entry *watch_set_get(const struct watch_set *s, const char *key);
 

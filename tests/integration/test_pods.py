@@ -158,6 +158,22 @@ class Pods(ClusterTest):
         wait_until(lambda: self.entries(), 10, interval=0.2, what="the entry in the NodeWatch")
         self.assertEqual({e["namespace"] for e in self.entries()}, {"team-a"})
 
+    def test_a_namespace_watches_no_more_files_than_its_quota(self):
+        self.cluster.kubectl("create", "namespace", "team-f", check=False)
+        self.run_pods(self.node.pod_manifest("files", "team-f", {"app": "web"}))
+        a = self.start_agent(config="[kubernetes]\nnamespace_max_files = 2\n")
+        policy = {"apiVersion": "hive.io/v1alpha1", "kind": "HiveNamespacedPolicy",
+                  "metadata": {"name": "many", "namespace": "team-f"},
+                  "spec": {"paths": ["/etc/app/secret", "/etc/passwd", "/etc/group"],
+                           "podSelector": {"matchLabels": {"app": "web"}}}}
+        self.cluster.kubectl("apply", "-f", "-", input=json.dumps(policy))
+        self.addCleanup(self.cluster.kubectl, "delete", "-f", "-", input=json.dumps(policy), check=False)
+        a.wait_log("is not watched: the namespace's HiveNamespacedPolicies watch as many files on this node as "
+                   "its quota allows (namespace_max_files)", timeout=20)
+        wait_until(lambda: len([e for e in self.entries() if e["namespace"] == "team-f"]) == 2, 10, interval=0.2,
+                   what="2 entries of team-f in the NodeWatch")
+        self.assertIn("in namespace team-f is not watched", a.log_text())
+
     def test_policy_reload_selects_and_deselects(self):
         self.run_pods(self.node.pod_manifest("reloaded", labels={"app": "web"}))
         a = self.start_agent(pod_policy("p", ["/etc/app/secret"], labels={"app": "none"}))

@@ -302,6 +302,63 @@ class Policies(ClusterTest):
         names = self.cluster.kubectl("get", "hivepolicies,hivenamespacedpolicies", "-A", "-o", "name").stdout.split()
         self.assertEqual(sorted(names), ["hivenamespacedpolicy.hive.io/mine", "hivenamespacedpolicy.hive.io/web-secret"])
 
+    def test_a_tenant_cannot_starve_the_others(self):
+        """Quotas per namespace, and the admin's policies (files first, then
+        HivePolicies) never held back by any number of tenants' objects."""
+        for ns in ("team-q", "team-r"):
+            self.cluster.kubectl("create", "namespace", ns, check=False)
+        mine, admins = self.file("mine"), self.file("admins")
+        a = self.agent("node-a", policies={"p.json": [host_policy("mine", mine)]},
+                       config="namespace_max_policies = 3\nnamespace_max_paths = 4\n")
+        wait_until(lambda: self.role(a) == "leader", 15, what="node-a to lead")
+        self.apply(hive_policy("admins", {"host": True, "paths": [admins]}))
+        spec = {"paths": ["/etc/app/secret"], "podSelector": {"matchLabels": {"app": "web"}}}
+        for i in range(5):
+            self.apply(hive_policy(f"t{i}", spec, namespace="team-q"))
+        # Judged in name order: 3 paths, then 2 more past the 4.
+        self.apply(hive_policy("r1", dict(spec, paths=["/c", "/d", "/e"]), namespace="team-r"))
+        self.apply(hive_policy("r2", dict(spec, paths=["/a", "/b"]), namespace="team-r"))
+        for name, ns in (("t0", "team-q"), ("t1", "team-q"), ("t2", "team-q"), ("r1", "team-r")):
+            self.wait_applied(["node-a"], name, 1, kind="hivenamespacedpolicy", namespace=ns)
+        for name, ns, quota in (("t3", "team-q", "namespace_max_policies"), ("t4", "team-q", "namespace_max_policies"),
+                                ("r2", "team-r", "namespace_max_paths")):
+            st = wait_until(lambda: (self.node_status("hivenamespacedpolicy", name, "node-a", ns) or {})
+                            .get("state") == "Rejected" and self.node_status("hivenamespacedpolicy", name, "node-a", ns),
+                            10, interval=0.2, what=f"{ns}/{name} rejected")
+            self.assertIn(quota, st["reason"])
+        self.wait_applied(["node-a"], "admins", 1)
+        a.wait_read_logged(admins, policy="admins", policy_kind="HivePolicy")
+        a.wait_read_logged(mine, policy="mine", policy_kind="file")
+
+    def test_tenants_objects_never_freeze_the_admins_policies(self):
+        """More tenants' objects than the node applies in all (4096): the
+        policy files and HivePolicies still apply, and so does a reload."""
+        self.cluster.kubectl("create", "namespace", "team-many", check=False)
+        mine, later, admins = self.file("mine"), self.file("later"), self.file("admins")
+        a = self.agent("node-a", policies={"p.json": [host_policy("mine", mine)]},
+                       config="namespace_max_policies = 4096\nnamespace_max_paths = 100000\n")
+        wait_until(lambda: self.role(a) == "leader", 15, what="node-a to lead")
+        spec = {"paths": ["/etc/app/secret"], "podSelector": {"matchLabels": {"app": "web"}}}
+        started = time.monotonic()
+        items = [hive_policy(f"p{i:04d}", spec, namespace="team-many") for i in range(4100)]
+        self.cluster.kubectl("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        self.addCleanup(self.cluster.kubectl, "delete", "hivenamespacedpolicies", "-n", "team-many", "--all",
+                        "--wait=false")
+        print(f"# 4100 HiveNamespacedPolicies created in {time.monotonic() - started:.1f} s")
+        self.apply(hive_policy("admins", {"host": True, "paths": [admins]}))
+        # The file's policy and the HivePolicy first; the tenant's last ones
+        # past the node's 4096.
+        # (Its status comes after 4,096 others' are written: the log says it.)
+        a.wait_log("HiveNamespacedPolicy team-many/p4099 is refused by this node", timeout=120)
+        self.assertTrue("this node applies at most 4096 policies in all, 1 of them from its policy files" in
+                        a.log_text(), "the reason not logged")
+        a.wait_read_logged(admins, policy="admins", policy_kind="HivePolicy", timeout=20)
+        # A reload with another file policy is not refused.
+        a.write_policy("q.json", json.dumps(host_policy("later", later)))
+        a.reload()
+        self.assertNotIn("FAILED", a.status())
+        a.wait_read_logged(later, policy="later", policy_kind="file", timeout=20)
+
     def test_policies_keep_running_while_the_api_server_is_down(self):
         kept = self.file("kept")
         a = self.agent("node-a")

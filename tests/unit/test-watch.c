@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "shared/macro.h"
+#include "watch/policy.h"
 #include "watch/retired.h"
 #include "watch/watch.h"
 #include "tap.h"
@@ -482,6 +484,58 @@ static void test_kept_away_entries_do_not_repeat_records(void)
 	watch_set_free(s);
 }
 
+/* A namespace's HiveNamespacedPolicies have at most their quota of entries;
+ * replacing one of them is no new one, and others' entries do not count. */
+static void test_tenant_quota(void)
+{
+	struct watch_place team_a = { .namespace = "team-a", .pod = "p", .pod_uid = "u", .container = "c",
+				      .container_id = "containerd://1" };
+	struct watch_place team_b = team_a;
+	struct watch_set *s;
+	struct watch_entry *e;
+	char key[32];
+
+	team_b.namespace = "team-b";
+	CHECK(watch_set_new(&s) == 0);
+	watch_set_set_tenant_quota(s, 2);
+	for (int i = 0; i < 3; i++) {
+		snprintf(key, sizeof(key), "pod/a/%d", i);
+		e = entry(key, 100 + i, HIVE_MAY_READ, "team-a/p");
+		CHECK(e && watch_entry_set_place(e, &team_a) == 0);
+		e->policy_kind = policy_kind_to_string(POLICY_KIND_NAMESPACED);
+		CHECK(watch_entry_is_tenants(e));
+		CHECK(watch_set_put(s, e) == (i < 2 ? 0 : -EDQUOT));
+	}
+	CHECK(watch_set_n_entries(s) == 2);
+	/* The same key on another file: a replacement, not a third. */
+	e = entry("pod/a/1", 200, HIVE_MAY_READ, "team-a/p");
+	watch_entry_set_place(e, &team_a);
+	e->policy_kind = policy_kind_to_string(POLICY_KIND_NAMESPACED);
+	CHECK(watch_set_put(s, e) == 0);
+	/* Another namespace, a HivePolicy's entry in team-a's pod, another
+	 * node's entry: none counts against team-a. */
+	e = entry("pod/b/0", 300, HIVE_MAY_READ, "team-b/p");
+	watch_entry_set_place(e, &team_b);
+	e->policy_kind = policy_kind_to_string(POLICY_KIND_NAMESPACED);
+	CHECK(watch_set_put(s, e) == 0);
+	e = entry("pod/a/admin", 301, HIVE_MAY_READ, "admin");
+	watch_entry_set_place(e, &team_a);
+	e->policy_kind = policy_kind_to_string(POLICY_KIND_CLUSTER);
+	CHECK(!watch_entry_is_tenants(e) && watch_set_put(s, e) == 0);
+	e = entry("node/n/pod/a/9", 302, HIVE_MAY_READ, "team-a/p");
+	watch_entry_set_place(e, &team_a);
+	e->policy_kind = policy_kind_to_string(POLICY_KIND_NAMESPACED);
+	e->shared = true;
+	CHECK(watch_set_put(s, e) == 0);
+	/* Room again once one goes. */
+	CHECK(watch_set_remove(s, "pod/a/0") == 0);
+	e = entry("pod/a/2", 102, HIVE_MAY_READ, "team-a/p");
+	watch_entry_set_place(e, &team_a);
+	e->policy_kind = policy_kind_to_string(POLICY_KIND_NAMESPACED);
+	CHECK(watch_set_put(s, e) == 0);
+	watch_set_free(s);
+}
+
 static void test_keys(void)
 {
 	char *k = watch_key("host", "etc-shadow", "/etc/shadow", NULL);
@@ -504,6 +558,7 @@ int main(void)
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_keys);
 	RUN(test_kept_away_entries_do_not_repeat_records);
+	RUN(test_tenant_quota);
 	RUN(test_names_are_watched_with_their_directory);
 	RUN(test_volume_names_are_counted);
 	return TAP_END();
