@@ -54,6 +54,34 @@ struct {
 	__type(value, struct path_scratch);
 } scratch SEC(".maps");
 
+/*
+ * Under pressure, each watched file and each accessor (uid and cgroup) gets
+ * a share of full records per dedup window (HIVE_SHARE_PER_WINDOW): only an
+ * access whose file and whose accessor have both used theirs is aggregated.
+ * So a flood of one file by one user aggregates that flood, and nothing
+ * else: another file's accesses, or another user's accesses to the flooded
+ * file, keep their full records.
+ */
+#define HIVE_SHARE_PER_WINDOW 8
+
+struct share_key {
+	__u64 a, b;
+	__u32 c;
+	__u32 kind; /* 0: a file (ino, dev, gen); 1: an accessor (cgroup, uid) */
+};
+
+struct share {
+	__u64 window_ns;
+	__u64 used;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct share_key);
+	__type(value, struct share);
+} shares SEC(".maps");
+
 /* A names map key is built here: too big for the stack beside the rest. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -240,6 +268,38 @@ static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 c
 	}
 	__sync_fetch_and_add(&state->pending, count);
 	return true;
+}
+
+/* Whether key has used its share of full records in this window (the
+ * count is shared by all CPUs; a window restarting twice at once only gives
+ * a few more records). */
+static __always_inline bool share_used(const struct share_key *key, __u64 now)
+{
+	struct share fresh = { .window_ns = now, .used = 1 }, *sh = bpf_map_lookup_elem(&shares, key);
+
+	if (!sh) {
+		bpf_map_update_elem(&shares, key, &fresh, BPF_ANY);
+		return false;
+	}
+	if (now - sh->window_ns > dedup_window_ns) {
+		sh->window_ns = now;
+		sh->used = 1;
+		return false;
+	}
+	/* The add without its result: fetching atomics need 5.12. */
+	__sync_fetch_and_add(&sh->used, 1);
+	return sh->used > HIVE_SHARE_PER_WINDOW;
+}
+
+/* Under pressure: whether both the file and the accessor of this access have
+ * used their shares (both are counted). */
+static __always_inline bool flooding(const struct hive_dedup_key *dkey, __u64 cgroup_id, __u64 now)
+{
+	struct share_key file = { .a = dkey->ino, .b = dkey->dev, .c = dkey->gen, .kind = 0 };
+	struct share_key who = { .a = cgroup_id, .b = dkey->uid, .kind = 1 };
+	bool file_used = share_used(&file, now), who_used = share_used(&who, now);
+
+	return file_used && who_used;
 }
 
 /* The current process as dedup keys name it: see struct hive_dedup_key. */
@@ -448,7 +508,8 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 		*kept_who = found_by.who; /* what the flusher will name */
 	/* Only with the flusher, which reports the aggregate; with
 	 * dedup_window_ms = 0 every access is to be a record of its own. */
-	if (flusher && dedup_window_ns && ring_busy() && aggregate(&dkey, 1 + carried, now, &found_by)) {
+	if (flusher && dedup_window_ns && ring_busy() && flooding(&dkey, found_by.who.cgroup_id, now) &&
+	    aggregate(&dkey, 1 + carried, now, &found_by)) {
 		counters->suppressed++;
 		return 0;
 	}

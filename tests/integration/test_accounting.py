@@ -200,24 +200,35 @@ class Accounting(unittest.TestCase):
 
     def test_a_flood_makes_no_one_else_anonymous(self):
         """Under a flood of one file by 1,000 processes of one program, while
-        hived writes nothing (stopped) into a small ring buffer, one read of
-        another watched file by another program keeps its full record: the
-        flood is aggregated, not the next access of someone else. Before,
-        past a half-full ring every access was aggregated, that read too.
-        The flood stays accounted, and hived says it aggregates."""
+        hived writes nothing (stopped) into a small ring buffer, reads of
+        another watched file (by the flooding user, in another program), and
+        reads of the flooded file by another user, keep their full records:
+        the flood is aggregated, not the accesses of anyone or anything
+        else. Before, past a half-full ring every access was aggregated;
+        then all but the first of each program's. The flood stays
+        accounted, and hived says it aggregates."""
         other = os.path.join(self.tmp, "other")
         open(other, "w").close()
+        for f in (self.tmp, self.file, other):  # another user reads the flooded file
+            os.chmod(f, 0o755 if f == self.tmp else 0o644)
         self.hived = h = Hived({"p.json": host_policy("hot", self.file), "q.json": host_policy("other", other)},
                                config="[agent]\nringbuf_kib = 64\n").start()
         h.proc.send_signal(signal.SIGSTOP)
         try:
             pids = self.processes_reading(1000, 10)
-            victim = hivetest.cat(other)
+            others = [hivetest.cat(other) for _ in range(5)]
+            nobody = [subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                                      f"cat {self.file} > /dev/null; echo $$"], check=True, stdout=subprocess.PIPE,
+                                     text=True).stdout for _ in range(5)]
         finally:
             h.proc.send_signal(signal.SIGCONT)
-        r = h.wait_record(timeout=20, pid=victim)
-        self.assertEqual((r["comm"], r["path"]), ("cat", other))
-        self.assertNotIn("aggregated", r)
+        for pid in others:
+            r = h.wait_record(timeout=20, pid=pid)
+            self.assertEqual((r["comm"], r["path"]), ("cat", other))
+            self.assertNotIn("aggregated", r)
+        for r in (h.wait_record(timeout=20, uid=65534, ppid=int(sh)) for sh in nobody):
+            self.assertEqual((r["comm"], r["path"]), ("cat", self.file))
+            self.assertNotIn("aggregated", r)
 
         def accesses():
             return sum(1 + r["suppressed"] for r in h.snapshot()
