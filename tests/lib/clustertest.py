@@ -111,9 +111,11 @@ class ClusterTest(unittest.TestCase):
         wait_until(lambda: agent.matching(pid=cat(self.secret(follower))), 10, interval=0.3, what="store synced")
         for node in (leader, follower):
             wait_until(lambda: self.entry_count(node) == 1, 10, what=f"{node}'s NodeWatch")
-        # Settled: the follower's presence probe was answered, so its
-        # NodeWatch lists its files only.
-        wait_until(lambda: not self.presence_probes(follower), 10, what=f"{follower}'s presence probe answered")
+        # Settled: the follower's presence probe was answered (said once
+        # answered; its entry may not be published yet when this is asked
+        # first), and its NodeWatch lists its files only again.
+        self.agents[follower].wait_log("answered this agent's presence probe", timeout=15)
+        wait_until(lambda: not self.presence_probes(follower), 10, what=f"{follower}'s presence probe gone")
         return leader, follower, agent
 
     def wait_lease_renewals(self, n, timeout=LEASE * 3):
