@@ -5,7 +5,9 @@
  * Three ways in, one body: fentry and kprobe on inode_permission() see every
  * permission check; on kernels that offer neither, tracepoints on the exit of
  * the open and exec syscalls look up the file behind the returned descriptor.
- * All of them end in handle_access(inode, mask).
+ * All of them end in record_access(). What is done to a file (attributes,
+ * names) comes through the hooks of changes.bpf.h, in fentry and kprobe
+ * modes.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -90,27 +92,42 @@ struct {
 	__type(value, struct hive_name_key);
 } name_scratch SEC(".maps");
 
-/*
- * The current executable's path, from the process's own root (so a container
- * process shows its path inside the container), written into out. Done here
- * because short-lived processes are gone before user space could ask /proc.
- * Walks dentries up, crossing mount points, like d_path() does.
- */
-static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EXE_LEN])
+/* Put '/' and dentry's name in front of what s->buf holds from *pos on;
+ * false when it does not fit (or has no name). */
+static __always_inline bool prepend_name(struct path_scratch *s, __u32 *pos, struct dentry *dentry)
 {
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	struct dentry *dentry, *root_dentry, *parent;
-	struct vfsmount *vfsmnt, *root_mnt;
+	__u32 len = BPF_CORE_READ(dentry, d_name.len);
+
+	if (len == 0 || len + 1 > *pos)
+		return false;
+	*pos -= len + 1;
+	*pos &= HIVE_EXE_LEN - 1;
+	s->buf[*pos] = '/';
+	bpf_probe_read_kernel(&s->buf[*pos + 1], len & (HIVE_EXE_LEN - 1), BPF_CORE_READ(dentry, d_name.name));
+	return true;
+}
+
+/*
+ * The path of dentry on vfsmnt from the current process's root (so a
+ * container process shows its path inside the container), written into out.
+ * Done here because short-lived processes are gone before user space could
+ * ask /proc, and a name may be gone too. Walks dentries up, crossing mount
+ * points, like d_path() does. Returns HIVE_EVENT_EXE_TRUNCATED when the
+ * leading components did not fit.
+ */
+static __always_inline __u32 path_from_root(struct task_struct *task, struct dentry *dentry,
+					    struct vfsmount *vfsmnt, char out[HIVE_EXE_LEN])
+{
+	struct dentry *root_dentry, *parent;
+	struct vfsmount *root_mnt;
 	struct mount *mnt, *mnt_parent;
 	struct path_scratch *s;
-	__u32 zero = 0, pos = HIVE_EXE_LEN, len, flags = HIVE_EVENT_EXE_TRUNCATED;
+	__u32 zero = 0, pos = HIVE_EXE_LEN, flags = HIVE_EVENT_EXE_TRUNCATED;
 
 	out[0] = '\0';
 	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!exe || !s)
+	if (!dentry || !vfsmnt || !s)
 		return 0;
-	dentry = BPF_CORE_READ(exe, f_path.dentry);
-	vfsmnt = BPF_CORE_READ(exe, f_path.mnt);
 	mnt = container_of(vfsmnt, struct mount, mnt);
 	root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	root_mnt = BPF_CORE_READ(task, fs, root.mnt);
@@ -133,21 +150,31 @@ static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EX
 			vfsmnt = &mnt_parent->mnt;
 			continue;
 		}
-		len = BPF_CORE_READ(dentry, d_name.len);
-		if (len == 0 || len + 1 > pos)
+		if (!prepend_name(s, &pos, dentry))
 			break;
-		pos -= len + 1;
-		pos &= HIVE_EXE_LEN - 1;
-		s->buf[pos] = '/';
-		bpf_probe_read_kernel(&s->buf[pos + 1], len & (HIVE_EXE_LEN - 1),
-				      BPF_CORE_READ(dentry, d_name.name));
 		dentry = parent;
 	}
-	if (pos == HIVE_EXE_LEN) /* the root itself, or nothing */
+	if (pos == HIVE_EXE_LEN) { /* the root itself, or nothing */
+		if (!flags) {
+			out[0] = '/';
+			out[1] = '\0';
+		}
 		return flags;
+	}
 	bpf_probe_read_kernel(out, HIVE_EXE_LEN, &s->buf[pos & (HIVE_EXE_LEN - 1)]);
 	out[HIVE_EXE_LEN - 1] = '\0';
 	return flags;
+}
+
+/* The current executable's path, see path_from_root(). */
+static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EXE_LEN])
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+
+	out[0] = '\0';
+	if (!exe)
+		return 0;
+	return path_from_root(task, BPF_CORE_READ(exe, f_path.dentry), BPF_CORE_READ(exe, f_path.mnt), out);
 }
 
 /*
@@ -165,7 +192,7 @@ static __always_inline __u32 exe_path(struct task_struct *task, char out[HIVE_EX
 static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now,
 					const struct hive_dedup_state *found_by, struct hive_process **who)
 {
-	struct hive_dedup_state *state, fresh = *found_by;
+	struct hive_dedup_state *state;
 	__u64 pending, since;
 
 	*who = NULL;
@@ -174,10 +201,10 @@ static __always_inline long dedup_admit(struct hive_dedup_key *key, __u64 now,
 
 	state = bpf_map_lookup_elem(&dedup, key);
 	if (!state) {
-		fresh.last_emit_ns = now;
-		/* Never over an entry another CPU made meanwhile: that one may
-		 * already hold a count. */
-		if (bpf_map_update_elem(&dedup, key, &fresh, BPF_NOEXIST) == 0) {
+		/* found_by is the new entry (its last_emit_ns now, nothing
+		 * pending); never over an entry another CPU made meanwhile: that
+		 * one may already hold a count. */
+		if (bpf_map_update_elem(&dedup, key, found_by, BPF_NOEXIST) == 0) {
 			state = bpf_map_lookup_elem(&dedup, key);
 			if (state)
 				*who = &state->who;
@@ -257,13 +284,12 @@ static __always_inline bool aggregate(const struct hive_dedup_key *dkey, __u64 c
 		.cgroup_id = found_by->who.cgroup_id,
 		.exe = found_by->who.exe,
 	};
-	struct hive_dedup_state fresh = *found_by, *state;
+	struct hive_dedup_state *state;
 
-	fresh.last_emit_ns = now;
 	state = bpf_map_lookup_elem(&dedup, &akey);
 	if (!state) {
-		fresh.pending = 0;
-		bpf_map_update_elem(&dedup, &akey, &fresh, BPF_NOEXIST);
+		/* found_by: last_emit_ns now, nothing pending. */
+		bpf_map_update_elem(&dedup, &akey, found_by, BPF_NOEXIST);
 		return false;
 	}
 	__sync_fetch_and_add(&state->pending, count);
@@ -450,14 +476,41 @@ static __always_inline struct hive_watch_value *watched_name(struct dentry *dent
 	return lookup_name(volume_inode, dentry, HIVE_NAME_ANY_DATA_DIR, dkey);
 }
 
+/* What record_access() builds: on the stack, with its callers', it would
+ * pass the 512 bytes the kernel allows. Per CPU, and never used by two runs
+ * at once (see path_scratch). */
+struct record_scratch {
+	struct hive_dedup_key dkey;
+	struct hive_dedup_state found_by;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct record_scratch);
+} record_scratch SEC(".maps");
+
+/* How a watch was found, when not by the file itself: by a name
+ * (HIVE_EVENT_BY_NAME) or a tree (HIVE_EVENT_IN_TREE), and that name's
+ * directory or the tree's root. */
+struct found {
+	struct hive_watch_key dir;
+	__u32 flags;
+};
+
 /* An access of mask to the watched file key: count it, fold it, or make it
- * an event. dir: when watch is a name's, its directory. */
-static __always_inline int record_access(const struct hive_watch_key *key, const struct hive_watch_value *watch,
-					 __u32 mask, const struct hive_watch_key *dir)
+ * an event. by: how watch was found, NULL: by the file. ext: what follows the event
+ * (a change's values, the path in the tree), or NULL. A change
+ * (HIVE_ACCESS_CHANGES) is never folded or aggregated, since its values (the
+ * new mode, the other name) are what a reader needs: it is a record, or
+ * dropped and counted. A function of its own: inlined into every caller,
+ * its locals would pass the stack's 512 bytes. */
+static __noinline int record_access(const struct hive_watch_key *key, const struct hive_watch_value *watch,
+					 __u32 mask, const struct found *by, const struct hive_ext *ext)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct hive_dedup_key dkey = {};
-	struct hive_dedup_state found_by = {};
+	struct record_scratch *rs;
 	struct hive_process *kept_who;
 	struct hive_stats *counters;
 	struct hive_event *event;
@@ -466,7 +519,7 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	__u64 *active;
 	long carried;
 
-	if (!(mask & watch->access))
+	if (!(mask & (by && by->flags & HIVE_EVENT_IN_TREE ? watch->tree_access : watch->access)))
 		return 0;
 	active = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_ACTIVE });
 	if (!active || *active != generation)
@@ -483,41 +536,56 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 #endif
 
 	counters = bpf_map_lookup_elem(&stats, &zero);
-	if (!counters)
+	rs = bpf_map_lookup_elem(&record_scratch, &zero);
+	if (!counters || !rs)
 		return 0;
 	counters->matched++;
+	__builtin_memset(rs, 0, sizeof(*rs));
 
 	now = bpf_ktime_get_boot_ns();
-	dkey.ino = key->ino;
-	dkey.dev = key->dev;
-	dkey.gen = key->gen;
-	dkey.mask = mask;
-	process_key(task, pid_tgid, &dkey);
-	found_by.watch_id = watch->watch_id;
-	if (dir) {
-		found_by.flags = HIVE_EVENT_BY_NAME;
-		found_by.dir = *dir;
+	rs->dkey.ino = key->ino;
+	rs->dkey.dev = key->dev;
+	rs->dkey.gen = key->gen;
+	rs->dkey.mask = mask;
+	process_key(task, pid_tgid, &rs->dkey);
+	rs->found_by.watch_id = watch->watch_id;
+	rs->found_by.last_emit_ns = now; /* as a new dedup entry would have it */
+	if (by) {
+		rs->found_by.flags = by->flags;
+		rs->found_by.dir = by->dir;
 	}
-	carried = dedup_admit(&dkey, now, &found_by, &kept_who);
+	if (mask & HIVE_ACCESS_CHANGES)
+		carried = 0, kept_who = NULL;
+	else
+		carried = dedup_admit(&rs->dkey, now, &rs->found_by, &kept_who);
 	if (carried < 0) {
 		counters->suppressed++;
 		return 0;
 	}
-	process_who(task, pid_tgid, &found_by.who);
+	process_who(task, pid_tgid, &rs->found_by.who);
 	if (kept_who)
-		*kept_who = found_by.who; /* what the flusher will name */
+		*kept_who = rs->found_by.who; /* what the flusher will name */
 	/* Only with the flusher, which reports the aggregate; with
 	 * dedup_window_ms = 0 every access is to be a record of its own. */
-	if (flusher && dedup_window_ns && ring_busy() && flooding(&dkey, found_by.who.cgroup_id, now) &&
-	    aggregate(&dkey, 1 + carried, now, &found_by)) {
+	if (!(mask & HIVE_ACCESS_CHANGES) && flusher && dedup_window_ns && ring_busy() && flooding(&rs->dkey, rs->found_by.who.cgroup_id, now) &&
+	    aggregate(&rs->dkey, 1 + carried, now, &rs->found_by)) {
 		counters->suppressed++;
 		return 0;
 	}
 
-	event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	if (ext) {
+		struct hive_ext_event *ce = bpf_ringbuf_reserve(&events, sizeof(*ce), 0);
+
+		event = NULL;
+		if (ce) {
+			__builtin_memcpy(&ce->ext, ext, sizeof(*ext));
+			event = &ce->ev;
+		}
+	} else
+		event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
 	if (!event) {
 		counters->dropped++;
-		dedup_giveback(&dkey, carried);
+		dedup_giveback(&rs->dkey, carried);
 		return 0;
 	}
 
@@ -525,25 +593,172 @@ static __always_inline int record_access(const struct hive_watch_key *key, const
 	event->ino = key->ino;
 	event->dev = key->dev;
 	event->gen = key->gen;
-	event->cgroup_id = found_by.who.cgroup_id;
+	event->cgroup_id = rs->found_by.who.cgroup_id;
 	event->suppressed = carried;
-	event->watch_id = found_by.watch_id;
-	event->tid = found_by.who.tid;
-	event->tgid = dkey.tgid;
-	event->ppid = found_by.who.ppid;
-	event->uid = dkey.uid;
-	event->gid = found_by.who.gid;
-	event->euid = found_by.who.euid;
-	event->fsuid = dkey.fsuid;
+	event->watch_id = rs->found_by.watch_id;
+	event->tid = rs->found_by.who.tid;
+	event->tgid = rs->dkey.tgid;
+	event->ppid = rs->found_by.who.ppid;
+	event->uid = rs->dkey.uid;
+	event->gid = rs->found_by.who.gid;
+	event->euid = rs->found_by.who.euid;
+	event->fsuid = rs->dkey.fsuid;
 	event->mask = mask;
-	event->exe_file = found_by.who.exe;
-	__builtin_memcpy(event->comm, found_by.who.comm, sizeof(event->comm));
+	event->exe_file = rs->found_by.who.exe;
+	__builtin_memcpy(event->comm, rs->found_by.who.comm, sizeof(event->comm));
 	event->flags = exe_path(task, event->exe);
-	event->flags |= found_by.flags;
-	event->dir = found_by.dir;
+	event->flags |= rs->found_by.flags | (ext ? HIVE_EVENT_EXT : 0);
+	event->dir = rs->found_by.dir;
 	bpf_ringbuf_submit(event, 0);
 	counters->emitted++;
 	return 0;
+}
+
+/* Where tree_levels() leaves the key of the root it found: a map, not the
+ * stack, so that the walk's steps leave the same state whether they looked
+ * a parent up or not (the verifier then checks each step once). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_watch_key);
+} tree_root SEC(".maps");
+
+/*
+ * Directory trees (hive.h, HIVE_TREE_DEPTH): how many levels above dentry,
+ * on its own file system, the nearest tree root is whose tree wants one of
+ * kinds, with that root's key in tree_root; 0 where dentry is in no such
+ * tree. A global function: the verifier checks it once, on its own, however
+ * many callers and names use it.
+ */
+__noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
+{
+	struct dentry *d = (struct dentry *)dentry, *parent;
+	struct hive_watch_value *v;
+	struct hive_watch_key *root;
+	struct inode *inode;
+	__u32 zero = 0;
+
+	root = bpf_map_lookup_elem(&tree_root, &zero);
+	if (!d || !root)
+		return 0;
+	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
+		parent = BPF_CORE_READ(d, d_parent);
+		if (!parent || parent == d)
+			return 0;
+		inode = BPF_CORE_READ(parent, d_inode);
+		if (inode && name_filter_has(HIVE_NAME_FILTER_DIR(BPF_CORE_READ(inode, i_ino)))) {
+			v = watched(inode, root);
+			if (v && (v->tree_access & kinds))
+				return i + 1;
+		}
+		d = parent;
+	}
+	return 0;
+}
+
+/* The first names of an inode that has more than one link (a hard link
+ * outside the tree reaches a file in it): looked at beside the one used. */
+#define TREE_ALIASES 4
+
+/*
+ * The tree the file at dentry is in (or, with inode, any of its names the
+ * kernel has: a hard link made outside the tree reaches the file there);
+ * its root's watch entry, the root's key in root, and the name it is in the
+ * tree by in *in_tree with the levels to its root in *levels.
+ */
+static __always_inline struct hive_watch_value *watched_tree(struct dentry *dentry, struct inode *inode, __u32 kinds,
+							     struct hive_watch_key *root, struct dentry **in_tree,
+							     __u32 *levels)
+{
+	__u64 *trees = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_TREES });
+	struct hive_watch_key *found;
+	struct hlist_node *alias;
+	__u32 zero = 0;
+
+	if (!trees || !*trees)
+		return NULL;
+	*in_tree = dentry;
+	*levels = tree_levels((__u64)dentry, kinds);
+	if (!*levels && inode && BPF_CORE_READ(inode, i_nlink) > 1) {
+		alias = BPF_CORE_READ(inode, i_dentry.first);
+		for (int i = 0; i < TREE_ALIASES && alias && !*levels; i++) {
+			*in_tree = (void *)alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
+			if (*in_tree != dentry)
+				*levels = tree_levels((__u64)*in_tree, kinds);
+			alias = BPF_CORE_READ(alias, next);
+		}
+	}
+	found = bpf_map_lookup_elem(&tree_root, &zero);
+	if (!*levels || !found)
+		return NULL;
+	*root = *found;
+	return bpf_map_lookup_elem(&watches, root);
+}
+
+/* The path of dentry below its tree's root, levels up: "sub/f". Returns
+ * HIVE_CHANGED_BELOW_TRUNCATED when the leading components did not fit. */
+static __always_inline __u32 path_below(struct dentry *dentry, __u32 levels, char out[HIVE_PATH_LEN])
+{
+	struct path_scratch *s;
+	__u32 zero = 0, pos = HIVE_PATH_LEN;
+
+	out[0] = '\0';
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	s->buf[HIVE_PATH_LEN] = '\0';
+	for (__u32 i = 0; i < HIVE_TREE_DEPTH && i < levels; i++) {
+		if (!prepend_name(s, &pos, dentry))
+			break;
+		dentry = BPF_CORE_READ(dentry, d_parent);
+		if (i + 1 == levels) {
+			/* Without the leading '/'. */
+			bpf_probe_read_kernel(out, HIVE_PATH_LEN, &s->buf[(pos + 1) & (HIVE_PATH_LEN - 1)]);
+			out[HIVE_PATH_LEN - 1] = '\0';
+			return 0;
+		}
+	}
+	bpf_probe_read_kernel(out, HIVE_PATH_LEN, &s->buf[(pos + 1) & (HIVE_PATH_LEN - 1)]);
+	out[HIVE_PATH_LEN - 1] = '\0';
+	return HIVE_CHANGED_BELOW_TRUNCATED;
+}
+
+/* An extension's scratch, zeroed: too big for the stack beside the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_ext);
+} ext_scratch SEC(".maps");
+
+static __always_inline struct hive_ext *ext_begin(void)
+{
+	__u32 zero = 0;
+	struct hive_ext *x = bpf_map_lookup_elem(&ext_scratch, &zero);
+
+	if (x)
+		__builtin_memset(x, 0, sizeof(*x));
+	return x;
+}
+
+/* A file of a tree, found at dentry (see watched_tree()): its access of mask. */
+static __always_inline int record_in_tree(struct inode *inode, struct dentry *dentry, __u32 mask)
+{
+	struct found by = { .flags = HIVE_EVENT_IN_TREE };
+	struct hive_watch_key key = {};
+	struct hive_watch_value *watch;
+	struct dentry *in_tree;
+	struct hive_ext *x;
+	__u32 levels;
+
+	watch = watched_tree(dentry, inode, mask, &by.dir, &in_tree, &levels);
+	if (!watch || !(x = ext_begin()))
+		return 0;
+	if (inode)
+		watched(inode, &key);
+	x->changed = path_below(in_tree, levels, x->below);
+	return record_access(&key, watch, mask, &by, x);
 }
 
 /* The dentry an inode is reached by: its first alias (a file a rename put at
@@ -557,17 +772,20 @@ static __always_inline struct dentry *first_alias(struct inode *inode)
 
 static __always_inline int handle_access(struct inode *inode, __u32 mask)
 {
-	struct hive_watch_key key, dir;
+	struct found by = { .flags = HIVE_EVENT_BY_NAME };
+	struct hive_watch_key key;
 	struct hive_watch_value *watch = watched(inode, &key);
 
 	if (watch)
-		return record_access(&key, watch, mask, NULL);
+		return record_access(&key, watch, mask, NULL, NULL);
 	/* By name only at an open: inode_permission() is asked for every
 	 * directory of every path walked, and a name is what an open is of. */
 	if (!inode || !(mask & HIVE_MAY_OPEN))
 		return 0;
-	watch = watched_name(first_alias(inode), &dir);
-	return watch ? record_access(&key, watch, mask, &dir) : 0;
+	watch = watched_name(first_alias(inode), &by.dir);
+	if (watch)
+		return record_access(&key, watch, mask, &by, NULL);
+	return record_in_tree(inode, first_alias(inode), mask);
 }
 
 SEC("fentry/inode_permission")
@@ -595,18 +813,26 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 static __always_inline int handle_open_exit(long ret)
 {
 	struct file *file = current_fd_file(ret);
+	struct found by = { .flags = HIVE_EVENT_BY_NAME };
 	struct hive_watch_value *watch;
-	struct hive_watch_key key, dir, *by_name = NULL;
+	struct hive_watch_key key;
+	bool by_name = false;
 	__u32 mask = HIVE_MAY_OPEN;
 	unsigned int f_mode, f_flags;
+	bool in_tree = false;
 
 	if (!file)
 		return 0;
 	watch = watched(BPF_CORE_READ(file, f_inode), &key);
-	if (!watch && (watch = watched_name(BPF_CORE_READ(file, f_path.dentry), &dir)))
-		by_name = &dir;
-	if (!watch)
-		return 0;
+	if (!watch && (watch = watched_name(BPF_CORE_READ(file, f_path.dentry), &by.dir)))
+		by_name = true;
+	if (!watch) {
+		__u64 *trees = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_TREES });
+
+		if (!trees || !*trees)
+			return 0;
+		in_tree = true;
+	}
 	f_mode = BPF_CORE_READ(file, f_mode);
 	f_flags = BPF_CORE_READ(file, f_flags);
 	if (f_mode & FMODE_READ)
@@ -615,13 +841,16 @@ static __always_inline int handle_open_exit(long ret)
 		mask |= HIVE_MAY_WRITE;
 	if (f_flags & O_APPEND)
 		mask |= HIVE_MAY_APPEND;
-	return record_access(&key, watch, mask, by_name);
+	if (in_tree)
+		return record_in_tree(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), mask);
+	return record_access(&key, watch, mask, by_name ? &by : NULL, NULL);
 }
 
 static __always_inline int handle_exec_exit(long ret)
 {
+	struct found by = { .flags = HIVE_EVENT_BY_NAME };
 	struct hive_watch_value *watch;
-	struct hive_watch_key key, dir;
+	struct hive_watch_key key;
 	struct file *exe;
 
 	if (ret != 0)
@@ -629,9 +858,12 @@ static __always_inline int handle_exec_exit(long ret)
 	exe = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm, exe_file);
 	watch = watched(BPF_CORE_READ(exe, f_inode), &key);
 	if (watch)
-		return record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, NULL);
-	watch = watched_name(BPF_CORE_READ(exe, f_path.dentry), &dir);
-	return watch ? record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, &dir) : 0;
+		return record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, NULL, NULL);
+	watch = watched_name(BPF_CORE_READ(exe, f_path.dentry), &by.dir);
+	if (watch)
+		return record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, &by, NULL);
+	return record_in_tree(BPF_CORE_READ(exe, f_inode), BPF_CORE_READ(exe, f_path.dentry),
+			      HIVE_MAY_EXEC | HIVE_MAY_OPEN);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -669,3 +901,5 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 {
 	return handle_exec_exit(ctx->ret);
 }
+
+#include "changes.bpf.h"

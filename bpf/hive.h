@@ -25,8 +25,23 @@
 #define HIVE_MAY_OPEN   0x20
 #define HIVE_MAY_CHDIR  0x40
 
+/*
+ * What is done to a file, beside the permission checks above: the change
+ * kinds a policy can select, seen by the kernel's own hooks on each
+ * operation (hive.bpf.c). Above every MAY_* bit, so that one mask holds both.
+ */
+#define HIVE_ACCESS_ATTRIB   0x100  /* mode, owner, times, xattrs, ACLs */
+#define HIVE_ACCESS_TRUNCATE 0x200  /* truncate(), ftruncate(), O_TRUNC */
+#define HIVE_ACCESS_CREATE   0x400  /* a new entry at a watched name */
+#define HIVE_ACCESS_DELETE   0x800  /* unlink, rmdir, renamed over */
+#define HIVE_ACCESS_RENAME   0x1000 /* renamed away, or onto a watched name */
+#define HIVE_ACCESS_LINK     0x2000 /* a new hard link to it */
+#define HIVE_ACCESS_CHANGES                                                                                    \
+	(HIVE_ACCESS_ATTRIB | HIVE_ACCESS_TRUNCATE | HIVE_ACCESS_CREATE | HIVE_ACCESS_DELETE | HIVE_ACCESS_RENAME | \
+	 HIVE_ACCESS_LINK)
+
 /* The accesses a policy can select; other bits only qualify them. */
-#define HIVE_ACCESS_ALL (HIVE_MAY_EXEC | HIVE_MAY_WRITE | HIVE_MAY_READ | HIVE_MAY_APPEND)
+#define HIVE_ACCESS_ALL (HIVE_MAY_EXEC | HIVE_MAY_WRITE | HIVE_MAY_READ | HIVE_MAY_APPEND | HIVE_ACCESS_CHANGES)
 
 /*
  * In a watch value's access: the file is another agent's presence probe
@@ -58,9 +73,10 @@ struct hive_watch_key {
  * previous agent's maps of another layout. 2: keys have the inode's
  * generation; 3: watched names; 4: dedup entries say what their accesses
  * were found by, directories with names are marked (name_filter); 5: dedup
- * entries are per process instance and exec, and say who.
+ * entries are per process instance and exec, and say who; 6: change kinds
+ * in access masks, change events in the ring buffer.
  */
-#define HIVE_MAPS_LAYOUT 5
+#define HIVE_MAPS_LAYOUT 6
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -70,6 +86,9 @@ enum {
 	 * (HIVE_NAME_ANY_DATA_DIR): while none, an open of an unwatched file
 	 * does not read its directory's name. */
 	HIVE_CONTROL_DATA_DIR_NAMES,
+	/* How many trees are watched: while none, no access walks its
+	 * file's parents. */
+	HIVE_CONTROL_TREES,
 	_HIVE_CONTROL_MAX,
 };
 
@@ -77,8 +96,22 @@ struct hive_watch_value {
 	__u32 watch_id;    /* user space's slot, echoed in events */
 	__u32 access;      /* union of HIVE_MAY_* the policies on this inode (or name) want */
 	__u32 name_access; /* on a directory: the union of what its watched names want (0: none) */
-	__u32 pad;
+	/* On a directory: the union of what the trees rooted here want for
+	 * everything below it, at any depth (0: no tree). */
+	__u32 tree_access;
 };
+
+/*
+ * Directory trees (a policy path ending in "/" "**"): an access to a file none of the
+ * maps name walks the file's parents up, on its own file system, looking for
+ * a tree's root: the kernel's dentries, so a hard link, a bind mount or a
+ * symlink that reaches a file of the tree reaches it there. Each parent
+ * costs one bit of the name filter (a root sets its directory's bit,
+ * HIVE_NAME_FILTER_DIR(), as a directory with watched names does); only
+ * where it is set, the watch map is asked. Deeper below its root than
+ * HIVE_TREE_DEPTH, a file is not found.
+ */
+#define HIVE_TREE_DEPTH 48
 
 /*
  * What spares an open of an unwatched file the hash lookups of its directory
@@ -212,6 +245,66 @@ struct hive_event {
 /* Found by the name it was reached through (struct hive_name_key), not by
  * its inode: watch_id is the name's, and ino/dev/gen the file's. */
 #define HIVE_EVENT_BY_NAME 0x8
+
+/* struct hive_ext follows the event: a change (HIVE_ACCESS_CHANGES), or an
+ * access found by its tree (HIVE_EVENT_IN_TREE). */
+#define HIVE_EVENT_EXT 0x10
+/* Found by the watched directory tree it is in (HIVE_WATCH_TREE): watch_id
+ * and dir are the tree's root, ino/dev/gen the file's, and the extension's
+ * below its path under the root (where the root kept it: a folded record has
+ * no extension). */
+#define HIVE_EVENT_IN_TREE 0x20
+
+/* What a change set, in struct hive_ext's changed. */
+#define HIVE_CHANGED_MODE      0x1
+#define HIVE_CHANGED_UID       0x2
+#define HIVE_CHANGED_GID       0x4
+#define HIVE_CHANGED_SIZE      0x8
+#define HIVE_CHANGED_ATIME     0x10
+#define HIVE_CHANGED_MTIME     0x20
+#define HIVE_CHANGED_XATTR     0x40 /* other names it; set, or removed: */
+#define HIVE_CHANGED_REMOVED   0x80
+/* other lost its leading components (longer than HIVE_PATH_LEN). */
+#define HIVE_CHANGED_OTHER_TRUNCATED 0x100
+/* below lost its leading components, or the file is deeper below its tree's
+ * root than HIVE_TREE_DEPTH (never: it would not have been found). */
+#define HIVE_CHANGED_BELOW_TRUNCATED 0x200
+
+/* What struct hive_ext's other is. */
+enum {
+	HIVE_OTHER_NONE,
+	HIVE_OTHER_TARGET, /* the name the operation made or removed: a rename's or link's new name, the created or deleted entry */
+	HIVE_OTHER_SOURCE, /* where what arrived at the watched name came from (rename onto it) */
+	HIVE_OTHER_XATTR,  /* the extended attribute's name */
+};
+
+#define HIVE_PATH_LEN HIVE_EXE_LEN
+
+/*
+ * What follows a change's event, or a tree's, in the ring buffer: what a
+ * reader needs to tell chmod 0644 from chmod 4755, the other name of a
+ * rename, a link or a create, as the kernel resolved it (from the process's
+ * root, like exe), and where in its tree the file is. Values are those asked
+ * for, before the file system applies them.
+ */
+struct hive_ext {
+	__u64 size;    /* HIVE_CHANGED_SIZE */
+	__u32 mode;    /* HIVE_CHANGED_MODE; a create's mode, type bits included */
+	__u32 uid;     /* HIVE_CHANGED_UID, as the kernel's initial namespace numbers it */
+	__u32 gid;     /* HIVE_CHANGED_GID */
+	__u32 changed; /* HIVE_CHANGED_* */
+	__u32 other_kind; /* HIVE_OTHER_* */
+	__u32 pad;
+	char other[HIVE_PATH_LEN]; /* NUL-terminated */
+	/* HIVE_EVENT_IN_TREE: the path below the tree's root, "sub/f"
+	 * (NUL-terminated), as the file's own file system has it. */
+	char below[HIVE_PATH_LEN];
+};
+
+struct hive_ext_event {
+	struct hive_event ev;
+	struct hive_ext ext;
+};
 
 /*
  * Per-CPU counters. Every access to a watched inode that passes the access

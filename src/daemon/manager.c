@@ -602,6 +602,13 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 				    notes, r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
 	log_id(LOG_INFO, HIVE_MESSAGE_ATTACHED, "Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)),
 	       notes[0] ? "; skipped: " : "", notes);
+	if (loader_unseen(l)) {
+		char unseen[96];
+
+		log_warning("In %s mode on this kernel, %s changes are not seen: policies that ask for them get no "
+			    "such records (hived(8), ATTACH MODES).",
+			    attach_mode_to_string(loader_mode(l)), access_to_string(loader_unseen(l), unseen, sizeof(unseen)));
+	}
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */

@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 
 #include "daemon/bus.h"
+#include "hivectl/from-auditd.h"
 #include "shared/escape.h"
 #include "shared/macro.h"
 
@@ -15,7 +16,9 @@ static void help(void)
 	       "Query the running hived over the system bus (as root).\n\n"
 	       "Commands:\n"
 	       "  status   attach mode, role, kernel id, watched count, events, suppressed, dropped, missed, policies\n"
-	       "  list     watched entries: path, policy, pod/container, inode, device\n\n"
+	       "  list     watched entries: path, policy, pod/container, inode, device\n"
+	       "  from-auditd [FILE...]\n"
+	       "           print auditd rules' file watches (-w, -F path=, -F dir=) as a Hive policy file\n\n"
 	       "Options:\n"
 	       "  --json   one JSON object per line instead of a table\n"
 	       "  -h --help\n"
@@ -235,8 +238,10 @@ int main(int argc, char *argv[])
 		default:
 			return 2;
 		}
+	if (optind < argc && strcmp(argv[optind], "from-auditd") == 0)
+		return from_auditd(argv + optind + 1, argc - optind - 1) < 0 ? 1 : 0;
 	if (optind != argc - 1 || (strcmp(argv[optind], "status") != 0 && strcmp(argv[optind], "list") != 0)) {
-		fprintf(stderr, "hivectl: expected one command, status or list; see hivectl --help.\n");
+		fprintf(stderr, "hivectl: expected one command, status, list or from-auditd; see hivectl --help.\n");
 		return 2;
 	}
 	r = sd_bus_open_system(&bus);

@@ -23,7 +23,7 @@ enum kept_map {
 	_KEPT_MAP_MAX,
 };
 
-#define KEPT_LINKS_MAX 8
+#define KEPT_LINKS_MAX 18
 
 struct kept_bpf {
 	int maps[_KEPT_MAP_MAX]; /* -1: none */

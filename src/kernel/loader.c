@@ -17,15 +17,27 @@
 #include "kernel/self.h"
 #include "shared/log.h"
 
-/* The most programs one attach mode attaches (the tracepoint mode's). */
-#define HOOKS_MAX 6
+/* The most programs one attach mode attaches (fentry's and kprobe's). */
+#define HOOKS_MAX 18
 
 /* One attach point: its program, where the skeleton keeps its link (so that
- * hive_bpf__destroy() detaches it), and whether the kernel may lack it. */
+ * hive_bpf__destroy() detaches it), whether the kernel may lack it, and for
+ * a change hook, its function (looked up in the kernel's BTF before load)
+ * and the change kinds that are not seen without it. */
 struct hook {
 	struct bpf_program *prog;
 	struct bpf_link **link;
 	bool optional;
+	const char *func;
+	uint32_t kinds;
+};
+
+/* What the kernel's BTF says about the hooked functions. */
+struct kernel_funcs {
+	struct btf *btf; /* NULL: unreadable; every change hook is then tried */
+	int inode_arg;   /* struct inode * in inode_permission() */
+	int setattr_arg; /* struct dentry * in security_inode_setattr() */
+	int xattr_arg;   /* struct dentry * in security_inode_setxattr() */
 };
 
 struct loader {
@@ -35,6 +47,7 @@ struct loader {
 	enum attach_mode mode;
 	struct hook hooks[HOOKS_MAX]; /* the mode's, once loaded */
 	size_t n_hooks;
+	uint32_t unseen; /* change kinds this mode cannot see here */
 	bool adopted;
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
 	int n_cpus;
@@ -52,19 +65,18 @@ static const char *const attach_mode_names[_ATTACH_MODE_MAX] = {
 
 DEFINE_STRING_TABLE(attach_mode, enum attach_mode, _ATTACH_MODE_MAX)
 
-/* libbpf hands us its own format strings. */
+/* libbpf hands us its own format strings, and the verifier's log as one
+ * string of many lines: each line is a message of its own. */
 _printf_(2, 0) static int libbpf_log(int prio, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
+	_cleanup_(freep) char *text = NULL;
 
-	if (prio > log_get_max_level())
+	if (prio > log_get_max_level() || vasprintf(&text, fmt, ap) < 0)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n > 0 && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	log_full(prio, "%s", line); /* libbpf prefixes its own name */
+	for (char *line = text, *end; *line; line = end + (*end == '\n')) {
+		end = line + strcspn(line, "\n");
+		log_full(prio, "%.*s", (int)(end - line), line); /* libbpf prefixes its own name */
+	}
 	return 0;
 }
 
@@ -81,26 +93,24 @@ _printf_(2, 0) static int libbpf_print_probing(enum libbpf_print_level level, co
 }
 
 /*
- * Where struct inode * sits in inode_permission()'s arguments, read from the
- * kernel's own BTF rather than guessed from its version: it moved from first
- * to second in 5.12.
+ * Where a parameter pointing to struct type sits in func's arguments, read
+ * from the kernel's own BTF rather than guessed from its version:
+ * inode_permission()'s inode moved from first to second in 5.12, the
+ * setattr and xattr hooks' dentry in 6.1. -ENOENT: no such function,
+ * -ENXIO: no such parameter.
  */
-static int probe_inode_arg(void)
+static int btf_param_position(const struct btf *btf, const char *func_name, const char *type)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_type *func, *proto;
 	const struct btf_param *params;
-	int id, r = -ENOENT;
+	int id = btf__find_by_name_kind(btf, func_name, BTF_KIND_FUNC);
 
-	if (!btf)
-		return negative_errno();
-	id = btf__find_by_name_kind(btf, "inode_permission", BTF_KIND_FUNC);
 	if (id < 0)
-		goto finish;
+		return -ENOENT;
 	func = btf__type_by_id(btf, id);
 	proto = btf__type_by_id(btf, func->type);
 	if (!proto || !btf_is_func_proto(proto))
-		goto finish;
+		return -ENXIO;
 	params = btf_params(proto);
 	for (int i = 0; i < btf_vlen(proto); i++) {
 		const struct btf_type *t = btf__type_by_id(btf, params[i].type);
@@ -108,22 +118,60 @@ static int probe_inode_arg(void)
 		if (!t || !btf_is_ptr(t))
 			continue;
 		t = btf__type_by_id(btf, btf__resolve_type(btf, t->type));
-		if (t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), "inode") == 0) {
-			r = i;
-			break;
-		}
+		if (t && btf_is_struct(t) && strcmp(btf__name_by_offset(btf, t->name_off), type) == 0)
+			return i;
 	}
-finish:
-	btf__free(btf);
-	return r;
+	return -ENXIO;
 }
 
-#define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt }
+static void kernel_funcs_probe(struct kernel_funcs *k)
+{
+	*k = (struct kernel_funcs){ .inode_arg = 1, .setattr_arg = 1, .xattr_arg = 1 };
+	k->btf = btf__load_vmlinux_btf();
+	if (!k->btf) {
+		log_debug_errno(errno, "Cannot read the kernel's BTF (%m), assuming 6.3+ arguments.");
+		return;
+	}
+	k->inode_arg = btf_param_position(k->btf, "inode_permission", "inode");
+	k->setattr_arg = btf_param_position(k->btf, "security_inode_setattr", "dentry");
+	k->xattr_arg = btf_param_position(k->btf, "security_inode_setxattr", "dentry");
+	if (k->inode_arg < 0) {
+		log_debug_errno(k->inode_arg, "Cannot find inode_permission()'s inode in BTF (%m), assuming 5.12+.");
+		k->inode_arg = 1;
+	}
+	k->setattr_arg = MAX(k->setattr_arg, 0);
+	k->xattr_arg = MAX(k->xattr_arg, 0);
+}
+
+static bool kernel_has(const struct kernel_funcs *k, const char *func)
+{
+	return !k->btf || btf__find_by_name_kind(k->btf, func, BTF_KIND_FUNC) >= 0;
+}
+
+#define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt, NULL, 0 }
+/* The change hooks (bpf/changes.bpf.h) of a mode (fentry or kprobe). */
+#define CHANGE_HOOKS(mode)                                                                                     \
+	CHANGE(mode, security_inode_setattr, HIVE_ACCESS_ATTRIB | HIVE_ACCESS_TRUNCATE),                       \
+		CHANGE(mode, security_inode_setxattr, HIVE_ACCESS_ATTRIB),                                     \
+		CHANGE(mode, security_inode_removexattr, HIVE_ACCESS_ATTRIB),                                  \
+		CHANGE(mode, security_inode_set_acl, 0), /* 6.2+; ACLs were xattrs before */                   \
+		CHANGE(mode, security_inode_remove_acl, 0),                                                    \
+		CHANGE(mode, security_path_unlink, HIVE_ACCESS_DELETE),                                        \
+		CHANGE(mode, security_path_rmdir, HIVE_ACCESS_DELETE),                                         \
+		CHANGE(mode, security_path_mknod, HIVE_ACCESS_CREATE),                                         \
+		CHANGE(mode, security_path_mkdir, HIVE_ACCESS_CREATE),                                         \
+		CHANGE(mode, security_path_symlink, HIVE_ACCESS_CREATE),                                       \
+		CHANGE(mode, security_path_rename, HIVE_ACCESS_RENAME),                                        \
+		CHANGE_AS(mode, security_path_rename_over, security_path_rename, HIVE_ACCESS_RENAME | HIVE_ACCESS_DELETE), \
+		CHANGE_AS(mode, security_path_rename_to, security_path_rename, HIVE_ACCESS_RENAME),             \
+		CHANGE(mode, security_path_link, HIVE_ACCESS_LINK | HIVE_ACCESS_CREATE)
+#define CHANGE_AS(mode, name, func, kinds) { skel->progs.mode##__##name, &skel->links.mode##__##name, true, #func, kinds }
+#define CHANGE(mode, func, kinds) CHANGE_AS(mode, func, func, kinds)
 
 static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static HOOKS_MAX])
 {
-	const struct hook fentry[] = { HOOK(fentry__inode_permission, false) };
-	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false) };
+	const struct hook fentry[] = { HOOK(fentry__inode_permission, false), CHANGE_HOOKS(fentry) };
+	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false), CHANGE_HOOKS(kprobe) };
 	const struct hook tracepoint[] = {
 		HOOK(tracepoint__syscalls__sys_exit_openat, false),
 		HOOK(tracepoint__syscalls__sys_exit_openat2, false),
@@ -163,8 +211,11 @@ static int attach_hook(const struct hook *h)
 	if (*h->link)
 		return 0;
 	r = negative_errno();
-	if (h->optional && r == -ENOENT) {
-		log_debug("Optional hook %s is not in this kernel, skipping.", bpf_program__name(h->prog));
+	/* A change hook's function may be in BTF and still not attachable
+	 * (notrace, inlined into its callers). */
+	if (h->optional && (r == -ENOENT || h->func)) {
+		log_debug_errno(r, "Optional hook %s cannot be attached on this kernel (%m), skipping.",
+				bpf_program__name(h->prog));
 		return 0;
 	}
 	return r;
@@ -332,19 +383,23 @@ static uint64_t boot_nsec(void)
 static int ring_event(void *ctx, void *data, size_t size)
 {
 	struct loader *l = ctx;
+	const struct hive_event *ev = data;
 
-	if (size < sizeof(struct hive_event)) {
+	if (size < sizeof(struct hive_event) ||
+	    (hive_event_ext(ev) && size < sizeof(struct hive_ext_event))) {
 		log_warning("Ignoring short event from the kernel (%zu bytes).", size);
 		return 0;
 	}
-	return l->on_event(data, l->userdata);
+	return l->on_event(ev, l->userdata);
 }
 
-static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o, int inode_arg)
+static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o,
+		    const struct kernel_funcs *k)
 {
 	struct bpf_program *prog;
 	struct hive_bpf *skel;
 	struct bpf_self self;
+	size_t n;
 	int r;
 
 	skel = hive_bpf__open();
@@ -357,7 +412,9 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	skel->rodata->self_pidns_dev = self.pidns_dev;
 	skel->rodata->self_pidns_ino = self.pidns_ino;
 	skel->rodata->with_generation = o->with_generation;
-	skel->rodata->inode_arg = inode_arg;
+	skel->rodata->inode_arg = k->inode_arg;
+	skel->rodata->setattr_arg = k->setattr_arg;
+	skel->rodata->xattr_arg = k->xattr_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
 	skel->rodata->generation = l->generation;
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
@@ -386,11 +443,19 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		l->adopted = r > 0;
 	}
 
-	l->n_hooks = mode_hooks(skel, mode, l->hooks);
+	/* What this mode has no hook for at all, then what the kernel lacks. */
+	l->unseen = mode == ATTACH_TRACEPOINT ? HIVE_ACCESS_CHANGES : 0;
+	n = mode_hooks(skel, mode, l->hooks);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
-	for (size_t i = 0; i < l->n_hooks; i++)
+	for (size_t i = 0; i < n; i++) {
+		if (l->hooks[i].func && !kernel_has(k, l->hooks[i].func)) {
+			l->unseen |= l->hooks[i].kinds;
+			continue;
+		}
 		bpf_program__set_autoload(l->hooks[i].prog, true);
+		l->hooks[l->n_hooks++] = l->hooks[i];
+	}
 
 	r = hive_bpf__load(skel);
 	if (r < 0)
@@ -399,6 +464,8 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		r = attach_hook(&l->hooks[i]);
 		if (r < 0)
 			return r;
+		if (!*l->hooks[i].link)
+			l->unseen |= l->hooks[i].kinds;
 	}
 	return 0;
 }
@@ -408,14 +475,11 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 static int load_best_mode(struct loader *l, const struct loader_options *o, char *notes, size_t size)
 {
 	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
+	struct kernel_funcs k;
 	size_t used = 0;
-	int inode_arg, r = -EOPNOTSUPP;
+	int r = -EOPNOTSUPP;
 
-	inode_arg = probe_inode_arg();
-	if (inode_arg < 0) {
-		log_debug_errno(inode_arg, "Cannot read inode_permission() from kernel BTF (%m), assuming 5.12+ arguments.");
-		inode_arg = 1;
-	}
+	kernel_funcs_probe(&k);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum attach_mode mode = order[i];
 
@@ -423,11 +487,11 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 			continue;
 		if (o->mode == ATTACH_AUTO)
 			libbpf_set_print(libbpf_print_probing);
-		r = try_mode(l, mode, o, inode_arg);
+		r = try_mode(l, mode, o, &k);
 		libbpf_set_print(libbpf_print);
 		if (r >= 0) {
 			l->mode = mode;
-			return 0;
+			break;
 		}
 		if (used < size)
 			used += snprintf(notes + used, size - used, "%s%s: %s", used ? ", " : "",
@@ -435,7 +499,8 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
 		destroy_skel(l);
 	}
-	return r;
+	btf__free(k.btf);
+	return r < 0 ? r : 0;
 }
 
 int loader_new(const struct loader_options *o, loader_event_fn on_event, void *userdata, struct loader **ret,
@@ -505,6 +570,11 @@ struct loader *loader_free(struct loader *l)
 enum attach_mode loader_mode(const struct loader *l)
 {
 	return l->mode;
+}
+
+uint32_t loader_unseen(const struct loader *l)
+{
+	return l->unseen;
 }
 
 bool loader_adopted(const struct loader *l)
@@ -614,6 +684,13 @@ int loader_set_data_dir_names(struct loader *l, uint64_t n)
 {
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_DATA_DIR_NAMES }, &n,
 				BPF_ANY) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_set_trees(struct loader *l, uint64_t n)
+{
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_TREES }, &n, BPF_ANY) < 0)
 		return negative_errno();
 	return 0;
 }

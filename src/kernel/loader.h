@@ -59,6 +59,10 @@ int loader_new(const struct loader_options *options, loader_event_fn on_event, v
 struct loader *loader_free(struct loader *l);
 
 enum attach_mode loader_mode(const struct loader *l);
+/* The change kinds (HIVE_ACCESS_CHANGES) the chosen mode cannot see on this
+ * kernel: no hook for them in tracepoint mode, or a hooked function the
+ * kernel lacks. */
+uint32_t loader_unseen(const struct loader *l);
 /* Whether the kept maps were adopted. */
 bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds
@@ -80,6 +84,8 @@ int loader_name_put(struct loader *l, const struct hive_name_key *key, const str
 int loader_name_delete(struct loader *l, const struct hive_name_key *key);
 /* How many names are watched in any "..<timestamp>" directory (the control
  * map's HIVE_CONTROL_DATA_DIR_NAMES). */
+/* How many directory trees are watched (HIVE_CONTROL_TREES). */
+int loader_set_trees(struct loader *l, uint64_t n);
 int loader_set_data_dir_names(struct loader *l, uint64_t n);
 /* Word word of the name_filter map (HIVE_NAME_FILTER_DIR()). */
 int loader_name_filter_put(struct loader *l, uint32_t word, uint64_t bits);

@@ -36,6 +36,14 @@ enum record_field {
 	F_GENERATION,
 	F_ACCESS,
 	F_MASK,
+	F_CHANGED,
+	F_NEW_MODE,
+	F_NEW_UID,
+	F_NEW_GID,
+	F_NEW_SIZE,
+	F_XATTR,
+	F_TARGET_PATH,
+	F_SOURCE_PATH,
 	F_PID,
 	F_TID,
 	F_PPID,
@@ -81,6 +89,14 @@ static const struct {
 	[F_GENERATION] = { "generation", "HIVE_GENERATION", FIELD_NUMBER },
 	[F_ACCESS] = { "access", "HIVE_ACCESS", FIELD_LIST },
 	[F_MASK] = { "mask", "HIVE_MASK", FIELD_NUMBER },
+	[F_CHANGED] = { "changed", "HIVE_CHANGED", FIELD_LIST },
+	[F_NEW_MODE] = { "new_mode", "HIVE_NEW_MODE", FIELD_STRING },
+	[F_NEW_UID] = { "new_uid", "HIVE_NEW_UID", FIELD_NUMBER },
+	[F_NEW_GID] = { "new_gid", "HIVE_NEW_GID", FIELD_NUMBER },
+	[F_NEW_SIZE] = { "new_size", "HIVE_NEW_SIZE", FIELD_NUMBER },
+	[F_XATTR] = { "xattr", "HIVE_XATTR", FIELD_STRING },
+	[F_TARGET_PATH] = { "target_path", "HIVE_TARGET_PATH", FIELD_STRING },
+	[F_SOURCE_PATH] = { "source_path", "HIVE_SOURCE_PATH", FIELD_STRING },
 	[F_PID] = { "pid", "HIVE_PID", FIELD_NUMBER },
 	[F_TID] = { "tid", "HIVE_TID", FIELD_NUMBER },
 	[F_PPID] = { "ppid", "HIVE_PPID", FIELD_NUMBER },
@@ -129,11 +145,57 @@ static void number(struct value v[static _F_MAX], enum record_field f, unsigned 
 	v[f] = (struct value){ .present = true, .number = n };
 }
 
-/* The device numbers a record's values point to, as text. */
+/* The text a record's values point to: device numbers, a change's values. */
 struct record_devs {
 	char file[KERNEL_DEV_STRLEN];
 	char exe[KERNEL_DEV_STRLEN];
+	char changed[64];
+	char mode[16];
+	char other[HIVE_PATH_LEN + 4];
 };
+
+/* What HIVE_CHANGED lists, in struct hive_ext's changed. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} changed_names[] = {
+	{ HIVE_CHANGED_MODE, "mode" },	 { HIVE_CHANGED_UID, "uid" },	  { HIVE_CHANGED_GID, "gid" },
+	{ HIVE_CHANGED_SIZE, "size" },	 { HIVE_CHANGED_ATIME, "atime" }, { HIVE_CHANGED_MTIME, "mtime" },
+	{ HIVE_CHANGED_XATTR, "xattr" }, { HIVE_CHANGED_REMOVED, "removed" },
+};
+
+/* A change's values: what it set, and its other name (HIVE_OTHER_*). */
+static void change_values(const struct hive_ext *c, struct record_devs *t, struct value v[static _F_MAX])
+{
+	static const enum record_field other_field[] = {
+		[HIVE_OTHER_TARGET] = F_TARGET_PATH,
+		[HIVE_OTHER_SOURCE] = F_SOURCE_PATH,
+		[HIVE_OTHER_XATTR] = F_XATTR,
+	};
+	size_t used = 0;
+
+	t->changed[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(changed_names); i++)
+		if (c->changed & changed_names[i].bit)
+			used += snprintf(t->changed + used, sizeof(t->changed) - used, "%s%s", used ? "," : "",
+					 changed_names[i].name);
+	string(v, F_CHANGED, t->changed);
+	if (c->changed & HIVE_CHANGED_MODE) {
+		snprintf(t->mode, sizeof(t->mode), "%04o", c->mode);
+		string(v, F_NEW_MODE, t->mode);
+	}
+	if (c->changed & HIVE_CHANGED_UID)
+		number(v, F_NEW_UID, c->uid);
+	if (c->changed & HIVE_CHANGED_GID)
+		number(v, F_NEW_GID, c->gid);
+	if (c->changed & HIVE_CHANGED_SIZE)
+		number(v, F_NEW_SIZE, c->size);
+	if (c->other_kind > HIVE_OTHER_NONE && c->other_kind < ARRAY_SIZE(other_field)) {
+		snprintf(t->other, sizeof(t->other), "%s%.*s", c->changed & HIVE_CHANGED_OTHER_TRUNCATED ? "..." : "",
+			 (int)sizeof(c->other), c->other);
+		string(v, other_field[c->other_kind], t->other);
+	}
+}
 
 static void record_values(const struct access_record *r, struct record_devs *devs, struct value v[static _F_MAX])
 {
@@ -145,12 +207,17 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 	kernel_dev_to_string(ev->exe_file.dev, devs->exe);
 	string(v, F_POLICY, e->policy);
 	string(v, F_POLICY_KIND, e->policy_kind);
-	string(v, F_PATH, e->path);
-	number(v, F_INODE, ev->ino);
-	string(v, F_DEV, devs->file);
-	number(v, F_GENERATION, ev->gen);
+	string(v, F_PATH, r->path ? r->path : e->path);
+	/* A create at a watched name: no file yet. */
+	if (ev->ino) {
+		number(v, F_INODE, ev->ino);
+		string(v, F_DEV, devs->file);
+		number(v, F_GENERATION, ev->gen);
+	}
 	v[F_ACCESS] = (struct value){ .present = true, .string = r->access };
 	number(v, F_MASK, ev->mask);
+	if (r->ext)
+		change_values(r->ext, devs, v);
 	/* An aggregate stands for accesses of processes of one uid, fsuid,
 	 * cgroup and executable: no single process to name. */
 	if (!(ev->flags & HIVE_EVENT_AGGREGATED)) {
@@ -194,21 +261,60 @@ static char *escaped(const char *s)
 	return escape_untrusted_dup(s, strlen(s));
 }
 
+/* What a change did, for MESSAGE: " (mode 4755, to /tmp/x)", or "". */
+static char *change_summary(const struct hive_ext *c)
+{
+	static const char *const other_says[] = {
+		[HIVE_OTHER_TARGET] = "name",
+		[HIVE_OTHER_SOURCE] = "from",
+		[HIVE_OTHER_XATTR] = "xattr",
+	};
+	_cleanup_(freep) char *other = NULL;
+	char values[128] = "";
+	size_t used = 0;
+	char *m = NULL;
+
+	if (!c)
+		return strdup("");
+	if (c->changed & HIVE_CHANGED_MODE)
+		used += snprintf(values + used, sizeof(values) - used, ", mode %04o", c->mode);
+	if (c->changed & HIVE_CHANGED_UID && used < sizeof(values))
+		used += snprintf(values + used, sizeof(values) - used, ", uid %u", c->uid);
+	if (c->changed & HIVE_CHANGED_GID && used < sizeof(values))
+		used += snprintf(values + used, sizeof(values) - used, ", gid %u", c->gid);
+	if (c->changed & HIVE_CHANGED_SIZE && used < sizeof(values))
+		used += snprintf(values + used, sizeof(values) - used, ", size %llu", (unsigned long long)c->size);
+	if (c->changed & HIVE_CHANGED_REMOVED && used < sizeof(values))
+		used += snprintf(values + used, sizeof(values) - used, ", removed");
+	if (c->other_kind > HIVE_OTHER_NONE && c->other_kind < ARRAY_SIZE(other_says)) {
+		other = escape_untrusted_dup(c->other, strnlen(c->other, sizeof(c->other)));
+		if (!other)
+			return NULL;
+	}
+	if (!other && !values[0])
+		return strdup("");
+	if (asprintf(&m, " (%s%s%s%s%s)", values[0] ? values + 2 : "", values[0] && other ? ", " : "",
+		     other ? other_says[c->other_kind] : "", other ? " " : "", other ? other : "") < 0)
+		return NULL;
+	return m;
+}
+
 /* MESSAGE=: the sentence journalctl shows. */
 static char *message(const struct access_record *r)
 {
 	const struct watch_entry *e = r->entry;
 	const struct hive_event *ev = r->event;
-	_cleanup_(freep) char *comm = escaped(r->comm), *path = escaped(e->path), *policy = escaped(e->policy),
+	_cleanup_(freep) char *comm = escaped(r->comm), *path = escaped(r->path ? r->path : e->path), *policy = escaped(e->policy),
 			      *ns = escaped(e->namespace ? e->namespace : ""), *pod = escaped(e->pod ? e->pod : ""),
 			      *container = escaped(e->container ? e->container : ""),
 			      *pns = escaped(r->proc.namespace ? r->proc.namespace : ""),
-			      *ppod = escaped(r->proc.pod ? r->proc.pod : ""), *exe = escaped(r->exe);
+			      *ppod = escaped(r->proc.pod ? r->proc.pod : ""), *exe = escaped(r->exe),
+			      *change = change_summary(r->ext);
 	const char *access = r->access[0] ? r->access : "access";
 	char where[512] = "", as[32] = "", *m = NULL;
 	int n;
 
-	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe)
+	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe || !change)
 		return NULL;
 	/* Names the API server validated; still escaped like the rest. */
 	if (e->pod)
@@ -229,8 +335,8 @@ static char *message(const struct access_record *r)
 		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s (policy %s): %llu accesses folded", comm, ev->tgid,
 			     ev->uid, as, access, path, where, policy, (unsigned long long)ev->suppressed + 1);
 	else
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s (policy %s)", comm, ev->tgid, ev->uid, as, access,
-			     path, where, policy);
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s%s (policy %s)", comm, ev->tgid, ev->uid, as, access,
+			     path, change, where, policy);
 	return n < 0 ? NULL : m;
 }
 

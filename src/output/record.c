@@ -81,6 +81,7 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 {
 	*rec = (struct access_record){
 		.event = ev,
+		.ext = hive_event_ext(ev),
 		.realtime_usec = boottime_to_realtime_usec(ev->boot_ns),
 		.kernel_id = r->o.kernel_id,
 		.attach = attach,
@@ -98,23 +99,38 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
 }
 
-/* The entries an event is about: its inode's, or those of the name the
- * kernel found the file by. */
+/* The entries an event is about: its inode's, those of the name the kernel
+ * found the file by, or those of the tree's root. */
 static const struct watch_inode *event_entries(const struct recorder *r, const struct hive_event *ev)
 {
 	struct hive_watch_key file = { .ino = ev->ino, .dev = ev->dev, .gen = ev->gen };
 
 	if (ev->flags & HIVE_EVENT_BY_NAME)
 		return watch_set_find_name(r->o.watches, ev->watch_id, &ev->dir);
+	if (ev->flags & HIVE_EVENT_IN_TREE)
+		return watch_set_find(r->o.watches, ev->watch_id, &ev->dir);
 	return watch_set_find(r->o.watches, ev->watch_id, &file);
+}
+
+/* A tree's file: its path as it sits in the tree, "/etc/sudoers.d/sub/f"
+ * (the root's alone when the kernel did not say: a folded record). */
+static const char *tree_path(const struct watch_entry *e, const struct hive_ext *x, char *buf, size_t size)
+{
+	if (!x || !x->below[0])
+		return e->path;
+	snprintf(buf, size, "%s%s%s%.*s", e->path, strcmp(e->path, "/") == 0 ? "" : "/",
+		 x->changed & HIVE_CHANGED_BELOW_TRUNCATED ? ".../" : "", (int)sizeof(x->below), x->below);
+	return buf;
 }
 
 void record_event(struct recorder *r, const struct hive_event *raw, const char *attach, bool remember)
 {
 	const struct watch_inode *inode;
 	const struct hive_event *ev = raw;
+	bool in_tree = raw->flags & HIVE_EVENT_IN_TREE;
 	struct hive_event completed;
 	struct access_record rec;
+	char path[PATH_MAX + HIVE_PATH_LEN];
 	bool filled = false;
 
 	if (raw->flags & HIVE_EVENT_AGGREGATED)
@@ -135,13 +151,14 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 		const struct watch_entry *e = inode->entries[i];
 		int k;
 
-		if (!(e->access & ev->mask) || watch_inode_entry_repeats(inode, i))
+		if (!(e->access & ev->mask) || (in_tree && !e->tree) || watch_inode_entry_repeats(inode, i))
 			continue;
 		if (!filled) {
 			fill(r, ev, attach, &rec);
 			filled = true;
 		}
 		rec.entry = e;
+		rec.path = in_tree ? tree_path(e, rec.ext, path, sizeof(path)) : e->path;
 		rec.node = e->node ? e->node : r->o.node;
 		k = output_write(r->o.output, r->o.json, &rec);
 		if (k < 0) {

@@ -19,7 +19,11 @@
  */
 struct access_record {
 	const struct hive_event *event;
+	const struct hive_ext *ext; /* what follows the event (HIVE_EVENT_EXT), or NULL */
 	const struct watch_entry *entry;
+	/* The file's path: the entry's, or for a file of a watched tree, its
+	 * path in the tree (the root's and the kernel's path below it). */
+	const char *path;
 	uint64_t realtime_usec;
 	const char *kernel_id;
 	const char *attach;
@@ -29,7 +33,7 @@ struct access_record {
 	struct watch_place proc;
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
-	char access[64];            /* "read,write" */
+	char access[96];            /* "read,write" */
 };
 
 /*

@@ -15,6 +15,12 @@ static const struct {
 	{ "write", HIVE_MAY_WRITE },
 	{ "exec", HIVE_MAY_EXEC },
 	{ "append", HIVE_MAY_APPEND },
+	{ "attrib", HIVE_ACCESS_ATTRIB },
+	{ "truncate", HIVE_ACCESS_TRUNCATE },
+	{ "create", HIVE_ACCESS_CREATE },
+	{ "delete", HIVE_ACCESS_DELETE },
+	{ "rename", HIVE_ACCESS_RENAME },
+	{ "link", HIVE_ACCESS_LINK },
 };
 
 uint32_t access_bit(size_t i)
@@ -47,6 +53,17 @@ const char *access_to_string(uint32_t access, char *buf, size_t size)
 		if (access & accesses[i].bit && used < size)
 			used += snprintf(buf + used, size - used, "%s%s", used ? "," : "", accesses[i].name);
 	return buf;
+}
+
+const char *access_names(void)
+{
+	static char all[ACCESS_N * 12];
+
+	if (!all[0])
+		for (size_t i = 0, used = 0; i < ACCESS_N; i++)
+			used += snprintf(all + used, sizeof(all) - used, "%s%s", i == 0 ? "" : i + 1 < ACCESS_N ? ", " : " or ",
+					 accesses[i].name);
+	return all;
 }
 
 uint32_t kernel_dev_from_user(dev_t st_dev)

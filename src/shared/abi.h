@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hive.h"
+
 /*
  * The kernel's vocabulary, in one place, for everything that names it to
  * people or to the API server: the MAY_* bits of a permission check and their
@@ -14,15 +16,27 @@
  * "MAJOR:MINOR" text.
  */
 
-/* "read", "write", "exec", "append": the accesses a policy can select. */
+/* "read", "write", "exec", "append" (permission checks), "attrib",
+ * "truncate", "create", "delete", "rename", "link" (changes): the accesses a
+ * policy can select. */
 const char *access_name(uint32_t bit);
 /* The HIVE_MAY_* bit named name, or 0. */
 uint32_t access_from_name(const char *name);
 /* Every selectable bit of access, in name order, as "read,write" into buf. */
 const char *access_to_string(uint32_t access, char *buf, size_t size);
 /* The selectable bits, in order, for walking them: for (i = 0; i < ACCESS_N; i++) access_bit(i). */
-#define ACCESS_N 4
+#define ACCESS_N 10
 uint32_t access_bit(size_t i);
+/* "read, write, ... or link", for messages. */
+const char *access_names(void);
+
+/* What the change event ev did, or NULL when ev is no change. ev must
+ * point into a whole struct hive_ext_event when it says it is one (the
+ * loader checks the size of what the kernel sent). */
+static inline const struct hive_ext *hive_event_ext(const struct hive_event *ev)
+{
+	return ev->flags & HIVE_EVENT_EXT ? &((const struct hive_ext_event *)ev)->ext : NULL;
+}
 
 /* The kernel's dev_t: (major << 20) | minor, majors below 4096. */
 static inline unsigned kernel_dev_major(uint32_t dev)

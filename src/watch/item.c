@@ -97,12 +97,17 @@ static struct watch_file_life *life_new(const struct watch_item_target *t, int f
 
 int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key)
 {
+	size_t root_len = 0;
+	bool tree = policy_path_tree(path, &root_len);
+
 	*item = (struct watch_item){
 		.key = key,
 		.policy = strdup(p->name),
 		.policy_kind = policy_kind_to_string(p->kind),
-		.path = strdup(path),
+		/* A tree is watched at its root directory. */
+		.path = tree ? strndup(path, root_len) : strdup(path),
 		.access = p->access,
+		.tree = tree,
 		.follow_symlinks = p->follow_symlinks,
 	};
 	return item->key && item->policy && item->path ? 0 : -ENOMEM;
@@ -225,8 +230,10 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 	struct watch_entry *e = watch_entry_new(key, file, item->access, item->policy, item->path, t->node);
 	int r;
 
-	if (e)
+	if (e) {
 		e->policy_kind = item->policy_kind;
+		e->tree = item->tree;
+	}
 	if (!e || (t->place && watch_entry_set_place(e, t->place) < 0) || watch_entry_set_name(e, name) < 0) {
 		watch_entry_free(e);
 		log_error("Out of memory while watching %s (policy %s).", item->path, item->policy);

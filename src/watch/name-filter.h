@@ -21,6 +21,10 @@ struct name_filter *name_filter_free(struct name_filter *f);
  * never miss a name because of the filter. */
 void name_filter_count(struct name_filter *f, const struct hive_name_key *key, int delta);
 
+/* A tree's root comes (+1) or goes (-1): its directory's bit, which the
+ * hooks check at every parent of a file before asking the watch map. */
+void name_filter_count_tree(struct name_filter *f, const struct hive_watch_key *root, int delta);
+
 /* Write the words that changed (all of them after name_filter_unsynced()):
  * put(map, word, bits) returns -errno; a word that failed stays to write. */
 int name_filter_sync(struct name_filter *f, int (*put)(void *map, uint32_t word, uint64_t bits), void *map);

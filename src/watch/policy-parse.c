@@ -54,8 +54,8 @@ static int dispatch_access(const struct json_field *f, const cJSON *v, void *tar
 			return json_fail(c, item, "must be a string, got %s", json_type_name(e));
 		bit = access_from_name(e->valuestring);
 		if (!bit)
-			return json_fail(c, item, "unknown access \"%s\" (expected read, write, exec or append)",
-					 json_shown(e->valuestring, buf));
+			return json_fail(c, item, "unknown access \"%s\" (expected %s)",
+					 json_shown(e->valuestring, buf), access_names());
 		if (*access & bit)
 			return json_fail(c, item, "\"%s\" is listed twice", e->valuestring);
 		*access |= bit;

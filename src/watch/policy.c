@@ -180,6 +180,16 @@ bool policy_name_is_valid(const char *name)
 	return dns_label_is_valid(ns) && dns_label_is_valid(slash + 1);
 }
 
+bool policy_path_tree(const char *path, size_t *root_len)
+{
+	size_t len = strlen(path);
+
+	if (len < 3 || strcmp(path + len - 3, "/**") != 0)
+		return false;
+	*root_len = len == 3 ? 1 : len - 3;
+	return true;
+}
+
 const char *policy_path_invalid(const char *s)
 {
 	const char *p = s;

@@ -125,6 +125,10 @@ int policy_set_validate(const struct policy_set *set, struct diag *d);
  * control characters, within PATH_MAX and NAME_MAX. policy_path_invalid()
  * says why not (NULL when valid). */
 bool policy_path_is_valid(const char *path);
+/* Whether path ends in "/" "**": it watches the directory before that and
+ * everything below it, at any depth; *root_len is the length of that
+ * directory's path: 4 for "/etc" and the tree suffix, 1 for "/" and it). */
+bool policy_path_tree(const char *path, size_t *root_len);
 const char *policy_path_invalid(const char *path);
 
 struct policy_set *policy_set_new(void);

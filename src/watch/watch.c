@@ -23,6 +23,8 @@ struct inode_slot {
 	uint32_t name_access;       /* their union */
 	uint32_t synced_access;     /* what the map holds; both 0: not in it */
 	uint32_t synced_name_access;
+	uint32_t synced_tree_access;
+	bool tree_counted; /* in n_trees and the name filter */
 	bool unsynced;              /* counted in n_unsynced */
 };
 
@@ -47,6 +49,8 @@ struct watch_set {
 	void *map;
 	size_t n_unsynced; /* slots whose map entry is not what it should be */
 	uint64_t n_data_dir_names;      /* names in any "..<timestamp>" directory */
+	uint64_t n_trees;               /* inodes with tree entries */
+	uint64_t synced_trees;          /* what the map says; UINT64_MAX: unknown */
 	uint64_t synced_data_dir_names; /* what the map says; UINT64_MAX: unknown */
 	struct name_filter *name_filter;
 	struct retired *retired; /* removed entries, for late events */
@@ -187,7 +191,7 @@ bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&
-	       name_equal(a->name, b->name) && a->access == b->access && a->shared == b->shared &&
+	       name_equal(a->name, b->name) && a->access == b->access && a->tree == b->tree && a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
 	       streq_ptr(a->policy_kind, b->policy_kind) && streq_ptr(a->node, b->node) &&
 	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
@@ -343,18 +347,21 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 		.watch_id = slot->pub.id,
 		.access = slot->pub.access,
 		.name_access = slot->name_access,
+		.tree_access = slot->pub.tree_access,
 	};
-	bool differs = slot->synced_access != value.access || slot->synced_name_access != value.name_access;
+	bool differs = slot->synced_access != value.access || slot->synced_name_access != value.name_access ||
+		       slot->synced_tree_access != value.tree_access;
 	int r = 0;
 
 	if (s->map_ops && differs) {
-		if (!value.access && !value.name_access)
+		if (!value.access && !value.name_access && !value.tree_access)
 			r = s->map_ops->delete(s->map, &slot->pub.file);
 		else
 			r = s->map_ops->put(s->map, &slot->pub.file, &value);
 		if (r >= 0) {
 			slot->synced_access = value.access;
 			slot->synced_name_access = value.name_access;
+			slot->synced_tree_access = value.tree_access;
 			differs = false;
 		}
 	}
@@ -379,6 +386,16 @@ static int sync_name(struct watch_set *s, struct name_slot *ns)
 	return r < 0 ? r : 0;
 }
 
+static void recompute_access(struct watch_inode *pub)
+{
+	pub->access = pub->tree_access = 0;
+	for (size_t i = 0; i < pub->n_entries; i++) {
+		pub->access |= pub->entries[i]->access;
+		if (pub->entries[i]->tree)
+			pub->tree_access |= pub->entries[i]->access;
+	}
+}
+
 static int entries_add(struct watch_inode *pub, struct watch_entry *e)
 {
 	struct watch_entry **grown = realloc(pub->entries, (pub->n_entries + 1) * sizeof(*grown));
@@ -387,9 +404,7 @@ static int entries_add(struct watch_inode *pub, struct watch_entry *e)
 		return -ENOMEM;
 	pub->entries = grown;
 	pub->entries[pub->n_entries++] = e;
-	pub->access = 0;
-	for (size_t i = 0; i < pub->n_entries; i++)
-		pub->access |= pub->entries[i]->access;
+	recompute_access(pub);
 	return 0;
 }
 
@@ -400,9 +415,7 @@ static void entries_remove(struct watch_inode *pub, struct watch_entry *e)
 			pub->entries[i] = pub->entries[--pub->n_entries];
 			break;
 		}
-	pub->access = 0;
-	for (size_t i = 0; i < pub->n_entries; i++)
-		pub->access |= pub->entries[i]->access;
+	recompute_access(pub);
 }
 
 static struct inode_slot *inode_slot_get(struct watch_set *s, const struct hive_watch_key *file)
@@ -428,6 +441,8 @@ static struct inode_slot *inode_slot_get(struct watch_set *s, const struct hive_
 	return slot;
 }
 
+static void count_tree(struct watch_set *s, struct inode_slot *slot, bool counted);
+
 /* A slot with neither entries nor names goes. Even if the map delete
  * failed: an orphaned map key only produces events user space ignores, and
  * sync retries nothing for it. Dropping the slot keeps user space
@@ -439,6 +454,7 @@ static void inode_slot_drop_if_empty(struct watch_set *s, struct inode_slot *slo
 	hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
 	hashmap_remove(s->ids, &slot->pub.id, sizeof(slot->pub.id));
 	s->n_unsynced -= slot->unsynced;
+	count_tree(s, slot, false);
 	free(slot->pub.entries);
 	free(slot->names);
 	free(slot);
@@ -549,6 +565,33 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 	return r < 0 ? r : k;
 }
 
+/* Tell the map how many trees there are, if it differs. */
+static int sync_trees(struct watch_set *s)
+{
+	int r = 0;
+
+	if (s->map_ops && s->map_ops->trees && s->synced_trees != s->n_trees) {
+		r = s->map_ops->trees(s->map, s->n_trees);
+		if (r >= 0)
+			s->synced_trees = s->n_trees;
+	}
+	return r < 0 ? r : 0;
+}
+
+/* A slot's tree is counted (its filter bit, the trees the hooks look for)
+ * before it enters the map, and uncounted after it left: the hooks never
+ * miss a tree because of either. */
+static void count_tree(struct watch_set *s, struct inode_slot *slot, bool counted)
+{
+	if (slot->tree_counted == counted)
+		return;
+	slot->tree_counted = counted;
+	s->n_trees += counted ? 1 : -1;
+	name_filter_count_tree(s->name_filter, &slot->pub.file, counted ? +1 : -1);
+	(void)sync_name_filter(s);
+	(void)sync_trees(s);
+}
+
 static int file_remove(struct watch_set *s, struct watch_entry *e)
 {
 	struct inode_slot *slot = e->has_file ? hashmap_get(s->inodes, &e->file, sizeof(e->file)) : NULL;
@@ -558,6 +601,8 @@ static int file_remove(struct watch_set *s, struct watch_entry *e)
 		return 0;
 	entries_remove(&slot->pub, e);
 	r = sync_inode(s, slot);
+	if (!slot->pub.tree_access && slot->synced_tree_access == 0)
+		count_tree(s, slot, false);
 	inode_slot_drop_if_empty(s, slot);
 	return r;
 }
@@ -594,6 +639,8 @@ static int file_add(struct watch_set *s, struct watch_entry *e)
 		return -ENOMEM;
 	}
 	e->file_id = slot->pub.id;
+	if (slot->pub.tree_access)
+		count_tree(s, slot, true);
 	return sync_inode(s, slot);
 }
 
@@ -759,6 +806,9 @@ int watch_set_sync(struct watch_set *s)
 	void *v;
 	int r = sync_data_dir_names(s), k;
 
+	k = sync_trees(s);
+	if (k < 0 && r >= 0)
+		r = k;
 	k = sync_name_filter(s);
 	if (k < 0 && r >= 0)
 		r = k;
@@ -789,15 +839,15 @@ int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void
 
 	s->map_ops = map ? ops : NULL;
 	s->map = map;
-	s->synced_data_dir_names = UINT64_MAX;
+	s->synced_data_dir_names = s->synced_trees = UINT64_MAX;
 	/* Unknown: a kept map has the previous agent's bits. */
 	name_filter_unsynced(s->name_filter);
 	hashmap_iter_init(&it, s->inodes);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
 		struct inode_slot *slot = v;
 
-		slot->synced_access = slot->synced_name_access = 0;
-		count_unsynced(s, &slot->unsynced, slot->pub.access || slot->name_access);
+		slot->synced_access = slot->synced_name_access = slot->synced_tree_access = 0;
+		count_unsynced(s, &slot->unsynced, slot->pub.access || slot->name_access || slot->pub.tree_access);
 	}
 	hashmap_iter_init(&it, s->names);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
@@ -890,6 +940,11 @@ static int loader_name_filter(void *map, uint32_t word, uint64_t bits)
 	return loader_name_filter_put(map, word, bits);
 }
 
+static int loader_trees(void *map, uint64_t n)
+{
+	return loader_set_trees(map, n);
+}
+
 static int loader_foreach_name(void *map, int (*fn)(const struct hive_name_key *key, void *userdata),
 			       void *userdata)
 {
@@ -907,6 +962,7 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader)
 		.name_foreach = loader_foreach_name,
 		.data_dir_names = loader_data_dir_names,
 		.name_filter_put = loader_name_filter,
+		.trees = loader_trees,
 	};
 
 	return watch_set_set_map(s, &ops, loader);

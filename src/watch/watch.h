@@ -33,6 +33,10 @@ struct watch_entry {
 	bool has_file;              /* false: only the name is watched, nothing is there yet */
 	struct hive_name_key *name; /* the file's name in its directory, or NULL */
 	uint32_t access;            /* HIVE_MAY_* */
+	/* The file is a directory whose whole tree is watched (a policy's
+	 * path ending in "/" "**"): access is also wanted for everything below
+	 * it, at any depth. */
+	bool tree;
 	char *policy;
 	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
@@ -59,6 +63,7 @@ struct watch_inode {
 	struct hive_watch_key file; /* a name's: its directory */
 	uint32_t id;                /* echoed by the kernel in every event */
 	uint32_t access;
+	uint32_t tree_access; /* what its tree entries want below it */
 	struct watch_entry **entries;
 	size_t n_entries;
 };
@@ -113,6 +118,8 @@ struct watch_map_ops {
 	int (*data_dir_names)(void *map, uint64_t n);
 	/* Word word of the name filter (NULL: no filter; hive.h). */
 	int (*name_filter_put)(void *map, uint32_t word, uint64_t bits);
+	/* How many trees are watched (NULL: not told). */
+	int (*trees)(void *map, uint64_t n);
 };
 
 /* Start (map != NULL) or stop writing to a map; starting writes every

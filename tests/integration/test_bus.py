@@ -12,9 +12,8 @@ import tempfile
 import unittest
 
 from tests.lib import hivetest
-from tests.lib.hivetest import BUILD, SRC, Hived, host_policy, run, wait_until
+from tests.lib.hivetest import HIVECTL, SRC, Hived, host_policy, run, wait_until
 
-HIVECTL = os.environ.get("HIVECTL", os.path.join(BUILD, "hivectl"))
 
 
 class Bus(unittest.TestCase):

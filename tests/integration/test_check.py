@@ -26,7 +26,7 @@ BAD = [
     ({"a.json": '{%s, "paths": []}' % P}, '"p": paths: must not be empty'),
     ({"a.json": '{%s, "paths": ["shadow"]}' % P}, 'paths[0]: "shadow" is not an absolute path'),
     ({"a.json": '{%s, "paths": ["/a", "/a/../b"]}' % P}, 'paths[1]: "/a/../b" has a "." or ".." component'),
-    ({"a.json": '{%s, "paths": ["/x"], "access": ["read", "delete"]}' % P}, 'access[1]: unknown access "delete"'),
+    ({"a.json": '{%s, "paths": ["/x"], "access": ["read", "remove"]}' % P}, 'access[1]: unknown access "remove"'),
     ({"a.json": '{%s, "paths": ["/x"], "access": "read"}' % P}, '"p": access: must be an array of strings, got a string'),
     ({"a.json": '{%s, "paths": ["/x"], "action": "kill"}' % P}, 'action: unsupported action "kill"'),
     ({"a.json": '{"name": "p", "paths": ["/x"]}'}, '"p": selects nothing'),

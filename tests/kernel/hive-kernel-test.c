@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,13 +33,18 @@
 #define DIR_ "/tmp/hive-kernel-test"
 
 static struct hive_event events[MAX_EVENTS];
+static struct hive_ext changes[MAX_EVENTS]; /* where events[i] is a change */
 static size_t n_events;
 static int failures;
 
 static int on_event(const struct hive_event *ev, void *userdata)
 {
-	if (n_events < MAX_EVENTS)
+	const struct hive_ext *c = hive_event_ext(ev);
+
+	if (n_events < MAX_EVENTS) {
+		changes[n_events] = c ? *c : (struct hive_ext){};
 		events[n_events++] = *ev;
+	}
 	return 0;
 }
 
@@ -209,41 +216,285 @@ static int copy_file(const char *from, const char *to)
 	return n == 0 ? 0 : -1;
 }
 
+/* The name filter as this test sets it: one bit more per watched name. */
+static uint64_t name_filter[HIVE_NAME_FILTER_BITS / 64];
+
+static int name_filter_set(struct loader *l, uint32_t pos)
+{
+	name_filter[pos / 64] |= 1ULL << (pos % 64);
+	return loader_name_filter_put(l, pos / 64, name_filter[pos / 64]);
+}
+
+/* Watch name in DIR_ (whose own entry has id 4 and watches only names) as
+ * watch id, as the watch set writes it: names map, directory entry, the
+ * directory's and the name's filter bits. */
+static int watch_name(struct loader *l, const char *name, uint32_t id)
+{
+	struct hive_name_key key = {};
+	size_t len = strlen(name);
+	int r = watch(l, DIR_, 4, &key.dir);
+
+	if (r < 0)
+		return r;
+	r = loader_watch_put(l, &key.dir, &(struct hive_watch_value){ .watch_id = 4, .name_access = HIVE_ACCESS_ALL });
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	if (r >= 0)
+		r = loader_name_put(l, &key, &(struct hive_watch_value){ .watch_id = id, .access = HIVE_ACCESS_ALL });
+	if (r >= 0)
+		r = name_filter_set(l, HIVE_NAME_FILTER_DIR(key.dir.ino));
+	if (r >= 0)
+		r = name_filter_set(l, HIVE_NAME_FILTER_NAME(key.dir.ino, len, (unsigned char)name[0],
+							  (unsigned char)name[len - 1]));
+	return r;
+}
+
 /*
  * A file renamed over a watched name, the inode map not told: the hooks find
- * it by its directory and name (the names map, name_dirs, the directory's
- * name_bloom: as the watch set writes them), on this kernel's hook.
+ * it by its directory and name, on this kernel's hook.
  */
 static bool renamed_over_is_seen_by_name(struct loader *l)
 {
-	struct hive_name_key name = {};
 	pid_t p;
-	int r;
 
-	r = watch(l, DIR_, 4, &name.dir);
-	if (r < 0)
-		return false;
-	/* The directory is not watched itself: only its name. */
-	r = loader_watch_put(l, &name.dir, &(struct hive_watch_value){ .watch_id = 4, .name_access = HIVE_ACCESS_ALL });
-	snprintf(name.name, sizeof(name.name), "named");
-	if (r >= 0)
-		r = loader_name_put(l, &name, &(struct hive_watch_value){ .watch_id = 3, .access = HIVE_ACCESS_ALL });
-	if (r >= 0) {
-		/* The directory's bit and the name's, in a map that has no other. */
-		uint32_t dir = HIVE_NAME_FILTER_DIR(name.dir.ino), named = HIVE_NAME_FILTER_NAME(name.dir.ino, 5, 'n', 'd');
-		uint64_t dir_bit = 1ULL << (dir % 64), named_bit = 1ULL << (named % 64);
-
-		if (dir / 64 == named / 64)
-			r = loader_name_filter_put(l, dir / 64, dir_bit | named_bit);
-		else if ((r = loader_name_filter_put(l, dir / 64, dir_bit)) >= 0)
-			r = loader_name_filter_put(l, named / 64, named_bit);
-	}
-	if (r < 0 || close(open(DIR_ "/named.new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0 ||
+	if (watch_name(l, "named", 3) < 0 || close(open(DIR_ "/named.new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) < 0 ||
 	    rename(DIR_ "/named.new", DIR_ "/named") < 0)
 		return false;
 	p = child_open(DIR_ "/named", O_RDONLY);
 	drain(l, 300);
 	return seen(p, 3, HIVE_MAY_READ, self_exe);
+}
+
+/* What is done to a file, each from a child process of its own. */
+static void act_chmod(void) { _exit(chmod(DIR_ "/c-attr", 04755) < 0); }
+static void act_fchmod(void)
+{
+	int fd = open(DIR_ "/c-attr", O_RDONLY | O_CLOEXEC);
+
+	_exit(fd < 0 || fchmod(fd, 0640) < 0);
+}
+static void act_chown(void) { _exit(chown(DIR_ "/c-attr", 1000, 1001) < 0); }
+static void act_utimes(void) { _exit(utimes(DIR_ "/c-attr", NULL) < 0); }
+static void act_setxattr(void) { _exit(setxattr(DIR_ "/c-attr", "trusted.hive", "x", 1, 0) < 0); }
+static void act_removexattr(void) { _exit(removexattr(DIR_ "/c-attr", "trusted.hive") < 0); }
+static void act_truncate(void) { _exit(truncate(DIR_ "/c-attr", 3) < 0); }
+static void act_open_trunc(void) { _exit(open(DIR_ "/c-attr", O_WRONLY | O_TRUNC | O_CLOEXEC) < 0); }
+static void act_link(void) { _exit(link(DIR_ "/c-attr", DIR_ "/c-attr.link") < 0); }
+static void act_unlink(void) { _exit(unlink(DIR_ "/c-gone") < 0); }
+static void act_rename(void) { _exit(rename(DIR_ "/c-move", DIR_ "/c-moved") < 0); }
+static void act_rename_over(void) { _exit(rename(DIR_ "/c-new", DIR_ "/c-over") < 0); }
+static void act_create(void) { _exit(open(DIR_ "/c-future", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0); }
+static void act_arrive(void) { _exit(rename(DIR_ "/c-src", DIR_ "/c-arrive") < 0); }
+static void act_mkdir(void) { _exit(mkdir(DIR_ "/c-subdir", 0750) < 0); }
+static void act_chmod_other(void) { _exit(chmod(DIR_ "/other", 0644) < 0); }
+
+static const struct change_step {
+	const char *what;
+	void (*act)(void);
+	uint32_t watch_id, kind, changed, mode;
+	uint32_t other_kind;
+	const char *other;
+} change_steps[] = {
+	{ "chmod 4755", act_chmod, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_MODE, 04755 },
+	{ "fchmod 0640 (by descriptor)", act_fchmod, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_MODE, 0640 },
+	{ "chown 1000:1001", act_chown, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_UID | HIVE_CHANGED_GID },
+	{ "utimes", act_utimes, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_ATIME | HIVE_CHANGED_MTIME },
+	{ "setxattr", act_setxattr, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_XATTR, 0, HIVE_OTHER_XATTR, "trusted.hive" },
+	{ "removexattr", act_removexattr, 10, HIVE_ACCESS_ATTRIB, HIVE_CHANGED_XATTR | HIVE_CHANGED_REMOVED, 0,
+	  HIVE_OTHER_XATTR, "trusted.hive" },
+	{ "truncate", act_truncate, 10, HIVE_ACCESS_TRUNCATE, HIVE_CHANGED_SIZE },
+	{ "open with O_TRUNC", act_open_trunc, 10, HIVE_ACCESS_TRUNCATE, HIVE_CHANGED_SIZE },
+	{ "hard link", act_link, 10, HIVE_ACCESS_LINK, 0, 0, HIVE_OTHER_TARGET, DIR_ "/c-attr.link" },
+	{ "unlink", act_unlink, 11, HIVE_ACCESS_DELETE, 0, 0, HIVE_OTHER_TARGET, DIR_ "/c-gone" },
+	{ "rename away", act_rename, 12, HIVE_ACCESS_RENAME, 0, 0, HIVE_OTHER_TARGET, DIR_ "/c-moved" },
+	{ "renamed over (its delete)", act_rename_over, 13, HIVE_ACCESS_DELETE, 0, 0, HIVE_OTHER_SOURCE, DIR_ "/c-new" },
+	{ "create at a watched name", act_create, 14, HIVE_ACCESS_CREATE, HIVE_CHANGED_MODE, 0, HIVE_OTHER_TARGET,
+	  DIR_ "/c-future" },
+	{ "renamed onto a watched name", act_arrive, 15, HIVE_ACCESS_RENAME, 0, 0, HIVE_OTHER_SOURCE, DIR_ "/c-src" },
+	{ "mkdir at a watched name", act_mkdir, 16, HIVE_ACCESS_CREATE, HIVE_CHANGED_MODE, S_IFDIR | 0750,
+	  HIVE_OTHER_TARGET, DIR_ "/c-subdir" },
+};
+
+static pid_t child_do(void (*act)(void), int *status)
+{
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0)
+		act();
+	waitpid(pid, &st, 0);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return pid;
+}
+
+/* The change event of pid that step expects, or -1. */
+static ssize_t seen_change(pid_t pid, const struct change_step *t)
+{
+	for (size_t i = 0; i < n_events; i++) {
+		const struct hive_ext *c = &changes[i];
+
+		if ((pid_t)events[i].tgid != pid || events[i].watch_id != t->watch_id || !(events[i].mask & t->kind) ||
+		    !(events[i].flags & HIVE_EVENT_EXT) || strcmp(events[i].exe, self_exe) != 0 ||
+		    (c->changed & t->changed) != t->changed || c->other_kind != t->other_kind)
+			continue;
+		if (t->mode && c->mode != t->mode)
+			continue;
+		if (t->other && strcmp(c->other, t->other) != 0)
+			continue;
+		return (ssize_t)i;
+	}
+	return -1;
+}
+
+static int make_file(const char *path)
+{
+	return close(open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+}
+
+/*
+ * Every change kind on watched files and names, with its values and other
+ * name as the kernel resolved them; none for an unwatched file. In
+ * tracepoint mode the loader says that it sees none.
+ */
+static void change_scenario(struct loader *l, const char *mode_name)
+{
+	const char *files[] = { DIR_ "/c-attr", DIR_ "/c-gone", DIR_ "/c-move", DIR_ "/c-over", DIR_ "/c-new",
+				DIR_ "/c-src" };
+	struct hive_watch_key key;
+	struct stat other;
+	char what[512];
+	int r = 0, status;
+	pid_t p, control;
+
+	if (loader_mode(l) == ATTACH_TRACEPOINT) {
+		report(loader_unseen(l) == HIVE_ACCESS_CHANGES, mode_name, "changes are said to be unseen");
+		return;
+	}
+	snprintf(what, sizeof(what), "every change kind has its hooks (unseen: %#x)", loader_unseen(l));
+	report(loader_unseen(l) == 0, mode_name, what);
+	/* As an earlier mode left them. */
+	for (size_t i = 0; i < ARRAY_SIZE(change_steps); i++)
+		if (change_steps[i].other && change_steps[i].other_kind == HIVE_OTHER_TARGET)
+			unlink(change_steps[i].other);
+	rmdir(DIR_ "/c-subdir");
+	for (size_t i = 0; i < ARRAY_SIZE(files) && r >= 0; i++)
+		r = make_file(files[i]);
+	for (uint32_t id = 10; id <= 13 && r >= 0; id++)
+		r = watch(l, files[id - 10], id, &key);
+	if (r >= 0)
+		r = watch_name(l, "c-future", 14);
+	if (r >= 0)
+		r = watch_name(l, "c-arrive", 15);
+	if (r >= 0)
+		r = watch_name(l, "c-subdir", 16);
+	report(r >= 0, mode_name, "change watches set up");
+	if (r < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(change_steps); i++) {
+		const struct change_step *t = &change_steps[i];
+		ssize_t k;
+
+		p = child_do(t->act, &status);
+		drain(l, 300);
+		k = seen_change(p, t);
+		snprintf(what, sizeof(what), "%s is a change record (exit %d)", t->what, status);
+		if (k < 0 && n_events) {
+			const struct hive_ext *c = &changes[n_events - 1];
+
+			snprintf(what + strlen(what), sizeof(what) - strlen(what),
+				 "; last event: pid %u id %u mask %#x changed %#x mode %o other %u \"%.100s\"",
+				 events[n_events - 1].tgid, events[n_events - 1].watch_id, events[n_events - 1].mask,
+				 c->changed, c->mode, c->other_kind, c->other);
+		}
+		report(status == 0 && k >= 0, mode_name, what);
+	}
+	p = child_do(act_chmod_other, &status);
+	control = child_do(act_chmod, &status);
+	drain(l, 300);
+	report(stat(DIR_ "/other", &other) == 0 && seen_change(control, &change_steps[0]) >= 0 && !seen_ino(other.st_ino),
+	       mode_name, "a change to an unwatched file is silent (a later watched one is seen)");
+}
+
+/* An event of pid for the tree of watch id, of one of kinds, at below. */
+static bool seen_in_tree(pid_t pid, uint32_t id, uint32_t kinds, const char *below)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if ((pid_t)events[i].tgid == pid && events[i].watch_id == id && (events[i].mask & kinds) &&
+		    (events[i].flags & HIVE_EVENT_IN_TREE) && (events[i].flags & HIVE_EVENT_EXT) &&
+		    strcmp(changes[i].below, below) == 0)
+			return true;
+	return false;
+}
+
+static void act_tree_create(void) { _exit(open(DIR_ "/tree/sub/new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0); }
+static void act_tree_chmod(void) { _exit(chmod(DIR_ "/tree/sub/f", 0600) < 0); }
+static void act_tree_move_in(void) { _exit(rename(DIR_ "/tree-in", DIR_ "/tree/sub/moved") < 0); }
+static void act_tree_unlink(void) { _exit(unlink(DIR_ "/tree/sub/new") < 0); }
+
+/*
+ * A directory tree (HIVE_WATCH_TREE's tree_access on its root, as the watch
+ * set writes it): a file at any depth below it, also through a hard link
+ * outside it, is found by walking its parents, with its path below the
+ * root; in fentry and kprobe modes, changes in it too.
+ */
+static void tree_scenario(struct loader *l, const char *mode_name)
+{
+	static const struct {
+		const char *what;
+		void (*act)(void);
+		uint32_t kind;
+		const char *below;
+	} tree_changes[] = {
+		{ "a create in a tree", act_tree_create, HIVE_ACCESS_CREATE, "sub/new" },
+		{ "a chmod in a tree", act_tree_chmod, HIVE_ACCESS_ATTRIB, "sub/f" },
+		{ "a rename into a tree", act_tree_move_in, HIVE_ACCESS_RENAME, "sub/moved" },
+		{ "an unlink in a tree", act_tree_unlink, HIVE_ACCESS_DELETE, "sub/new" },
+	};
+	struct hive_watch_key root;
+	struct stat outside;
+	char what[200];
+	int r, status;
+	pid_t p, control;
+
+	unlink(DIR_ "/tree/sub/moved");
+	mkdir(DIR_ "/tree", 0755);
+	mkdir(DIR_ "/tree/sub", 0755);
+	r = make_file(DIR_ "/tree/sub/f");
+	if (r >= 0 && access(DIR_ "/tree-link", F_OK) < 0)
+		r = link(DIR_ "/tree/sub/f", DIR_ "/tree-link");
+	if (r >= 0)
+		r = make_file(DIR_ "/tree-in");
+	if (r >= 0)
+		r = watch(l, DIR_ "/tree", 20, &root);
+	if (r >= 0)
+		r = loader_watch_put(l, &root, &(struct hive_watch_value){ .watch_id = 20, .access = HIVE_ACCESS_ALL,
+									  .tree_access = HIVE_ACCESS_ALL });
+	if (r >= 0)
+		r = name_filter_set(l, HIVE_NAME_FILTER_DIR(root.ino));
+	if (r >= 0)
+		r = loader_set_trees(l, 1);
+	report(r >= 0, mode_name, "tree watched");
+	if (r < 0)
+		return;
+	p = child_open(DIR_ "/tree/sub/f", O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(p, 20, HIVE_MAY_READ, "sub/f"), mode_name, "a read two levels down a tree");
+	p = child_open(DIR_ "/tree-link", O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(p, 20, HIVE_MAY_READ, "sub/f"), mode_name, "a read through a hard link outside the tree");
+	p = child_open(DIR_ "/other", O_RDONLY);
+	control = child_open(DIR_ "/tree/sub/f", O_RDONLY);
+	drain(l, 300);
+	report(stat(DIR_ "/other", &outside) == 0 && seen_in_tree(control, 20, HIVE_MAY_READ, "sub/f") &&
+		       !seen_ino(outside.st_ino),
+	       mode_name, "a file outside the tree is silent");
+	if (loader_mode(l) == ATTACH_TRACEPOINT)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(tree_changes); i++) {
+		p = child_do(tree_changes[i].act, &status);
+		drain(l, 300);
+		snprintf(what, sizeof(what), "%s is a change record (exit %d)", tree_changes[i].what, status);
+		report(status == 0 && seen_in_tree(p, 20, tree_changes[i].kind, tree_changes[i].below), mode_name, what);
+	}
 }
 
 static void scenario(const char *mode_name)
@@ -277,10 +528,14 @@ static void scenario(const char *mode_name)
 		goto finish;
 	report(r == 1, mode_name, "inode identity reported by the kernel");
 	if (loader_mode(l) != ATTACH_TRACEPOINT) {
-		/* Nothing outside inode_permission() stays attached: the
+		/* Nothing but the mode's own hooks stays attached: the
 		 * resolver's syscall tracepoint only while resolving. */
-		snprintf(what, sizeof(what), "only the access hook is attached once resolved (%d attachments)", count_links());
-		report(count_links() == 1, mode_name, what);
+		int maps[_KEPT_MAP_MAX], links[KEPT_LINKS_MAX];
+		size_t hooks = loader_kernel_fds(l, maps, links);
+
+		snprintf(what, sizeof(what), "only the mode's %zu hooks are attached once resolved (%d attachments)",
+			 hooks, count_links());
+		report(count_links() == (int)hooks, mode_name, what);
 	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
@@ -313,6 +568,9 @@ static void scenario(const char *mode_name)
 	report(status == 1 && seen(control, 1, HIVE_MAY_READ, self_exe) &&
 		       seen(p, 1, HIVE_MAY_READ, self_exe) == (loader_mode(l) != ATTACH_TRACEPOINT),
 	       mode_name, what);
+
+	change_scenario(l, mode_name);
+	tree_scenario(l, mode_name);
 
 	r = loader_stats_add(l, &st);
 	snprintf(what, sizeof(what), "stats add up (%llu matched, %llu emitted, %zu received)",

@@ -20,6 +20,7 @@ import unittest
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("HIVE_BUILD_DIR", os.path.join(SRC, "build"))
 HIVED = os.environ.get("HIVED", os.path.join(BUILD, "hived"))
+HIVECTL = os.environ.get("HIVECTL", os.path.join(BUILD, "hivectl"))
 
 
 def message_ids():

@@ -9,13 +9,17 @@
 
 static void test_access_names(void)
 {
-	char buf[64];
+	char buf[96];
 
 	CHECK_STREQ(access_to_string(HIVE_MAY_READ | HIVE_MAY_OPEN, buf, sizeof(buf)), "read");
 	CHECK_STREQ(access_to_string(HIVE_MAY_WRITE | HIVE_MAY_APPEND, buf, sizeof(buf)), "write,append");
 	CHECK_STREQ(access_to_string(HIVE_MAY_EXEC, buf, sizeof(buf)), "exec");
 	CHECK_STREQ(access_to_string(HIVE_MAY_OPEN, buf, sizeof(buf)), "");
 	CHECK_STREQ(access_to_string(HIVE_ACCESS_ALL, buf, 8), "read,wr"); /* cut, never overrun */
+	CHECK_STREQ(access_to_string(HIVE_ACCESS_ALL, buf, sizeof(buf)),
+		    "read,write,exec,append,attrib,truncate,create,delete,rename,link");
+	CHECK_STREQ(access_to_string(HIVE_ACCESS_CHANGES, buf, sizeof(buf)), "attrib,truncate,create,delete,rename,link");
+	CHECK_STREQ(access_names(), "read, write, exec, append, attrib, truncate, create, delete, rename or link");
 	for (size_t i = 0; i < ACCESS_N; i++)
 		CHECK(access_from_name(access_name(access_bit(i))) == access_bit(i));
 	CHECK(access_from_name("open") == 0);

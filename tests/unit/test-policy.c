@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ static const struct bad_case {
 	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc//x\"]}", "has an empty component" },
 	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/\"]}", "ends with \"/\"" },
 	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\\ny\"]}", "contains a control character" },
-	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"exe\"]}", "access[1]: unknown access \"exe\" (expected read, write, exec or append)" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"exe\"]}", "access[1]: unknown access \"exe\" (expected read, write, exec, append, attrib, truncate, create, delete, rename or link)" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": []}", "access: must not be empty" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"read\"]}", "access[1]: \"read\" is listed twice" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"block\"}", "action: unsupported action \"block\"" },
@@ -363,6 +364,18 @@ static void test_bad_resources_are_refused_with_the_field(void)
 	}
 }
 
+/* A path ending in the tree suffix watches the directory before it. */
+static void test_tree_paths(void)
+{
+	size_t len = 0;
+
+	CHECK(policy_path_tree("/etc/sudoers.d/**", &len) && len == strlen("/etc/sudoers.d"));
+	CHECK(policy_path_tree("/**", &len) && len == 1);
+	CHECK(!policy_path_tree("/etc/**/x", &len) && !policy_path_tree("/etc/*", &len) &&
+	      !policy_path_tree("/etc/a**", &len) && !policy_path_tree("/etc", &len));
+	CHECK(policy_path_is_valid("/etc/**") && policy_path_is_valid("/**"));
+}
+
 int main(void)
 {
 	RUN(test_bad_policies_each_have_a_distinct_clear_error);
@@ -375,5 +388,6 @@ int main(void)
 	RUN(test_directory_loading);
 	RUN(test_resources_mean_what_files_mean);
 	RUN(test_bad_resources_are_refused_with_the_field);
+	RUN(test_tree_paths);
 	return TAP_END();
 }

@@ -9,6 +9,7 @@
 #include "output/exe-names.h"
 #include "output/output.h"
 #include "output/record.h"
+#include "shared/abi.h"
 #include "shared/macro.h"
 #include "watch/watch.h"
 #include "tap.h"
@@ -300,6 +301,72 @@ static void test_json_line(void)
 	watch_entry_free(e);
 }
 
+/* A change's values and its other name, in both formats; the other name
+ * is escaped like every name a process chose. */
+static void test_change_fields(void)
+{
+	struct watch_entry *e = entry("p", 10, HIVE_ACCESS_ATTRIB | HIVE_ACCESS_RENAME, "pol");
+	struct hive_ext_event ce = { .ev = event(10, 7, HIVE_ACCESS_ATTRIB, "chmod"),
+					.ext = { .changed = HIVE_CHANGED_MODE | HIVE_CHANGED_UID, .mode = 04755,
+						    .uid = 0 } };
+	struct access_record rec = { .event = &ce.ev, .ext = &ce.ext, .entry = e, .realtime_usec = 1 };
+	bool mode = false, message = false, forged = false;
+	char **lines, *line;
+	cJSON *o, *changed;
+
+	ce.ev.flags = HIVE_EVENT_EXT;
+	CHECK(hive_event_ext(&ce.ev) == &ce.ext);
+	snprintf(rec.comm, sizeof(rec.comm), "chmod");
+	snprintf(rec.access, sizeof(rec.access), "attrib");
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		mode = mode || strcmp(lines[i], "HIVE_NEW_MODE=4755") == 0;
+		message = message || strstr(lines[i], "MESSAGE=chmod[7] uid=1000 attrib /etc/shadow (mode 4755, uid 0)");
+		CHECK(strncmp(lines[i], "HIVE_NEW_GID=", 13) != 0 && strncmp(lines[i], "HIVE_TARGET_PATH=", 17) != 0);
+	}
+	CHECK(mode && message);
+	output_journal_lines_free(lines);
+
+	/* A rename away: the new name, chosen by the process. */
+	ce.ev.mask = HIVE_ACCESS_RENAME;
+	ce.ext = (struct hive_ext){ .other_kind = HIVE_OTHER_TARGET };
+	snprintf(ce.ext.other, sizeof(ce.ext.other), "/tmp/x\nPRIORITY=0");
+	snprintf(rec.access, sizeof(rec.access), "rename");
+	lines = output_journal_lines(&rec);
+	message = false;
+	for (size_t i = 0; lines && lines[i]; i++) {
+		forged = forged || strcmp(lines[i], "PRIORITY=0") == 0;
+		mode = mode && strncmp(lines[i], "HIVE_NEW_MODE=", 14) != 0;
+		message = message || strstr(lines[i], "rename /etc/shadow (name /tmp/x\\x0aPRIORITY=0)");
+		if (strncmp(lines[i], "HIVE_TARGET_PATH=", 17) == 0)
+			CHECK_STREQ(lines[i], "HIVE_TARGET_PATH=/tmp/x\\x0aPRIORITY=0");
+	}
+	CHECK(mode && message && !forged);
+	output_journal_lines_free(lines);
+
+	/* JSON: the list of what changed, the xattr's name. */
+	ce.ev.mask = HIVE_ACCESS_ATTRIB;
+	ce.ext = (struct hive_ext){ .changed = HIVE_CHANGED_XATTR | HIVE_CHANGED_REMOVED,
+					  .other_kind = HIVE_OTHER_XATTR };
+	snprintf(ce.ext.other, sizeof(ce.ext.other), "security.capability");
+	line = output_json_line(&rec);
+	o = cJSON_Parse(line);
+	changed = cJSON_GetObjectItemCaseSensitive(o, "changed");
+	CHECK(cJSON_GetArraySize(changed) == 2 && strcmp(cJSON_GetArrayItem(changed, 1)->valuestring, "removed") == 0);
+	CHECK_STREQ(str(o, "xattr"), "security.capability");
+	CHECK(!cJSON_GetObjectItemCaseSensitive(o, "target_path"));
+	cJSON_Delete(o);
+	free(line);
+
+	/* A create at a watched name: no file yet, so no inode. */
+	ce.ev.ino = 0;
+	ce.ev.mask = HIVE_ACCESS_CREATE;
+	line = output_json_line(&rec);
+	CHECK(line && !strstr(line, "\"inode\"") && !strstr(line, "\"dev\""));
+	free(line);
+	watch_entry_free(e);
+}
+
 int main(void)
 {
 	RUN(test_one_record_per_entry_that_wants_it);
@@ -308,5 +375,6 @@ int main(void)
 	RUN(test_exe_names_alone);
 	RUN(test_journal_fields);
 	RUN(test_json_line);
+	RUN(test_change_fields);
 	return TAP_END();
 }

@@ -138,6 +138,8 @@ struct fake_map {
 	size_t n_names;
 	uint64_t data_dir_names;
 	bool uncounted; /* a volume name in the map while the count said none */
+	uint64_t trees;
+	bool tree_uncounted; /* a tree in the map while the count or the filter said none */
 	uint64_t name_filter[HIVE_NAME_FILTER_BITS / 64];
 	bool unmarked; /* a name in the map while the filter did not let it through */
 };
@@ -189,6 +191,7 @@ static int fake_put(void *map, const struct hive_watch_key *key, const struct hi
 		m->slots[i].key = *key;
 	}
 	m->slots[i].value = *value;
+	m->tree_uncounted |= value->tree_access && (!m->trees || !filter_has(m, HIVE_NAME_FILTER_DIR(key->ino)));
 	return 0;
 }
 
@@ -261,6 +264,12 @@ static int fake_name_filter_put(void *map, uint32_t word, uint64_t bits)
 	return 0;
 }
 
+static int fake_trees(void *map, uint64_t n)
+{
+	((struct fake_map *)map)->trees = n;
+	return 0;
+}
+
 static int fake_data_dir_names(void *map, uint64_t n)
 {
 	((struct fake_map *)map)->data_dir_names = n;
@@ -290,6 +299,7 @@ static const struct watch_map_ops fake_ops = {
 	.name_foreach = fake_name_foreach,
 	.data_dir_names = fake_data_dir_names,
 	.name_filter_put = fake_name_filter_put,
+	.trees = fake_trees,
 };
 
 static uint32_t map_access(struct fake_map *m, uint64_t ino)
@@ -547,6 +557,39 @@ static void test_keys(void)
 	free(k);
 }
 
+/* A tree's root: its slot says what the tree wants below it, the hooks'
+ * count of trees and its filter bit come before it, and go after it. */
+static void test_trees_are_counted_and_marked(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct watch_entry *tree = entry("t", 10, HIVE_MAY_READ | HIVE_ACCESS_CREATE, "t");
+	struct watch_set *s;
+	int i;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	tree->tree = true;
+	CHECK(watch_set_put(s, tree) == 0);
+	CHECK(watch_set_put(s, entry("plain", 10, HIVE_MAY_WRITE, "p")) == 0);
+	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
+	CHECK(i >= 0 && m.slots[i].value.tree_access == (HIVE_MAY_READ | HIVE_ACCESS_CREATE));
+	CHECK(i >= 0 && m.slots[i].value.access == (HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_ACCESS_CREATE));
+	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_DIR(10)) && !m.tree_uncounted);
+	/* The tree goes, the plain watch of the directory stays. */
+	CHECK(watch_set_remove(s, "t") == 0);
+	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
+	CHECK(i >= 0 && m.slots[i].value.tree_access == 0 && m.slots[i].value.access == HIVE_MAY_WRITE);
+	CHECK(m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_DIR(10)));
+	/* A tree is not the same entry as the directory alone. */
+	tree = entry("plain", 10, HIVE_MAY_WRITE, "p");
+	tree->tree = true;
+	CHECK(watch_set_put(s, tree) == 0);
+	CHECK(m.trees == 1);
+	CHECK(watch_set_remove(s, "plain") == 0);
+	CHECK(m.n == 0 && m.trees == 0);
+	watch_set_free(s);
+}
+
 int main(void)
 {
 	RUN(test_entries_group_by_inode);
@@ -561,5 +604,6 @@ int main(void)
 	RUN(test_tenant_quota);
 	RUN(test_names_are_watched_with_their_directory);
 	RUN(test_volume_names_are_counted);
+	RUN(test_trees_are_counted_and_marked);
 	return TAP_END();
 }

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Directory trees: a policy path ending in /** watches the directory and
+everything below it, at any depth, files made later included, by the
+kernel's dentries: however a file of the tree is reached (a hard link
+outside it, a bind mount, a symlink, /proc/PID/root), it is a record naming
+its path in the tree. On this machine's real kernel, in whatever attach mode
+hived probes."""
+
+import os
+import subprocess
+import unittest
+
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, host_policy, run
+
+
+class Trees(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        self.tree = os.path.join(self.tmp, "etc")
+        os.makedirs(os.path.join(self.tree, "sudoers.d", "sub"))
+        self.a = self.write(os.path.join(self.tree, "a"))
+        self.b = self.write(os.path.join(self.tree, "sudoers.d", "sub", "b"))
+        self.outside = self.write(os.path.join(self.tmp, "outside"))
+        # A hard link outside the tree, made before the watch starts.
+        self.early_link = os.path.join(self.tmp, "early-link")
+        os.link(self.b, self.early_link)
+        self.hived = Hived({"10-tree.json": [host_policy("tree", self.tree + "/**")]}).start()
+
+    def tearDown(self):
+        self.hived.close()
+        run("umount", "-l", os.path.join(self.tmp, "mnt"), check=False)
+
+    @staticmethod
+    def write(path, text="x\n"):
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def spawn(self, *cmd, **kw):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+        self.assertEqual(p.wait(), 0)
+        return p.pid
+
+    def test_every_depth_is_watched(self):
+        for path in (self.a, self.b):
+            pid = self.spawn("cat", path)
+            r = self.hived.wait_record(pid=pid)
+            self.assertEqual((r["policy"], r["path"], r["access"]), ("tree", path, ["read"]))
+            self.assertEqual(r["inode"], os.stat(path).st_ino)
+
+    def test_files_made_after_the_watch_started(self):
+        deep = os.path.join(self.tree, *["new"] * 20)
+        os.makedirs(deep)
+        f = self.write(os.path.join(deep, "f"))
+        pid = self.spawn("cat", f)
+        self.assertEqual(self.hived.wait_record(pid=pid)["path"], f)
+
+    def test_the_root_itself(self):
+        pid = self.spawn("ls", self.tree)
+        self.assertEqual(self.hived.wait_record(pid=pid, comm="ls")["path"], self.tree)
+
+    def test_a_hard_link_outside_reaches_the_file_in_the_tree(self):
+        late_link = os.path.join(self.tmp, "late-link")
+        os.link(self.a, late_link)
+        for link, path in ((self.early_link, self.b), (late_link, self.a)):
+            pid = self.spawn("cat", link)
+            self.assertEqual(self.hived.wait_record(pid=pid)["path"], path)
+
+    def test_a_symlink_and_proc_root_reach_it(self):
+        link = os.path.join(self.tmp, "symlink")
+        os.symlink(self.b, link)
+        pid = self.spawn("cat", link)
+        self.assertEqual(self.hived.wait_record(pid=pid)["path"], self.b)
+        pid = self.spawn("cat", "/proc/self/root" + self.a)
+        self.assertEqual(self.hived.wait_record(pid=pid)["path"], self.a)
+
+    def test_a_bind_mount_of_a_subtree_reaches_it(self):
+        target = os.path.join(self.tmp, "mnt")
+        os.mkdir(target)
+        sub = os.path.join(self.tree, "sudoers.d")
+        # unshare execs sh, which execs cat: one pid throughout.
+        pid = self.spawn("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                         f"mount --bind {sub} {target} && exec cat {target}/sub/b")
+        self.assertEqual(self.hived.wait_record(pid=pid, comm="cat")["path"], self.b)
+
+    def test_outside_the_tree_is_silent(self):
+        quiet = self.spawn("cat", self.outside)
+        # A file named like the tree's, beside it, is not in it either.
+        beside = self.write(self.tree + "-x")
+        quiet2 = self.spawn("cat", beside)
+        self.hived.assert_not_logged(quiet, self.a)
+        self.assertEqual(self.hived.matching(pid=quiet2), [])
+
+    def test_hostile_names(self):
+        """A symlink loop, names of 255 bytes nested beyond the 255 bytes
+        a path below the root is told in: no crash, still a record, its path
+        marked cut at the front (whole names only: the next one up did not
+        fit)."""
+        os.symlink("loop", os.path.join(self.tree, "loop"))
+        long = os.path.join(self.tree, *["n" * 255] * 3)
+        os.makedirs(long)
+        f = self.write(os.path.join(long, "f"))
+        self.spawn("sh", "-c", f"cat {self.tree}/loop 2>/dev/null; true")
+        pid = self.spawn("cat", f)
+        path = self.hived.wait_record(pid=pid)["path"]
+        self.assertEqual(path, self.tree + "/.../f")
+        # Still running, and recording.
+        pid = self.spawn("cat", self.a)
+        self.hived.wait_record(pid=pid)
+
+
+class TreeAccess(unittest.TestCase):
+    def test_a_trees_access_filter_holds_below_it(self):
+        hivetest.skip_unless_root()
+        tmp = hivetest.files_dir(self)
+        tree = os.path.join(tmp, "t")
+        os.mkdir(tree)
+        f = os.path.join(tree, "f")
+        open(f, "w").close()
+        with Hived({"p.json": host_policy("writes", tree + "/**", access=["write"])}) as h:
+            reader = subprocess.Popen(["cat", f])
+            reader.wait()
+            writer = subprocess.Popen(["sh", "-c", f"echo x > {f}"])
+            writer.wait()
+            self.assertEqual(h.wait_record(pid=writer.pid)["path"], f)
+            self.assertEqual(h.matching(pid=reader.pid), [])
+
+
+if __name__ == "__main__":
+    hivetest.main()
