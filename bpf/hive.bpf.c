@@ -742,8 +742,30 @@ static __always_inline struct hive_ext *ext_begin(void)
 	return x;
 }
 
-/* A file of a tree, found at dentry (see watched_tree()): its access of mask. */
-static __always_inline int record_in_tree(struct inode *inode, struct dentry *dentry, __u32 mask)
+/*
+ * The syscall-exit fallback: a successful open is reported with the access
+ * mode it was granted, so the mask means what inode_permission()'s would have
+ * meant. Read only for a watched file: every open of the host pays for what
+ * happens before the lookup.
+ */
+static __always_inline __u32 open_mask(struct file *file)
+{
+	unsigned int f_mode = BPF_CORE_READ(file, f_mode), f_flags = BPF_CORE_READ(file, f_flags);
+	__u32 mask = HIVE_MAY_OPEN;
+
+	if (f_mode & FMODE_READ)
+		mask |= HIVE_MAY_READ;
+	if (f_mode & FMODE_WRITE)
+		mask |= HIVE_MAY_WRITE;
+	if (f_flags & O_APPEND)
+		mask |= HIVE_MAY_APPEND;
+	return mask;
+}
+
+/* A file of a tree, found at dentry (see watched_tree()): its access of
+ * mask, or with file (the syscall-exit fallback), of what the open was
+ * granted, read only once the file is found in a tree. */
+static __always_inline int record_in_tree(struct inode *inode, struct dentry *dentry, __u32 mask, struct file *file)
 {
 	struct found by = { .flags = HIVE_EVENT_IN_TREE };
 	struct hive_watch_key key = {};
@@ -752,9 +774,12 @@ static __always_inline int record_in_tree(struct inode *inode, struct dentry *de
 	struct hive_ext *x;
 	__u32 levels;
 
-	watch = watched_tree(dentry, inode, mask, &by.dir, &in_tree, &levels);
+	watch = watched_tree(dentry, inode, file ? HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND : mask, &by.dir,
+			     &in_tree, &levels);
 	if (!watch || !(x = ext_begin()))
 		return 0;
+	if (file)
+		mask = open_mask(file);
 	if (inode)
 		watched(inode, &key);
 	x->changed = path_below(in_tree, levels, x->below);
@@ -785,7 +810,7 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	watch = watched_name(first_alias(inode), &by.dir);
 	if (watch)
 		return record_access(&key, watch, mask, &by, NULL);
-	return record_in_tree(inode, first_alias(inode), mask);
+	return record_in_tree(inode, first_alias(inode), mask, NULL);
 }
 
 SEC("fentry/inode_permission")
@@ -804,12 +829,8 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 	return handle_access((struct inode *)PT_REGS_PARM2_CORE(ctx), PT_REGS_PARM3_CORE(ctx));
 }
 
-/*
- * Fallback: a successful open is reported with the access mode it was
- * granted, so the mask means what inode_permission()'s would have meant. The
- * mode and flags are read only for a watched file: every open of the host
- * pays for what happens before the lookup.
- */
+/* Fallback: the file behind a successful open, watched itself, by its name,
+ * or in a tree (see open_mask()). */
 static __always_inline int handle_open_exit(long ret)
 {
 	struct file *file = current_fd_file(ret);
@@ -817,33 +838,15 @@ static __always_inline int handle_open_exit(long ret)
 	struct hive_watch_value *watch;
 	struct hive_watch_key key;
 	bool by_name = false;
-	__u32 mask = HIVE_MAY_OPEN;
-	unsigned int f_mode, f_flags;
-	bool in_tree = false;
 
 	if (!file)
 		return 0;
 	watch = watched(BPF_CORE_READ(file, f_inode), &key);
 	if (!watch && (watch = watched_name(BPF_CORE_READ(file, f_path.dentry), &by.dir)))
 		by_name = true;
-	if (!watch) {
-		__u64 *trees = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_TREES });
-
-		if (!trees || !*trees)
-			return 0;
-		in_tree = true;
-	}
-	f_mode = BPF_CORE_READ(file, f_mode);
-	f_flags = BPF_CORE_READ(file, f_flags);
-	if (f_mode & FMODE_READ)
-		mask |= HIVE_MAY_READ;
-	if (f_mode & FMODE_WRITE)
-		mask |= HIVE_MAY_WRITE;
-	if (f_flags & O_APPEND)
-		mask |= HIVE_MAY_APPEND;
-	if (in_tree)
-		return record_in_tree(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), mask);
-	return record_access(&key, watch, mask, by_name ? &by : NULL, NULL);
+	if (!watch)
+		return record_in_tree(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), 0, file);
+	return record_access(&key, watch, open_mask(file), by_name ? &by : NULL, NULL);
 }
 
 static __always_inline int handle_exec_exit(long ret)
@@ -863,7 +866,7 @@ static __always_inline int handle_exec_exit(long ret)
 	if (watch)
 		return record_access(&key, watch, HIVE_MAY_EXEC | HIVE_MAY_OPEN, &by, NULL);
 	return record_in_tree(BPF_CORE_READ(exe, f_inode), BPF_CORE_READ(exe, f_path.dentry),
-			      HIVE_MAY_EXEC | HIVE_MAY_OPEN);
+			      HIVE_MAY_EXEC | HIVE_MAY_OPEN, NULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
