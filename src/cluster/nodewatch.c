@@ -205,13 +205,15 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 		return 0;
 	}
 	o = cJSON_CreateObject();
-	access = o ? cJSON_AddArrayToObject(o, "access") : NULL;
-	if (!access)
+	/* Every kind is said by leaving the list out: readers take that for
+	 * every kind they know, and the entry stays small. */
+	access = o && e->access != HIVE_ACCESS_ALL ? cJSON_AddArrayToObject(o, "access") : NULL;
+	if (!o || (e->access != HIVE_ACCESS_ALL && !access))
 		goto oom;
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)e->file.ino);
 	snprintf(gen, sizeof(gen), "%u", e->file.gen);
 	kernel_dev_to_string(e->file.dev, dev);
-	for (size_t i = 0; i < ACCESS_N; i++)
+	for (size_t i = 0; access && i < ACCESS_N; i++)
 		if ((e->access & access_bit(i)) &&
 		    !cJSON_AddItemToArray(access, cJSON_CreateString(access_name(access_bit(i)))))
 			goto oom;
