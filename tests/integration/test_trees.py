@@ -9,6 +9,7 @@ hived probes."""
 
 import os
 import subprocess
+import sys
 import unittest
 
 from tests.lib import hivetest
@@ -110,6 +111,46 @@ class Trees(unittest.TestCase):
         # Still running, and recording.
         pid = self.spawn("cat", self.a)
         self.hived.wait_record(pid=pid)
+
+
+class TreeChurn(unittest.TestCase):
+    def test_files_made_moved_and_removed_in_a_loop_are_each_accounted(self):
+        """2,000 files made in one tree, read, moved into another, read
+        again, removed, with a file outside read each time: every read of a
+        tree's file is one record naming where the file was at that read,
+        the outside reads none; nothing grows per file (one map entry per
+        tree)."""
+        hivetest.skip_unless_root()
+        tmp = hivetest.files_dir(self)
+        one, two, outside = (os.path.join(tmp, d) for d in ("one", "two", "outside"))
+        for d in (one, two, outside):
+            os.mkdir(d)
+        n = 2000
+        loop = ("import os, sys\n"
+                "one, two, out, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])\n"
+                "def read(p):\n"
+                "    os.close(os.open(p, os.O_RDONLY))\n"
+                "for i in range(n):\n"
+                "    a, b, o = f'{one}/f{i}', f'{two}/g{i}', f'{out}/o{i}'\n"
+                "    for p in (a, o):\n"
+                "        os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))\n"
+                "    read(a); read(o)\n"
+                "    os.rename(a, b)\n"
+                "    read(b)\n"
+                "    os.unlink(b); os.unlink(o)\n")
+        # Dedup off: the read after the move is the same file and process,
+        # which dedup would fold into the first read's record.
+        with Hived({"p.json": host_policy("trees", one + "/**", two + "/**", access=["read"])},
+                   config="[agent]\ndedup_window_ms = 0\n") as h:
+            p = subprocess.Popen([sys.executable, "-c", loop, one, two, outside, str(n)])
+            self.assertEqual(p.wait(), 0)
+            # The last read of the loop is in: every earlier one would be too.
+            h.wait_record(timeout=30, pid=p.pid, path=f"{two}/g{n - 1}")
+            mine = h.matching(pid=p.pid)
+            paths = sorted(r["path"] for r in mine)
+            expected = sorted([f"{one}/f{i}" for i in range(n)] + [f"{two}/g{i}" for i in range(n)])
+            self.assertEqual(len(mine), 2 * n, f"{len(mine)} records for {2 * n} reads")
+            self.assertEqual(paths, expected)
 
 
 class TreeAccess(unittest.TestCase):
