@@ -800,6 +800,7 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	struct found by = { .flags = HIVE_EVENT_BY_NAME };
 	struct hive_watch_key key;
 	struct hive_watch_value *watch = watched(inode, &key);
+	struct dentry *dentry;
 
 	if (watch)
 		return record_access(&key, watch, mask, NULL, NULL);
@@ -807,10 +808,11 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	 * directory of every path walked, and a name is what an open is of. */
 	if (!inode || !(mask & HIVE_MAY_OPEN))
 		return 0;
-	watch = watched_name(first_alias(inode), &by.dir);
+	dentry = first_alias(inode);
+	watch = watched_name(dentry, &by.dir);
 	if (watch)
 		return record_access(&key, watch, mask, &by, NULL);
-	return record_in_tree(inode, first_alias(inode), mask, NULL);
+	return record_in_tree(inode, dentry, mask, NULL);
 }
 
 SEC("fentry/inode_permission")
@@ -837,16 +839,20 @@ static __always_inline int handle_open_exit(long ret)
 	struct found by = { .flags = HIVE_EVENT_BY_NAME };
 	struct hive_watch_value *watch;
 	struct hive_watch_key key;
-	bool by_name = false;
+	struct dentry *dentry;
+	struct inode *inode;
 
 	if (!file)
 		return 0;
-	watch = watched(BPF_CORE_READ(file, f_inode), &key);
-	if (!watch && (watch = watched_name(BPF_CORE_READ(file, f_path.dentry), &by.dir)))
-		by_name = true;
-	if (!watch)
-		return record_in_tree(BPF_CORE_READ(file, f_inode), BPF_CORE_READ(file, f_path.dentry), 0, file);
-	return record_access(&key, watch, open_mask(file), by_name ? &by : NULL, NULL);
+	inode = BPF_CORE_READ(file, f_inode);
+	watch = watched(inode, &key);
+	if (watch)
+		return record_access(&key, watch, open_mask(file), NULL, NULL);
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	watch = watched_name(dentry, &by.dir);
+	if (watch)
+		return record_access(&key, watch, open_mask(file), &by, NULL);
+	return record_in_tree(inode, dentry, 0, file);
 }
 
 static __always_inline int handle_exec_exit(long ret)
