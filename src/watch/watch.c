@@ -475,17 +475,25 @@ static int sync_name_filter(struct watch_set *s)
 	return name_filter_sync(s->name_filter, s->map_ops->name_filter_put, s->map);
 }
 
-/* Tell the map how many names are HIVE_NAME_ANY_DATA_DIR's, if it differs. */
-static int sync_data_dir_names(struct watch_set *s)
+/* Tell the map a count through op (NULL: the map takes none), if it
+ * differs from what it was told last (*synced). */
+static int sync_count(struct watch_set *s, int (*op)(void *map, uint64_t n), uint64_t n, uint64_t *synced)
 {
 	int r = 0;
 
-	if (s->map_ops && s->map_ops->data_dir_names && s->synced_data_dir_names != s->n_data_dir_names) {
-		r = s->map_ops->data_dir_names(s->map, s->n_data_dir_names);
+	if (s->map_ops && op && *synced != n) {
+		r = op(s->map, n);
 		if (r >= 0)
-			s->synced_data_dir_names = s->n_data_dir_names;
+			*synced = n;
 	}
 	return r < 0 ? r : 0;
+}
+
+/* Tell the map how many names are HIVE_NAME_ANY_DATA_DIR's, if it differs. */
+static int sync_data_dir_names(struct watch_set *s)
+{
+	return sync_count(s, s->map_ops ? s->map_ops->data_dir_names : NULL, s->n_data_dir_names,
+			  &s->synced_data_dir_names);
 }
 
 /* Counted up before such a name enters the map, down after it left: the
@@ -568,14 +576,7 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 /* Tell the map how many trees there are, if it differs. */
 static int sync_trees(struct watch_set *s)
 {
-	int r = 0;
-
-	if (s->map_ops && s->map_ops->trees && s->synced_trees != s->n_trees) {
-		r = s->map_ops->trees(s->map, s->n_trees);
-		if (r >= 0)
-			s->synced_trees = s->n_trees;
-	}
-	return r < 0 ? r : 0;
+	return sync_count(s, s->map_ops ? s->map_ops->trees : NULL, s->n_trees, &s->synced_trees);
 }
 
 /* A slot's tree is counted (its filter bit, the trees the hooks look for)
