@@ -911,4 +911,58 @@ int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx
 	return handle_exec_exit(ctx->ret);
 }
 
+/*
+ * Who a thread was as it leaves (exit_group(2) or exit(2)), in the exits map
+ * (maps.bpf.h). Attached in tracepoint mode only; a thread killed by a
+ * signal makes no such call and is named by its id alone.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_event);
+} exit_scratch SEC(".maps");
+
+static __always_inline int remember_exit(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hive_dedup_key dkey = {};
+	struct hive_process who = {};
+	struct hive_event *ev;
+	__u32 tid = current_tid_seen_by_self(), zero = 0;
+
+	ev = bpf_map_lookup_elem(&exit_scratch, &zero);
+	if (!tid || !ev)
+		return 0;
+	process_key(task, pid_tgid, &dkey);
+	process_who(task, pid_tgid, &who);
+	ev->boot_ns = bpf_ktime_get_boot_ns();
+	ev->cgroup_id = who.cgroup_id;
+	ev->tid = who.tid;
+	ev->tgid = dkey.tgid;
+	ev->ppid = who.ppid;
+	ev->uid = dkey.uid;
+	ev->gid = who.gid;
+	ev->euid = who.euid;
+	ev->fsuid = dkey.fsuid;
+	ev->exe_file = who.exe;
+	__builtin_memcpy(ev->comm, who.comm, sizeof(ev->comm));
+	ev->flags = exe_path(task, ev->exe);
+	bpf_map_update_elem(&exits, &tid, ev, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_exit_group")
+int tracepoint__syscalls__sys_enter_exit_group(void *ctx)
+{
+	return remember_exit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_exit")
+int tracepoint__syscalls__sys_enter_exit(void *ctx)
+{
+	return remember_exit();
+}
+
 #include "changes.bpf.h"

@@ -74,9 +74,10 @@ struct hive_watch_key {
  * generation; 3: watched names; 4: dedup entries say what their accesses
  * were found by, directories with names are marked (name_filter); 5: dedup
  * entries are per process instance and exec, and say who; 6: change kinds
- * in access masks, change events in the ring buffer.
+ * in access masks, change events in the ring buffer; 7: threads that exited
+ * (exits).
  */
-#define HIVE_MAPS_LAYOUT 6
+#define HIVE_MAPS_LAYOUT 7
 
 /* The control map's entries (maps.bpf.h). */
 enum {

@@ -65,4 +65,19 @@ struct {
 	__type(value, __u64);
 } control SEC(".maps");
 
+/*
+ * Who a thread was as it exited, by its id as the agent's pid namespace
+ * numbers it (hive.bpf.c, remember_exit()): where no hook sees changes
+ * (tracepoint mode), fanotify reports them in user space naming the acting
+ * thread by its id only, and a process like chmod(1) is gone by the time
+ * that report is read, perhaps by the next agent after a restart. Only the
+ * process fields of the event are set.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct hive_event);
+} exits SEC(".maps");
+
 #endif

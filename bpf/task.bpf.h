@@ -21,6 +21,19 @@ static __always_inline bool current_is_self(void)
 	       ns.tgid == self_tgid;
 }
 
+/* The current thread's id as this agent's pid namespace numbers it (what
+ * fanotify tells the agent), or 0 where the thread is not in it. */
+static __always_inline __u32 current_tid_seen_by_self(void)
+{
+	struct bpf_pidns_info ns = {};
+
+	if (!self_pidns_ino)
+		return (__u32)bpf_get_current_pid_tgid();
+	if (bpf_get_ns_current_pid_tgid(self_pidns_dev, self_pidns_ino, &ns, sizeof(ns)))
+		return 0;
+	return ns.pid;
+}
+
 /* The file behind descriptor fd of the current task, or NULL. */
 static __always_inline struct file *current_fd_file(long fd)
 {

@@ -17,15 +17,18 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_CONTROL] = "hive-control",
 	[KEPT_NAMES] = "hive-names",
 	[KEPT_NAME_FILTER] = "hive-name-filter",
+	[KEPT_EXITS] = "hive-exits",
 };
 #define LINK_NAME "hive-link"
+#define CHANGES_NAME "hive-changes"
 
-void fdstore_take(struct kept_bpf *k)
+void fdstore_take(struct kept_bpf *k, int *ret_changes)
 {
 	char **names = NULL;
 	int n = sd_listen_fds_with_names(true, &names);
 
 	*k = KEPT_BPF_NONE;
+	*ret_changes = -1;
 	if (n > 0) {
 		char list[512] = "";
 		size_t used = 0;
@@ -44,6 +47,8 @@ void fdstore_take(struct kept_bpf *k)
 				k->maps[m] = fd, taken = true;
 		if (!taken && strcmp(name, LINK_NAME) == 0 && k->n_links < KEPT_LINKS_MAX)
 			k->links[k->n_links++] = fd, taken = true;
+		if (!taken && strcmp(name, CHANGES_NAME) == 0 && *ret_changes < 0)
+			*ret_changes = fd, taken = true;
 		if (!taken) {
 			log_debug("Closing an unknown descriptor from the service manager (%s).", name);
 			close(fd);
@@ -124,4 +129,11 @@ int fdstore_put(const int maps[static _KEPT_MAP_MAX], const int *links, size_t n
 	if (n_links == 0)
 		return 1;
 	return sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDPOLL=0\nFDNAME=" LINK_NAME, links, n_links);
+}
+
+int fdstore_put_changes(int fd)
+{
+	/* Replaces the one kept before, which is the same group or a stale one. */
+	unstore_name(CHANGES_NAME);
+	return sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDPOLL=0\nFDNAME=" CHANGES_NAME, &fd, 1);
 }

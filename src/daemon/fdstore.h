@@ -19,8 +19,14 @@
  * replaces the programs (new ones attached before the old ones go).
  */
 
-/* What the service manager passed us (LISTEN_FDS); anything else is closed. */
-void fdstore_take(struct kept_bpf *k);
+/* What the service manager passed us (LISTEN_FDS), and the fanotify group
+ * of changes (*ret_changes, -1: none); anything else is closed. */
+void fdstore_take(struct kept_bpf *k, int *ret_changes);
+
+/* Keep the fanotify group of changes (watch/change-events.h) too: what it
+ * queues while no agent runs is read by the next one. Left alone by
+ * fdstore_put() and fdstore_empty(). */
+int fdstore_put_changes(int fd);
 
 /* Replace what the store holds by these maps and links. */
 int fdstore_put(const int maps[static _KEPT_MAP_MAX], const int *links, size_t n_links);

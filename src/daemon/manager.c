@@ -23,6 +23,7 @@
 #include "shared/fileio.h"
 #include "shared/log.h"
 #include "shared/message-id.h"
+#include "watch/change-events.h"
 #include "watch/watch.h"
 
 #define STATUS_INTERVAL_USEC (2 * USEC_PER_SEC)
@@ -39,6 +40,10 @@ struct manager {
 	struct pod_source *pods; /* NULL: standalone */
 	struct identity *identity; /* made once, for every source */
 	struct loader *loader;     /* NULL while this agent attaches no hooks */
+	/* Changes seen through fanotify where the loader's hooks see none
+	 * (NULL: fanotify cannot here), and its descriptor's source. */
+	struct change_events *changes;
+	sd_event_source *changes_source;
 	enum attach_mode attach;   /* to attach: the configuration's, until auto leaves fentry */
 	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
 	sd_event_source *prune_timer;
@@ -54,6 +59,7 @@ struct manager {
 	char *kernel_id;
 	struct loader_stats reported;
 	struct loader_stats stats_base; /* counted by loaders since replaced */
+	uint32_t unseen; /* change kinds neither the hooks nor fanotify see */
 	bool reload_failed;
 	bool starting;      /* READY=1 not sent yet */
 	bool ready_pending; /* READY=1 once the host paths are resolved */
@@ -76,6 +82,24 @@ static int on_event(const struct hive_event *ev, void *userdata)
 		     m->flush_timer && loader_has_flusher(m->loader));
 	if (m->ring_budget && --m->ring_budget == 0)
 		return -EAGAIN; /* this event is consumed; the next wait for on_ring() */
+	return 0;
+}
+
+static void on_change(const struct hive_ext_event *ce, void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->loader)
+		record_event(m->recorder, &ce->ev, attach_mode_to_string(loader_mode(m->loader)), false);
+}
+
+static int on_changes(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	int r = change_events_consume(m->changes, RING_BATCH);
+
+	if (r < 0 && r != -EAGAIN)
+		log_warning_errno(r, "Cannot read changes from fanotify: %m");
 	return 0;
 }
 
@@ -102,9 +126,17 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 static void stats_get(struct manager *m, struct loader_stats *st)
 {
+	struct change_events_stats changes;
+
 	*st = m->stats_base;
 	if (m->loader && loader_stats_add(m->loader, st) < 0)
 		*st = m->stats_base; /* this once, what earlier loaders counted */
+	/* Changes told by fanotify are accesses like the hooks' ones; an
+	 * overflow of its queue lost at least one. */
+	change_events_stats_get(m->changes, &changes);
+	st->matched += changes.reported + changes.lost;
+	st->emitted += changes.reported;
+	st->dropped += changes.lost;
 }
 
 void manager_get_status(struct manager *m, struct manager_status *ret)
@@ -347,6 +379,8 @@ static void ready_when_settled(struct manager *m)
 	m->ready_pending = false;
 	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
 		log_error("Cannot read the ring buffer: no access is logged.");
+	if (m->starting && m->changes_source && sd_event_source_set_enabled(m->changes_source, SD_EVENT_ON) < 0)
+		log_error("Cannot read fanotify: no change is logged.");
 	if (m->starting)
 		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
@@ -489,6 +523,9 @@ struct manager *manager_free(struct manager *m)
 	cluster_free(m->cluster);
 	sd_event_source_disable_unref(m->exit_timer);
 	host_source_free(m->host);
+	/* After the sources: they stop following their files. */
+	sd_event_source_disable_unref(m->changes_source);
+	change_events_free(m->changes);
 	/* Whatever the service manager keeps for the next agent stays
 	 * attached; without one, our exit closes the last descriptors. */
 	if (m->loader)
@@ -584,6 +621,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		if (m->loader)
 			log_info("Detaching: not this kernel's loader.");
 		watch_set_set_loader(m->watches, NULL);
+		(void)change_events_start(m->changes, NULL);
 		replace_loader(m, NULL);
 		/* At start in a cluster, the lease decides whether we adopt what
 		 * the previous agent left attached; once it has, a follower keeps
@@ -602,13 +640,16 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 				    notes, r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
 	log_id(LOG_INFO, HIVE_MESSAGE_ATTACHED, "Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)),
 	       notes[0] ? "; skipped: " : "", notes);
-	if (loader_unseen(l)) {
+	/* What the hooks do not see, fanotify may. */
+	m->unseen = loader_unseen(l) & ~change_events_start(m->changes, loader_unseen(l) ? l : NULL);
+	if (m->unseen) {
 		char unseen[96];
 
 		log_warning("In %s mode on this kernel, %s changes are not seen: policies that ask for them get no "
 			    "such records (hived(8), ATTACH MODES).",
-			    attach_mode_to_string(loader_mode(l)), access_to_string(loader_unseen(l), unseen, sizeof(unseen)));
-	}
+			    attach_mode_to_string(loader_mode(l)), access_to_string(m->unseen, unseen, sizeof(unseen)));
+	} else if (loader_unseen(l))
+		log_info("Changes to watched files are seen through fanotify.");
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */
@@ -717,15 +758,32 @@ static int start_loop_sources(struct manager *m)
 
 int manager_start(struct manager *m)
 {
-	int r;
+	int kept_changes, r;
 
 	m->starting = true;
-	fdstore_take(&m->kept);
+	fdstore_take(&m->kept, &kept_changes);
 	if (kept_bpf_any(&m->kept))
 		log_info("The previous agent's BPF side is still attached (%zu links): taking it over.", m->kept.n_links);
 	r = identity_new(&m->identity);
 	if (r < 0)
 		return log_error_errno(r, "Cannot set up inode identification: %m");
+	/* Before any source finds a file: each is followed from the start. */
+	r = change_events_new(m->watches, on_change, m, kept_changes, &m->changes);
+	if (r > 0)
+		log_info("Took over the previous agent's fanotify group: changes made meanwhile are read now.");
+	if (r >= 0)
+		r = sd_event_add_io(m->event, &m->changes_source, change_events_fd(m->changes), EPOLLIN, on_changes, m);
+	/* Like the ring: read once the watched files are found again. */
+	if (r >= 0)
+		r = sd_event_source_set_enabled(m->changes_source, SD_EVENT_OFF);
+	if (r >= 0) {
+		watch_set_set_change_events(m->watches, m->changes);
+		if (fdstore_put_changes(change_events_fd(m->changes)) < 0)
+			log_debug("Cannot hand the fanotify group to the service manager.");
+	} else {
+		log_debug_errno(r, "No fanotify for changes here (%m): only hooks can see them.");
+		m->changes = change_events_free(m->changes);
+	}
 	/* In a cluster, start as a follower: the lease decides who attaches. */
 	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->attach);
 	if (r < 0)

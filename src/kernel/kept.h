@@ -20,6 +20,7 @@ enum kept_map {
 	KEPT_CONTROL,
 	KEPT_NAMES,
 	KEPT_NAME_FILTER,
+	KEPT_EXITS,
 	_KEPT_MAP_MAX,
 };
 
@@ -34,7 +35,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1, -1 }                                                         \
+		.maps = { -1, -1, -1, -1, -1, -1, -1, -1 }                                                     \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

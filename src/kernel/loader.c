@@ -180,6 +180,11 @@ static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct ho
 		/* open(2) and creat(2) exist on x86_64, not on newer architectures. */
 		HOOK(tracepoint__syscalls__sys_exit_open, true),
 		HOOK(tracepoint__syscalls__sys_exit_creat, true),
+		/* Who a process was once it is gone, for changes seen through
+		 * fanotify (kernel/change-events.h); without them such a change
+		 * names a process that exited first by its id alone. */
+		HOOK(tracepoint__syscalls__sys_enter_exit_group, true),
+		HOOK(tracepoint__syscalls__sys_enter_exit, true),
 	};
 	const struct hook *src = NULL;
 	size_t n = 0;
@@ -238,7 +243,7 @@ static void destroy_skel(struct loader *l)
 		[KEPT_WATCHES] = (obj)->maps.watches, [KEPT_EVENTS] = (obj)->maps.events,                      \
 		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
 		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
-		[KEPT_NAME_FILTER] = (obj)->maps.name_filter,                                                      \
+		[KEPT_NAME_FILTER] = (obj)->maps.name_filter, [KEPT_EXITS] = (obj)->maps.exits,                \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -570,6 +575,13 @@ struct loader *loader_free(struct loader *l)
 enum attach_mode loader_mode(const struct loader *l)
 {
 	return l->mode;
+}
+
+int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exits), &tid, ret) < 0)
+		return negative_errno();
+	return 0;
 }
 
 uint32_t loader_unseen(const struct loader *l)

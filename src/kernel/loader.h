@@ -63,6 +63,10 @@ enum attach_mode loader_mode(const struct loader *l);
  * kernel: no hook for them in tracepoint mode, or a hooked function the
  * kernel lacks. */
 uint32_t loader_unseen(const struct loader *l);
+/* Who thread tid (as this process's pid namespace numbers it) was when it
+ * exited, in tracepoint mode: the process fields of *ret. -ENOENT: not
+ * known (still running, exited long ago, or another mode). */
+int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret);
 /* Whether the kept maps were adopted. */
 bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds

@@ -11,6 +11,7 @@
 #include "kernel/identity.h"
 #include "kernel/resolve.h"
 #include "shared/log.h"
+#include "watch/change-events.h"
 #include "watch/item.h"
 #include "watch/policy.h"
 #include "watch/watch.h"
@@ -47,6 +48,7 @@ static bool stat_id_equal(struct stat_id a, struct stat_id b)
 struct watch_file_life {
 	sd_event_source *source;
 	struct watch_set *set;
+	struct change_events *changes; /* following it too, or NULL */
 	struct hive_watch_key file;
 	char *away_key; /* its entry's key, while away */
 	bool gone;
@@ -58,6 +60,7 @@ static struct watch_file_life *life_free(struct watch_file_life *life, bool remo
 		return NULL;
 	if (life->away_key && remove_entry)
 		watch_set_remove(life->set, life->away_key);
+	change_events_unfollow(life->changes, &life->file);
 	sd_event_source_disable_unref(life->source);
 	free(life->away_key);
 	free(life);
@@ -92,6 +95,8 @@ static struct watch_file_life *life_new(const struct watch_item_target *t, int f
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (sd_event_add_inotify(t->event, &life->source, proc, IN_DELETE_SELF | IN_UNMOUNT, on_file_event, life) < 0)
 		return life_free(life, false);
+	life->changes = watch_set_change_events(t->set);
+	change_events_follow(life->changes, fd, file);
 	return life;
 }
 
@@ -119,6 +124,7 @@ void watch_item_done(struct watch_item *item)
 	life_free(item->life, false);
 	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
 		life_free(item->away[i], false);
+	life_free(item->name_dir, false);
 	free(item->key);
 	free(item->policy);
 	free(item->path);
@@ -143,6 +149,7 @@ void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 	item->life = TAKE_PTR(old->life);
 	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
 		item->away[i] = TAKE_PTR(old->away[i]);
+	item->name_dir = TAKE_PTR(old->name_dir);
 	item->away_full_said = old->away_full_said;
 }
 
@@ -372,6 +379,7 @@ void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
 {
 	unwatch_own(item, set);
 	item->life = life_free(item->life, true);
+	item->name_dir = life_free(item->name_dir, false);
 	for (size_t i = 0; i < WATCH_ITEM_AWAY_MAX; i++)
 		item->away[i] = life_free(item->away[i], true);
 }
@@ -384,6 +392,16 @@ bool watch_item_failed(struct watch_item *item, const struct watch_item_target *
 	unwatch_own(item, t->set);
 	item->last_error = error;
 	return news;
+}
+
+/* The directory fd (dir) of the item's name is followed from now on. */
+static void follow_name_dir(struct watch_item *item, const struct watch_item_target *t, int fd,
+			    const struct hive_watch_key *dir)
+{
+	if (item->name_dir && watch_key_equal(&item->name_dir->file, dir))
+		return;
+	life_free(item->name_dir, false);
+	item->name_dir = life_new(t, fd, dir);
 }
 
 /* The name the path's last component is in its directory, found by opening
@@ -408,6 +426,7 @@ static bool find_name(struct watch_item *item, const struct watch_item_target *t
 	if (fd >= 0 && item->named && stat_id_equal(stat_id_of(fd), item->dir_stat)) {
 		*ret = item->name; /* the same directory as before: no need to ask the kernel */
 		*ret_dir = item->dir_stat;
+		follow_name_dir(item, t, fd, &ret->dir);
 		return true;
 	}
 	closep(&fd);
@@ -418,6 +437,7 @@ static bool find_name(struct watch_item *item, const struct watch_item_target *t
 	ret->dir = key;
 	strcpy(ret->name, base + 1);
 	*ret_dir = stat_id_of(fd);
+	follow_name_dir(item, t, fd, &ret->dir);
 	return true;
 }
 

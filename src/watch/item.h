@@ -75,6 +75,9 @@ struct watch_item {
 	struct stat_id dir_stat;    /* of the name's directory, while only the name is watched */
 	struct watch_file_life *life; /* of file, while present: told when its last link is gone */
 	struct watch_file_life *away[WATCH_ITEM_AWAY_MAX];
+	/* The directory of its name, followed while only the name is
+	 * watched: fanotify tells the create there (watch/change-events.h). */
+	struct watch_file_life *name_dir;
 	bool away_full_said;
 };
 

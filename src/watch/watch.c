@@ -42,6 +42,7 @@ struct watch_set {
 	struct hashmap *inodes;   /* struct hive_watch_key -> struct inode_slot */
 	struct hashmap *names;    /* struct hive_name_key -> struct name_slot */
 	struct hashmap *ids;      /* uint32_t id -> struct inode_slot */
+	struct hashmap *numbers;  /* struct inode_number -> struct inode_slot: its file, whatever its generation */
 	struct hashmap *name_ids; /* uint32_t id -> struct name_slot */
 	uint32_t next_id;
 	uint64_t local_generation;
@@ -56,6 +57,15 @@ struct watch_set {
 	struct retired *retired; /* removed entries, for late events */
 	struct hashmap *tenants; /* namespace -> struct tenant: files its HiveNamespacedPolicies watch here */
 	uint32_t tenant_max_files;
+	struct change_events *change_events;
+};
+
+/* A file by number and device alone: what stat() tells of a directory,
+ * which knows no generation. */
+struct inode_number {
+	uint64_t ino;
+	uint32_t dev;
+	uint32_t zero; /* no padding: keys are hashed as bytes */
 };
 
 struct tenant {
@@ -209,6 +219,7 @@ int watch_set_new(struct watch_set **ret)
 	s->inodes = hashmap_new();
 	s->names = hashmap_new();
 	s->ids = hashmap_new();
+	s->numbers = hashmap_new();
 	s->name_ids = hashmap_new();
 	/* Ids from a random start: an event recorded by the previous agent's
 	 * hooks (kept across a restart) carries one of its ids, which must not
@@ -218,7 +229,7 @@ int watch_set_new(struct watch_set **ret)
 		s->next_id = 1;
 	s->tenants = hashmap_new();
 	s->tenant_max_files = UINT32_MAX;
-	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->name_ids || !s->tenants ||
+	if (!s->entries || !s->inodes || !s->names || !s->ids || !s->numbers || !s->name_ids || !s->tenants ||
 	    retired_new(&s->retired) < 0 || name_filter_new(&s->name_filter) < 0) {
 		watch_set_free(s);
 		return -ENOMEM;
@@ -258,6 +269,7 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	hashmap_free(s->inodes);
 	hashmap_free(s->names);
 	hashmap_free(s->ids);
+	hashmap_free(s->numbers);
 	hashmap_free(s->name_ids);
 	if (s->tenants) {
 		hashmap_iter_init(&it, s->tenants);
@@ -438,6 +450,9 @@ static struct inode_slot *inode_slot_get(struct watch_set *s, const struct hive_
 		free(slot);
 		return NULL;
 	}
+	/* The latest of the generations of a number, should two be here. */
+	(void)hashmap_put(s->numbers, &(struct inode_number){ file->ino, file->dev }, sizeof(struct inode_number),
+			  slot, NULL);
 	return slot;
 }
 
@@ -453,6 +468,10 @@ static void inode_slot_drop_if_empty(struct watch_set *s, struct inode_slot *slo
 		return;
 	hashmap_remove(s->inodes, &slot->pub.file, sizeof(slot->pub.file));
 	hashmap_remove(s->ids, &slot->pub.id, sizeof(slot->pub.id));
+	if (hashmap_get(s->numbers, &(struct inode_number){ slot->pub.file.ino, slot->pub.file.dev },
+			sizeof(struct inode_number)) == slot)
+		hashmap_remove(s->numbers, &(struct inode_number){ slot->pub.file.ino, slot->pub.file.dev },
+			       sizeof(struct inode_number));
 	s->n_unsynced -= slot->unsynced;
 	count_tree(s, slot, false);
 	free(slot->pub.entries);
@@ -775,6 +794,17 @@ const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_
 	return retired_find(s->retired, id, dir);
 }
 
+const struct watch_inode *watch_set_find_name_at(const struct watch_set *s, uint64_t ino, uint32_t dev,
+					      const char *name)
+{
+	struct inode_slot *dir = hashmap_get(s->numbers, &(struct inode_number){ ino, dev }, sizeof(struct inode_number));
+
+	for (size_t i = 0; dir && i < dir->n_names; i++)
+		if (dir->names[i]->pub.n_entries && strcmp(dir->names[i]->key.name, name) == 0)
+			return &dir->names[i]->pub;
+	return NULL;
+}
+
 static int prune_inode(const struct hive_watch_key *key, void *userdata)
 {
 	struct watch_set *s = userdata;
@@ -950,6 +980,16 @@ static int loader_foreach_name(void *map, int (*fn)(const struct hive_name_key *
 			       void *userdata)
 {
 	return loader_name_foreach(map, fn, userdata);
+}
+
+void watch_set_set_change_events(struct watch_set *s, struct change_events *c)
+{
+	s->change_events = c;
+}
+
+struct change_events *watch_set_change_events(const struct watch_set *s)
+{
+	return s->change_events;
 }
 
 int watch_set_set_loader(struct watch_set *s, struct loader *loader)

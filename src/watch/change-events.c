@@ -1,0 +1,1135 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/loader.h"
+#include "shared/abi.h"
+#include "shared/fileio.h"
+#include "shared/hashmap.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "watch/change-events.h"
+#include "watch/fanotify-event.h"
+#include "watch/watch.h"
+
+/* What a filesystem mark asks for: the changes fanotify can tell apart.
+ * Writes and truncation are one event (FAN_MODIFY) and are not asked: a
+ * write is seen by the open hooks, a truncation is not told here. */
+#define MARK_MASK (FAN_ATTRIB | FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_ONDIR)
+#define SEEN_KINDS (HIVE_ACCESS_ATTRIB | HIVE_ACCESS_CREATE | HIVE_ACCESS_DELETE | HIVE_ACCESS_RENAME | HIVE_ACCESS_LINK)
+
+/* What a watched file looked like, to say what an attribute change changed. */
+struct file_look {
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+
+struct followed_file {
+	struct hive_watch_key key;
+	struct fid_key fid;
+	unsigned refs;
+	bool dir;
+	struct file_look look;
+};
+
+/* A file system with followed files: a descriptor on it, to open handles and
+ * to mark it. */
+struct followed_fs {
+	__kernel_fsid_t fsid;
+	int fd;
+	unsigned refs;
+	unsigned dirs; /* followed directories: possible tree roots */
+	bool marked;
+	bool mark_failed; /* and said so */
+};
+
+/* Whether a directory is in a watched tree, as last found. */
+struct dir_place {
+	struct hive_watch_key key;  /* the directory's number and device (ino 0: unknown) */
+	struct hive_watch_key root; /* of the tree it is in (ino 0: none) */
+};
+#define DIR_CACHE_MAX 4096
+
+/*
+ * A directory removed in the events read at once: where it was. The events
+ * before its removal name it by a handle that no longer opens (rm -r, the
+ * kubelet's cleanup of its last "..<timestamp>" directory): their directory
+ * is found through it, up to one that still opens.
+ */
+struct gone_dir {
+	struct fid_key fid, parent;
+	char name[NAME_MAX + 1];
+};
+#define GONE_DIRS_MAX 256
+
+struct change_events {
+	int fd;
+	const struct watch_set *set;
+	change_event_fn fn;
+	void *userdata;
+	struct loader *loader; /* NULL: stopped */
+	struct hashmap *files;  /* struct fid_key -> struct followed_file */
+	struct hashmap *by_key; /* struct hive_watch_key -> struct followed_file */
+	struct hashmap *by_ino; /* (ino, dev) -> struct followed_file, for tree roots */
+	struct hashmap *fss;    /* __kernel_fsid_t -> struct followed_fs */
+	struct hashmap *dirs;   /* struct fid_key -> struct dir_place */
+	struct change_events_stats stats;
+	struct gone_dir gone[GONE_DIRS_MAX]; /* in the events being read */
+	size_t n_gone;
+	struct dir_place gone_place; /* what dir_place_of() says of a removed one */
+	/* Events are read in large batches: a removed directory's own event
+	 * is then mostly in the same read as those of what was in it. */
+	alignas(struct fanotify_event_metadata) char buf[1 << 16];
+	/* Events whose directory went, until the next read says where it was. */
+	alignas(struct fanotify_event_metadata) char deferred[1 << 14];
+	size_t deferred_len;
+	bool unresolved; /* dir_place_of() met a directory gone, and not told where */
+};
+
+struct ino_key {
+	uint64_t ino;
+	uint32_t dev;
+	uint32_t zero; /* no padding: keys are hashed as bytes */
+};
+
+static void look_of(const struct stat *st, struct file_look *ret)
+{
+	*ret = (struct file_look){
+		.mode = st->st_mode, .uid = st->st_uid, .gid = st->st_gid, .size = st->st_size,
+		.atime = st->st_atim, .mtime = st->st_mtim,
+	};
+}
+
+/* The "fanotify flags:... event-flags:..." line of a group's fdinfo: how
+ * it was made. */
+static bool group_flags(int fd, char *buf, size_t size)
+{
+	_cleanup_(freep) char *info = NULL;
+	char path[64];
+	const char *line;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (read_small_file(path, 1 << 20, &info, NULL) < 0 || !(line = strstr(info, "fanotify flags:")))
+		return false;
+	snprintf(buf, size, "%.*s", (int)strcspn(line, "\n"), line);
+	return true;
+}
+
+int change_events_new(const struct watch_set *set, change_event_fn fn, void *userdata, int kept_fd,
+		      struct change_events **ret)
+{
+	char made[128], kept[128];
+	struct change_events *c;
+	bool adopted = false;
+	int fd;
+
+	fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME_TARGET | FAN_REPORT_TID,
+			   O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (fd < 0) {
+		if (kept_fd >= 0)
+			close(kept_fd);
+		return -errno;
+	}
+	/* The previous agent's group, if it is one like ours. */
+	if (kept_fd >= 0) {
+		if (group_flags(fd, made, sizeof(made)) && group_flags(kept_fd, kept, sizeof(kept)) &&
+		    strcmp(made, kept) == 0 && fcntl(kept_fd, F_SETFL, O_NONBLOCK) >= 0) {
+			close(fd);
+			fd = kept_fd;
+			adopted = true;
+		} else
+			close(kept_fd);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*c = (struct change_events){ .fd = fd, .set = set, .fn = fn, .userdata = userdata };
+	c->files = hashmap_new();
+	c->by_key = hashmap_new();
+	c->by_ino = hashmap_new();
+	c->fss = hashmap_new();
+	c->dirs = hashmap_new();
+	if (!c->files || !c->by_key || !c->by_ino || !c->fss || !c->dirs) {
+		change_events_free(c);
+		return -ENOMEM;
+	}
+	*ret = c;
+	return adopted;
+}
+
+static void dirs_forget(struct change_events *c)
+{
+	struct hashmap_iter it;
+	void *v;
+
+	hashmap_iter_init(&it, c->dirs);
+	while (hashmap_iter_next(&it, NULL, NULL, &v))
+		free(v);
+	hashmap_free(c->dirs);
+	c->dirs = hashmap_new();
+}
+
+static void free_values(struct hashmap *m)
+{
+	struct hashmap_iter it;
+	void *v;
+
+	if (!m)
+		return;
+	hashmap_iter_init(&it, m);
+	while (hashmap_iter_next(&it, NULL, NULL, &v))
+		free(v);
+}
+
+struct change_events *change_events_free(struct change_events *c)
+{
+	struct hashmap_iter it;
+	struct followed_fs *fs;
+
+	if (!c)
+		return NULL;
+	if (c->fss) {
+		hashmap_iter_init(&it, c->fss);
+		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs))
+			close(fs->fd);
+	}
+	free_values(c->fss);
+	free_values(c->files); /* by_key and by_ino hold the same values */
+	free_values(c->dirs);
+	hashmap_free(c->fss);
+	hashmap_free(c->files);
+	hashmap_free(c->by_key);
+	hashmap_free(c->by_ino);
+	hashmap_free(c->dirs);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+static int mark_fs(struct change_events *c, struct followed_fs *fs, bool add)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fs->fd);
+	if (fanotify_mark(c->fd, (add ? FAN_MARK_ADD : FAN_MARK_REMOVE) | FAN_MARK_FILESYSTEM, MARK_MASK, AT_FDCWD,
+			  proc) < 0)
+		return -errno;
+	fs->marked = add;
+	return 0;
+}
+
+static void mark_fs_or_say(struct change_events *c, struct followed_fs *fs)
+{
+	char proc[64], where[PATH_MAX] = "?";
+	ssize_t n;
+	int r;
+
+	if (fs->marked || fs->mark_failed)
+		return;
+	r = mark_fs(c, fs, true);
+	if (r >= 0)
+		return;
+	/* Said once per file system: overlayfs, for one, takes no such mark. */
+	fs->mark_failed = true;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fs->fd);
+	if ((n = readlink(proc, where, sizeof(where) - 1)) >= 0)
+		where[n] = '\0';
+	log_warning_errno(r, "Cannot follow changes on the file system mounted at %s through fanotify (%m): changes "
+			     "to the files watched there are not recorded.",
+			  where);
+}
+
+/* A mount point's path from mountinfo, its octal escapes (\040) undone. */
+static void unescape_mount_point(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else
+			*out++ = *s;
+	}
+	*out = '\0';
+}
+
+/*
+ * A directory of the file system fd is on, opened for reading: what
+ * open_by_handle_at() needs (it refuses O_PATH descriptors), without holding
+ * the watched file itself open (that would keep a deleted file alive). A
+ * directory is its own; for a file, a mount point of its file system from
+ * mountinfo, which counts only once it is seen to be that file system.
+ */
+static int open_fs_dir(int fd, const struct stat *st, int mount_id, const __kernel_fsid_t *fsid)
+{
+	_cleanup_(fclosep) FILE *f = NULL;
+	char proc[64], line[8192], point[4096];
+	unsigned major, minor;
+	int id;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (S_ISDIR(st->st_mode))
+		return open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	f = fopen("/proc/self/mountinfo", "re");
+	/* id parent major:minor root mount-point ...: its own mount, or one
+	 * of the same device (btrfs gives a subvolume's files a device of
+	 * their own: the file system's id decides). */
+	while (f && fgets(line, sizeof(line), f)) {
+		struct statfs sfs;
+		int dir;
+
+		if (sscanf(line, "%d %*s %u:%u %*s %4095s", &id, &major, &minor, point) != 4 ||
+		    (id != mount_id && makedev(major, minor) != st->st_dev))
+			continue;
+		unescape_mount_point(point);
+		dir = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			continue;
+		if (fstatfs(dir, &sfs) == 0 && memcmp(&sfs.f_fsid, fsid, sizeof(*fsid)) == 0)
+			return dir;
+		close(dir);
+	}
+	return -ENOENT;
+}
+
+static struct followed_fs *fs_follow(struct change_events *c, int fd, const struct stat *st, int mount_id,
+				     const __kernel_fsid_t *fsid)
+{
+	struct followed_fs *fs = hashmap_get(c->fss, fsid, sizeof(*fsid));
+
+	if (fs) {
+		fs->refs++;
+		return fs;
+	}
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->fd = open_fs_dir(fd, st, mount_id, fsid);
+	fs->fsid = *fsid;
+	fs->refs = 1;
+	if (fs->fd < 0 || hashmap_put(c->fss, fsid, sizeof(*fsid), fs, NULL) < 0) {
+		if (fs->fd >= 0)
+			close(fs->fd);
+		free(fs);
+		return NULL;
+	}
+	if (c->loader)
+		mark_fs_or_say(c, fs);
+	return fs;
+}
+
+static void fs_unfollow(struct change_events *c, const __kernel_fsid_t *fsid, bool dir)
+{
+	struct followed_fs *fs = hashmap_get(c->fss, fsid, sizeof(*fsid));
+
+	if (!fs)
+		return;
+	if (dir && fs->dirs)
+		fs->dirs--;
+	if (--fs->refs)
+		return;
+	if (fs->marked)
+		(void)mark_fs(c, fs, false);
+	hashmap_remove(c->fss, fsid, sizeof(*fsid));
+	close(fs->fd);
+	free(fs);
+}
+
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200 /* Linux 6.5 */
+#endif
+
+/* The handle fanotify will report for the file behind fd: on a file system
+ * whose handles cannot be opened again (overlayfs), the kind made only to
+ * be compared (6.5+). */
+static bool handle_of(int fd, struct file_handle *fh, int *ret_mount_id)
+{
+	unsigned room = fh->handle_bytes;
+
+	if (name_to_handle_at(fd, "", fh, ret_mount_id, AT_EMPTY_PATH) == 0)
+		return fh->handle_bytes <= MAX_HANDLE_SZ;
+	fh->handle_bytes = room;
+	return name_to_handle_at(fd, "", fh, ret_mount_id, AT_EMPTY_PATH | AT_HANDLE_FID) == 0 &&
+	       fh->handle_bytes <= MAX_HANDLE_SZ;
+}
+
+void change_events_follow(struct change_events *c, int fd, const struct hive_watch_key *key)
+{
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h = { .fh.handle_bytes = MAX_HANDLE_SZ };
+	struct followed_file *f;
+	struct followed_fs *fs;
+	struct statfs sfs;
+	struct stat st;
+	int mount_id;
+
+	if (!c || fd < 0)
+		return;
+	f = hashmap_get(c->by_key, key, sizeof(*key));
+	if (f) {
+		f->refs++;
+		return;
+	}
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0 ||
+	    !handle_of(fd, &h.fh, &mount_id))
+		return; /* a file system without handles: no change is told of it */
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return;
+	f->key = *key;
+	f->refs = 1;
+	f->dir = S_ISDIR(st.st_mode);
+	look_of(&st, &f->look);
+	memcpy(&f->fid.fsid, &sfs.f_fsid, sizeof(f->fid.fsid));
+	f->fid.type = h.fh.handle_type;
+	f->fid.len = h.fh.handle_bytes;
+	memcpy(f->fid.bytes, h.fh.f_handle, h.fh.handle_bytes);
+	fs = fs_follow(c, fd, &st, mount_id, &f->fid.fsid);
+	if (!fs) {
+		free(f);
+		return;
+	}
+	if (f->dir) {
+		fs->dirs++;
+		dirs_forget(c);
+	}
+	if (hashmap_put(c->files, &f->fid, fid_key_size(&f->fid), f, NULL) < 0 ||
+	    hashmap_put(c->by_key, key, sizeof(*key), f, NULL) < 0 ||
+	    hashmap_put(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key), f, NULL) < 0) {
+		hashmap_remove(c->files, &f->fid, fid_key_size(&f->fid));
+		hashmap_remove(c->by_key, key, sizeof(*key));
+		fs_unfollow(c, &f->fid.fsid, f->dir);
+		free(f);
+	}
+}
+
+void change_events_unfollow(struct change_events *c, const struct hive_watch_key *key)
+{
+	struct followed_file *f;
+
+	if (!c || !(f = hashmap_get(c->by_key, key, sizeof(*key))) || --f->refs)
+		return;
+	hashmap_remove(c->files, &f->fid, fid_key_size(&f->fid));
+	hashmap_remove(c->by_key, key, sizeof(*key));
+	if (hashmap_get(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key)) == f)
+		hashmap_remove(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key));
+	if (f->dir)
+		dirs_forget(c);
+	fs_unfollow(c, &f->fid.fsid, f->dir);
+	free(f);
+}
+
+uint32_t change_events_start(struct change_events *c, struct loader *l)
+{
+	struct hashmap_iter it;
+	struct followed_fs *fs;
+
+	if (!c)
+		return 0;
+	if (!!c->loader != !!l) {
+		hashmap_iter_init(&it, c->fss);
+		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs)) {
+			if (l)
+				mark_fs_or_say(c, fs);
+			else {
+				if (fs->marked)
+					(void)mark_fs(c, fs, false);
+				fs->mark_failed = false;
+			}
+		}
+	}
+	c->loader = l;
+	return l ? SEEN_KINDS : 0;
+}
+
+int change_events_fd(const struct change_events *c)
+{
+	return c->fd;
+}
+
+void change_events_stats_get(const struct change_events *c, struct change_events_stats *ret)
+{
+	*ret = c ? c->stats : (struct change_events_stats){};
+}
+
+/* ---- who acted ---- */
+
+/* Who thread tid is, from /proc: false when it is gone, or a zombie
+ * (no executable any more). */
+static bool who_from_proc(uint32_t tid, struct hive_event *ev)
+{
+	_cleanup_(freep) char *status = NULL, *comm = NULL, *cgroup = NULL;
+	char path[64], cgpath[PATH_MAX];
+	const char *line;
+	struct stat st;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/exe", tid);
+	n = readlink(path, ev->exe, sizeof(ev->exe) - 1);
+	if (n < 0)
+		return false;
+	ev->exe[n] = '\0';
+	if (stat(path, &st) == 0)
+		ev->exe_file = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/status", tid);
+	if (read_small_file(path, 1 << 16, &status, NULL) < 0)
+		return false;
+	line = strstr(status, "\nTgid:");
+	if (line)
+		(void)sscanf(line, "\nTgid: %" SCNu32, &ev->tgid);
+	line = strstr(status, "\nPPid:");
+	if (line)
+		(void)sscanf(line, "\nPPid: %" SCNu32, &ev->ppid);
+	line = strstr(status, "\nUid:");
+	if (line)
+		(void)sscanf(line, "\nUid: %" SCNu32 " %" SCNu32 " %*u %" SCNu32, &ev->uid, &ev->euid, &ev->fsuid);
+	line = strstr(status, "\nGid:");
+	if (line)
+		(void)sscanf(line, "\nGid: %" SCNu32, &ev->gid);
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/comm", tid);
+	if (read_one_line(path, &comm) >= 0)
+		snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
+	/* The cgroup id is the cgroup2 directory's inode number. */
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tid);
+	if (read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 && (line = strstr(cgroup, "0::/"))) {
+		snprintf(cgpath, sizeof(cgpath), "/sys/fs/cgroup%.*s", (int)strcspn(line + 3, "\n"), line + 3);
+		if (stat(cgpath, &st) == 0)
+			ev->cgroup_id = st.st_ino;
+	}
+	return true;
+}
+
+static bool is_self(uint32_t tid)
+{
+	char path[64];
+
+	if (tid == (uint32_t)getpid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%" PRIu32, tid);
+	return access(path, F_OK) == 0;
+}
+
+static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *ev)
+{
+	struct hive_event gone;
+
+	ev->tid = tid;
+	if (tid && who_from_proc(tid, ev))
+		return;
+	if (tid && c->loader && loader_exited(c->loader, tid, &gone) == 0) {
+		ev->tgid = gone.tgid;
+		ev->ppid = gone.ppid;
+		ev->uid = gone.uid;
+		ev->gid = gone.gid;
+		ev->euid = gone.euid;
+		ev->fsuid = gone.fsuid;
+		ev->cgroup_id = gone.cgroup_id;
+		ev->exe_file = gone.exe_file;
+		ev->flags |= gone.flags & HIVE_EVENT_EXE_TRUNCATED;
+		memcpy(ev->comm, gone.comm, sizeof(ev->comm));
+		memcpy(ev->exe, gone.exe, sizeof(ev->exe));
+		return;
+	}
+	/* Gone, and not seen leaving: its id is all there is. */
+	ev->tgid = tid;
+	snprintf(ev->comm, sizeof(ev->comm), "?");
+}
+
+/* ---- what an event names ---- */
+
+/* A descriptor of what handle k names (flags: open()'s), or -errno
+ * (-ESTALE: gone). */
+static int open_fid(struct change_events *c, const struct fid_key *k, int flags)
+{
+	struct followed_fs *fs = hashmap_get(c->fss, &k->fsid, sizeof(k->fsid));
+	struct {
+		struct file_handle fh;
+		unsigned char bytes[MAX_HANDLE_SZ];
+	} h;
+	int fd;
+
+	if (!fs)
+		return -ENODEV;
+	h.fh.handle_bytes = k->len;
+	h.fh.handle_type = k->type;
+	memcpy(h.fh.f_handle, k->bytes, k->len);
+	fd = open_by_handle_at(fs->fd, &h.fh, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Where fd is, as this process sees it. */
+static bool fd_path(int fd, char *buf, size_t size)
+{
+	char proc[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, buf, size - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* s into out (HIVE_PATH_LEN), its leading bytes lost when too long:
+ * whether they were. */
+static bool keep_tail(const char *s, char out[static HIVE_PATH_LEN])
+{
+	size_t len = strlen(s);
+
+	if (len < HIVE_PATH_LEN) {
+		memcpy(out, s, len + 1);
+		return false;
+	}
+	memcpy(out, s + len - (HIVE_PATH_LEN - 1), HIVE_PATH_LEN);
+	return true;
+}
+
+#define ENTRY_PATH_MAX (PATH_MAX + NAME_MAX + 2)
+
+/* The path of name in directory n.dir, as this process sees it; "?/name"
+ * where the directory cannot be opened. */
+static const struct gone_dir *gone_find(const struct change_events *c, const struct fid_key *fid)
+{
+	for (size_t i = 0; i < c->n_gone; i++)
+		if (c->gone[i].fid.len == fid->len && memcmp(&c->gone[i].fid, fid, fid_key_size(fid)) == 0)
+			return &c->gone[i];
+	return NULL;
+}
+
+/* Directory fid, opened, or its nearest ancestor that still opens when it
+ * was removed in these events (*ret_chain: the removed ones, nearest
+ * first, *ret_n of them). -errno when neither. */
+static int open_dir_or_ancestor(struct change_events *c, const struct fid_key *fid,
+				const struct gone_dir *chain[static HIVE_TREE_DEPTH], size_t *ret_n)
+{
+	*ret_n = 0;
+	for (const struct fid_key *at = fid;;) {
+		int fd = open_fid(c, at, O_PATH | O_DIRECTORY);
+
+		if (fd >= 0 || *ret_n == HIVE_TREE_DEPTH || !(chain[*ret_n] = gone_find(c, at)))
+			return fd;
+		at = &chain[(*ret_n)++]->parent;
+	}
+}
+
+/* Where directory fid is (or was, when removed in these events), as this
+ * process sees it. */
+static bool dir_path(struct change_events *c, const struct fid_key *fid, char *buf, size_t size)
+{
+	const struct gone_dir *chain[HIVE_TREE_DEPTH];
+	_cleanup_(closep) int fd = -1;
+	size_t n, len;
+
+	fd = open_dir_or_ancestor(c, fid, chain, &n);
+	if (fd < 0)
+		c->unresolved = true;
+	if (fd < 0 || !fd_path(fd, buf, size))
+		return false;
+	while (n--) {
+		len = strlen(buf);
+		if (snprintf(buf + len, size - len, "%s%s", len == 1 ? "" : "/", chain[n]->name) >= (int)(size - len))
+			return false;
+	}
+	return true;
+}
+
+static void entry_full_path(struct change_events *c, const struct event_name *n, char path[static ENTRY_PATH_MAX])
+{
+	char dir[PATH_MAX] = "?";
+
+	if (n->dir && !dir_path(c, n->dir, dir, sizeof(dir)))
+		snprintf(dir, sizeof(dir), "?");
+	snprintf(path, ENTRY_PATH_MAX, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", n->name ? n->name : "?");
+}
+
+/* The same into out: whether it lost its leading bytes. */
+static bool entry_path(struct change_events *c, const struct event_name *n, char out[static HIVE_PATH_LEN])
+{
+	char path[ENTRY_PATH_MAX];
+
+	entry_full_path(c, n, path);
+	return keep_tail(path, out);
+}
+
+/* The tree's root a directory is in: walk its parents ("..": the kernel's
+ * dentries, never a path) up to a followed directory that roots a tree. */
+static void find_tree(struct change_events *c, int dir_fd, struct hive_watch_key *ret)
+{
+	_cleanup_(closep) int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+
+	for (unsigned depth = 0; fd >= 0 && depth <= HIVE_TREE_DEPTH; depth++) {
+		const struct watch_inode *w;
+		struct followed_file *f;
+		struct stat st, parent;
+		int up;
+
+		if (fstat(fd, &st) < 0)
+			return;
+		f = hashmap_get(c->by_ino, &(struct ino_key){ st.st_ino, kernel_dev_from_user(st.st_dev) },
+				sizeof(struct ino_key));
+		w = f ? watch_set_find(c->set, 0, &f->key) : NULL;
+		if (w && w->tree_access) {
+			*ret = f->key;
+			return;
+		}
+		up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			return;
+		if (fstat(up, &parent) < 0 || (parent.st_ino == st.st_ino && parent.st_dev == st.st_dev)) {
+			close(up);
+			return; /* the top */
+		}
+		close(fd);
+		fd = up;
+	}
+}
+
+/* What a directory an event names is: its key, the tree it is in. Cached
+ * (until a directory moves or goes, or one is followed or no longer). */
+static const struct dir_place *dir_place_of(struct change_events *c, const struct fid_key *fid)
+{
+	struct followed_fs *fs = hashmap_get(c->fss, &fid->fsid, sizeof(fid->fsid));
+	struct dir_place *place = hashmap_get(c->dirs, fid, fid_key_size(fid));
+	_cleanup_(closep) int fd = -1;
+	struct stat st;
+
+	if (place || !fs)
+		return place;
+	fd = open_fid(c, fid, O_PATH | O_DIRECTORY);
+	if (fd < 0) {
+		/* Removed since: in the tree its nearest existing ancestor
+		 * is in, at no key of its own. Not kept. */
+		const struct gone_dir *chain[HIVE_TREE_DEPTH];
+		const struct dir_place *ancestor;
+		_cleanup_(closep) int up = -1;
+		size_t n;
+
+		up = open_dir_or_ancestor(c, fid, chain, &n);
+		if (up < 0 || n == 0 || !(ancestor = dir_place_of(c, &chain[n - 1]->parent))) {
+			c->unresolved = true;
+			return NULL;
+		}
+		c->gone_place = (struct dir_place){ .root = ancestor->root };
+		return &c->gone_place;
+	}
+	place = calloc(1, sizeof(*place));
+	if (!place)
+		return NULL;
+	if (fstat(fd, &st) == 0) {
+		/* No generation: names are found by number and device. */
+		place->key = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
+		if (fs->dirs)
+			find_tree(c, fd, &place->root);
+	}
+	if (hashmap_size(c->dirs) >= DIR_CACHE_MAX)
+		dirs_forget(c);
+	if (hashmap_put(c->dirs, fid, fid_key_size(fid), place, NULL) < 0) {
+		free(place);
+		return NULL;
+	}
+	return place;
+}
+
+/* The watched tree directory fid is in, at any depth, that wants kind: its
+ * root's followed file, or NULL. */
+static const struct followed_file *tree_of(struct change_events *c, const struct fid_key *fid, uint32_t kind)
+{
+	const struct dir_place *place = dir_place_of(c, fid);
+	const struct followed_file *root;
+	const struct watch_inode *w;
+
+	if (!place || !place->root.ino || !(root = hashmap_get(c->by_key, &place->root, sizeof(place->root))))
+		return NULL;
+	w = watch_set_find(c->set, 0, &root->key);
+	return w && w->tree_access & kind ? root : NULL;
+}
+
+/* The watched name n is, with its directory's key, or NULL. */
+static const struct watch_inode *watched_name(struct change_events *c, const struct event_name *n,
+					      struct hive_watch_key *ret_dir)
+{
+	const struct dir_place *place;
+	const struct watch_inode *w;
+
+	if (!n->dir || !n->name || !(place = dir_place_of(c, n->dir)) || !place->key.ino)
+		return NULL;
+	w = watch_set_find_name_at(c->set, place->key.ino, place->key.dev, n->name);
+	if (w)
+		*ret_dir = w->file;
+	return w;
+}
+
+/* Where entry n is below root: "sub/f". */
+static bool below_root(struct change_events *c, const struct followed_file *root, const struct event_name *n,
+		       char out[static HIVE_PATH_LEN])
+{
+	_cleanup_(closep) int root_fd = -1;
+	char root_path[PATH_MAX], full[ENTRY_PATH_MAX];
+	size_t len;
+
+	entry_full_path(c, n, full);
+	root_fd = open_fid(c, &root->fid, O_PATH | O_DIRECTORY);
+	if (root_fd < 0 || !fd_path(root_fd, root_path, sizeof(root_path)))
+		return keep_tail(n->name ? n->name : "?", out);
+	len = strcmp(root_path, "/") == 0 ? 0 : strlen(root_path);
+	if (strncmp(full, root_path, len) == 0 && full[len] == '/')
+		return keep_tail(full + len + 1, out);
+	return keep_tail(n->name ? n->name : "?", out);
+}
+
+/* What an attribute change changed, against how the file looked before. */
+static void attrib_values(struct change_events *c, struct followed_file *f, const struct fid_key *fid,
+			  struct hive_ext *ext)
+{
+	_cleanup_(closep) int fd = open_fid(c, fid, O_PATH);
+	struct file_look now;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	look_of(&st, &now);
+	ext->mode = now.mode & 07777;
+	ext->uid = now.uid;
+	ext->gid = now.gid;
+	ext->size = now.size;
+	if (!f) {
+		ext->changed = HIVE_CHANGED_MODE | HIVE_CHANGED_UID | HIVE_CHANGED_GID;
+		return;
+	}
+	ext->changed |= now.mode != f->look.mode ? HIVE_CHANGED_MODE : 0;
+	ext->changed |= now.uid != f->look.uid ? HIVE_CHANGED_UID : 0;
+	ext->changed |= now.gid != f->look.gid ? HIVE_CHANGED_GID : 0;
+	ext->changed |= now.size != f->look.size ? HIVE_CHANGED_SIZE : 0;
+	ext->changed |= memcmp(&now.atime, &f->look.atime, sizeof(now.atime)) ? HIVE_CHANGED_ATIME : 0;
+	ext->changed |= memcmp(&now.mtime, &f->look.mtime, sizeof(now.mtime)) ? HIVE_CHANGED_MTIME : 0;
+	f->look = now;
+}
+
+static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t tid)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	ce->ev.boot_ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	who_acted(c, tid, &ce->ev);
+	ce->ev.flags |= HIVE_EVENT_EXT;
+	c->stats.reported++;
+	c->fn(ce, c->userdata);
+}
+
+/* How many names the event's file has now (0: gone). */
+static nlink_t child_links(struct change_events *c, const struct parsed_event *e)
+{
+	_cleanup_(closep) int fd = open_fid(c, &e->child, O_PATH);
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_nlink : 0;
+}
+
+/* The kind an event is for a watched file itself (its handle is the
+ * event's child), 0: none. */
+static uint32_t file_kind(const struct parsed_event *e, nlink_t nlink)
+{
+	if (e->mask & FAN_RENAME)
+		return HIVE_ACCESS_RENAME;
+	if (e->mask & FAN_DELETE)
+		return HIVE_ACCESS_DELETE;
+	/* A new name for a file that was there before: a link. A file made
+	 * and renamed onto a watched path before its creation is read is
+	 * followed by then too: it has one name. */
+	if (e->mask & FAN_CREATE)
+		return nlink > 1 ? HIVE_ACCESS_LINK : 0;
+	/* Without a name, an attribute event is the link count's (a link or
+	 * an unlink, told by its own event): chmod and the like have one. */
+	if (e->mask & FAN_ATTRIB && e->entry.dir)
+		return HIVE_ACCESS_ATTRIB;
+	return 0;
+}
+
+static void on_watched_file(struct change_events *c, const struct parsed_event *e, struct followed_file *f)
+{
+	const struct watch_inode *w = watch_set_find(c->set, 0, &f->key);
+	uint32_t kind = file_kind(e, e->mask & FAN_CREATE ? child_links(c, e) : 0);
+	struct hive_ext_event ce = {};
+
+	if (!w || !kind || !(w->access & kind))
+		return;
+	ce.ev.ino = f->key.ino;
+	ce.ev.dev = f->key.dev;
+	ce.ev.gen = f->key.gen;
+	ce.ev.watch_id = w->id;
+	ce.ev.mask = kind;
+	if (kind == HIVE_ACCESS_ATTRIB)
+		attrib_values(c, f, &e->child, &ce.ext);
+	else {
+		const struct event_name *other = kind == HIVE_ACCESS_RENAME ? &e->new : &e->entry;
+
+		ce.ext.other_kind = HIVE_OTHER_TARGET;
+		if (entry_path(c, other, ce.ext.other))
+			ce.ext.changed |= HIVE_CHANGED_OTHER_TRUNCATED;
+	}
+	emit(c, &ce, e->tid);
+}
+
+/* The file an event names (its child), when it is still there: its inode,
+ * and for a create its mode, type bits included, as the hooks tell it. */
+static void child_values(struct change_events *c, const struct parsed_event *e, struct hive_ext_event *ce)
+{
+	_cleanup_(closep) int fd = e->has_child ? open_fid(c, &e->child, O_PATH) : -1;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return;
+	ce->ev.ino = st.st_ino;
+	ce->ev.dev = kernel_dev_from_user(st.st_dev);
+	if (ce->ev.mask == HIVE_ACCESS_CREATE) {
+		ce->ext.mode = st.st_mode;
+		ce->ext.changed |= HIVE_CHANGED_MODE;
+	}
+}
+
+/* The kind an event is for an entry of a watched tree. */
+static uint32_t tree_kind(struct change_events *c, const struct parsed_event *e)
+{
+	if (e->mask & FAN_RENAME)
+		return HIVE_ACCESS_RENAME;
+	if (e->mask & FAN_DELETE)
+		return HIVE_ACCESS_DELETE;
+	/* A second name of a file (never a directory's): a link. */
+	if (e->mask & FAN_CREATE)
+		return !(e->mask & FAN_ONDIR) && e->has_child && child_links(c, e) > 1 ? HIVE_ACCESS_LINK
+										    : HIVE_ACCESS_CREATE;
+	if (e->mask & FAN_ATTRIB && e->entry.dir)
+		return HIVE_ACCESS_ATTRIB;
+	return 0;
+}
+
+/* False when a directory of the event could not be placed (c->unresolved). */
+static bool on_tree_entry(struct change_events *c, const struct parsed_event *e, bool final)
+{
+	uint32_t kind = tree_kind(c, e);
+	const struct event_name *in = NULL, *other = NULL;
+	const struct followed_file *root = NULL;
+	struct hive_ext_event ce = {};
+	const struct watch_inode *w;
+
+	if (!kind)
+		return true;
+	if (kind == HIVE_ACCESS_RENAME) {
+		/* Into, out of, or within a tree: named where it is in one. */
+		if (e->old.dir && (root = tree_of(c, e->old.dir, kind)))
+			in = &e->old, other = &e->new;
+		else if (e->new.dir && (root = tree_of(c, e->new.dir, kind)))
+			in = &e->new, other = &e->old;
+	} else if (e->entry.dir && (root = tree_of(c, e->entry.dir, kind))) {
+		in = &e->entry;
+		/* The entry made or removed is named, as the hooks name it. */
+		if (kind != HIVE_ACCESS_ATTRIB)
+			other = &e->entry;
+	}
+	if (!root || !(w = watch_set_find(c->set, 0, &root->key)))
+		return !c->unresolved;
+	/* Where in the tree, before anything is said: a directory on the way
+	 * may have gone and be told of by the next read. */
+	if (below_root(c, root, in, ce.ext.below))
+		ce.ext.changed |= HIVE_CHANGED_BELOW_TRUNCATED;
+	if (c->unresolved && !final)
+		return false;
+	ce.ev.watch_id = w->id;
+	ce.ev.dir = root->key;
+	ce.ev.flags = HIVE_EVENT_IN_TREE;
+	ce.ev.mask = kind;
+	child_values(c, e, &ce);
+	if (kind == HIVE_ACCESS_ATTRIB && e->has_child)
+		attrib_values(c, NULL, &e->child, &ce.ext);
+	if (other) {
+		ce.ext.other_kind = other == &e->old ? HIVE_OTHER_SOURCE : HIVE_OTHER_TARGET;
+		if (entry_path(c, other, ce.ext.other))
+			ce.ext.changed |= HIVE_CHANGED_OTHER_TRUNCATED;
+	}
+	emit(c, &ce, e->tid);
+	return true;
+}
+
+/* A create at a watched name, or a rename onto one: the file that is there
+ * now is the watched one (its entry follows as the path is resolved again),
+ * and this is its first change. False when n is no watched name. */
+static bool on_watched_name(struct change_events *c, const struct parsed_event *e)
+{
+	bool rename = e->mask & FAN_RENAME;
+	const struct event_name *n = rename ? &e->new : &e->entry;
+	uint32_t kind = rename ? HIVE_ACCESS_RENAME : HIVE_ACCESS_CREATE;
+	struct hive_ext_event ce = {};
+	const struct watch_inode *w;
+
+	if (!(e->mask & (FAN_CREATE | FAN_RENAME)) || !(w = watched_name(c, n, &ce.ev.dir)))
+		return false;
+	if (!(w->access & kind))
+		return true;
+	ce.ev.watch_id = w->id;
+	ce.ev.flags = HIVE_EVENT_BY_NAME;
+	ce.ev.mask = kind;
+	child_values(c, e, &ce);
+	/* Where it came from, or what was made, as the hooks name it. */
+	ce.ext.other_kind = rename ? HIVE_OTHER_SOURCE : HIVE_OTHER_TARGET;
+	if (entry_path(c, rename ? &e->old : n, ce.ext.other))
+		ce.ext.changed |= HIVE_CHANGED_OTHER_TRUNCATED;
+	emit(c, &ce, e->tid);
+	return true;
+}
+
+/* False when the event names a directory that went before it was read, and
+ * the event of its removal is not among those read (c->unresolved): then
+ * read on, and try again (final: no more). */
+static bool on_fanotify_event(struct change_events *c, const struct fanotify_event_metadata *meta, bool final)
+{
+	struct followed_file *f = NULL;
+	struct parsed_event e;
+
+	if (meta->mask & FAN_Q_OVERFLOW) {
+		if (c->stats.lost++ == 0)
+			log_warning("The kernel's queue of changes overflowed: changes to watched files were lost.");
+		return true;
+	}
+	/* 0: a process outside this agent's pid namespace; still a change. */
+	if (meta->pid > 0 && is_self((uint32_t)meta->pid))
+		return true;
+	fanotify_event_parse(meta, &e);
+	/* A directory removed is no place any more; one renamed into another
+	 * tree moves what is below it there. */
+	if (e.mask & FAN_ONDIR && e.mask & FAN_DELETE && e.has_child)
+		free(hashmap_remove(c->dirs, &e.child, fid_key_size(&e.child)));
+	if (e.mask & FAN_ONDIR && e.mask & FAN_RENAME && e.old.dir && e.new.dir) {
+		const struct dir_place *from = dir_place_of(c, e.old.dir);
+		struct hive_watch_key old_root = from ? from->root : (struct hive_watch_key){};
+		const struct dir_place *to = dir_place_of(c, e.new.dir);
+
+		if (!to || !watch_key_equal(&old_root, &to->root))
+			dirs_forget(c);
+	}
+	if (e.has_child)
+		f = hashmap_get(c->files, &e.child, fid_key_size(&e.child));
+	if (f) {
+		on_watched_file(c, &e, f);
+		return true;
+	}
+	c->unresolved = false;
+	if (on_watched_name(c, &e))
+		return true;
+	/* Nothing is emitted before the tree's root is found. */
+	if (!on_tree_entry(c, &e, final) && !final)
+		return false;
+	return true;
+}
+
+/* The directories the events in buf remove, for the events before. */
+static void collect_gone(struct change_events *c, const char *buf, ssize_t len)
+{
+	const struct fanotify_event_metadata *meta = (const void *)buf;
+
+	for (; FAN_EVENT_OK(meta, len) && c->n_gone < GONE_DIRS_MAX; meta = FAN_EVENT_NEXT(meta, len)) {
+		struct gone_dir *g = &c->gone[c->n_gone];
+		struct parsed_event e;
+
+		if (meta->vers != FANOTIFY_METADATA_VERSION || (meta->mask & (FAN_ONDIR | FAN_DELETE)) !=
+								       (FAN_ONDIR | FAN_DELETE))
+			continue;
+		fanotify_event_parse(meta, &e);
+		if (!e.has_child || !e.entry.dir || !e.entry.name || strlen(e.entry.name) > NAME_MAX)
+			continue;
+		g->fid = e.child;
+		g->parent = e.dir;
+		strcpy(g->name, e.entry.name);
+		c->n_gone++;
+	}
+}
+
+/* Try the events put off again (final: for the last time); those still
+ * not placed stay put off. */
+static void retry_deferred(struct change_events *c, bool final)
+{
+	size_t off = 0, kept = 0;
+
+	while (off + sizeof(struct fanotify_event_metadata) <= c->deferred_len) {
+		const struct fanotify_event_metadata *meta = (const void *)(c->deferred + off);
+		size_t len = meta->event_len;
+
+		if (!on_fanotify_event(c, meta, final)) {
+			memmove(c->deferred + kept, meta, len);
+			kept += len;
+		}
+		off += len;
+	}
+	c->deferred_len = kept;
+}
+
+/* How long events put off wait for the removal of their directory, which
+ * the kernel queues as it removes it: 10 ms without any event, at most 20
+ * times in a row. */
+#define DEFER_WAIT_MS 10
+#define DEFER_WAITS_MAX 20
+
+int change_events_consume(struct change_events *c, unsigned budget)
+{
+	unsigned n = 0, waits = 0;
+
+	for (;;) {
+		const struct fanotify_event_metadata *meta = (const void *)c->buf;
+		ssize_t len = read(c->fd, c->buf, sizeof(c->buf));
+
+		if (len < 0) {
+			int r = errno == EAGAIN ? 0 : -errno;
+
+			if (r == 0 && c->deferred_len && waits++ < DEFER_WAITS_MAX &&
+			    poll(&(struct pollfd){ .fd = c->fd, .events = POLLIN }, 1, DEFER_WAIT_MS) > 0)
+				continue;
+			retry_deferred(c, true);
+			c->n_gone = 0;
+			return r;
+		}
+		/* The removals read before stay known to what was put off. */
+		if (!c->deferred_len)
+			c->n_gone = 0;
+		collect_gone(c, c->buf, len);
+		retry_deferred(c, false);
+		for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
+			if (meta->vers != FANOTIFY_METADATA_VERSION)
+				return -EPROTO;
+			if (c->loader &&
+			    !on_fanotify_event(c, meta, c->deferred_len + meta->event_len > sizeof(c->deferred))) {
+				memcpy(c->deferred + c->deferred_len, meta, meta->event_len);
+				c->deferred_len += meta->event_len;
+			}
+			if (meta->fd >= 0)
+				close(meta->fd);
+			n++;
+		}
+		if (budget && n >= budget) {
+			retry_deferred(c, true);
+			return -EAGAIN;
+		}
+	}
+}

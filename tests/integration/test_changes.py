@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""What is done to a file, on this machine's real kernel in whatever attach
+mode hived probes: chmod, chown, utimes, xattrs, links, renames and deletes
+of a watched file, and creates, deletes, renames and changes below a watched
+tree, each one record naming the process that did it (a command that exited
+at once), with the values it set and the other name. Where the mode has no
+hook for changes (tracepoint mode, this host's), fanotify tells them."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import unittest
+
+from tests.lib import hivetest
+from tests.lib.hivetest import Hived, host_policy
+
+
+def spawn(*cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, err = p.communicate()
+    if p.returncode != 0:
+        raise AssertionError(f"{cmd}: {err.decode()}")
+    return p.pid
+
+
+class FileChanges(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        self.file = os.path.join(self.tmp, "shadow")
+        with open(self.file, "w") as f:
+            f.write("x\n")
+        self.other = os.path.join(self.tmp, "other")
+        with open(self.other, "w") as f:
+            f.write("x\n")
+        self.hived = Hived({"10-changes.json": [host_policy("changes", self.file)]}).start()
+
+    def tearDown(self):
+        self.hived.close()
+
+    def change(self, kind, *cmd):
+        pid = spawn(*cmd)
+        r = self.hived.wait_record(pid=pid, access=[kind])
+        self.assertEqual((r["policy"], r["path"], r["comm"]), ("changes", self.file, os.path.basename(cmd[0])))
+        return r
+
+    def test_only_truncate_is_said_unseen(self):
+        unseen = [x for x in self.hived.log_text().splitlines() if "changes are not seen" in x]
+        for line in unseen:
+            self.assertIn("mode on this kernel, truncate changes are not seen", line)
+
+    def test_chmod_chown_utimes_xattr(self):
+        r = self.change("attrib", "chmod", "4755", self.file)
+        self.assertEqual(r["new_mode"], "4755")
+        self.assertIn("mode", r["changed"])
+        r = self.change("attrib", "chown", "nobody", self.file)
+        self.assertEqual(r["new_uid"], 65534)
+        r = self.change("attrib", "touch", "-d", "2001-01-01", self.file)
+        self.assertIn("mtime", r["changed"])
+        pid = spawn(sys.executable, "-c", f"import os; os.setxattr({self.file!r}, 'user.hive', b'1')")
+        self.hived.wait_record(pid=pid, access=["attrib"], path=self.file)
+
+    def test_link_rename_delete_name_the_other_name(self):
+        link = os.path.join(self.tmp, "x")
+        r = self.change("link", "ln", self.file, link)
+        self.assertEqual(r["target_path"], link)
+        moved = os.path.join(self.tmp, "moved")
+        r = self.change("rename", "mv", self.file, moved)
+        self.assertEqual(r["target_path"], moved)
+        r = self.change("delete", "rm", link)
+        self.assertEqual(r["target_path"], link)
+
+    def test_renamed_onto_the_watched_path(self):
+        """sed -i, an editor's save, an attacker's replacement: a new file
+        renamed over the watched one."""
+        new = os.path.join(self.tmp, "shadow.new")
+        with open(new, "w") as f:
+            f.write("evil\n")
+        r = self.change("rename", "mv", new, self.file)
+        self.assertEqual(r["source_path"], new)
+
+    def test_a_process_gone_before_its_change_is_read_is_named(self):
+        """hived stopped while chmod runs, exits and is reaped: what the
+        kernel kept of it as it exited names it."""
+        os.kill(self.hived.proc.pid, signal.SIGSTOP)
+        try:
+            pid = spawn("chmod", "0600", self.file)
+        finally:
+            os.kill(self.hived.proc.pid, signal.SIGCONT)
+        r = self.hived.wait_record(pid=pid, access=["attrib"])
+        self.assertEqual((r["comm"], r["exe"], r["new_mode"]), ("chmod", shutil.which("chmod"), "0600"))
+
+    def test_an_unwatched_files_changes_are_silent(self):
+        quiet = spawn("chmod", "600", self.other)
+        control = spawn("chmod", "600", self.file)
+        self.hived.wait_record(pid=control)
+        self.assertEqual(self.hived.matching(pid=quiet), [])
+
+
+class NameChanges(unittest.TestCase):
+    def test_a_create_at_a_watched_path_that_did_not_exist(self):
+        hivetest.skip_unless_root()
+        tmp = hivetest.files_dir(self)
+        path = os.path.join(tmp, "cron.allow")
+        with Hived({"10-name.json": [host_policy("name", path, access=["create"])]}) as h:
+            pid = spawn("touch", path)
+            r = h.wait_record(pid=pid, access=["create"])
+            self.assertEqual((r["path"], r["comm"], r["target_path"]), (path, "touch", path))
+
+
+class TreeChanges(unittest.TestCase):
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        self.tree = os.path.join(self.tmp, "sudoers.d")
+        os.makedirs(os.path.join(self.tree, "sub"))
+        self.f = os.path.join(self.tree, "sub", "f")
+        with open(self.f, "w") as f:
+            f.write("x\n")
+        self.outside = os.path.join(self.tmp, "outside")
+        os.mkdir(self.outside)
+        # Made before the watch: hived has seen nothing of it.
+        os.makedirs(os.path.join(self.tree, "old", "a", "b"))
+        with open(os.path.join(self.tree, "old", "a", "b", "f"), "w") as f:
+            f.write("x\n")
+        self.hived = Hived({"10-tree.json": [host_policy("tree", self.tree + "/**")]}).start()
+
+    def tearDown(self):
+        self.hived.close()
+
+    def change(self, kind, *cmd):
+        pid = spawn(*cmd)
+        return self.hived.wait_record(pid=pid, access=[kind], comm=os.path.basename(cmd[0]))
+
+    def test_create_chmod_link_rename_delete_below_the_root(self):
+        new = os.path.join(self.tree, "sub", "new")
+        r = self.change("create", "touch", new)
+        self.assertEqual((r["policy"], r["path"]), ("tree", new))
+        r = self.change("create", "mkdir", os.path.join(self.tree, "sub", "d"))
+        self.assertEqual(r["path"], os.path.join(self.tree, "sub", "d"))
+        r = self.change("attrib", "chmod", "0600", self.f)
+        self.assertEqual((r["path"], r["new_mode"]), (self.f, "0600"))
+        link = os.path.join(self.tree, "l")
+        r = self.change("link", "ln", self.f, link)
+        self.assertEqual(r["path"], link)
+        # Out of the tree, and into it from outside.
+        away = os.path.join(self.outside, "away")
+        r = self.change("rename", "mv", new, away)
+        self.assertEqual((r["path"], r["target_path"]), (new, away))
+        back = os.path.join(self.tree, "back")
+        r = self.change("rename", "mv", away, back)
+        self.assertEqual((r["path"], r["source_path"]), (back, away))
+        r = self.change("delete", "rm", back)
+        self.assertEqual(r["path"], back)
+
+    def test_rm_r_of_a_directory_made_before_the_watch(self):
+        """Each removal a record naming where it was, though the directories
+        are gone by the time they are read."""
+        pid = spawn("rm", "-r", os.path.join(self.tree, "old"))
+        for path in ("old/a/b/f", "old/a/b", "old/a", "old"):
+            self.hived.wait_record(pid=pid, access=["delete"], path=os.path.join(self.tree, path))
+
+    def test_the_kubelets_atomic_writer_is_seen_for_what_it_is(self):
+        """A Secret volume updated the kubelet's way (a new ..<timestamp>
+        directory, ..data_tmp pointing to it renamed over ..data, the old
+        one removed): each step a record, and the first read of the new
+        version one naming the file where it is in the tree."""
+        vol = os.path.join(self.tree, "secret")
+        os.makedirs(os.path.join(vol, "..v1"))
+        with open(os.path.join(vol, "..v1", "token"), "w") as f:
+            f.write("one\n")
+        os.symlink("..v1", os.path.join(vol, "..data"))
+        os.symlink("..data/token", os.path.join(vol, "token"))
+        update = ("import os, shutil, sys\n"
+                  "vol = sys.argv[1]\n"
+                  "os.mkdir(f'{vol}/..v2')\n"
+                  "open(f'{vol}/..v2/token', 'w').write('two')\n"
+                  "os.symlink('..v2', f'{vol}/..data_tmp')\n"
+                  "os.rename(f'{vol}/..data_tmp', f'{vol}/..data')\n"
+                  "shutil.rmtree(f'{vol}/..v1')\n")
+        pid = spawn(sys.executable, "-c", update, vol)
+        for access, path in (("create", "..v2"), ("create", "..v2/token"), ("create", "..data_tmp"),
+                             ("rename", "..data_tmp"), ("delete", "..v1/token"), ("delete", "..v1")):
+            self.hived.wait_record(pid=pid, access=[access], path=os.path.join(vol, path))
+        r = self.hived.wait_record(pid=pid, access=["rename"])
+        self.assertEqual(r["target_path"], os.path.join(vol, "..data"))
+        reader = spawn("cat", os.path.join(vol, "token"))
+        self.assertEqual(self.hived.wait_record(pid=reader)["path"], os.path.join(vol, "..v2", "token"))
+
+    def test_outside_the_tree_is_silent(self):
+        quiet = spawn("touch", os.path.join(self.outside, "q"))
+        beside = spawn("touch", self.tree + "-x")
+        control = spawn("touch", os.path.join(self.tree, "c"))
+        self.hived.wait_record(pid=control)
+        self.assertEqual(self.hived.matching(pid=quiet), [])
+        self.assertEqual(self.hived.matching(pid=beside), [])
+
+
+if __name__ == "__main__":
+    hivetest.main()
