@@ -60,6 +60,7 @@ struct manager {
 	struct loader_stats reported;
 	struct loader_stats stats_base; /* counted by loaders since replaced */
 	uint32_t unseen; /* change kinds neither the hooks nor fanotify see */
+	int changes_error; /* why there is no fanotify group, or 0 */
 	bool reload_failed;
 	bool starting;      /* READY=1 not sent yet */
 	bool ready_pending; /* READY=1 once the host paths are resolved */
@@ -287,6 +288,9 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 			r = loader_detach_and_flush_all(m->loader);
 			if (r < 0 && r != -EOPNOTSUPP)
 				log_warning_errno(r, "Cannot report the last folded accesses: %m");
+			/* And the changes fanotify queued: nobody reads them later. */
+			if (m->changes)
+				(void)change_events_consume(m->changes, 0);
 		} else if (r > 0)
 			log_info("Restarting: the hooks stay attached and keep recording for the next agent.");
 	}
@@ -645,9 +649,11 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	if (m->unseen) {
 		char unseen[96];
 
-		log_warning("In %s mode on this kernel, %s changes are not seen: policies that ask for them get no "
-			    "such records (hived(8), ATTACH MODES).",
-			    attach_mode_to_string(loader_mode(l)), access_to_string(m->unseen, unseen, sizeof(unseen)));
+		log_warning("In %s mode on this kernel, %s changes are not seen%s%s%s: policies that ask for them get "
+			    "no such records (hived(8), ATTACH MODES).",
+			    attach_mode_to_string(loader_mode(l)), access_to_string(m->unseen, unseen, sizeof(unseen)),
+			    m->changes_error ? " (fanotify: " : "", m->changes_error ? strerror(-m->changes_error) : "",
+			    m->changes_error ? ")" : "");
 	} else if (loader_unseen(l))
 		log_info("Changes to watched files are seen through fanotify.");
 
@@ -781,7 +787,8 @@ int manager_start(struct manager *m)
 		if (fdstore_put_changes(change_events_fd(m->changes)) < 0)
 			log_debug("Cannot hand the fanotify group to the service manager.");
 	} else {
-		log_debug_errno(r, "No fanotify for changes here (%m): only hooks can see them.");
+		/* Said with what the hooks do not see, if anything. */
+		m->changes_error = r;
 		m->changes = change_events_free(m->changes);
 	}
 	/* In a cluster, start as a follower: the lease decides who attaches. */

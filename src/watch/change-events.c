@@ -47,11 +47,13 @@ struct followed_file {
 	struct file_look look;
 };
 
-/* A file system with followed files: a descriptor on it, to open handles and
- * to mark it. */
+/* A file system with followed files: where it is mounted, to open handles
+ * and to mark it. Opened only while events are read: a descriptor kept open
+ * would keep a container's root from being unmounted. */
 struct followed_fs {
 	__kernel_fsid_t fsid;
-	int fd;
+	char *mount_point;
+	int fd; /* while events are read, or -1 */
 	unsigned refs;
 	unsigned dirs; /* followed directories: possible tree roots */
 	bool marked;
@@ -89,6 +91,7 @@ struct change_events {
 	struct hashmap *fss;    /* __kernel_fsid_t -> struct followed_fs */
 	struct hashmap *dirs;   /* struct fid_key -> struct dir_place */
 	struct change_events_stats stats;
+	bool unsupported_said; /* a file system that takes no mark */
 	struct gone_dir gone[GONE_DIRS_MAX]; /* in the events being read */
 	size_t n_gone;
 	struct dir_place gone_place; /* what dir_place_of() says of a removed one */
@@ -99,6 +102,12 @@ struct change_events {
 	alignas(struct fanotify_event_metadata) char deferred[1 << 14];
 	size_t deferred_len;
 	bool unresolved; /* dir_place_of() met a directory gone, and not told where */
+	struct hive_event who; /* the last acting thread of this read, while who_known */
+	bool who_known;
+	const struct followed_file *root_path_of; /* root_path is its, in this read */
+	char root_path[PATH_MAX];
+	enum { CHILD_UNKNOWN, CHILD_THERE, CHILD_GONE } child_state; /* of child_st, in this event */
+	struct stat child_st;
 };
 
 struct ino_key {
@@ -207,8 +216,11 @@ struct change_events *change_events_free(struct change_events *c)
 		return NULL;
 	if (c->fss) {
 		hashmap_iter_init(&it, c->fss);
-		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs))
-			close(fs->fd);
+		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs)) {
+			if (fs->fd >= 0)
+				close(fs->fd);
+			free(fs->mount_point);
+		}
 	}
 	free_values(c->fss);
 	free_values(c->files); /* by_key and by_ino hold the same values */
@@ -224,22 +236,58 @@ struct change_events *change_events_free(struct change_events *c)
 	return NULL;
 }
 
+/* A descriptor of fs's mount point, open until fss_close(): -errno when
+ * it is no longer that file system. */
+static int fs_fd(struct followed_fs *fs)
+{
+	struct statfs sfs;
+
+	if (fs->fd >= 0)
+		return fs->fd;
+	fs->fd = open(fs->mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->fd < 0)
+		return -errno;
+	if (fstatfs(fs->fd, &sfs) < 0 || memcmp(&sfs.f_fsid, &fs->fsid, sizeof(fs->fsid)) != 0) {
+		close(fs->fd);
+		fs->fd = -1;
+		return -ESTALE;
+	}
+	return fs->fd;
+}
+
+static void fss_close(struct change_events *c)
+{
+	struct hashmap_iter it;
+	struct followed_fs *fs;
+
+	hashmap_iter_init(&it, c->fss);
+	while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs))
+		if (fs->fd >= 0) {
+			close(fs->fd);
+			fs->fd = -1;
+		}
+}
+
 static int mark_fs(struct change_events *c, struct followed_fs *fs, bool add)
 {
 	char proc[64];
+	int fd = fs_fd(fs), r = 0;
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fs->fd);
+	if (fd < 0)
+		return fd;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (fanotify_mark(c->fd, (add ? FAN_MARK_ADD : FAN_MARK_REMOVE) | FAN_MARK_FILESYSTEM, MARK_MASK, AT_FDCWD,
 			  proc) < 0)
-		return -errno;
-	fs->marked = add;
-	return 0;
+		r = -errno;
+	else
+		fs->marked = add;
+	close(fs->fd);
+	fs->fd = -1;
+	return r;
 }
 
 static void mark_fs_or_say(struct change_events *c, struct followed_fs *fs)
 {
-	char proc[64], where[PATH_MAX] = "?";
-	ssize_t n;
 	int r;
 
 	if (fs->marked || fs->mark_failed)
@@ -247,14 +295,15 @@ static void mark_fs_or_say(struct change_events *c, struct followed_fs *fs)
 	r = mark_fs(c, fs, true);
 	if (r >= 0)
 		return;
-	/* Said once per file system: overlayfs, for one, takes no such mark. */
+	/* Said once per file system; overlayfs (a container's root) takes no
+	 * such mark at all: said once for all of them. */
 	fs->mark_failed = true;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fs->fd);
-	if ((n = readlink(proc, where, sizeof(where) - 1)) >= 0)
-		where[n] = '\0';
+	if (r == -EOPNOTSUPP && c->unsupported_said)
+		return;
+	c->unsupported_said |= r == -EOPNOTSUPP;
 	log_warning_errno(r, "Cannot follow changes on the file system mounted at %s through fanotify (%m): changes "
-			     "to the files watched there are not recorded.",
-			  where);
+			     "to the files watched there%s are not recorded.",
+			  fs->mount_point, r == -EOPNOTSUPP ? " and on every file system of its kind" : "");
 }
 
 /* A mount point's path from mountinfo, its octal escapes (\040) undone. */
@@ -274,29 +323,26 @@ static void unescape_mount_point(char *s)
 }
 
 /*
- * A directory of the file system fd is on, opened for reading: what
- * open_by_handle_at() needs (it refuses O_PATH descriptors), without holding
- * the watched file itself open (that would keep a deleted file alive). A
- * directory is its own; for a file, a mount point of its file system from
- * mountinfo, which counts only once it is seen to be that file system.
+ * Where the file system of a followed file is mounted in this mount
+ * namespace (a container's root is mounted here by its runtime too), from
+ * mountinfo: a directory there, opened for reading, is what
+ * open_by_handle_at() needs (it refuses O_PATH descriptors), and it counts
+ * only once it is seen to be that file system.
  */
-static int open_fs_dir(int fd, const struct stat *st, int mount_id, const __kernel_fsid_t *fsid)
+static char *find_mount_point(const struct stat *st, int mount_id, const __kernel_fsid_t *fsid)
 {
 	_cleanup_(fclosep) FILE *f = NULL;
-	char proc[64], line[8192], point[4096];
+	char line[8192], point[4096];
 	unsigned major, minor;
 	int id;
 
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (S_ISDIR(st->st_mode))
-		return open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	f = fopen("/proc/self/mountinfo", "re");
 	/* id parent major:minor root mount-point ...: its own mount, or one
 	 * of the same device (btrfs gives a subvolume's files a device of
 	 * their own: the file system's id decides). */
 	while (f && fgets(line, sizeof(line), f)) {
 		struct statfs sfs;
-		int dir;
+		int dir, r;
 
 		if (sscanf(line, "%d %*s %u:%u %*s %4095s", &id, &major, &minor, point) != 4 ||
 		    (id != mount_id && makedev(major, minor) != st->st_dev))
@@ -305,14 +351,15 @@ static int open_fs_dir(int fd, const struct stat *st, int mount_id, const __kern
 		dir = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dir < 0)
 			continue;
-		if (fstatfs(dir, &sfs) == 0 && memcmp(&sfs.f_fsid, fsid, sizeof(*fsid)) == 0)
-			return dir;
+		r = fstatfs(dir, &sfs);
 		close(dir);
+		if (r == 0 && memcmp(&sfs.f_fsid, fsid, sizeof(*fsid)) == 0)
+			return strdup(point);
 	}
-	return -ENOENT;
+	return NULL;
 }
 
-static struct followed_fs *fs_follow(struct change_events *c, int fd, const struct stat *st, int mount_id,
+static struct followed_fs *fs_follow(struct change_events *c, const struct stat *st, int mount_id,
 				     const __kernel_fsid_t *fsid)
 {
 	struct followed_fs *fs = hashmap_get(c->fss, fsid, sizeof(*fsid));
@@ -324,12 +371,12 @@ static struct followed_fs *fs_follow(struct change_events *c, int fd, const stru
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return NULL;
-	fs->fd = open_fs_dir(fd, st, mount_id, fsid);
+	fs->mount_point = find_mount_point(st, mount_id, fsid);
 	fs->fsid = *fsid;
+	fs->fd = -1;
 	fs->refs = 1;
-	if (fs->fd < 0 || hashmap_put(c->fss, fsid, sizeof(*fsid), fs, NULL) < 0) {
-		if (fs->fd >= 0)
-			close(fs->fd);
+	if (!fs->mount_point || hashmap_put(c->fss, fsid, sizeof(*fsid), fs, NULL) < 0) {
+		free(fs->mount_point);
 		free(fs);
 		return NULL;
 	}
@@ -351,7 +398,9 @@ static void fs_unfollow(struct change_events *c, const __kernel_fsid_t *fsid, bo
 	if (fs->marked)
 		(void)mark_fs(c, fs, false);
 	hashmap_remove(c->fss, fsid, sizeof(*fsid));
-	close(fs->fd);
+	if (fs->fd >= 0)
+		close(fs->fd);
+	free(fs->mount_point);
 	free(fs);
 }
 
@@ -406,7 +455,7 @@ void change_events_follow(struct change_events *c, int fd, const struct hive_wat
 	f->fid.type = h.fh.handle_type;
 	f->fid.len = h.fh.handle_bytes;
 	memcpy(f->fid.bytes, h.fh.f_handle, h.fh.handle_bytes);
-	fs = fs_follow(c, fd, &st, mount_id, &f->fid.fsid);
+	fs = fs_follow(c, &st, mount_id, &f->fid.fsid);
 	if (!fs) {
 		free(f);
 		return;
@@ -531,30 +580,43 @@ static bool is_self(uint32_t tid)
 	return access(path, F_OK) == 0;
 }
 
+/* The process fields of an event (who), from another's. */
+static void copy_who(struct hive_event *to, const struct hive_event *from)
+{
+	to->tid = from->tid;
+	to->tgid = from->tgid;
+	to->ppid = from->ppid;
+	to->uid = from->uid;
+	to->gid = from->gid;
+	to->euid = from->euid;
+	to->fsuid = from->fsuid;
+	to->cgroup_id = from->cgroup_id;
+	to->exe_file = from->exe_file;
+	to->flags = (to->flags & ~HIVE_EVENT_EXE_TRUNCATED) | (from->flags & HIVE_EVENT_EXE_TRUNCATED);
+	memcpy(to->comm, from->comm, sizeof(to->comm));
+	memcpy(to->exe, from->exe, sizeof(to->exe));
+}
+
 static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *ev)
 {
-	struct hive_event gone;
+	struct hive_event *who = &c->who;
 
-	ev->tid = tid;
-	if (tid && who_from_proc(tid, ev))
-		return;
-	if (tid && c->loader && loader_exited(c->loader, tid, &gone) == 0) {
-		ev->tgid = gone.tgid;
-		ev->ppid = gone.ppid;
-		ev->uid = gone.uid;
-		ev->gid = gone.gid;
-		ev->euid = gone.euid;
-		ev->fsuid = gone.fsuid;
-		ev->cgroup_id = gone.cgroup_id;
-		ev->exe_file = gone.exe_file;
-		ev->flags |= gone.flags & HIVE_EVENT_EXE_TRUNCATED;
-		memcpy(ev->comm, gone.comm, sizeof(ev->comm));
-		memcpy(ev->exe, gone.exe, sizeof(ev->exe));
+	/* The same thread as the last event of this read: as it was then. */
+	if (c->who_known && who->tid == tid) {
+		copy_who(ev, who);
 		return;
 	}
-	/* Gone, and not seen leaving: its id is all there is. */
-	ev->tgid = tid;
-	snprintf(ev->comm, sizeof(ev->comm), "?");
+	*who = (struct hive_event){ .tid = tid };
+	if (!tid || !who_from_proc(tid, who)) {
+		if (!tid || !c->loader || loader_exited(c->loader, tid, who) < 0) {
+			/* Gone, and not seen leaving: its id is all there is. */
+			*who = (struct hive_event){ .tid = tid, .tgid = tid };
+			snprintf(who->comm, sizeof(who->comm), "?");
+		}
+		who->tid = tid;
+	}
+	c->who_known = true;
+	copy_who(ev, who);
 }
 
 /* ---- what an event names ---- */
@@ -575,6 +637,8 @@ static int open_fid(struct change_events *c, const struct fid_key *k, int flags)
 	h.fh.handle_bytes = k->len;
 	h.fh.handle_type = k->type;
 	memcpy(h.fh.f_handle, k->bytes, k->len);
+	if (fs_fd(fs) < 0)
+		return -ENODEV;
 	fd = open_by_handle_at(fs->fd, &h.fh, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -783,21 +847,34 @@ static const struct watch_inode *watched_name(struct change_events *c, const str
 }
 
 /* Where entry n is below root: "sub/f". */
-static bool below_root(struct change_events *c, const struct followed_file *root, const struct event_name *n,
+/* Where a tree's root is, as this process sees it: asked once per read. */
+static const char *root_path(struct change_events *c, const struct followed_file *root)
+{
+	_cleanup_(closep) int fd = -1;
+
+	if (c->root_path_of == root)
+		return c->root_path;
+	c->root_path_of = NULL;
+	fd = open_fid(c, &root->fid, O_PATH | O_DIRECTORY);
+	if (fd < 0 || !fd_path(fd, c->root_path, sizeof(c->root_path)))
+		return NULL;
+	c->root_path_of = root;
+	return c->root_path;
+}
+
+/* Where the entry at full (its name: name) is below root: "sub/f". */
+static bool below_root(struct change_events *c, const struct followed_file *root, const char *full, const char *name,
 		       char out[static HIVE_PATH_LEN])
 {
-	_cleanup_(closep) int root_fd = -1;
-	char root_path[PATH_MAX], full[ENTRY_PATH_MAX];
+	const char *top = root_path(c, root);
 	size_t len;
 
-	entry_full_path(c, n, full);
-	root_fd = open_fid(c, &root->fid, O_PATH | O_DIRECTORY);
-	if (root_fd < 0 || !fd_path(root_fd, root_path, sizeof(root_path)))
-		return keep_tail(n->name ? n->name : "?", out);
-	len = strcmp(root_path, "/") == 0 ? 0 : strlen(root_path);
-	if (strncmp(full, root_path, len) == 0 && full[len] == '/')
+	if (!top)
+		return keep_tail(name ? name : "?", out);
+	len = strcmp(top, "/") == 0 ? 0 : strlen(top);
+	if (strncmp(full, top, len) == 0 && full[len] == '/')
 		return keep_tail(full + len + 1, out);
-	return keep_tail(n->name ? n->name : "?", out);
+	return keep_tail(name ? name : "?", out);
 }
 
 /* What an attribute change changed, against how the file looked before. */
@@ -841,12 +918,24 @@ static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t ti
 }
 
 /* How many names the event's file has now (0: gone). */
+/* What stat() says of the event's file, if it is still there: asked once
+ * per event. */
+static const struct stat *child_stat(struct change_events *c, const struct parsed_event *e)
+{
+	_cleanup_(closep) int fd = -1;
+
+	if (c->child_state == CHILD_UNKNOWN) {
+		fd = e->has_child ? open_fid(c, &e->child, O_PATH) : -1;
+		c->child_state = fd >= 0 && fstat(fd, &c->child_st) == 0 ? CHILD_THERE : CHILD_GONE;
+	}
+	return c->child_state == CHILD_THERE ? &c->child_st : NULL;
+}
+
 static nlink_t child_links(struct change_events *c, const struct parsed_event *e)
 {
-	_cleanup_(closep) int fd = open_fid(c, &e->child, O_PATH);
-	struct stat st;
+	const struct stat *st = child_stat(c, e);
 
-	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_nlink : 0;
+	return st ? st->st_nlink : 0;
 }
 
 /* The kind an event is for a watched file itself (its handle is the
@@ -898,39 +987,46 @@ static void on_watched_file(struct change_events *c, const struct parsed_event *
  * and for a create its mode, type bits included, as the hooks tell it. */
 static void child_values(struct change_events *c, const struct parsed_event *e, struct hive_ext_event *ce)
 {
-	_cleanup_(closep) int fd = e->has_child ? open_fid(c, &e->child, O_PATH) : -1;
-	struct stat st;
+	const struct stat *st = child_stat(c, e);
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (!st)
 		return;
-	ce->ev.ino = st.st_ino;
-	ce->ev.dev = kernel_dev_from_user(st.st_dev);
+	ce->ev.ino = st->st_ino;
+	ce->ev.dev = kernel_dev_from_user(st->st_dev);
 	if (ce->ev.mask == HIVE_ACCESS_CREATE) {
-		ce->ext.mode = st.st_mode;
+		ce->ext.mode = st->st_mode;
 		ce->ext.changed |= HIVE_CHANGED_MODE;
 	}
 }
 
-/* The kind an event is for an entry of a watched tree. */
-static uint32_t tree_kind(struct change_events *c, const struct parsed_event *e)
+/* The kinds an event may be for an entry of a watched tree: a create may be
+ * a link, told once the tree is found (tree_kind()). */
+static uint32_t tree_kinds(const struct parsed_event *e)
 {
 	if (e->mask & FAN_RENAME)
 		return HIVE_ACCESS_RENAME;
 	if (e->mask & FAN_DELETE)
 		return HIVE_ACCESS_DELETE;
-	/* A second name of a file (never a directory's): a link. */
 	if (e->mask & FAN_CREATE)
-		return !(e->mask & FAN_ONDIR) && e->has_child && child_links(c, e) > 1 ? HIVE_ACCESS_LINK
-										    : HIVE_ACCESS_CREATE;
+		return HIVE_ACCESS_CREATE | HIVE_ACCESS_LINK;
 	if (e->mask & FAN_ATTRIB && e->entry.dir)
 		return HIVE_ACCESS_ATTRIB;
 	return 0;
 }
 
+/* Which one: a second name of a file (never a directory's) is a link. */
+static uint32_t tree_kind(struct change_events *c, const struct parsed_event *e, uint32_t kinds)
+{
+	if (kinds != (HIVE_ACCESS_CREATE | HIVE_ACCESS_LINK))
+		return kinds;
+	return !(e->mask & FAN_ONDIR) && e->has_child && child_links(c, e) > 1 ? HIVE_ACCESS_LINK : HIVE_ACCESS_CREATE;
+}
+
 /* False when a directory of the event could not be placed (c->unresolved). */
 static bool on_tree_entry(struct change_events *c, const struct parsed_event *e, bool final)
 {
-	uint32_t kind = tree_kind(c, e);
+	char full[ENTRY_PATH_MAX];
+	uint32_t kind = tree_kinds(e);
 	const struct event_name *in = NULL, *other = NULL;
 	const struct followed_file *root = NULL;
 	struct hive_ext_event ce = {};
@@ -952,9 +1048,13 @@ static bool on_tree_entry(struct change_events *c, const struct parsed_event *e,
 	}
 	if (!root || !(w = watch_set_find(c->set, 0, &root->key)))
 		return !c->unresolved;
+	kind = tree_kind(c, e, kind);
+	if (!(w->tree_access & kind))
+		return true;
 	/* Where in the tree, before anything is said: a directory on the way
 	 * may have gone and be told of by the next read. */
-	if (below_root(c, root, in, ce.ext.below))
+	entry_full_path(c, in, full);
+	if (below_root(c, root, full, in->name, ce.ext.below))
 		ce.ext.changed |= HIVE_CHANGED_BELOW_TRUNCATED;
 	if (c->unresolved && !final)
 		return false;
@@ -967,7 +1067,7 @@ static bool on_tree_entry(struct change_events *c, const struct parsed_event *e,
 		attrib_values(c, NULL, &e->child, &ce.ext);
 	if (other) {
 		ce.ext.other_kind = other == &e->old ? HIVE_OTHER_SOURCE : HIVE_OTHER_TARGET;
-		if (entry_path(c, other, ce.ext.other))
+		if (other == in ? keep_tail(full, ce.ext.other) : entry_path(c, other, ce.ext.other))
 			ce.ext.changed |= HIVE_CHANGED_OTHER_TRUNCATED;
 	}
 	emit(c, &ce, e->tid);
@@ -1018,6 +1118,7 @@ static bool on_fanotify_event(struct change_events *c, const struct fanotify_eve
 	if (meta->pid > 0 && is_self((uint32_t)meta->pid))
 		return true;
 	fanotify_event_parse(meta, &e);
+	c->child_state = CHILD_UNKNOWN;
 	/* A directory removed is no place any more; one renamed into another
 	 * tree moves what is below it there. */
 	if (e.mask & FAN_ONDIR && e.mask & FAN_DELETE && e.has_child)
@@ -1058,6 +1159,7 @@ static void collect_gone(struct change_events *c, const char *buf, ssize_t len)
 								       (FAN_ONDIR | FAN_DELETE))
 			continue;
 		fanotify_event_parse(meta, &e);
+	c->child_state = CHILD_UNKNOWN;
 		if (!e.has_child || !e.entry.dir || !e.entry.name || strlen(e.entry.name) > NAME_MAX)
 			continue;
 		g->fid = e.child;
@@ -1092,7 +1194,7 @@ static void retry_deferred(struct change_events *c, bool final)
 #define DEFER_WAIT_MS 10
 #define DEFER_WAITS_MAX 20
 
-int change_events_consume(struct change_events *c, unsigned budget)
+static int consume(struct change_events *c, unsigned budget)
 {
 	unsigned n = 0, waits = 0;
 
@@ -1113,6 +1215,8 @@ int change_events_consume(struct change_events *c, unsigned budget)
 		/* The removals read before stay known to what was put off. */
 		if (!c->deferred_len)
 			c->n_gone = 0;
+		c->who_known = false;
+		c->root_path_of = NULL;
 		collect_gone(c, c->buf, len);
 		retry_deferred(c, false);
 		for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
@@ -1132,4 +1236,13 @@ int change_events_consume(struct change_events *c, unsigned budget)
 			return -EAGAIN;
 		}
 	}
+}
+
+int change_events_consume(struct change_events *c, unsigned budget)
+{
+	int r = consume(c, budget);
+
+	/* No descriptor of a watched file system outlives the read. */
+	fss_close(c);
+	return r;
 }

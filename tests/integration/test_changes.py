@@ -8,6 +8,7 @@ at once), with the values it set and the other name. Where the mode has no
 hook for changes (tracepoint mode, this host's), fanotify tells them."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -197,6 +198,46 @@ class TreeChanges(unittest.TestCase):
         self.hived.wait_record(pid=control)
         self.assertEqual(self.hived.matching(pid=quiet), [])
         self.assertEqual(self.hived.matching(pid=beside), [])
+
+
+class TreeChangeChurn(unittest.TestCase):
+    def test_100000_entries_made_and_removed_in_a_loop(self):
+        """A tree watched for creates and deletes while a process makes and
+        removes 100,000 files in it, and as many beside it: no crash, a
+        record of each or the loss counted (fanotify's queue is bounded),
+        none outside, and the agent still recording after."""
+        hivetest.skip_unless_root()
+        tmp = hivetest.files_dir(self)
+        tree, outside = os.path.join(tmp, "tree"), os.path.join(tmp, "outside")
+        os.mkdir(tree)
+        os.mkdir(outside)
+        n = 100000
+        loop = ("import os, sys\n"
+                "tree, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])\n"
+                "for i in range(n):\n"
+                "    for d in (tree, out):\n"
+                "        p = f'{d}/f{i}'\n"
+                "        os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))\n"
+                "        os.unlink(p)\n")
+        with Hived({"p.json": host_policy("churn", tree + "/**", access=["create", "delete"])},
+                   config="[agent]\ndedup_window_ms = 0\n") as h:
+            p = subprocess.Popen([sys.executable, "-c", loop, tree, outside, str(n)])
+            self.assertEqual(p.wait(), 0)
+            h.wait_record(timeout=60, pid=p.pid, path=f"{tree}/f{n - 1}", access=["delete"])
+            control = spawn("touch", os.path.join(tree, "after"))
+            h.wait_record(pid=control, access=["create"])
+            self.assertEqual(h.stop(), 0)
+            mine = h.matching(pid=p.pid)
+            m = re.search(r"Final Stats: (\d+) accesses matched, (\d+) records written, \d+ suppressed, "
+                          r"(\d+) dropped", h.log_text())
+            matched, written, dropped = (int(x) for x in m.groups())
+            print(f"# {len(mine)} records of {2 * n} creates and deletes; {dropped} queue overflows")
+            self.assertEqual([r for r in mine if not r["path"].startswith(tree + "/")], [])
+            self.assertEqual(written, len(h.snapshot()))
+            if dropped == 0:
+                self.assertEqual(len(mine), 2 * n)
+            else:
+                self.assertIn("queue of changes overflowed", h.log_text())
 
 
 if __name__ == "__main__":

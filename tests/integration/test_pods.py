@@ -14,6 +14,7 @@ records. What runs where:
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -363,6 +364,35 @@ class Pods(ClusterTest):
         for path in files:
             self.assertEqual(len(cats(path)), first[path] + 5, path)  # no cat lost, none counted twice
         self.assertEqual(loud(), said)
+
+    def test_a_tree_watch_on_a_volume_sees_the_kubelets_updates(self):
+        """A ConfigMap volume watched as a tree: the kubelet's update is seen
+        for what it is (a new ..<timestamp> directory, ..data_tmp renamed
+        over ..data), and the first read of the new version is a record
+        naming the file where it is in the tree."""
+        self.cluster.kubectl("create", "configmap", "tree-c", "--from-literal=token=version 0")
+        self.addCleanup(self.cluster.kubectl, "delete", "configmap/tree-c", check=False)
+        pod = self.node.pod_manifest("treevol", volumes=[{"name": "c", "configMap": {"name": "tree-c"}}],
+                                     mounts={"app": [{"name": "c", "mountPath": "/vol/config"}]})
+        self.run_pods(pod)
+        a = self.start_agent(pod_policy("treevol", ["/vol/config/**"]))
+        first = self.wait_exec_logged(a, "treevol", "app", "/vol/config/token")
+        self.assertRegex(first["path"], r"^/vol/config/\.\.[0-9_.]+/token$")
+        self.cluster.kubectl("patch", "configmap", "tree-c", "--type=merge", "-p",
+                             json.dumps({"data": {"token": "version 1"}}))
+
+        def changes(kind, path_re):
+            return [r for r in a.snapshot() if r.get("access") == [kind] and re.match(path_re, r["path"])]
+        made = wait_until(lambda: changes("create", r"^/vol/config/\.\.[0-9_.]+$"), 60, interval=0.2,
+                          what="the kubelet's new version directory")[0]
+        swap = wait_until(lambda: changes("rename", r"^/vol/config/\.\.data_tmp$"), 10, interval=0.2,
+                          what="..data_tmp renamed over ..data")[0]
+        self.assertTrue(swap["target_path"].endswith("/..data"), swap)
+        self.node.exec("treevol", "app", "sh", "-c",
+                       "until grep -q 'version 1' /vol/config/token; do :; done; cat /vol/config/token >/dev/null")
+        read = wait_until(lambda: [r for r in a.snapshot() if r.get("comm") == "cat" and r["path"] != first["path"]],
+                          10, interval=0.2, what="the read of the new version")[0]
+        self.assertEqual(read["path"], made["path"] + "/token")
 
     # --- lifecycle -----------------------------------------------------------
 
