@@ -1101,13 +1101,30 @@ static bool on_watched_name(struct change_events *c, const struct parsed_event *
 	return true;
 }
 
+/* One kind of change of the event (e->mask has one): false as
+ * on_fanotify_event() says. */
+static bool on_one_kind(struct change_events *c, const struct parsed_event *e, struct followed_file *f, bool final)
+{
+	if (f) {
+		on_watched_file(c, e, f);
+		return true;
+	}
+	c->unresolved = false;
+	if (on_watched_name(c, e))
+		return true;
+	/* Nothing is emitted before the tree's root is found. */
+	return on_tree_entry(c, e, final) || final;
+}
+
 /* False when the event names a directory that went before it was read, and
  * the event of its removal is not among those read (c->unresolved): then
  * read on, and try again (final: no more). */
 static bool on_fanotify_event(struct change_events *c, const struct fanotify_event_metadata *meta, bool final)
 {
+	static const uint64_t in_order[] = { FAN_CREATE, FAN_ATTRIB, FAN_RENAME, FAN_DELETE };
 	struct followed_file *f = NULL;
 	struct parsed_event e;
+	uint64_t all;
 
 	if (meta->mask & FAN_Q_OVERFLOW) {
 		if (c->stats.lost++ == 0)
@@ -1133,16 +1150,17 @@ static bool on_fanotify_event(struct change_events *c, const struct fanotify_eve
 	}
 	if (e.has_child)
 		f = hashmap_get(c->files, &e.child, fid_key_size(&e.child));
-	if (f) {
-		on_watched_file(c, &e, f);
-		return true;
+	/* fanotify merges what one thread did to one entry while the event
+	 * waited to be read (a file made and removed is one event, FAN_CREATE
+	 * | FAN_DELETE): a record for each, in the order they can happen. */
+	all = e.mask;
+	for (size_t i = 0; i < ARRAY_SIZE(in_order); i++) {
+		if (!(all & in_order[i]))
+			continue;
+		e.mask = in_order[i] | (all & FAN_ONDIR);
+		if (!on_one_kind(c, &e, f, final))
+			return false;
 	}
-	c->unresolved = false;
-	if (on_watched_name(c, &e))
-		return true;
-	/* Nothing is emitted before the tree's root is found. */
-	if (!on_tree_entry(c, &e, final) && !final)
-		return false;
 	return true;
 }
 

@@ -200,6 +200,38 @@ class TreeChanges(unittest.TestCase):
         self.assertEqual(self.hived.matching(pid=beside), [])
 
 
+class MergedChanges(unittest.TestCase):
+    def test_a_file_made_and_removed_before_it_is_read_is_two_records(self):
+        """fanotify merges what one thread did to one entry while its event
+        waited (made and removed: one event): each is a record all the same.
+        hived is stopped meanwhile, so that every event waits."""
+        hivetest.skip_unless_root()
+        tmp = hivetest.files_dir(self)
+        tree = os.path.join(tmp, "tree")
+        os.mkdir(tree)
+        n = 2000
+        loop = ("import os, sys\n"
+                "for i in range(int(sys.argv[2])):\n"
+                "    p = f'{sys.argv[1]}/f{i}'\n"
+                "    os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))\n"
+                "    os.chmod(p, 0o640)\n"
+                "    os.unlink(p)\n")
+        with Hived({"p.json": host_policy("merged", tree + "/**", access=["create", "attrib", "delete"])},
+                   config="[agent]\ndedup_window_ms = 0\n") as h:
+            os.kill(h.proc.pid, signal.SIGSTOP)
+            try:
+                pid = spawn(sys.executable, "-c", loop, tree, str(n))
+            finally:
+                os.kill(h.proc.pid, signal.SIGCONT)
+            h.wait_record(timeout=30, pid=pid, path=f"{tree}/f{n - 1}", access=["delete"])
+            kinds = {}
+            for r in h.matching(pid=pid):
+                kinds.setdefault(r["access"][0], set()).add(r["path"])
+            expected = {f"{tree}/f{i}" for i in range(n)}
+            for kind in ("create", "attrib", "delete"):
+                self.assertEqual(kinds.get(kind), expected, kind)
+
+
 class TreeChangeChurn(unittest.TestCase):
     def test_100000_entries_made_and_removed_in_a_loop(self):
         """A tree watched for creates and deletes while a process makes and
