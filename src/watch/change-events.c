@@ -183,18 +183,6 @@ int change_events_new(const struct watch_set *set, change_event_fn fn, void *use
 	return adopted;
 }
 
-static void dirs_forget(struct change_events *c)
-{
-	struct hashmap_iter it;
-	void *v;
-
-	hashmap_iter_init(&it, c->dirs);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
-		free(v);
-	hashmap_free(c->dirs);
-	c->dirs = hashmap_new();
-}
-
 static void free_values(struct hashmap *m)
 {
 	struct hashmap_iter it;
@@ -205,6 +193,13 @@ static void free_values(struct hashmap *m)
 	hashmap_iter_init(&it, m);
 	while (hashmap_iter_next(&it, NULL, NULL, &v))
 		free(v);
+}
+
+static void dirs_forget(struct change_events *c)
+{
+	free_values(c->dirs);
+	hashmap_free(c->dirs);
+	c->dirs = hashmap_new();
 }
 
 struct change_events *change_events_free(struct change_events *c)
