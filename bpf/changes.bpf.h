@@ -11,6 +11,10 @@
  *
  * Hooks see the attempt, before the file system acts (like
  * inode_permission()): a change refused later is still a record.
+ *
+ * Tracepoint mode has truncations here only (on_truncated(), at the exit of
+ * open(O_TRUNC) and ftruncate(2)); fanotify sees the rest
+ * (src/watch/change-events.c).
  */
 #ifndef HIVE_CHANGES_BPF_H
 #define HIVE_CHANGES_BPF_H
@@ -23,6 +27,8 @@
 #define ATTR_ATIME      (1 << 4)
 #define ATTR_MTIME      (1 << 5)
 #define RENAME_EXCHANGE (1 << 1)
+#define S_IFMT_         0170000
+#define S_IFREG_        0100000
 #define S_IFDIR_        0040000
 #define S_IFLNK_        0120000
 
@@ -209,6 +215,20 @@ static __always_inline int on_setattr(struct dentry *dentry, struct iattr *attr)
 	if (kinds & HIVE_ACCESS_ATTRIB)
 		c->changed |= (valid & ATTR_ATIME ? HIVE_CHANGED_ATIME : 0) | (valid & ATTR_MTIME ? HIVE_CHANGED_MTIME : 0);
 	return change_record(&f, kinds, c);
+}
+
+/* A truncation to size seen at the exit of its system call (tracepoint
+ * mode: open(O_TRUNC), ftruncate(2)), after the file system acted. */
+static __always_inline int on_truncated(struct dentry *dentry, __s64 size)
+{
+	struct changed_file f;
+	struct hive_ext *c;
+
+	if (!changed_watched(dentry, HIVE_ACCESS_TRUNCATE, &f) || !(c = change_begin(&f, HIVE_OTHER_NONE)))
+		return 0;
+	c->size = size;
+	c->changed |= HIVE_CHANGED_SIZE;
+	return change_record(&f, HIVE_ACCESS_TRUNCATE, c);
 }
 
 /* An extended attribute or ACL set or removed: its name is the other. */

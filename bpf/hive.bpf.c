@@ -22,7 +22,9 @@
 /* include/linux/fs.h and uapi fcntl.h; macros are not in BTF. */
 #define FMODE_READ  0x1
 #define FMODE_WRITE 0x2
+#define FMODE_CREATED 0x100000
 #define O_APPEND    02000
+#define O_TRUNC     01000
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -831,19 +833,18 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 	return handle_access((struct inode *)PT_REGS_PARM2_CORE(ctx), PT_REGS_PARM3_CORE(ctx));
 }
 
+#include "changes.bpf.h"
+
 /* Fallback: the file behind a successful open, watched itself, by its name,
  * or in a tree (see open_mask()). */
-static __always_inline int handle_open_exit(long ret)
+static __always_inline int record_open(struct file *file)
 {
-	struct file *file = current_fd_file(ret);
 	struct found by = { .flags = HIVE_EVENT_BY_NAME };
 	struct hive_watch_value *watch;
 	struct hive_watch_key key;
 	struct dentry *dentry;
 	struct inode *inode;
 
-	if (!file)
-		return 0;
 	inode = BPF_CORE_READ(file, f_inode);
 	watch = watched(inode, &key);
 	if (watch)
@@ -853,6 +854,22 @@ static __always_inline int handle_open_exit(long ret)
 	if (watch)
 		return record_access(&key, watch, open_mask(file), &by, NULL);
 	return record_in_tree(inode, dentry, 0, file);
+}
+
+/* flags: the open's own (O_TRUNC is gone from the file's f_flags by now). */
+static __always_inline int handle_open_exit(long ret, __u64 flags)
+{
+	struct file *file = current_fd_file(ret);
+
+	if (!file)
+		return 0;
+	record_open(file);
+	/* The kernel truncates an existing regular file only, never the one
+	 * the open made. */
+	if ((flags & O_TRUNC) && !(BPF_CORE_READ(file, f_mode) & FMODE_CREATED) &&
+	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT_) == S_IFREG_)
+		on_truncated(BPF_CORE_READ(file, f_path.dentry), 0);
+	return 0;
 }
 
 static __always_inline int handle_exec_exit(long ret)
@@ -878,25 +895,42 @@ static __always_inline int handle_exec_exit(long ret)
 SEC("tracepoint/syscalls/sys_exit_open")
 int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	return handle_open_exit(ctx->ret, syscall_arg(1));
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	return handle_open_exit(ctx->ret, syscall_arg(2));
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	struct open_how *how = (struct open_how *)syscall_arg(2);
+	long ret = ctx->ret; /* read once: a context pointer moved is refused */
+	__u64 flags = 0;
+
+	if (ret >= 0 && how)
+		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	return handle_open_exit(ret, flags);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")
 int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
 {
-	return handle_open_exit(ctx->ret);
+	return handle_open_exit(ctx->ret, O_TRUNC);
+}
+
+/* ftruncate(2): the descriptor is still open at the exit. */
+SEC("tracepoint/syscalls/sys_exit_ftruncate")
+int tracepoint__syscalls__sys_exit_ftruncate(struct trace_event_raw_sys_exit *ctx)
+{
+	struct file *file;
+
+	if (ctx->ret != 0 || !syscall_args_known() || !(file = current_fd_file((long)syscall_arg(0))))
+		return 0;
+	return on_truncated(BPF_CORE_READ(file, f_path.dentry), (__s64)syscall_arg(1));
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
@@ -909,6 +943,22 @@ SEC("tracepoint/syscalls/sys_exit_execveat")
 int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
 {
 	return handle_exec_exit(ctx->ret);
+}
+
+/* truncate(2): kept for user space to pair with the watched file fanotify
+ * sees modified (maps.bpf.h, truncations). */
+SEC("tracepoint/syscalls/sys_exit_truncate")
+int tracepoint__syscalls__sys_exit_truncate(struct trace_event_raw_sys_exit *ctx)
+{
+	struct hive_truncation t;
+	__u32 tid;
+
+	if (ctx->ret != 0 || !syscall_args_known() || !(tid = current_tid_seen_by_self()))
+		return 0;
+	t.boot_ns = bpf_ktime_get_boot_ns();
+	t.length = (__s64)syscall_arg(1);
+	bpf_map_update_elem(&truncations, &tid, &t, BPF_ANY);
+	return 0;
 }
 
 /*
@@ -965,4 +1015,3 @@ int tracepoint__syscalls__sys_enter_exit(void *ctx)
 	return remember_exit();
 }
 
-#include "changes.bpf.h"

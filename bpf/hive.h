@@ -75,9 +75,9 @@ struct hive_watch_key {
  * were found by, directories with names are marked (name_filter); 5: dedup
  * entries are per process instance and exec, and say who; 6: change kinds
  * in access masks, change events in the ring buffer; 7: threads that exited
- * (exits).
+ * (exits); 8: truncate(2) calls (truncations).
  */
-#define HIVE_MAPS_LAYOUT 7
+#define HIVE_MAPS_LAYOUT 8
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -203,6 +203,13 @@ struct hive_dedup_state {
 	__u32 flags;
 	struct hive_watch_key dir;
 	struct hive_process who;
+};
+
+/* A successful truncate(2) of a thread, until user space pairs it with the
+ * file fanotify says the thread modified (maps.bpf.h, truncations). */
+struct hive_truncation {
+	__u64 boot_ns;
+	__s64 length;
 };
 
 struct hive_event {

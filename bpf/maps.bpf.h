@@ -80,4 +80,19 @@ struct {
 	__type(value, struct hive_event);
 } exits SEC(".maps");
 
+/*
+ * A thread's last successful truncate(2), by its id as the agent's pid
+ * namespace numbers it (tracepoint mode only). The call names a path, which
+ * nothing at its exit resolves the way the kernel did; fanotify tells which
+ * watched file the thread modified (FAN_MODIFY, a write or a truncation) and
+ * user space takes the entry with it: that modification was this
+ * truncation.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct hive_truncation);
+} truncations SEC(".maps");
+
 #endif

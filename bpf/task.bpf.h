@@ -21,17 +21,62 @@ static __always_inline bool current_is_self(void)
 	       ns.tgid == self_tgid;
 }
 
+/* How deep below the agent's pid namespace a thread is still found (a
+ * container's, one nested in it, ...). */
+#define HIVE_PIDNS_DEPTH 8
+
 /* The current thread's id as this agent's pid namespace numbers it (what
- * fanotify tells the agent), or 0 where the thread is not in it. */
+ * fanotify tells the agent), or 0 where the thread is not in it or below.
+ * bpf_get_ns_current_pid_tgid() knows only the thread's own namespace: a
+ * container's thread is numbered at the agent's level of its struct pid. */
 static __always_inline __u32 current_tid_seen_by_self(void)
 {
-	struct bpf_pidns_info ns = {};
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
 
 	if (!self_pidns_ino)
 		return (__u32)bpf_get_current_pid_tgid();
-	if (bpf_get_ns_current_pid_tgid(self_pidns_dev, self_pidns_ino, &ns, sizeof(ns)))
+	for (unsigned int i = 0; i < HIVE_PIDNS_DEPTH; i++) {
+		unsigned int at = level >= i ? level - i : 0;
+		struct upid up = {};
+
+		if (level < i || bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[at]))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == self_pidns_ino)
+			return (__u32)up.nr;
+	}
+	return 0;
+}
+
+/* Whether syscall_arg() knows: since 5.15 (bpf_task_pt_regs()). */
+static __always_inline bool syscall_args_known(void)
+{
+	return bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs);
+}
+
+/* Argument i (0-4) of the current system call, from the registers it was
+ * entered with: what a syscall-exit tracepoint does not carry. 0 where
+ * !syscall_args_known(). */
+static __always_inline unsigned long syscall_arg(__u32 i)
+{
+	struct pt_regs *regs;
+
+	if (!syscall_args_known())
 		return 0;
-	return ns.pid;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	switch (i) {
+	case 0:
+		return PT_REGS_PARM1_CORE_SYSCALL(regs);
+	case 1:
+		return PT_REGS_PARM2_CORE_SYSCALL(regs);
+	case 2:
+		return PT_REGS_PARM3_CORE_SYSCALL(regs);
+	case 3:
+		return PT_REGS_PARM4_CORE_SYSCALL(regs);
+	default:
+		return PT_REGS_PARM5_CORE_SYSCALL(regs);
+	}
 }
 
 /* The file behind descriptor fd of the current task, or NULL. */

@@ -18,6 +18,7 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_NAMES] = "hive-names",
 	[KEPT_NAME_FILTER] = "hive-name-filter",
 	[KEPT_EXITS] = "hive-exits",
+	[KEPT_TRUNCATIONS] = "hive-truncations",
 };
 #define LINK_NAME "hive-link"
 #define CHANGES_NAME "hive-changes"

@@ -619,6 +619,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	};
 	char notes[LOADER_NOTES_SIZE];
 	struct loader *l = NULL;
+	uint32_t seen;
 	int r;
 
 	if (mode == ATTACH_NONE) {
@@ -645,7 +646,8 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	log_id(LOG_INFO, HIVE_MESSAGE_ATTACHED, "Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)),
 	       notes[0] ? "; skipped: " : "", notes);
 	/* What the hooks do not see, fanotify may. */
-	m->unseen = loader_unseen(l) & ~change_events_start(m->changes, loader_unseen(l) ? l : NULL);
+	seen = change_events_start(m->changes, loader_unseen(l) || loader_unseen_calls(l) ? l : NULL);
+	m->unseen = loader_unseen(l) & ~seen;
 	if (m->unseen) {
 		char unseen[96];
 
@@ -656,6 +658,11 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 			    m->changes_error ? ")" : "");
 	} else if (loader_unseen(l))
 		log_info("Changes to watched files are seen through fanotify.");
+	if (loader_unseen_calls(l))
+		log_warning("In %s mode, %s is %s (hived(8), ATTACH MODES).", attach_mode_to_string(loader_mode(l)),
+			    loader_unseen_calls(l),
+			    seen & HIVE_ACCESS_TRUNCATE ? "seen on watched files (through fanotify), not on the files of a tree"
+							: "not seen: policies get no record of it");
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */

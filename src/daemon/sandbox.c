@@ -7,6 +7,7 @@
 
 #include "daemon/sandbox.h"
 #include "shared/macro.h"
+#include "shared/mountinfo.h"
 
 /* What a unit may make hived's own, the setting that does, and the file
  * system the host mounts there (where only one kind is the host's). */
@@ -21,21 +22,25 @@ static const struct private_dir {
 	{ "/var/tmp", "PrivateTmp=yes", NULL },
 };
 
+struct fstype_at {
+	const char *dir;
+	char *fstype; /* 64 bytes */
+};
+
+static int keep_fstype(const struct mount_entry *m, void *userdata)
+{
+	struct fstype_at *at = userdata;
+
+	if (strcmp(m->point, at->dir) == 0)
+		snprintf(at->fstype, 64, "%s", m->fstype);
+	return 0;
+}
+
 /* The file system type mounted last at dir in hived's namespace, or "". */
 static void mounted_fstype(const char *dir, char fstype[static 64])
 {
-	_cleanup_(fclosep) FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096], point[1024], type[64];
-
 	fstype[0] = '\0';
-	/* id parent maj:min root mount-point options [optional...] - fstype ... */
-	while (f && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		if (sep && sscanf(line, "%*s %*s %*s %*s %1023s", point) == 1 && strcmp(point, dir) == 0 &&
-		    sscanf(sep + 3, "%63s", type) == 1)
-			snprintf(fstype, 64, "%s", type);
-	}
+	(void)mountinfo_foreach(keep_fstype, &(struct fstype_at){ dir, fstype });
 }
 
 /* Whether hived's d->dir is another directory than the host's: PID 1's,

@@ -21,6 +21,7 @@ enum kept_map {
 	KEPT_NAMES,
 	KEPT_NAME_FILTER,
 	KEPT_EXITS,
+	KEPT_TRUNCATIONS,
 	_KEPT_MAP_MAX,
 };
 
@@ -35,7 +36,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1, -1, -1 }                                                     \
+		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                                 \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

@@ -38,6 +38,7 @@ struct kernel_funcs {
 	int inode_arg;   /* struct inode * in inode_permission() */
 	int setattr_arg; /* struct dentry * in security_inode_setattr() */
 	int xattr_arg;   /* struct dentry * in security_inode_setxattr() */
+	bool task_regs;  /* bpf_task_pt_regs(): a syscall's arguments at its exit (5.15+) */
 };
 
 struct loader {
@@ -124,6 +125,18 @@ static int btf_param_position(const struct btf *btf, const char *func_name, cons
 	return -ENXIO;
 }
 
+/* Whether the kernel's enum type has a value of that name. */
+static bool btf_has_enum_value(const struct btf *btf, const char *type, const char *value)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	const struct btf_type *t = id < 0 ? NULL : btf__type_by_id(btf, id);
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (strcmp(btf__name_by_offset(btf, btf_enum(t)[i].name_off), value) == 0)
+			return true;
+	return false;
+}
+
 static void kernel_funcs_probe(struct kernel_funcs *k)
 {
 	*k = (struct kernel_funcs){ .inode_arg = 1, .setattr_arg = 1, .xattr_arg = 1 };
@@ -135,6 +148,7 @@ static void kernel_funcs_probe(struct kernel_funcs *k)
 	k->inode_arg = btf_param_position(k->btf, "inode_permission", "inode");
 	k->setattr_arg = btf_param_position(k->btf, "security_inode_setattr", "dentry");
 	k->xattr_arg = btf_param_position(k->btf, "security_inode_setxattr", "dentry");
+	k->task_regs = btf_has_enum_value(k->btf, "bpf_func_id", "BPF_FUNC_task_pt_regs");
 	if (k->inode_arg < 0) {
 		log_debug_errno(k->inode_arg, "Cannot find inode_permission()'s inode in BTF (%m), assuming 5.12+.");
 		k->inode_arg = 1;
@@ -180,6 +194,10 @@ static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct ho
 		/* open(2) and creat(2) exist on x86_64, not on newer architectures. */
 		HOOK(tracepoint__syscalls__sys_exit_open, true),
 		HOOK(tracepoint__syscalls__sys_exit_creat, true),
+		{ skel->progs.tracepoint__syscalls__sys_exit_ftruncate, &skel->links.tracepoint__syscalls__sys_exit_ftruncate,
+		  true, NULL, HIVE_ACCESS_TRUNCATE },
+		/* Paired with fanotify's FAN_MODIFY of a watched file. */
+		HOOK(tracepoint__syscalls__sys_exit_truncate, true),
 		/* Who a process was once it is gone, for changes seen through
 		 * fanotify (kernel/change-events.h); without them such a change
 		 * names a process that exited first by its id alone. */
@@ -244,6 +262,7 @@ static void destroy_skel(struct loader *l)
 		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
 		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
 		[KEPT_NAME_FILTER] = (obj)->maps.name_filter, [KEPT_EXITS] = (obj)->maps.exits,                \
+		[KEPT_TRUNCATIONS] = (obj)->maps.truncations,                                                  \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -449,7 +468,9 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	}
 
 	/* What this mode has no hook for at all, then what the kernel lacks. */
-	l->unseen = mode == ATTACH_TRACEPOINT ? HIVE_ACCESS_CHANGES : 0;
+	l->unseen = 0;
+	if (mode == ATTACH_TRACEPOINT)
+		l->unseen = HIVE_ACCESS_CHANGES & ~(k->task_regs ? HIVE_ACCESS_TRUNCATE : 0);
 	n = mode_hooks(skel, mode, l->hooks);
 	bpf_object__for_each_program(prog, skel->obj)
 		bpf_program__set_autoload(prog, false);
@@ -584,9 +605,30 @@ int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
 	return 0;
 }
 
+int loader_truncated(const struct loader *l, uint32_t tid, int64_t *ret_length)
+{
+	int fd = bpf_map__fd(l->skel->maps.truncations);
+	struct hive_truncation t;
+
+	if (bpf_map_lookup_elem(fd, &tid, &t) < 0)
+		return negative_errno();
+	(void)bpf_map_delete_elem(fd, &tid);
+	*ret_length = t.length;
+	return 0;
+}
+
 uint32_t loader_unseen(const struct loader *l)
 {
 	return l->unseen;
+}
+
+const char *loader_unseen_calls(const struct loader *l)
+{
+	/* truncate(2) names a path, which nothing at its exit resolves the
+	 * way the kernel did; open(O_TRUNC) and ftruncate(2) leave a file. */
+	if (l->mode == ATTACH_TRACEPOINT && !(l->unseen & HIVE_ACCESS_TRUNCATE))
+		return "truncate(2) of a path";
+	return NULL;
 }
 
 bool loader_adopted(const struct loader *l)

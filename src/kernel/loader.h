@@ -62,7 +62,13 @@ enum attach_mode loader_mode(const struct loader *l);
 /* The change kinds (HIVE_ACCESS_CHANGES) the chosen mode cannot see on this
  * kernel: no hook for them in tracepoint mode, or a hooked function the
  * kernel lacks. */
+/* Thread tid's last truncate(2) not yet taken (tracepoint mode), taken:
+ * the length it asked for. -ENOENT: none. */
+int loader_truncated(const struct loader *l, uint32_t tid, int64_t *ret_length);
 uint32_t loader_unseen(const struct loader *l);
+/* The calls of a kind the mode sees that its hooks still do not see (for
+ * fanotify to see, in part), or NULL. */
+const char *loader_unseen_calls(const struct loader *l);
 /* Who thread tid (as this process's pid namespace numbers it) was when it
  * exited, in tracepoint mode: the process fields of *ret. -ENOENT: not
  * known (still running, exited long ago, or another mode). */

@@ -42,12 +42,28 @@ static int read_link_at(int dir_fd, const char *path, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-int resolve_fd_path(int fd, char **ret)
+int resolve_fd_path_buf(int fd, char *buf, size_t size)
 {
 	char proc[64];
+	ssize_t n;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return read_link_at(AT_FDCWD, proc, ret);
+	n = readlink(proc, buf, size - 1);
+	if (n < 0)
+		return negative_errno();
+	buf[n] = '\0';
+	return 0;
+}
+
+int resolve_fd_path(int fd, char **ret)
+{
+	char buf[PATH_MAX];
+	int r = resolve_fd_path_buf(fd, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
 }
 
 int resolve_first_symlink(const char *path, char **ret_link, char **ret_target)

@@ -3,6 +3,7 @@
 #define HIVE_RESOLVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Open a watched path for identification only (O_PATH: no read, no
@@ -30,6 +31,8 @@ int resolve_open(int root_fd, const char *path, bool follow_symlinks);
  * nothing to say.
  */
 int resolve_fd_path(int fd, char **ret);
+/* The same into buf (size bytes; a longer path is cut). */
+int resolve_fd_path_buf(int fd, char *buf, size_t size);
 int resolve_first_symlink(const char *path, char **ret_link, char **ret_target);
 
 /*

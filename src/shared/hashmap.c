@@ -89,6 +89,11 @@ struct hashmap *hashmap_new(void)
 
 void hashmap_free(struct hashmap *m)
 {
+	hashmap_free_with(m, NULL);
+}
+
+void hashmap_free_with(struct hashmap *m, void (*free_value)(void *))
+{
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n_buckets; i++) {
@@ -97,6 +102,8 @@ void hashmap_free(struct hashmap *m)
 		while (n) {
 			struct node *next = n->next;
 
+			if (free_value)
+				free_value(n->value);
 			free(n);
 			n = next;
 		}

@@ -16,6 +16,9 @@ struct hashmap;
 
 struct hashmap *hashmap_new(void);
 void hashmap_free(struct hashmap *m);
+/* The same, each value passed to free_value first (once per entry: a value
+ * in two maps is freed with one of them). */
+void hashmap_free_with(struct hashmap *m, void (*free_value)(void *));
 
 /* 0 on insert, 1 when an existing value was replaced (*old set if non-NULL),
  * -ENOMEM. */

@@ -17,48 +17,23 @@
 #include <unistd.h>
 
 #include "kernel/loader.h"
+#include "kernel/resolve.h"
 #include "shared/abi.h"
 #include "shared/fileio.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/mountinfo.h"
 #include "watch/change-events.h"
+#include "watch/change-marks.h"
 #include "watch/fanotify-event.h"
 #include "watch/watch.h"
 
-/* What a filesystem mark asks for: the changes fanotify can tell apart.
- * Writes and truncation are one event (FAN_MODIFY) and are not asked: a
- * write is seen by the open hooks, a truncation is not told here. */
-#define MARK_MASK (FAN_ATTRIB | FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_ONDIR)
-#define SEEN_KINDS (HIVE_ACCESS_ATTRIB | HIVE_ACCESS_CREATE | HIVE_ACCESS_DELETE | HIVE_ACCESS_RENAME | HIVE_ACCESS_LINK)
-
-/* What a watched file looked like, to say what an attribute change changed. */
-struct file_look {
-	uint32_t mode, uid, gid;
-	uint64_t size;
-	struct timespec atime, mtime;
-};
-
-struct followed_file {
-	struct hive_watch_key key;
-	struct fid_key fid;
-	unsigned refs;
-	bool dir;
-	struct file_look look;
-};
-
-/* A file system with followed files: where it is mounted, to open handles
- * and to mark it. Opened only while events are read: a descriptor kept open
- * would keep a container's root from being unmounted. */
-struct followed_fs {
-	__kernel_fsid_t fsid;
-	char *mount_point;
-	int fd; /* while events are read, or -1 */
-	unsigned refs;
-	unsigned dirs; /* followed directories: possible tree roots */
-	bool marked;
-	bool mark_failed; /* and said so */
-};
+/* What fanotify tells apart, through the marks of change-marks.h: truncate(2)
+ * of a path with the loader's record of the call (loader_truncated()). */
+#define SEEN_KINDS                                                                                             \
+	(HIVE_ACCESS_ATTRIB | HIVE_ACCESS_CREATE | HIVE_ACCESS_DELETE | HIVE_ACCESS_RENAME | HIVE_ACCESS_LINK | \
+	 HIVE_ACCESS_TRUNCATE)
 
 /* Whether a directory is in a watched tree, as last found. */
 struct dir_place {
@@ -85,21 +60,18 @@ struct change_events {
 	change_event_fn fn;
 	void *userdata;
 	struct loader *loader; /* NULL: stopped */
-	struct hashmap *files;  /* struct fid_key -> struct followed_file */
-	struct hashmap *by_key; /* struct hive_watch_key -> struct followed_file */
-	struct hashmap *by_ino; /* (ino, dev) -> struct followed_file, for tree roots */
-	struct hashmap *fss;    /* __kernel_fsid_t -> struct followed_fs */
+	struct change_marks *marks;
 	struct hashmap *dirs;   /* struct fid_key -> struct dir_place */
+	char cgroup2[PATH_MAX]; /* where the cgroup2 hierarchy is mounted here; "": nowhere */
 	struct change_events_stats stats;
-	bool unsupported_said; /* a file system that takes no mark */
 	struct gone_dir gone[GONE_DIRS_MAX]; /* in the events being read */
 	size_t n_gone;
 	struct dir_place gone_place; /* what dir_place_of() says of a removed one */
 	/* Events are read in large batches: a removed directory's own event
 	 * is then mostly in the same read as those of what was in it. */
-	alignas(struct fanotify_event_metadata) char buf[1 << 16];
+	alignas(4) unsigned char buf[1 << 16];
 	/* Events whose directory went, until the next read says where it was. */
-	alignas(struct fanotify_event_metadata) char deferred[1 << 14];
+	alignas(4) unsigned char deferred[1 << 14];
 	size_t deferred_len;
 	bool unresolved; /* dir_place_of() met a directory gone, and not told where */
 	struct hive_event who; /* the last acting thread of this read, while who_known */
@@ -109,20 +81,6 @@ struct change_events {
 	enum { CHILD_UNKNOWN, CHILD_THERE, CHILD_GONE } child_state; /* of child_st, in this event */
 	struct stat child_st;
 };
-
-struct ino_key {
-	uint64_t ino;
-	uint32_t dev;
-	uint32_t zero; /* no padding: keys are hashed as bytes */
-};
-
-static void look_of(const struct stat *st, struct file_look *ret)
-{
-	*ret = (struct file_look){
-		.mode = st->st_mode, .uid = st->st_uid, .gid = st->st_gid, .size = st->st_size,
-		.atime = st->st_atim, .mtime = st->st_mtim,
-	};
-}
 
 /* The "fanotify flags:... event-flags:..." line of a group's fdinfo: how
  * it was made. */
@@ -137,6 +95,24 @@ static bool group_flags(int fd, char *buf, size_t size)
 		return false;
 	snprintf(buf, size, "%.*s", (int)strcspn(line, "\n"), line);
 	return true;
+}
+
+static int keep_cgroup2(const struct mount_entry *m, void *userdata)
+{
+	char *buf = userdata;
+
+	if (strcmp(m->fstype, "cgroup2") != 0)
+		return 0;
+	snprintf(buf, PATH_MAX, "%s", m->point);
+	return 1;
+}
+
+/* The first cgroup2 mount here (/sys/fs/cgroup, or /sys/fs/cgroup/unified
+ * on a hybrid host): where a thread's cgroup, and so its id, is found. */
+static void cgroup2_find(char buf[static PATH_MAX])
+{
+	buf[0] = '\0';
+	(void)mountinfo_foreach(keep_cgroup2, buf);
 }
 
 int change_events_new(const struct watch_set *set, change_event_fn fn, void *userdata, int kept_fd,
@@ -170,340 +146,52 @@ int change_events_new(const struct watch_set *set, change_event_fn fn, void *use
 		return -ENOMEM;
 	}
 	*c = (struct change_events){ .fd = fd, .set = set, .fn = fn, .userdata = userdata };
-	c->files = hashmap_new();
-	c->by_key = hashmap_new();
-	c->by_ino = hashmap_new();
-	c->fss = hashmap_new();
+	c->marks = change_marks_new(fd);
 	c->dirs = hashmap_new();
-	if (!c->files || !c->by_key || !c->by_ino || !c->fss || !c->dirs) {
+	if (!c->marks || !c->dirs) {
 		change_events_free(c);
 		return -ENOMEM;
 	}
+	cgroup2_find(c->cgroup2);
 	*ret = c;
 	return adopted;
 }
 
-static void free_values(struct hashmap *m)
-{
-	struct hashmap_iter it;
-	void *v;
-
-	if (!m)
-		return;
-	hashmap_iter_init(&it, m);
-	while (hashmap_iter_next(&it, NULL, NULL, &v))
-		free(v);
-}
-
 static void dirs_forget(struct change_events *c)
 {
-	free_values(c->dirs);
-	hashmap_free(c->dirs);
+	hashmap_free_with(c->dirs, free);
 	c->dirs = hashmap_new();
 }
 
 struct change_events *change_events_free(struct change_events *c)
 {
-	struct hashmap_iter it;
-	struct followed_fs *fs;
-
 	if (!c)
 		return NULL;
-	if (c->fss) {
-		hashmap_iter_init(&it, c->fss);
-		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs)) {
-			if (fs->fd >= 0)
-				close(fs->fd);
-			free(fs->mount_point);
-		}
-	}
-	free_values(c->fss);
-	free_values(c->files); /* by_key and by_ino hold the same values */
-	free_values(c->dirs);
-	hashmap_free(c->fss);
-	hashmap_free(c->files);
-	hashmap_free(c->by_key);
-	hashmap_free(c->by_ino);
-	hashmap_free(c->dirs);
+	change_marks_free(c->marks);
+	hashmap_free_with(c->dirs, free);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 	return NULL;
 }
 
-/* A descriptor of fs's mount point, open until fss_close(): -errno when
- * it is no longer that file system. */
-static int fs_fd(struct followed_fs *fs)
-{
-	struct statfs sfs;
-
-	if (fs->fd >= 0)
-		return fs->fd;
-	fs->fd = open(fs->mount_point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fs->fd < 0)
-		return -errno;
-	if (fstatfs(fs->fd, &sfs) < 0 || memcmp(&sfs.f_fsid, &fs->fsid, sizeof(fs->fsid)) != 0) {
-		close(fs->fd);
-		fs->fd = -1;
-		return -ESTALE;
-	}
-	return fs->fd;
-}
-
-static void fss_close(struct change_events *c)
-{
-	struct hashmap_iter it;
-	struct followed_fs *fs;
-
-	hashmap_iter_init(&it, c->fss);
-	while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs))
-		if (fs->fd >= 0) {
-			close(fs->fd);
-			fs->fd = -1;
-		}
-}
-
-static int mark_fs(struct change_events *c, struct followed_fs *fs, bool add)
-{
-	char proc[64];
-	int fd = fs_fd(fs), r = 0;
-
-	if (fd < 0)
-		return fd;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (fanotify_mark(c->fd, (add ? FAN_MARK_ADD : FAN_MARK_REMOVE) | FAN_MARK_FILESYSTEM, MARK_MASK, AT_FDCWD,
-			  proc) < 0)
-		r = -errno;
-	else
-		fs->marked = add;
-	close(fs->fd);
-	fs->fd = -1;
-	return r;
-}
-
-static void mark_fs_or_say(struct change_events *c, struct followed_fs *fs)
-{
-	int r;
-
-	if (fs->marked || fs->mark_failed)
-		return;
-	r = mark_fs(c, fs, true);
-	if (r >= 0)
-		return;
-	/* Said once per file system; overlayfs (a container's root) takes no
-	 * such mark at all: said once for all of them. */
-	fs->mark_failed = true;
-	if (r == -EOPNOTSUPP && c->unsupported_said)
-		return;
-	c->unsupported_said |= r == -EOPNOTSUPP;
-	log_warning_errno(r, "Cannot follow changes on the file system mounted at %s through fanotify (%m): changes "
-			     "to the files watched there%s are not recorded.",
-			  fs->mount_point, r == -EOPNOTSUPP ? " and on every file system of its kind" : "");
-}
-
-/* A mount point's path from mountinfo, its octal escapes (\040) undone. */
-static void unescape_mount_point(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
-			s += 3;
-		} else
-			*out++ = *s;
-	}
-	*out = '\0';
-}
-
-/*
- * Where the file system of a followed file is mounted in this mount
- * namespace (a container's root is mounted here by its runtime too), from
- * mountinfo: a directory there, opened for reading, is what
- * open_by_handle_at() needs (it refuses O_PATH descriptors), and it counts
- * only once it is seen to be that file system.
- */
-static char *find_mount_point(const struct stat *st, int mount_id, const __kernel_fsid_t *fsid)
-{
-	_cleanup_(fclosep) FILE *f = NULL;
-	char line[8192], point[4096];
-	unsigned major, minor;
-	int id;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	/* id parent major:minor root mount-point ...: its own mount, or one
-	 * of the same device (btrfs gives a subvolume's files a device of
-	 * their own: the file system's id decides). */
-	while (f && fgets(line, sizeof(line), f)) {
-		struct statfs sfs;
-		int dir, r;
-
-		if (sscanf(line, "%d %*s %u:%u %*s %4095s", &id, &major, &minor, point) != 4 ||
-		    (id != mount_id && makedev(major, minor) != st->st_dev))
-			continue;
-		unescape_mount_point(point);
-		dir = open(point, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dir < 0)
-			continue;
-		r = fstatfs(dir, &sfs);
-		close(dir);
-		if (r == 0 && memcmp(&sfs.f_fsid, fsid, sizeof(*fsid)) == 0)
-			return strdup(point);
-	}
-	return NULL;
-}
-
-static struct followed_fs *fs_follow(struct change_events *c, const struct stat *st, int mount_id,
-				     const __kernel_fsid_t *fsid)
-{
-	struct followed_fs *fs = hashmap_get(c->fss, fsid, sizeof(*fsid));
-
-	if (fs) {
-		fs->refs++;
-		return fs;
-	}
-	fs = calloc(1, sizeof(*fs));
-	if (!fs)
-		return NULL;
-	fs->mount_point = find_mount_point(st, mount_id, fsid);
-	fs->fsid = *fsid;
-	fs->fd = -1;
-	fs->refs = 1;
-	if (!fs->mount_point || hashmap_put(c->fss, fsid, sizeof(*fsid), fs, NULL) < 0) {
-		free(fs->mount_point);
-		free(fs);
-		return NULL;
-	}
-	if (c->loader)
-		mark_fs_or_say(c, fs);
-	return fs;
-}
-
-static void fs_unfollow(struct change_events *c, const __kernel_fsid_t *fsid, bool dir)
-{
-	struct followed_fs *fs = hashmap_get(c->fss, fsid, sizeof(*fsid));
-
-	if (!fs)
-		return;
-	if (dir && fs->dirs)
-		fs->dirs--;
-	if (--fs->refs)
-		return;
-	if (fs->marked)
-		(void)mark_fs(c, fs, false);
-	hashmap_remove(c->fss, fsid, sizeof(*fsid));
-	if (fs->fd >= 0)
-		close(fs->fd);
-	free(fs->mount_point);
-	free(fs);
-}
-
-#ifndef AT_HANDLE_FID
-#define AT_HANDLE_FID 0x200 /* Linux 6.5 */
-#endif
-
-/* The handle fanotify will report for the file behind fd: on a file system
- * whose handles cannot be opened again (overlayfs), the kind made only to
- * be compared (6.5+). */
-static bool handle_of(int fd, struct file_handle *fh, int *ret_mount_id)
-{
-	unsigned room = fh->handle_bytes;
-
-	if (name_to_handle_at(fd, "", fh, ret_mount_id, AT_EMPTY_PATH) == 0)
-		return fh->handle_bytes <= MAX_HANDLE_SZ;
-	fh->handle_bytes = room;
-	return name_to_handle_at(fd, "", fh, ret_mount_id, AT_EMPTY_PATH | AT_HANDLE_FID) == 0 &&
-	       fh->handle_bytes <= MAX_HANDLE_SZ;
-}
-
 void change_events_follow(struct change_events *c, int fd, const struct hive_watch_key *key)
 {
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} h = { .fh.handle_bytes = MAX_HANDLE_SZ };
-	struct followed_file *f;
-	struct followed_fs *fs;
-	struct statfs sfs;
-	struct stat st;
-	int mount_id;
-
-	if (!c || fd < 0)
-		return;
-	f = hashmap_get(c->by_key, key, sizeof(*key));
-	if (f) {
-		f->refs++;
-		return;
-	}
-	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0 ||
-	    !handle_of(fd, &h.fh, &mount_id))
-		return; /* a file system without handles: no change is told of it */
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return;
-	f->key = *key;
-	f->refs = 1;
-	f->dir = S_ISDIR(st.st_mode);
-	look_of(&st, &f->look);
-	memcpy(&f->fid.fsid, &sfs.f_fsid, sizeof(f->fid.fsid));
-	f->fid.type = h.fh.handle_type;
-	f->fid.len = h.fh.handle_bytes;
-	memcpy(f->fid.bytes, h.fh.f_handle, h.fh.handle_bytes);
-	fs = fs_follow(c, &st, mount_id, &f->fid.fsid);
-	if (!fs) {
-		free(f);
-		return;
-	}
-	if (f->dir) {
-		fs->dirs++;
+	if (c && change_marks_follow(c->marks, fd, key))
 		dirs_forget(c);
-	}
-	if (hashmap_put(c->files, &f->fid, fid_key_size(&f->fid), f, NULL) < 0 ||
-	    hashmap_put(c->by_key, key, sizeof(*key), f, NULL) < 0 ||
-	    hashmap_put(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key), f, NULL) < 0) {
-		hashmap_remove(c->files, &f->fid, fid_key_size(&f->fid));
-		hashmap_remove(c->by_key, key, sizeof(*key));
-		fs_unfollow(c, &f->fid.fsid, f->dir);
-		free(f);
-	}
 }
 
 void change_events_unfollow(struct change_events *c, const struct hive_watch_key *key)
 {
-	struct followed_file *f;
-
-	if (!c || !(f = hashmap_get(c->by_key, key, sizeof(*key))) || --f->refs)
-		return;
-	hashmap_remove(c->files, &f->fid, fid_key_size(&f->fid));
-	hashmap_remove(c->by_key, key, sizeof(*key));
-	if (hashmap_get(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key)) == f)
-		hashmap_remove(c->by_ino, &(struct ino_key){ key->ino, key->dev }, sizeof(struct ino_key));
-	if (f->dir)
+	if (c && change_marks_unfollow(c->marks, key))
 		dirs_forget(c);
-	fs_unfollow(c, &f->fid.fsid, f->dir);
-	free(f);
 }
 
 uint32_t change_events_start(struct change_events *c, struct loader *l)
 {
-	struct hashmap_iter it;
-	struct followed_fs *fs;
-
 	if (!c)
 		return 0;
-	if (!!c->loader != !!l) {
-		hashmap_iter_init(&it, c->fss);
-		while (hashmap_iter_next(&it, NULL, NULL, (void **)&fs)) {
-			if (l)
-				mark_fs_or_say(c, fs);
-			else {
-				if (fs->marked)
-					(void)mark_fs(c, fs, false);
-				fs->mark_failed = false;
-			}
-		}
-	}
+	change_marks_start(c->marks, l != NULL);
 	c->loader = l;
 	return l ? SEEN_KINDS : 0;
 }
@@ -522,7 +210,7 @@ void change_events_stats_get(const struct change_events *c, struct change_events
 
 /* Who thread tid is, from /proc: false when it is gone, or a zombie
  * (no executable any more). */
-static bool who_from_proc(uint32_t tid, struct hive_event *ev)
+static bool who_from_proc(const struct change_events *c, uint32_t tid, struct hive_event *ev)
 {
 	_cleanup_(freep) char *status = NULL, *comm = NULL, *cgroup = NULL;
 	char path[64], cgpath[PATH_MAX];
@@ -557,9 +245,14 @@ static bool who_from_proc(uint32_t tid, struct hive_event *ev)
 		snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
 	/* The cgroup id is the cgroup2 directory's inode number. */
 	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tid);
-	if (read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 && (line = strstr(cgroup, "0::/"))) {
-		snprintf(cgpath, sizeof(cgpath), "/sys/fs/cgroup%.*s", (int)strcspn(line + 3, "\n"), line + 3);
-		if (stat(cgpath, &st) == 0)
+	if (c->cgroup2[0] && read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 &&
+	    (line = strncmp(cgroup, "0::/", 4) == 0 ? cgroup : strstr(cgroup, "\n0::/"))) {
+		int len = (int)strcspn(line + (line[0] == '\n') + 3, "\n");
+
+		line += (line[0] == '\n') + 3;
+		if (snprintf(cgpath, sizeof(cgpath), "%s%.*s", strcmp(c->cgroup2, "/") == 0 ? "" : c->cgroup2, len,
+			     line) < (int)sizeof(cgpath) &&
+		    stat(cgpath, &st) == 0)
 			ev->cgroup_id = st.st_ino;
 	}
 	return true;
@@ -602,7 +295,7 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 		return;
 	}
 	*who = (struct hive_event){ .tid = tid };
-	if (!tid || !who_from_proc(tid, who)) {
+	if (!tid || !who_from_proc(c, tid, who)) {
 		if (!tid || !c->loader || loader_exited(c->loader, tid, who) < 0) {
 			/* Gone, and not seen leaving: its id is all there is. */
 			*who = (struct hive_event){ .tid = tid, .tgid = tid };
@@ -615,42 +308,6 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 }
 
 /* ---- what an event names ---- */
-
-/* A descriptor of what handle k names (flags: open()'s), or -errno
- * (-ESTALE: gone). */
-static int open_fid(struct change_events *c, const struct fid_key *k, int flags)
-{
-	struct followed_fs *fs = hashmap_get(c->fss, &k->fsid, sizeof(k->fsid));
-	struct {
-		struct file_handle fh;
-		unsigned char bytes[MAX_HANDLE_SZ];
-	} h;
-	int fd;
-
-	if (!fs)
-		return -ENODEV;
-	h.fh.handle_bytes = k->len;
-	h.fh.handle_type = k->type;
-	memcpy(h.fh.f_handle, k->bytes, k->len);
-	if (fs_fd(fs) < 0)
-		return -ENODEV;
-	fd = open_by_handle_at(fs->fd, &h.fh, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Where fd is, as this process sees it. */
-static bool fd_path(int fd, char *buf, size_t size)
-{
-	char proc[64];
-	ssize_t n;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, buf, size - 1);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
 
 /* s into out (HIVE_PATH_LEN), its leading bytes lost when too long:
  * whether they were. */
@@ -686,7 +343,7 @@ static int open_dir_or_ancestor(struct change_events *c, const struct fid_key *f
 {
 	*ret_n = 0;
 	for (const struct fid_key *at = fid;;) {
-		int fd = open_fid(c, at, O_PATH | O_DIRECTORY);
+		int fd = change_marks_open(c->marks, at, O_PATH | O_DIRECTORY);
 
 		if (fd >= 0 || *ret_n == HIVE_TREE_DEPTH || !(chain[*ret_n] = gone_find(c, at)))
 			return fd;
@@ -705,7 +362,7 @@ static bool dir_path(struct change_events *c, const struct fid_key *fid, char *b
 	fd = open_dir_or_ancestor(c, fid, chain, &n);
 	if (fd < 0)
 		c->unresolved = true;
-	if (fd < 0 || !fd_path(fd, buf, size))
+	if (fd < 0 || resolve_fd_path_buf(fd, buf, size) < 0)
 		return false;
 	while (n--) {
 		len = strlen(buf);
@@ -747,8 +404,7 @@ static void find_tree(struct change_events *c, int dir_fd, struct hive_watch_key
 
 		if (fstat(fd, &st) < 0)
 			return;
-		f = hashmap_get(c->by_ino, &(struct ino_key){ st.st_ino, kernel_dev_from_user(st.st_dev) },
-				sizeof(struct ino_key));
+		f = change_marks_file_by_ino(c->marks, st.st_ino, kernel_dev_from_user(st.st_dev));
 		w = f ? watch_set_find(c->set, 0, &f->key) : NULL;
 		if (w && w->tree_access) {
 			*ret = f->key;
@@ -770,14 +426,14 @@ static void find_tree(struct change_events *c, int dir_fd, struct hive_watch_key
  * (until a directory moves or goes, or one is followed or no longer). */
 static const struct dir_place *dir_place_of(struct change_events *c, const struct fid_key *fid)
 {
-	struct followed_fs *fs = hashmap_get(c->fss, &fid->fsid, sizeof(fid->fsid));
+	int dirs = change_marks_dirs(c->marks, &fid->fsid);
 	struct dir_place *place = hashmap_get(c->dirs, fid, fid_key_size(fid));
 	_cleanup_(closep) int fd = -1;
 	struct stat st;
 
-	if (place || !fs)
+	if (place || dirs < 0)
 		return place;
-	fd = open_fid(c, fid, O_PATH | O_DIRECTORY);
+	fd = change_marks_open(c->marks, fid, O_PATH | O_DIRECTORY);
 	if (fd < 0) {
 		/* Removed since: in the tree its nearest existing ancestor
 		 * is in, at no key of its own. Not kept. */
@@ -800,7 +456,7 @@ static const struct dir_place *dir_place_of(struct change_events *c, const struc
 	if (fstat(fd, &st) == 0) {
 		/* No generation: names are found by number and device. */
 		place->key = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
-		if (fs->dirs)
+		if (dirs > 0)
 			find_tree(c, fd, &place->root);
 	}
 	if (hashmap_size(c->dirs) >= DIR_CACHE_MAX)
@@ -820,7 +476,7 @@ static const struct followed_file *tree_of(struct change_events *c, const struct
 	const struct followed_file *root;
 	const struct watch_inode *w;
 
-	if (!place || !place->root.ino || !(root = hashmap_get(c->by_key, &place->root, sizeof(place->root))))
+	if (!place || !place->root.ino || !(root = change_marks_file_by_key(c->marks, &place->root)))
 		return NULL;
 	w = watch_set_find(c->set, 0, &root->key);
 	return w && w->tree_access & kind ? root : NULL;
@@ -850,8 +506,8 @@ static const char *root_path(struct change_events *c, const struct followed_file
 	if (c->root_path_of == root)
 		return c->root_path;
 	c->root_path_of = NULL;
-	fd = open_fid(c, &root->fid, O_PATH | O_DIRECTORY);
-	if (fd < 0 || !fd_path(fd, c->root_path, sizeof(c->root_path)))
+	fd = change_marks_open(c->marks, &root->fid, O_PATH | O_DIRECTORY);
+	if (fd < 0 || resolve_fd_path_buf(fd, c->root_path, sizeof(c->root_path)) < 0)
 		return NULL;
 	c->root_path_of = root;
 	return c->root_path;
@@ -876,13 +532,13 @@ static bool below_root(struct change_events *c, const struct followed_file *root
 static void attrib_values(struct change_events *c, struct followed_file *f, const struct fid_key *fid,
 			  struct hive_ext *ext)
 {
-	_cleanup_(closep) int fd = open_fid(c, fid, O_PATH);
+	_cleanup_(closep) int fd = change_marks_open(c->marks, fid, O_PATH);
 	struct file_look now;
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return;
-	look_of(&st, &now);
+	file_look_of(&st, &now);
 	ext->mode = now.mode & 07777;
 	ext->uid = now.uid;
 	ext->gid = now.gid;
@@ -920,7 +576,7 @@ static const struct stat *child_stat(struct change_events *c, const struct parse
 	_cleanup_(closep) int fd = -1;
 
 	if (c->child_state == CHILD_UNKNOWN) {
-		fd = e->has_child ? open_fid(c, &e->child, O_PATH) : -1;
+		fd = e->has_child ? change_marks_open(c->marks, &e->child, O_PATH) : -1;
 		c->child_state = fd >= 0 && fstat(fd, &c->child_st) == 0 ? CHILD_THERE : CHILD_GONE;
 	}
 	return c->child_state == CHILD_THERE ? &c->child_st : NULL;
@@ -937,6 +593,9 @@ static nlink_t child_links(struct change_events *c, const struct parsed_event *e
  * event's child), 0: none. */
 static uint32_t file_kind(const struct parsed_event *e, nlink_t nlink)
 {
+	/* A write (seen as its open) or a truncation: see on_watched_file(). */
+	if (e->mask & FAN_MODIFY)
+		return HIVE_ACCESS_TRUNCATE;
 	if (e->mask & FAN_RENAME)
 		return HIVE_ACCESS_RENAME;
 	if (e->mask & FAN_DELETE)
@@ -958,7 +617,16 @@ static void on_watched_file(struct change_events *c, const struct parsed_event *
 	const struct watch_inode *w = watch_set_find(c->set, 0, &f->key);
 	uint32_t kind = file_kind(e, e->mask & FAN_CREATE ? child_links(c, e) : 0);
 	struct hive_ext_event ce = {};
+	int64_t length;
 
+	/* The thread's truncate(2) is taken with the modification it made,
+	 * whether asked for or not: left, it would name a later write. */
+	if (kind == HIVE_ACCESS_TRUNCATE) {
+		if (!e->tid || !c->loader || loader_truncated(c->loader, e->tid, &length) < 0)
+			return;
+		ce.ext.size = length;
+		ce.ext.changed |= HIVE_CHANGED_SIZE;
+	}
 	if (!w || !kind || !(w->access & kind))
 		return;
 	ce.ev.ino = f->key.ino;
@@ -968,7 +636,7 @@ static void on_watched_file(struct change_events *c, const struct parsed_event *
 	ce.ev.mask = kind;
 	if (kind == HIVE_ACCESS_ATTRIB)
 		attrib_values(c, f, &e->child, &ce.ext);
-	else {
+	else if (kind != HIVE_ACCESS_TRUNCATE) {
 		const struct event_name *other = kind == HIVE_ACCESS_RENAME ? &e->new : &e->entry;
 
 		ce.ext.other_kind = HIVE_OTHER_TARGET;
@@ -1114,9 +782,10 @@ static bool on_one_kind(struct change_events *c, const struct parsed_event *e, s
 /* False when the event names a directory that went before it was read, and
  * the event of its removal is not among those read (c->unresolved): then
  * read on, and try again (final: no more). */
-static bool on_fanotify_event(struct change_events *c, const struct fanotify_event_metadata *meta, bool final)
+static bool on_fanotify_event(struct change_events *c, const struct fanotify_event_metadata *meta, const void *event,
+			      bool final)
 {
-	static const uint64_t in_order[] = { FAN_CREATE, FAN_ATTRIB, FAN_RENAME, FAN_DELETE };
+	static const uint64_t in_order[] = { FAN_CREATE, FAN_MODIFY, FAN_ATTRIB, FAN_RENAME, FAN_DELETE };
 	struct followed_file *f = NULL;
 	struct parsed_event e;
 	uint64_t all;
@@ -1129,7 +798,7 @@ static bool on_fanotify_event(struct change_events *c, const struct fanotify_eve
 	/* 0: a process outside this agent's pid namespace; still a change. */
 	if (meta->pid > 0 && is_self((uint32_t)meta->pid))
 		return true;
-	fanotify_event_parse(meta, &e);
+	fanotify_event_parse(meta, event, &e);
 	c->child_state = CHILD_UNKNOWN;
 	/* A directory removed is no place any more; one renamed into another
 	 * tree moves what is below it there. */
@@ -1144,7 +813,7 @@ static bool on_fanotify_event(struct change_events *c, const struct fanotify_eve
 			dirs_forget(c);
 	}
 	if (e.has_child)
-		f = hashmap_get(c->files, &e.child, fid_key_size(&e.child));
+		f = change_marks_file(c->marks, &e.child);
 	/* fanotify merges what one thread did to one entry while the event
 	 * waited to be read (a file made and removed is one event, FAN_CREATE
 	 * | FAN_DELETE): a record for each, in the order they can happen. */
@@ -1160,19 +829,20 @@ static bool on_fanotify_event(struct change_events *c, const struct fanotify_eve
 }
 
 /* The directories the events in buf remove, for the events before. */
-static void collect_gone(struct change_events *c, const char *buf, ssize_t len)
+static void collect_gone(struct change_events *c, size_t len)
 {
-	const struct fanotify_event_metadata *meta = (const void *)buf;
+	struct fanotify_walk walk = { .buf = c->buf, .len = len };
+	struct fanotify_event_metadata meta;
+	const void *event;
 
-	for (; FAN_EVENT_OK(meta, len) && c->n_gone < GONE_DIRS_MAX; meta = FAN_EVENT_NEXT(meta, len)) {
+	while (c->n_gone < GONE_DIRS_MAX && fanotify_event_next(&walk, &meta, &event)) {
 		struct gone_dir *g = &c->gone[c->n_gone];
 		struct parsed_event e;
 
-		if (meta->vers != FANOTIFY_METADATA_VERSION || (meta->mask & (FAN_ONDIR | FAN_DELETE)) !=
-								       (FAN_ONDIR | FAN_DELETE))
+		if (meta.vers != FANOTIFY_METADATA_VERSION ||
+		    (meta.mask & (FAN_ONDIR | FAN_DELETE)) != (FAN_ONDIR | FAN_DELETE))
 			continue;
-		fanotify_event_parse(meta, &e);
-	c->child_state = CHILD_UNKNOWN;
+		fanotify_event_parse(&meta, event, &e);
 		if (!e.has_child || !e.entry.dir || !e.entry.name || strlen(e.entry.name) > NAME_MAX)
 			continue;
 		g->fid = e.child;
@@ -1186,18 +856,16 @@ static void collect_gone(struct change_events *c, const char *buf, ssize_t len)
  * not placed stay put off. */
 static void retry_deferred(struct change_events *c, bool final)
 {
-	size_t off = 0, kept = 0;
+	struct fanotify_walk walk = { .buf = c->deferred, .len = c->deferred_len };
+	struct fanotify_event_metadata meta;
+	const void *event;
+	size_t kept = 0;
 
-	while (off + sizeof(struct fanotify_event_metadata) <= c->deferred_len) {
-		const struct fanotify_event_metadata *meta = (const void *)(c->deferred + off);
-		size_t len = meta->event_len;
-
-		if (!on_fanotify_event(c, meta, final)) {
-			memmove(c->deferred + kept, meta, len);
-			kept += len;
+	while (fanotify_event_next(&walk, &meta, &event))
+		if (!on_fanotify_event(c, &meta, event, final)) {
+			memmove(c->deferred + kept, event, meta.event_len);
+			kept += meta.event_len;
 		}
-		off += len;
-	}
 	c->deferred_len = kept;
 }
 
@@ -1212,8 +880,10 @@ static int consume(struct change_events *c, unsigned budget)
 	unsigned n = 0, waits = 0;
 
 	for (;;) {
-		const struct fanotify_event_metadata *meta = (const void *)c->buf;
 		ssize_t len = read(c->fd, c->buf, sizeof(c->buf));
+		struct fanotify_walk walk = { .buf = c->buf, .len = len < 0 ? 0 : (size_t)len };
+		struct fanotify_event_metadata meta;
+		const void *event;
 
 		if (len < 0) {
 			int r = errno == EAGAIN ? 0 : -errno;
@@ -1230,18 +900,18 @@ static int consume(struct change_events *c, unsigned budget)
 			c->n_gone = 0;
 		c->who_known = false;
 		c->root_path_of = NULL;
-		collect_gone(c, c->buf, len);
+		collect_gone(c, walk.len);
 		retry_deferred(c, false);
-		for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
-			if (meta->vers != FANOTIFY_METADATA_VERSION)
+		while (fanotify_event_next(&walk, &meta, &event)) {
+			if (meta.vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
-			if (c->loader &&
-			    !on_fanotify_event(c, meta, c->deferred_len + meta->event_len > sizeof(c->deferred))) {
-				memcpy(c->deferred + c->deferred_len, meta, meta->event_len);
-				c->deferred_len += meta->event_len;
+			if (c->loader && !on_fanotify_event(c, &meta, event,
+							    c->deferred_len + meta.event_len > sizeof(c->deferred))) {
+				memcpy(c->deferred + c->deferred_len, event, meta.event_len);
+				c->deferred_len += meta.event_len;
 			}
-			if (meta->fd >= 0)
-				close(meta->fd);
+			if (meta.fd >= 0)
+				close(meta.fd);
 			n++;
 		}
 		if (budget && n >= budget) {
@@ -1256,6 +926,6 @@ int change_events_consume(struct change_events *c, unsigned budget)
 	int r = consume(c, budget);
 
 	/* No descriptor of a watched file system outlives the read. */
-	fss_close(c);
+	change_marks_close(c->marks);
 	return r;
 }

@@ -7,18 +7,21 @@
 #include "hive.h"
 
 /*
- * Changes to watched files (attrib, create, delete, rename, link) seen
- * through fanotify, where no hook of the attach mode sees them: syscall
- * tracepoints name paths, not inodes, so tracepoint mode has none.
+ * Changes to watched files (attrib, create, delete, rename, link, and
+ * truncate(2) of a path) seen through fanotify, where no hook of the attach
+ * mode sees them: syscall tracepoints name paths, not inodes.
  *
- * One fanotify group reporting file handles (FAN_REPORT_DFID_NAME_TARGET):
- * a filesystem mark on each file system that holds a watched file reports
- * every directory-entry change (create, delete, rename, with the names the
- * kernel resolved) and attribute change there, by file handle. The handle of
- * each watched file is taken when the file is found (change_events_follow()),
- * so that a file whose last name went before the event is read is still
- * recognised; a file of a watched tree is recognised by walking its
- * directory's parents up to a watched root, the kernel's dentries again.
+ * One fanotify group reporting file handles (FAN_REPORT_DFID_NAME_TARGET),
+ * asked about the file systems and files that change-marks.h follows: every
+ * directory-entry change (create, delete, rename, with the names the kernel
+ * resolved) and attribute change there, by file handle, and the
+ * modifications of each watched regular file. The handle of each watched file
+ * is taken when the file is found (change_events_follow()), so that a file
+ * whose last name went before the event is read is still recognised; a file
+ * of a watched tree is recognised by walking its directory's parents up to a
+ * watched root, the kernel's dentries again. A modification is a truncation
+ * when the thread's last truncate(2) is still untaken (loader_truncated());
+ * a write is seen at its open.
  *
  * The acting thread is named by fanotify by its id only: who it is comes
  * from /proc, or from the loader's record of threads that exited

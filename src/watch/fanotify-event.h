@@ -43,8 +43,21 @@ struct parsed_event {
 	struct event_name entry, old, new; /* the entry changed; a rename's two */
 };
 
-/* meta and the len bytes from it (at least meta->event_len, as FAN_EVENT_OK
- * says) into *ret, which points into itself and into meta's buffer. */
-void fanotify_event_parse(const struct fanotify_event_metadata *meta, struct parsed_event *ret);
+/* A read of a fanotify group, walked event by event. The kernel aligns
+ * events to 4 bytes and struct fanotify_event_metadata wants 8: its metadata
+ * is copied out, never read in place (as FAN_EVENT_NEXT() would). */
+struct fanotify_walk {
+	const unsigned char *buf;
+	size_t len, off;
+};
+
+/* The next event: its metadata into *meta, its bytes (meta->event_len of
+ * them, from the metadata on) at *ret_event. False at the end, or at an event
+ * that does not fit in what is left. */
+bool fanotify_event_next(struct fanotify_walk *w, struct fanotify_event_metadata *meta, const void **ret_event);
+
+/* The event at event (as fanotify_event_next() gave it, meta its metadata)
+ * into *ret, which points into itself and into the event's bytes. */
+void fanotify_event_parse(const struct fanotify_event_metadata *meta, const void *event, struct parsed_event *ret);
 
 #endif

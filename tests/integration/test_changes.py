@@ -48,10 +48,41 @@ class FileChanges(unittest.TestCase):
         self.assertEqual((r["policy"], r["path"], r["comm"]), ("changes", self.file, os.path.basename(cmd[0])))
         return r
 
-    def test_only_truncate_is_said_unseen(self):
-        unseen = [x for x in self.hived.log_text().splitlines() if "changes are not seen" in x]
+    def test_only_truncate_by_path_is_said_unseen(self):
+        unseen = [x for x in self.hived.log_text().splitlines() if " not seen" in x or "is seen on" in x]
         for line in unseen:
-            self.assertIn("mode on this kernel, truncate changes are not seen", line)
+            self.assertRegex(line, r"truncate changes are not seen|truncate\(2\) of a path is (seen on watched files|"
+                             r"not seen)")
+
+    def test_truncate_through_a_descriptor_and_at_open(self):
+        # coreutils truncate: open, then ftruncate(2).
+        r = self.change("truncate", "truncate", "-s", "1", self.file)
+        self.assertEqual(r["new_size"], 1)
+        # A shell's redirection: open(O_TRUNC).
+        r = self.change("truncate", "sh", "-c", f": > {self.file}")
+        self.assertEqual(r["new_size"], 0)
+        # Opened for reading, still truncated: Linux does, whatever POSIX says.
+        pid = spawn(sys.executable, "-c", f"import os; os.open({self.file!r}, os.O_RDONLY | os.O_TRUNC)")
+        self.assertEqual(self.hived.wait_record(pid=pid, access=["truncate"])["path"], self.file)
+
+    def test_truncate_of_a_path(self):
+        """truncate(2) by name, through a symlink elsewhere: the file it
+        reached (fanotify's, in tracepoint mode) with the length asked."""
+        link = os.path.join(self.tmp, "elsewhere")
+        os.symlink(self.file, link)
+        pid = spawn(sys.executable, "-c", f"import os; os.truncate({link!r}, 3)")
+        r = self.hived.wait_record(pid=pid, access=["truncate"])
+        self.assertEqual((r["path"], r["new_size"]), (self.file, 3))
+
+    def test_a_write_is_no_truncation(self):
+        """Only a thread's truncate(2) makes what fanotify tells of its
+        writes a truncation: an append is none. chmod after it, a change
+        told after the append's, says when to look."""
+        sh = subprocess.Popen(["sh", "-c", f"echo more >> {self.file}; chmod 0640 {self.file}"])
+        sh.wait()
+        self.hived.wait_record(access=["attrib"], comm="chmod", new_mode="0640")
+        self.hived.wait_record(pid=sh.pid, access=lambda a: "write" in a)
+        self.assertEqual(self.hived.matching(pid=sh.pid, access=["truncate"]), [])
 
     def test_chmod_chown_utimes_xattr(self):
         r = self.change("attrib", "chmod", "4755", self.file)
@@ -93,6 +124,18 @@ class FileChanges(unittest.TestCase):
             os.kill(self.hived.proc.pid, signal.SIGCONT)
         r = self.hived.wait_record(pid=pid, access=["attrib"])
         self.assertEqual((r["comm"], r["exe"], r["new_mode"]), ("chmod", shutil.which("chmod"), "0600"))
+
+    def test_a_process_of_another_pid_namespace_gone_first_is_named(self):
+        """The same from a pid namespace of its own, as a container's
+        processes are: the kernel numbers it in each namespace up to the
+        agent's, and kept it by the agent's number."""
+        os.kill(self.hived.proc.pid, signal.SIGSTOP)
+        try:
+            subprocess.run(["unshare", "--pid", "--fork", "chmod", "0640", self.file], check=True)
+        finally:
+            os.kill(self.hived.proc.pid, signal.SIGCONT)
+        r = self.hived.wait_record(access=["attrib"], new_mode="0640")
+        self.assertEqual((r["comm"], r["exe"]), ("chmod", shutil.which("chmod")))
 
     def test_an_unwatched_files_changes_are_silent(self):
         quiet = spawn("chmod", "600", self.other)
@@ -157,6 +200,15 @@ class TreeChanges(unittest.TestCase):
         r = self.change("delete", "rm", back)
         self.assertEqual(r["path"], back)
 
+    def test_a_file_an_open_makes_is_not_truncated(self):
+        """O_CREAT | O_TRUNC makes a file: no truncation. The second open
+        truncates the file the first made."""
+        new = os.path.join(self.tree, "sub", "made")
+        pid = spawn("sh", "-c", f": > {new}; : > {new}")
+        self.hived.wait_record(pid=pid, access=["truncate"], path=new)
+        self.hived.wait_record(pid=pid, access=["create"], path=new)
+        self.assertEqual(len(self.hived.matching(pid=pid, access=["truncate"])), 1)
+
     def test_rm_r_of_a_directory_made_before_the_watch(self):
         """Each removal a record naming where it was, though the directories
         are gone by the time they are read."""
@@ -198,6 +250,42 @@ class TreeChanges(unittest.TestCase):
         self.hived.wait_record(pid=control)
         self.assertEqual(self.hived.matching(pid=quiet), [])
         self.assertEqual(self.hived.matching(pid=beside), [])
+
+
+class OverlayChanges(hivetest.MountingTest):
+    """A container's root as the host sees it: overlayfs, which takes no
+    filesystem mark in tracepoint mode. A file of the lower layer, changed
+    (copied up) through the overlay; a tree's root; a missing name."""
+
+    def setUp(self):
+        super().setUp()
+        lower, upper, work, self.root = (os.path.join(self.tmp, d) for d in ("lower", "upper", "work", "merged"))
+        for d in (upper, work, self.root):
+            os.mkdir(d)
+        os.makedirs(os.path.join(lower, "etc", "cron.d"))
+        with open(os.path.join(lower, "etc", "shadow"), "w") as f:
+            f.write("root:x\n")
+        self.mount("-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", self.root)
+        self.shadow = os.path.join(self.root, "etc", "shadow")
+        self.cron = os.path.join(self.root, "etc", "cron.d")
+        self.future = os.path.join(self.root, "etc", "future")
+        self.hived = Hived({"10-overlay.json": [host_policy("file", self.shadow), host_policy("tree", self.cron + "/**"),
+                                                host_policy("name", self.future)]}).start()
+        self.addCleanup(self.hived.close)
+
+    def test_changes_through_the_overlay(self):
+        pid = spawn("chmod", "0600", self.shadow)
+        r = self.hived.wait_record(pid=pid, access=["attrib"])
+        self.assertEqual((r["policy"], r["path"], r["new_mode"]), ("file", self.shadow, "0600"))
+        evil = os.path.join(self.cron, "evil")
+        pid = spawn("touch", evil)
+        r = self.hived.wait_record(pid=pid, access=["create"], policy="tree")
+        self.assertEqual(r["path"], evil)
+        pid = spawn("touch", self.future)
+        self.assertEqual(self.hived.wait_record(pid=pid, access=["create"], policy="name")["path"], self.future)
+        pid = spawn("mv", self.shadow, self.shadow + ".old")
+        r = self.hived.wait_record(pid=pid, access=["rename"], policy="file")
+        self.assertEqual(r["target_path"], self.shadow + ".old")
 
 
 class MergedChanges(unittest.TestCase):

@@ -365,6 +365,23 @@ class Pods(ClusterTest):
             self.assertEqual(len(cats(path)), first[path] + 5, path)  # no cat lost, none counted twice
         self.assertEqual(loud(), said)
 
+    def test_changes_in_a_containers_root(self):
+        """What is done to files of the container's root file system (an
+        overlay) from inside it: a chmod of a file of the image, a file
+        dropped into a watched directory; records with the container's
+        paths and the values set, in any attach mode."""
+        self.run_pods(self.node.pod_manifest("chg"))
+        a = self.start_agent(pod_policy("chg", ["/etc/app/secret", "/data/**"]))
+        self.wait_exec_logged(a, "chg", "app", "/etc/app/secret", path="/etc/app/secret")
+        self.node.exec("chg", "app", "chmod", "0640", "/etc/app/secret")
+        r = wait_until(lambda: a.matching(access=["attrib"], comm="chmod", proc_pod="chg"), 10,
+                       what="the chmod's record")[0]
+        self.assertEqual((r["path"], r["new_mode"], r["container"]), ("/etc/app/secret", "0640", "app"))
+        self.node.exec("chg", "app", "touch", "/data/dropped")
+        r = wait_until(lambda: a.matching(access=["create"], comm="touch", proc_pod="chg"), 10,
+                       what="the new file's record")[0]
+        self.assertEqual(r["path"], "/data/dropped")
+
     def test_a_tree_watch_on_a_volume_sees_the_kubelets_updates(self):
         """A ConfigMap volume watched as a tree: the kubelet's update is seen
         for what it is (a new ..<timestamp> directory, ..data_tmp renamed
