@@ -114,7 +114,10 @@ static __always_inline void fill_event(struct hive_event *ev, __u64 now, const s
 	ev->ppid = who->ppid;
 	ev->gid = who->gid;
 	ev->euid = who->euid;
+	ev->auid = who->auid;
+	ev->sessionid = who->sessionid;
 	__builtin_memcpy(ev->comm, who->comm, sizeof(ev->comm));
+	__builtin_memcpy(ev->tty, who->tty, sizeof(ev->tty));
 	/* As the accesses were found: their file may be gone from the map
 	 * since (replaced), user space still knows its id. */
 	ev->watch_id = c->state.watch_id;

@@ -342,6 +342,22 @@ static __always_inline void process_key(struct task_struct *task, __u64 pid_tgid
 	dkey->fsuid = BPF_CORE_READ(cred, fsuid.val);
 }
 
+/* The login behind task (kept by the kernel for audit: without
+ * CONFIG_AUDITSYSCALL there is none) and its controlling terminal. */
+static __always_inline void process_login(struct task_struct *task, struct hive_process *who)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+
+	who->auid = HIVE_ID_UNSET;
+	who->sessionid = HIVE_ID_UNSET;
+	if (bpf_core_field_exists(task->loginuid)) {
+		who->auid = BPF_CORE_READ(task, loginuid.val);
+		who->sessionid = BPF_CORE_READ(task, sessionid);
+	}
+	if (tty)
+		BPF_CORE_READ_STR_INTO(&who->tty, tty, name);
+}
+
 /* The rest of who the current process is: read only for an access that
  * becomes an event, or starts a fold. */
 static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid, struct hive_process *who)
@@ -357,6 +373,7 @@ static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid
 	who->gid = BPF_CORE_READ(cred, gid.val);
 	who->euid = BPF_CORE_READ(cred, euid.val);
 	bpf_get_current_comm(who->comm, sizeof(who->comm));
+	process_login(task, who);
 }
 
 /* The watch entry of the inode, or NULL: the first thing every hook asks. */
@@ -607,7 +624,10 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 	event->fsuid = rs->dkey.fsuid;
 	event->mask = mask;
 	event->exe_file = rs->found_by.who.exe;
+	event->auid = rs->found_by.who.auid;
+	event->sessionid = rs->found_by.who.sessionid;
 	__builtin_memcpy(event->comm, rs->found_by.who.comm, sizeof(event->comm));
+	__builtin_memcpy(event->tty, rs->found_by.who.tty, sizeof(event->tty));
 	event->flags = exe_path(task, event->exe);
 	event->flags |= rs->found_by.flags | (ext ? HIVE_EVENT_EXT : 0);
 	event->dir = rs->found_by.dir;
@@ -997,7 +1017,10 @@ static __always_inline int remember_exit(void)
 	ev->euid = who.euid;
 	ev->fsuid = dkey.fsuid;
 	ev->exe_file = who.exe;
+	ev->auid = who.auid;
+	ev->sessionid = who.sessionid;
 	__builtin_memcpy(ev->comm, who.comm, sizeof(ev->comm));
+	__builtin_memcpy(ev->tty, who.tty, sizeof(ev->tty));
 	ev->flags = exe_path(task, ev->exe);
 	bpf_map_update_elem(&exits, &tid, ev, BPF_ANY);
 	return 0;

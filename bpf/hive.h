@@ -12,6 +12,10 @@
 #endif
 
 #define HIVE_COMM_LEN 16
+/* A controlling terminal's name as the kernel has it ("pts3", "tty1"). */
+#define HIVE_TTY_LEN 16
+/* loginuid and sessionid when no login set them (audit's "unset"). */
+#define HIVE_ID_UNSET 0xffffffffu
 /* The executable's path as the process itself sees it (from its root). */
 #define HIVE_EXE_LEN 256
 #define HIVE_EXE_DEPTH 32
@@ -75,7 +79,8 @@ struct hive_watch_key {
  * were found by, directories with names are marked (name_filter); 5: dedup
  * entries are per process instance and exec, and say who; 6: change kinds
  * in access masks, change events in the ring buffer; 7: threads that exited
- * (exits); 8: truncate(2) calls (truncations).
+ * (exits); 8: truncate(2) calls (truncations), logins (auid, session, tty)
+ * in what dedup entries and exits say of a process.
  */
 #define HIVE_MAPS_LAYOUT 8
 
@@ -190,7 +195,10 @@ struct hive_process {
 	__u32 ppid;
 	__u32 gid;
 	__u32 euid;
+	__u32 auid;      /* the login behind the process, across su and sudo; HIVE_ID_UNSET: none */
+	__u32 sessionid; /* that login's session; HIVE_ID_UNSET: none */
 	char comm[HIVE_COMM_LEN];
+	char tty[HIVE_TTY_LEN]; /* empty: no controlling terminal */
 };
 
 struct hive_dedup_state {
@@ -229,6 +237,9 @@ struct hive_event {
 	__u32 mask;
 	__u32 flags; /* HIVE_EVENT_* */
 	__u32 gen;   /* with ino and dev: the file, see struct hive_watch_key */
+	__u32 auid;      /* see struct hive_process */
+	__u32 sessionid;
+	char tty[HIVE_TTY_LEN];
 	/* HIVE_EVENT_BY_NAME: the directory of the name it was found by. */
 	struct hive_watch_key dir;
 	/* The file the process runs (0 for kernel threads): its path below

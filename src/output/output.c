@@ -48,9 +48,14 @@ enum record_field {
 	F_TID,
 	F_PPID,
 	F_UID,
+	F_USER,
 	F_EUID,
 	F_FSUID,
 	F_GID,
+	F_AUID,
+	F_LOGIN,
+	F_SESSION,
+	F_TTY,
 	F_COMM,
 	F_EXE,
 	F_EXE_INODE,
@@ -101,9 +106,14 @@ static const struct {
 	[F_TID] = { "tid", "HIVE_TID", FIELD_NUMBER },
 	[F_PPID] = { "ppid", "HIVE_PPID", FIELD_NUMBER },
 	[F_UID] = { "uid", "HIVE_UID", FIELD_NUMBER },
+	[F_USER] = { "user", "HIVE_USER", FIELD_STRING },
 	[F_EUID] = { "euid", "HIVE_EUID", FIELD_NUMBER },
 	[F_FSUID] = { "fsuid", "HIVE_FSUID", FIELD_NUMBER },
 	[F_GID] = { "gid", "HIVE_GID", FIELD_NUMBER },
+	[F_AUID] = { "auid", "HIVE_AUID", FIELD_NUMBER },
+	[F_LOGIN] = { "login", "HIVE_LOGIN", FIELD_STRING },
+	[F_SESSION] = { "session", "HIVE_SESSION", FIELD_NUMBER },
+	[F_TTY] = { "tty", "HIVE_TTY", FIELD_STRING },
 	[F_COMM] = { "comm", "HIVE_COMM", FIELD_STRING },
 	[F_EXE] = { "exe", "HIVE_EXE", FIELD_STRING },
 	[F_EXE_INODE] = { "exe_inode", "HIVE_EXE_INODE", FIELD_NUMBER },
@@ -227,8 +237,16 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 		number(v, F_EUID, ev->euid);
 		number(v, F_GID, ev->gid);
 		string(v, F_COMM, r->comm);
+		if (ev->auid != HIVE_ID_UNSET) {
+			number(v, F_AUID, ev->auid);
+			string(v, F_LOGIN, r->login);
+		}
+		if (ev->sessionid != HIVE_ID_UNSET)
+			number(v, F_SESSION, ev->sessionid);
+		string(v, F_TTY, r->tty);
 	}
 	number(v, F_UID, ev->uid);
+	string(v, F_USER, r->user);
 	number(v, F_FSUID, ev->fsuid);
 	string(v, F_EXE, r->exe);
 	if (ev->exe_file.ino) {
@@ -299,6 +317,25 @@ static char *change_summary(const struct hive_ext *c)
 	return m;
 }
 
+/* Who logged in, when the process runs as someone else (su, sudo):
+ * " (login alice)", or "". */
+static char *login_summary(const struct access_record *r)
+{
+	const struct hive_event *ev = r->event;
+	_cleanup_(freep) char *name = NULL;
+	char *m = NULL;
+
+	if (ev->auid == HIVE_ID_UNSET || ev->auid == ev->uid)
+		return strdup("");
+	if (r->login[0]) {
+		name = escaped(r->login);
+		if (!name || asprintf(&m, " (login %s)", name) < 0)
+			return NULL;
+		return m;
+	}
+	return asprintf(&m, " (login %u)", ev->auid) < 0 ? NULL : m;
+}
+
 /* MESSAGE=: the sentence journalctl shows. */
 static char *message(const struct access_record *r)
 {
@@ -309,12 +346,12 @@ static char *message(const struct access_record *r)
 			      *container = escaped(e->container ? e->container : ""),
 			      *pns = escaped(r->proc.namespace ? r->proc.namespace : ""),
 			      *ppod = escaped(r->proc.pod ? r->proc.pod : ""), *exe = escaped(r->exe),
-			      *change = change_summary(r->ext);
+			      *change = change_summary(r->ext), *login = login_summary(r);
 	const char *access = r->access[0] ? r->access : "access";
 	char where[512] = "", as[32] = "", *m = NULL;
 	int n;
 
-	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe || !change)
+	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe || !change || !login)
 		return NULL;
 	/* Names the API server validated; still escaped like the rest. */
 	if (e->pod)
@@ -332,11 +369,12 @@ static char *message(const struct access_record *r)
 			     access, path, where, policy, (unsigned long long)ev->suppressed + 1, ev->uid, as,
 			     exe[0] ? exe : "an unknown executable");
 	else if (ev->flags & HIVE_EVENT_FOLDED)
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s (policy %s): %llu accesses folded", comm, ev->tgid,
-			     ev->uid, as, access, path, where, policy, (unsigned long long)ev->suppressed + 1);
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s%s %s %s%s (policy %s): %llu accesses folded", comm,
+			     ev->tgid, ev->uid, login, as, access, path, where, policy,
+			     (unsigned long long)ev->suppressed + 1);
 	else
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s %s %s%s%s (policy %s)", comm, ev->tgid, ev->uid, as, access,
-			     path, change, where, policy);
+		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s%s %s %s%s%s (policy %s)", comm, ev->tgid, ev->uid, login, as,
+			     access, path, change, where, policy);
 	return n < 0 ? NULL : m;
 }
 

@@ -7,6 +7,7 @@
 #include "output/exe-names.h"
 #include "output/output.h"
 #include "output/record.h"
+#include "output/users.h"
 #include "shared/abi.h"
 #include "shared/log.h"
 #include "shared/macro.h"
@@ -15,6 +16,7 @@
 struct recorder {
 	struct recorder_options o;
 	struct exe_names *exe_names;
+	struct users *users;
 	struct recorder_counters counters;
 	uint64_t aggregating_said_ns; /* boot time of the last warning, 0: none */
 };
@@ -54,8 +56,9 @@ int record_new(const struct recorder_options *o, struct recorder **ret)
 		return -ENOMEM;
 	r->o = *o;
 	r->exe_names = exe_names_new();
-	if (!r->exe_names) {
-		free(r);
+	r->users = users_new(o->passwd ? o->passwd : "/etc/passwd");
+	if (!r->exe_names || !r->users) {
+		record_free(r);
 		return -ENOMEM;
 	}
 	*ret = r;
@@ -67,6 +70,7 @@ struct recorder *record_free(struct recorder *r)
 	if (!r)
 		return NULL;
 	exe_names_free(r->exe_names);
+	users_free(r->users);
 	free(r);
 	return NULL;
 }
@@ -74,6 +78,13 @@ struct recorder *record_free(struct recorder *r)
 const struct recorder_counters *record_counters(const struct recorder *r)
 {
 	return &r->counters;
+}
+
+static void name_of(struct recorder *r, uint32_t uid, bool wanted, char buf[static LOGIN_NAME_MAX])
+{
+	const char *name = wanted ? users_name(r->users, uid) : NULL;
+
+	snprintf(buf, LOGIN_NAME_MAX, "%s", name ? name : "");
 }
 
 /* What every record of the event shares: time, names, the process's pod. */
@@ -88,6 +99,8 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 	};
 	memcpy(rec->comm, ev->comm, sizeof(ev->comm));
 	rec->comm[sizeof(ev->comm)] = '\0';
+	memcpy(rec->tty, ev->tty, sizeof(ev->tty));
+	rec->tty[sizeof(ev->tty)] = '\0';
 	access_to_string(ev->mask, rec->access, sizeof(rec->access));
 	/* From the kernel, not /proc/PID/exe: the process may be gone, and its
 	 * pid (the kernel's initial-namespace one) may name another process in
@@ -97,6 +110,8 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 			 (int)sizeof(ev->exe), ev->exe);
 	if (r->o.process_place)
 		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
+	name_of(r, ev->auid, ev->auid != HIVE_ID_UNSET, rec->login);
+	name_of(r, ev->uid, !rec->proc.pod, rec->user);
 }
 
 /* The entries an event is about: its inode's, those of the name the kernel

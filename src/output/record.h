@@ -31,6 +31,12 @@ struct access_record {
 	/* The pod and container of the process that made the access, when it
 	 * runs in one of this node's pods; NULL fields otherwise. */
 	struct watch_place proc;
+	/* From the passwd file: the login's name (auid), and for a process
+	 * in no pod, the user's (a container has names of its own); "" when
+	 * unknown. */
+	char login[LOGIN_NAME_MAX];
+	char user[LOGIN_NAME_MAX];
+	char tty[HIVE_TTY_LEN + 1];
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
 	char access[96];            /* "read,write" */
@@ -50,6 +56,7 @@ struct recorder_options {
 	const char *node; /* for entries that name none */
 	enum output_kind output;
 	FILE *json; /* where --output json writes */
+	const char *passwd; /* where user names are read from (NULL: /etc/passwd) */
 	/* The pod and container of a process by its cgroup id (NULL: none). */
 	bool (*process_place)(void *userdata, uint64_t cgroup_id, struct watch_place *ret);
 	void *userdata;

@@ -210,6 +210,46 @@ void change_events_stats_get(const struct change_events *c, struct change_events
 
 /* Who thread tid is, from /proc: false when it is gone, or a zombie
  * (no executable any more). */
+/* /proc/TID/NAME as a number; HIVE_ID_UNSET when unreadable. */
+static uint32_t proc_id(uint32_t tid, const char *name)
+{
+	_cleanup_(freep) char *line = NULL;
+	char path[64];
+	uint32_t v;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/%s", tid, name);
+	if (read_one_line(path, &line) < 0 || sscanf(line, "%" SCNu32, &v) != 1)
+		return HIVE_ID_UNSET;
+	return v;
+}
+
+/* The login behind thread tid and its terminal, as the kernel would tell
+ * them (process_login() in bpf/hive.bpf.c): the terminal's name from its
+ * device number, for the kinds that name themselves by it. */
+static void proc_login(uint32_t tid, struct hive_event *ev)
+{
+	_cleanup_(freep) char *stat = NULL;
+	unsigned tty_nr = 0, major, minor;
+	char path[64];
+	const char *end;
+
+	ev->auid = proc_id(tid, "loginuid");
+	ev->sessionid = proc_id(tid, "sessionid");
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tid);
+	/* pid (comm) state ppid pgrp session tty_nr: comm may hold anything. */
+	if (read_small_file(path, 1 << 16, &stat, NULL) < 0 || !(end = strrchr(stat, ')')) ||
+	    sscanf(end + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1 || tty_nr == 0)
+		return;
+	major = (tty_nr >> 8) & 0xfff;
+	minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+	if (major >= 136 && major <= 143)
+		snprintf(ev->tty, sizeof(ev->tty), "pts%u", (major - 136) * 256 + minor);
+	else if (major == 4 && minor < 64)
+		snprintf(ev->tty, sizeof(ev->tty), "tty%u", minor);
+	else if (major == 4)
+		snprintf(ev->tty, sizeof(ev->tty), "ttyS%u", minor - 64);
+}
+
 static bool who_from_proc(const struct change_events *c, uint32_t tid, struct hive_event *ev)
 {
 	_cleanup_(freep) char *status = NULL, *comm = NULL, *cgroup = NULL;
@@ -243,6 +283,7 @@ static bool who_from_proc(const struct change_events *c, uint32_t tid, struct hi
 	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/comm", tid);
 	if (read_one_line(path, &comm) >= 0)
 		snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
+	proc_login(tid, ev);
 	/* The cgroup id is the cgroup2 directory's inode number. */
 	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tid);
 	if (c->cgroup2[0] && read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 &&
@@ -280,8 +321,11 @@ static void copy_who(struct hive_event *to, const struct hive_event *from)
 	to->fsuid = from->fsuid;
 	to->cgroup_id = from->cgroup_id;
 	to->exe_file = from->exe_file;
+	to->auid = from->auid;
+	to->sessionid = from->sessionid;
 	to->flags = (to->flags & ~HIVE_EVENT_EXE_TRUNCATED) | (from->flags & HIVE_EVENT_EXE_TRUNCATED);
 	memcpy(to->comm, from->comm, sizeof(to->comm));
+	memcpy(to->tty, from->tty, sizeof(to->tty));
 	memcpy(to->exe, from->exe, sizeof(to->exe));
 }
 
@@ -298,7 +342,8 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 	if (!tid || !who_from_proc(c, tid, who)) {
 		if (!tid || !c->loader || loader_exited(c->loader, tid, who) < 0) {
 			/* Gone, and not seen leaving: its id is all there is. */
-			*who = (struct hive_event){ .tid = tid, .tgid = tid };
+			*who = (struct hive_event){ .tid = tid, .tgid = tid, .auid = HIVE_ID_UNSET,
+						    .sessionid = HIVE_ID_UNSET };
 			snprintf(who->comm, sizeof(who->comm), "?");
 		}
 		who->tid = tid;

@@ -137,6 +137,11 @@ class FileChanges(unittest.TestCase):
         r = self.hived.wait_record(access=["attrib"], new_mode="0640")
         self.assertEqual((r["comm"], r["exe"]), ("chmod", shutil.which("chmod")))
 
+    def test_the_login_behind_a_change(self):
+        pid = spawn("sh", "-c", f"echo 65534 > /proc/self/loginuid; exec chmod 0604 {self.file}")
+        r = self.hived.wait_record(pid=pid, access=["attrib"])
+        self.assertEqual((r["auid"], r["login"], r["user"]), (65534, "nobody", "root"))
+
     def test_an_unwatched_files_changes_are_silent(self):
         quiet = spawn("chmod", "600", self.other)
         control = spawn("chmod", "600", self.file)

@@ -56,6 +56,27 @@ class HostAccess(unittest.TestCase):
         self.assertEqual(r["suppressed"], 0)
         self.assertRegex(r["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
+    def test_the_login_behind_a_user_change(self):
+        """A login (its loginuid written as PAM's pam_loginuid does) that
+        becomes another user (setpriv, as su and sudo do): the record names
+        the user, the login, its session and terminal (script(1) gives the
+        shell one), read in the kernel at the access."""
+        login = 65534  # nobody: a name every passwd file has
+        self.spawn("script", "-qec", f"sh -c 'echo {login} > /proc/self/loginuid; "
+                   f"exec setpriv --reuid=0 cat {self.secret}'", "/dev/null")
+        r = self.hived.wait_record(comm="cat", auid=login)
+        self.assertEqual((r["uid"], r["user"], r["login"]), (0, "root", "nobody"))
+        self.assertRegex(r["tty"], r"^pts[0-9]+$")
+        self.assertNotEqual(r["session"], 4294967295)
+        # This test's own login, if any: none (unset) is no such fields.
+        own = int(open("/proc/self/loginuid").read())
+        pid = self.spawn("cat", self.secret)
+        r = self.hived.wait_record(pid=pid)
+        if own == 4294967295:
+            self.assertFalse({"auid", "login", "session"} & set(r), r)
+        else:
+            self.assertEqual(r["auid"], own)
+
     def test_write(self):
         pid = self.spawn("sh", "-c", f"echo new > {self.secret}")
         r = self.hived.wait_record(pid=pid)

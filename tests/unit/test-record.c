@@ -5,10 +5,12 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output/exe-names.h"
 #include "output/output.h"
 #include "output/record.h"
+#include "output/users.h"
 #include "shared/abi.h"
 #include "shared/macro.h"
 #include "watch/watch.h"
@@ -27,7 +29,8 @@ static struct hive_event event(uint64_t ino, uint32_t tgid, uint32_t mask, const
 {
 	struct hive_event ev = { .ino = ino, .dev = DEV, .tgid = tgid, .tid = tgid, .mask = mask, .uid = 1000,
 				 .euid = 1000, .fsuid = 1000, .boot_ns = 1, .cgroup_id = 77,
-				 .exe_file = { .ino = 500 + tgid, .dev = DEV, .gen = 3 } };
+				 .exe_file = { .ino = 500 + tgid, .dev = DEV, .gen = 3 }, .auid = HIVE_ID_UNSET,
+				 .sessionid = HIVE_ID_UNSET };
 
 	snprintf(ev.comm, sizeof(ev.comm), "%s", comm);
 	snprintf(ev.exe, sizeof(ev.exe), "/usr/bin/%s", comm);
@@ -367,6 +370,100 @@ static void test_change_fields(void)
 	watch_entry_free(e);
 }
 
+/* The login behind a process that runs as another user: its number, name,
+ * session and terminal; in MESSAGE, "uid=0 (login alice)". The name is
+ * escaped like the rest (the passwd file's bytes). */
+static void test_login_fields(void)
+{
+	struct watch_entry *e = entry("p", 10, HIVE_MAY_READ, "pol");
+	struct hive_event ev = event(10, 7, HIVE_MAY_READ, "cat");
+	struct access_record rec = { .event = &ev, .entry = e, .realtime_usec = 1 };
+	int seen = 0;
+	char **lines, *line;
+	cJSON *o;
+
+	ev.uid = ev.fsuid = 0;
+	ev.auid = 1000;
+	ev.sessionid = 4;
+	snprintf(ev.tty, sizeof(ev.tty), "pts3");
+	snprintf(rec.comm, sizeof(rec.comm), "cat");
+	snprintf(rec.access, sizeof(rec.access), "read");
+	snprintf(rec.login, sizeof(rec.login), "alice");
+	snprintf(rec.user, sizeof(rec.user), "root");
+	snprintf(rec.tty, sizeof(rec.tty), "%s", ev.tty);
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		seen += strcmp(lines[i], "HIVE_AUID=1000") == 0 || strcmp(lines[i], "HIVE_LOGIN=alice") == 0 ||
+			strcmp(lines[i], "HIVE_SESSION=4") == 0 || strcmp(lines[i], "HIVE_TTY=pts3") == 0 ||
+			strcmp(lines[i], "HIVE_USER=root") == 0;
+		if (strncmp(lines[i], "MESSAGE=", 8) == 0)
+			CHECK_STREQ(lines[i], "MESSAGE=cat[7] uid=0 (login alice) read /etc/shadow (policy pol)");
+	}
+	CHECK(seen == 5);
+	output_journal_lines_free(lines);
+
+	line = output_json_line(&rec);
+	o = cJSON_Parse(line);
+	CHECK(o && cJSON_GetObjectItemCaseSensitive(o, "auid")->valuedouble == 1000);
+	CHECK_STREQ(str(o, "login"), "alice");
+	CHECK_STREQ(str(o, "tty"), "pts3");
+	cJSON_Delete(o);
+	free(line);
+
+	/* A hostile name; a login without one; none at all. */
+	snprintf(rec.login, sizeof(rec.login), "a\nPRIORITY=0");
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++)
+		CHECK(strchr(lines[i], '\n') == NULL && strcmp(lines[i], "PRIORITY=0") != 0);
+	output_journal_lines_free(lines);
+	rec.login[0] = '\0';
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++)
+		if (strncmp(lines[i], "MESSAGE=", 8) == 0)
+			CHECK(strstr(lines[i], "uid=0 (login 1000) read") != NULL);
+	output_journal_lines_free(lines);
+	ev.auid = ev.sessionid = HIVE_ID_UNSET;
+	ev.tty[0] = rec.tty[0] = '\0';
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		CHECK(strncmp(lines[i], "HIVE_AUID=", 10) != 0 && strncmp(lines[i], "HIVE_SESSION=", 13) != 0 &&
+		      strncmp(lines[i], "HIVE_TTY=", 9) != 0);
+		if (strncmp(lines[i], "MESSAGE=", 8) == 0)
+			CHECK(strstr(lines[i], "login") == NULL);
+	}
+	output_journal_lines_free(lines);
+	watch_entry_free(e);
+}
+
+/* Names from a passwd file: the first of a uid, read again once it
+ * changes (looked at once a second at most). */
+static void test_users(void)
+{
+	char path[] = "/tmp/hive-test-passwd-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+	struct users *u;
+
+	fputs("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n"
+	      "alias:x:1000:1000::/:/bin/sh\n", f);
+	fclose(f);
+	u = users_new(path);
+	CHECK_STREQ(users_name(u, 0), "root");
+	CHECK_STREQ(users_name(u, 1000), "alice");
+	CHECK(users_name(u, 4242) == NULL);
+	f = fopen(path, "w");
+	fputs("bob:x:4242:4242::/:/bin/sh\n", f);
+	fclose(f);
+	sleep(1);
+	CHECK_STREQ(users_name(u, 4242), "bob");
+	CHECK(users_name(u, 0) == NULL);
+	/* Gone: the names stay as they were. */
+	unlink(path);
+	sleep(1);
+	CHECK_STREQ(users_name(u, 4242), "bob");
+	users_free(u);
+}
+
 int main(void)
 {
 	RUN(test_one_record_per_entry_that_wants_it);
@@ -376,5 +473,7 @@ int main(void)
 	RUN(test_journal_fields);
 	RUN(test_json_line);
 	RUN(test_change_fields);
+	RUN(test_login_fields);
+	RUN(test_users);
 	return TAP_END();
 }
