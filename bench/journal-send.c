@@ -33,6 +33,7 @@ static const char *const fields[] = {
 	"HIVE_TID=4242",
 	"HIVE_PPID=4241",
 	"HIVE_UID=0",
+	"HIVE_USER=root",
 	"HIVE_GID=0",
 	"HIVE_COMM=hive-bench-open",
 	"HIVE_EXE=/usr/local/bin/hive-bench-open",
