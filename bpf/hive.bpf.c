@@ -29,6 +29,8 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* Set by user space before load. */
+/* How many ancestors a record names (hive.conf's ancestors). */
+const volatile __u32 ancestors_max = HIVE_ANCESTORS_MAX;
 /* Position of the struct inode * argument of inode_permission(): 0 before
  * 5.12, 1 since a user_namespace (later mnt_idmap) went in front of it. */
 const volatile __u32 inode_arg = 1;
@@ -358,6 +360,49 @@ static __always_inline void process_login(struct task_struct *task, struct hive_
 		BPF_CORE_READ_STR_INTO(&who->tty, tty, name);
 }
 
+/* Whether task is the init of its own pid namespace (the host's, or a
+ * container's): pid 1 at the deepest level of its struct pid. */
+static __always_inline bool is_ns_init(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	if (bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & (HIVE_PIDNS_DEPTH - 1)]))
+		return false;
+	return level < HIVE_PIDNS_DEPTH && up.nr == 1;
+}
+
+/* Who task descends from, nearest first, up to its namespace's init: read
+ * only for an access that becomes an event (the event's own memory), so
+ * that a parent gone a moment later is named all the same. */
+static __always_inline void lineage(struct task_struct *task, struct hive_lineage *lin)
+{
+	struct task_struct *t = task;
+	__u32 n = 0;
+
+	for (__u32 i = 0; i < HIVE_ANCESTORS_MAX && i < ancestors_max; i++) {
+		struct hive_ancestor *a = &lin->ancestors[i];
+		struct task_struct *parent;
+		struct file *exe;
+
+		if (is_ns_init(t))
+			break;
+		parent = BPF_CORE_READ(t, real_parent, group_leader);
+		if (!parent || parent == t || !(a->tgid = BPF_CORE_READ(parent, tgid)))
+			break;
+		BPF_CORE_READ_INTO(&a->comm, parent, comm);
+		__builtin_memset(&a->exe, 0, sizeof(a->exe));
+		exe = BPF_CORE_READ(parent, mm, exe_file);
+		if (exe)
+			inode_key(BPF_CORE_READ(exe, f_inode), &a->exe);
+		a->flags = is_ns_init(parent) ? HIVE_ANCESTOR_NS_INIT : 0;
+		n++;
+		t = parent;
+	}
+	lin->n = n;
+}
+
 /* The rest of who the current process is: read only for an access that
  * becomes an event, or starts a fold. */
 static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid, struct hive_process *who)
@@ -533,6 +578,7 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 	struct hive_process *kept_who;
 	struct hive_stats *counters;
 	struct hive_event *event;
+	bool with_lineage;
 	__u64 pid_tgid, now;
 	__u32 zero = 0;
 	__u64 *active;
@@ -586,22 +632,23 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 		*kept_who = rs->found_by.who; /* what the flusher will name */
 	/* Only with the flusher, which reports the aggregate; with
 	 * dedup_window_ms = 0 every access is to be a record of its own. */
-	if (!(mask & HIVE_ACCESS_CHANGES) && flusher && dedup_window_ns && ring_busy() && flooding(&rs->dkey, rs->found_by.who.cgroup_id, now) &&
-	    aggregate(&rs->dkey, 1 + carried, now, &rs->found_by)) {
+	if (!(mask & HIVE_ACCESS_CHANGES) && flusher && dedup_window_ns && ring_busy() &&
+	    flooding(&rs->dkey, rs->found_by.who.cgroup_id, now) && aggregate(&rs->dkey, 1 + carried, now, &rs->found_by)) {
 		counters->suppressed++;
 		return 0;
 	}
 
-	if (ext) {
-		struct hive_ext_event *ce = bpf_ringbuf_reserve(&events, sizeof(*ce), 0);
-
-		event = NULL;
-		if (ce) {
-			__builtin_memcpy(&ce->ext, ext, sizeof(*ext));
-			event = &ce->ev;
-		}
-	} else
-		event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	/* A lineage only while the ring has room: under pressure records
+	 * stay as small as they can, and accesses are folded, not dropped. */
+	with_lineage = ancestors_max && !ring_busy();
+	if (ext && with_lineage)
+		event = bpf_ringbuf_reserve(&events, sizeof(struct hive_ext_lin_event), 0);
+	else if (ext)
+		event = bpf_ringbuf_reserve(&events, sizeof(struct hive_ext_event), 0);
+	else if (with_lineage)
+		event = bpf_ringbuf_reserve(&events, sizeof(struct hive_lin_event), 0);
+	else
+		event = bpf_ringbuf_reserve(&events, sizeof(struct hive_event), 0);
 	if (!event) {
 		counters->dropped++;
 		dedup_giveback(&rs->dkey, carried);
@@ -629,8 +676,14 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 	__builtin_memcpy(event->comm, rs->found_by.who.comm, sizeof(event->comm));
 	__builtin_memcpy(event->tty, rs->found_by.who.tty, sizeof(event->tty));
 	event->flags = exe_path(task, event->exe);
-	event->flags |= rs->found_by.flags | (ext ? HIVE_EVENT_EXT : 0);
+	event->flags |= rs->found_by.flags | (ext ? HIVE_EVENT_EXT : 0) | (with_lineage ? HIVE_EVENT_LINEAGE : 0);
 	event->dir = rs->found_by.dir;
+	if (ext)
+		__builtin_memcpy(&((struct hive_ext_event *)event)->ext, ext, sizeof(*ext));
+	if (ext && with_lineage)
+		lineage(task, &((struct hive_ext_lin_event *)event)->lin);
+	else if (with_lineage)
+		lineage(task, &((struct hive_lin_event *)event)->lin);
 	bpf_ringbuf_submit(event, 0);
 	counters->emitted++;
 	return 0;

@@ -14,6 +14,9 @@
 #define HIVE_COMM_LEN 16
 /* A controlling terminal's name as the kernel has it ("pts3", "tty1"). */
 #define HIVE_TTY_LEN 16
+/* How many ancestors a record names, nearest first. */
+#define HIVE_ANCESTORS_MAX 8
+
 /* loginuid and sessionid when no login set them (audit's "unset"). */
 #define HIVE_ID_UNSET 0xffffffffu
 /* The executable's path as the process itself sees it (from its root). */
@@ -220,6 +223,16 @@ struct hive_truncation {
 	__s64 length;
 };
 
+/* A process the accessing one descends from, as it was at the access. */
+struct hive_ancestor {
+	struct hive_watch_key exe; /* the file it runs (ino 0: none, a kernel thread) */
+	__u32 tgid;                /* as the initial pid namespace numbers it */
+	__u32 flags;               /* HIVE_ANCESTOR_* */
+	char comm[HIVE_COMM_LEN];
+};
+/* Its pid namespace's init (the host's or a container's): the last one. */
+#define HIVE_ANCESTOR_NS_INIT 0x1
+
 struct hive_event {
 	__u64 boot_ns; /* CLOCK_BOOTTIME; user space derives wall-clock time */
 	__u64 ino;
@@ -273,6 +286,10 @@ struct hive_event {
  * below its path under the root (where the root kept it: a folded record has
  * no extension). */
 #define HIVE_EVENT_IN_TREE 0x20
+/* A struct hive_lineage follows the event (after its struct hive_ext, if
+ * any): who the process descends from. Only while the ring buffer has room:
+ * under pressure records stay small, and accesses are not dropped. */
+#define HIVE_EVENT_LINEAGE 0x40
 
 /* What a change set, in struct hive_ext's changed. */
 #define HIVE_CHANGED_MODE      0x1
@@ -323,6 +340,27 @@ struct hive_ext {
 struct hive_ext_event {
 	struct hive_event ev;
 	struct hive_ext ext;
+};
+
+/* Who the process descends from, nearest first, up to its pid namespace's
+ * init; read at the access (src/watch/proc-who.c reads it from /proc for a
+ * change seen through fanotify, while the thread is there). */
+struct hive_lineage {
+	__u32 n; /* ancestors[0..n) */
+	__u32 reserved;
+	struct hive_ancestor ancestors[HIVE_ANCESTORS_MAX];
+};
+
+/* The records the ring buffer carries: an event, its change, its lineage. */
+struct hive_lin_event {
+	struct hive_event ev;
+	struct hive_lineage lin;
+};
+
+struct hive_ext_lin_event {
+	struct hive_event ev;
+	struct hive_ext ext;
+	struct hive_lineage lin;
 };
 
 /*

@@ -24,6 +24,7 @@ struct config {
 	uint64_t dedup_window_ms;
 	uint32_t dedup_entries;
 	uint32_t ringbuf_kib;
+	uint32_t ancestors;
 	uint32_t max_watches;
 	uint64_t rescan_interval_ms;
 	uint64_t stats_interval_s;

@@ -615,6 +615,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.dedup_entries = m->config->dedup_entries,
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
+		.ancestors = m->config->ancestors,
 		.kept = &m->kept,
 	};
 	char notes[LOADER_NOTES_SIZE];

@@ -409,8 +409,7 @@ static int ring_event(void *ctx, void *data, size_t size)
 	struct loader *l = ctx;
 	const struct hive_event *ev = data;
 
-	if (size < sizeof(struct hive_event) ||
-	    (hive_event_ext(ev) && size < sizeof(struct hive_ext_event))) {
+	if (size < sizeof(struct hive_event) || size < hive_event_size(ev)) {
 		log_warning("Ignoring short event from the kernel (%zu bytes).", size);
 		return 0;
 	}
@@ -440,6 +439,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	skel->rodata->setattr_arg = k->setattr_arg;
 	skel->rodata->xattr_arg = k->xattr_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
+	skel->rodata->ancestors_max = MIN(o->ancestors, (uint32_t)HIVE_ANCESTORS_MAX);
 	skel->rodata->generation = l->generation;
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
 	if (r >= 0)

@@ -39,6 +39,7 @@ struct loader_options {
 	uint32_t dedup_entries; /* 0: the built-in size */
 	uint32_t max_watches;
 	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
+	uint32_t ancestors;     /* how many a record names (at most HIVE_ANCESTORS_MAX) */
 	/* Maps a previous agent left (kept.h), adopted when they fit: the
 	 * new programs then record into the same ring buffer, watch map,
 	 * dedup and counters. NULL or none: new maps. */

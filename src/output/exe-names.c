@@ -72,6 +72,13 @@ void exe_names_remember(struct exe_names *n, const struct hive_event *ev)
 	name->path[sizeof(name->path) - 1] = '\0';
 }
 
+const char *exe_names_find(const struct exe_names *n, const struct hive_watch_key *k)
+{
+	const struct exe_name *name = hashmap_get(n->map, k, sizeof(*k));
+
+	return name && !name->truncated ? name->path : NULL;
+}
+
 bool exe_names_complete(const struct exe_names *n, struct hive_event *ev)
 {
 	const struct exe_name *name = hashmap_get(n->map, &ev->exe_file, sizeof(ev->exe_file));

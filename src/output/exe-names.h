@@ -24,6 +24,9 @@ struct exe_names *exe_names_free(struct exe_names *n);
 /* An event that was emitted for an access (not a folded one). */
 void exe_names_remember(struct exe_names *n, const struct hive_event *ev);
 
+/* The path the executable file k was last seen by, or NULL. */
+const char *exe_names_find(const struct exe_names *n, const struct hive_watch_key *k);
+
 /* Give ev (a folded event) the path of its executable; false when none is
  * known (ev->exe stays empty). */
 bool exe_names_complete(const struct exe_names *n, struct hive_event *ev);

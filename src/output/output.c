@@ -24,6 +24,7 @@ enum field_type {
 	FIELD_STRING,
 	FIELD_NUMBER,
 	FIELD_LIST, /* comma-separated in the journal, an array in JSON */
+	FIELD_LINEAGE, /* "sh[812] nginx[77]" in the journal, an array of objects in JSON */
 };
 
 /* A record's fields, in the order people read them. */
@@ -60,6 +61,9 @@ enum record_field {
 	F_EXE,
 	F_EXE_INODE,
 	F_EXE_DEV,
+	F_PARENT_COMM,
+	F_PARENT_EXE,
+	F_ANCESTORS,
 	F_CGROUP_ID,
 	F_NAMESPACE,
 	F_POD,
@@ -118,6 +122,9 @@ static const struct {
 	[F_EXE] = { "exe", "HIVE_EXE", FIELD_STRING },
 	[F_EXE_INODE] = { "exe_inode", "HIVE_EXE_INODE", FIELD_NUMBER },
 	[F_EXE_DEV] = { "exe_dev", "HIVE_EXE_DEV", FIELD_STRING },
+	[F_PARENT_COMM] = { "parent_comm", "HIVE_PARENT_COMM", FIELD_STRING },
+	[F_PARENT_EXE] = { "parent_exe", "HIVE_PARENT_EXE", FIELD_STRING },
+	[F_ANCESTORS] = { "ancestors", "HIVE_ANCESTORS", FIELD_LINEAGE },
 	[F_CGROUP_ID] = { "cgroup_id", "HIVE_CGROUP_ID", FIELD_NUMBER },
 	[F_NAMESPACE] = { "namespace", "HIVE_NAMESPACE", FIELD_STRING },
 	[F_POD] = { "pod", "HIVE_POD", FIELD_STRING },
@@ -162,6 +169,8 @@ struct record_devs {
 	char changed[64];
 	char mode[16];
 	char other[HIVE_PATH_LEN + 4];
+	char parent_comm[HIVE_COMM_LEN + 1];
+	char ancestors[HIVE_ANCESTORS_MAX * (HIVE_COMM_LEN + 14)];
 };
 
 /* What HIVE_CHANGED lists, in struct hive_ext's changed. */
@@ -205,6 +214,29 @@ static void change_values(const struct hive_ext *c, struct record_devs *t, struc
 			 (int)sizeof(c->other), c->other);
 		string(v, other_field[c->other_kind], t->other);
 	}
+}
+
+static size_t n_ancestors(const struct access_record *r)
+{
+	return r->lineage ? MIN(r->lineage->n, (uint32_t)HIVE_ANCESTORS_MAX) : 0;
+}
+
+/* The parent, and every ancestor as "comm[pid]", nearest first. */
+static void lineage_values(const struct access_record *r, struct record_devs *devs, struct value v[static _F_MAX])
+{
+	const struct hive_ancestor *a = r->lineage ? r->lineage->ancestors : NULL;
+	size_t used = 0;
+
+	if (!n_ancestors(r))
+		return;
+	snprintf(devs->parent_comm, sizeof(devs->parent_comm), "%.*s", HIVE_COMM_LEN, a[0].comm);
+	string(v, F_PARENT_COMM, devs->parent_comm);
+	string(v, F_PARENT_EXE, r->ancestor_exe[0]);
+	devs->ancestors[0] = '\0';
+	for (size_t i = 0; i < n_ancestors(r) && used < sizeof(devs->ancestors); i++)
+		used += snprintf(devs->ancestors + used, sizeof(devs->ancestors) - used, "%s%.*s[%u]", i ? " " : "",
+				 HIVE_COMM_LEN, a[i].comm, a[i].tgid);
+	string(v, F_ANCESTORS, devs->ancestors);
 }
 
 static void record_values(const struct access_record *r, struct record_devs *devs, struct value v[static _F_MAX])
@@ -253,6 +285,7 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 		number(v, F_EXE_INODE, ev->exe_file.ino);
 		string(v, F_EXE_DEV, devs->exe);
 	}
+	lineage_values(r, devs, v);
 	number(v, F_CGROUP_ID, ev->cgroup_id);
 	string(v, F_NAMESPACE, e->namespace);
 	string(v, F_POD, e->pod);
@@ -483,6 +516,29 @@ static cJSON *json_value(enum field_type type, const struct value *v)
 	}
 }
 
+/* The ancestors as objects, nearest first: pid, comm, and the executable's
+ * path where known. */
+static cJSON *json_lineage(const struct access_record *r)
+{
+	cJSON *array = cJSON_CreateArray();
+
+	for (size_t i = 0; array && i < n_ancestors(r); i++) {
+		const struct hive_ancestor *a = &r->lineage->ancestors[i];
+		_cleanup_(freep) char *comm = escape_untrusted_dup(a->comm, strnlen(a->comm, sizeof(a->comm)));
+		_cleanup_(freep) char *exe = escaped(r->ancestor_exe[i]);
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !comm || !exe || !cJSON_AddNumberToObject(o, "pid", a->tgid) ||
+		    !cJSON_AddStringToObject(o, "comm", comm) || (exe[0] && !cJSON_AddStringToObject(o, "exe", exe)) ||
+		    !cJSON_AddItemToArray(array, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(array);
+			return NULL;
+		}
+	}
+	return array;
+}
+
 char *output_json_line(const struct access_record *r)
 {
 	struct value v[_F_MAX];
@@ -507,7 +563,7 @@ char *output_json_line(const struct access_record *r)
 
 		if (!v[i].present)
 			continue;
-		item = json_value(fields[i].type, &v[i]);
+		item = fields[i].type == FIELD_LINEAGE ? json_lineage(r) : json_value(fields[i].type, &v[i]);
 		if (!item || !cJSON_AddItemToObject(o, fields[i].key, item)) {
 			cJSON_Delete(item);
 			goto finish;

@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "output/exe-names.h"
 #include "output/output.h"
@@ -80,6 +82,29 @@ const struct recorder_counters *record_counters(const struct recorder *r)
 	return &r->counters;
 }
 
+/* The path of an ancestor's executable: as events of it said, or, while
+ * it runs, /proc/PID/exe when that is still the same file. "" when gone. */
+static void ancestor_exe(const struct recorder *r, const struct hive_ancestor *a, char buf[static HIVE_EXE_LEN])
+{
+	const char *known = exe_names_find(r->exe_names, &a->exe);
+	char proc[64];
+	struct stat st;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (known) {
+		snprintf(buf, HIVE_EXE_LEN, "%s", known);
+		return;
+	}
+	if (!a->exe.ino)
+		return;
+	snprintf(proc, sizeof(proc), "/proc/%u/exe", a->tgid);
+	if (stat(proc, &st) < 0 || st.st_ino != a->exe.ino || kernel_dev_from_user(st.st_dev) != a->exe.dev)
+		return;
+	n = readlink(proc, buf, HIVE_EXE_LEN - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
 static void name_of(struct recorder *r, uint32_t uid, bool wanted, char buf[static LOGIN_NAME_MAX])
 {
 	const char *name = wanted ? users_name(r->users, uid) : NULL;
@@ -93,6 +118,7 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 	*rec = (struct access_record){
 		.event = ev,
 		.ext = hive_event_ext(ev),
+		.lineage = hive_event_lineage(ev),
 		.realtime_usec = boottime_to_realtime_usec(ev->boot_ns),
 		.kernel_id = r->o.kernel_id,
 		.attach = attach,
@@ -112,6 +138,8 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
 	name_of(r, ev->auid, ev->auid != HIVE_ID_UNSET, rec->login);
 	name_of(r, ev->uid, !rec->proc.pod, rec->user);
+	for (uint32_t i = 0; rec->lineage && i < MIN(rec->lineage->n, (uint32_t)HIVE_ANCESTORS_MAX); i++)
+		ancestor_exe(r, &rec->lineage->ancestors[i], rec->ancestor_exe[i]);
 }
 
 /* The entries an event is about: its inode's, those of the name the kernel

@@ -20,6 +20,7 @@
 struct access_record {
 	const struct hive_event *event;
 	const struct hive_ext *ext; /* what follows the event (HIVE_EVENT_EXT), or NULL */
+	const struct hive_lineage *lineage; /* and then (HIVE_EVENT_LINEAGE), or NULL */
 	const struct watch_entry *entry;
 	/* The file's path: the entry's, or for a file of a watched tree, its
 	 * path in the tree (the root's and the kernel's path below it). */
@@ -37,6 +38,8 @@ struct access_record {
 	char login[LOGIN_NAME_MAX];
 	char user[LOGIN_NAME_MAX];
 	char tty[HIVE_TTY_LEN + 1];
+	/* The executables' paths of the event's ancestors, where known. */
+	char ancestor_exe[HIVE_ANCESTORS_MAX][HIVE_EXE_LEN];
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
 	char access[96];            /* "read,write" */

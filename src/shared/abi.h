@@ -38,6 +38,32 @@ static inline const struct hive_ext *hive_event_ext(const struct hive_event *ev)
 	return ev->flags & HIVE_EVENT_EXT ? &((const struct hive_ext_event *)ev)->ext : NULL;
 }
 
+/* Who the process of ev descends from, or NULL when the event says
+ * nothing of it. The same rule for its memory as hive_event_ext(). */
+static inline const struct hive_lineage *hive_event_lineage(const struct hive_event *ev)
+{
+	if (!(ev->flags & HIVE_EVENT_LINEAGE))
+		return NULL;
+	if (ev->flags & HIVE_EVENT_EXT)
+		return &((const struct hive_ext_lin_event *)ev)->lin;
+	return &((const struct hive_lin_event *)ev)->lin;
+}
+
+/* The size of the record ev says it is. */
+static inline size_t hive_event_size(const struct hive_event *ev)
+{
+	switch (ev->flags & (HIVE_EVENT_EXT | HIVE_EVENT_LINEAGE)) {
+	case HIVE_EVENT_EXT | HIVE_EVENT_LINEAGE:
+		return sizeof(struct hive_ext_lin_event);
+	case HIVE_EVENT_EXT:
+		return sizeof(struct hive_ext_event);
+	case HIVE_EVENT_LINEAGE:
+		return sizeof(struct hive_lin_event);
+	default:
+		return sizeof(struct hive_event);
+	}
+}
+
 /* The kernel's dev_t: (major << 20) | minor, majors below 4096. */
 static inline unsigned kernel_dev_major(uint32_t dev)
 {

@@ -23,9 +23,9 @@
 #include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/macro.h"
-#include "shared/mountinfo.h"
 #include "watch/change-events.h"
 #include "watch/change-marks.h"
+#include "watch/proc-who.h"
 #include "watch/fanotify-event.h"
 #include "watch/watch.h"
 
@@ -75,6 +75,7 @@ struct change_events {
 	size_t deferred_len;
 	bool unresolved; /* dir_place_of() met a directory gone, and not told where */
 	struct hive_event who; /* the last acting thread of this read, while who_known */
+	struct hive_lineage who_lineage; /* and its ancestors */
 	bool who_known;
 	const struct followed_file *root_path_of; /* root_path is its, in this read */
 	char root_path[PATH_MAX];
@@ -95,24 +96,6 @@ static bool group_flags(int fd, char *buf, size_t size)
 		return false;
 	snprintf(buf, size, "%.*s", (int)strcspn(line, "\n"), line);
 	return true;
-}
-
-static int keep_cgroup2(const struct mount_entry *m, void *userdata)
-{
-	char *buf = userdata;
-
-	if (strcmp(m->fstype, "cgroup2") != 0)
-		return 0;
-	snprintf(buf, PATH_MAX, "%s", m->point);
-	return 1;
-}
-
-/* The first cgroup2 mount here (/sys/fs/cgroup, or /sys/fs/cgroup/unified
- * on a hybrid host): where a thread's cgroup, and so its id, is found. */
-static void cgroup2_find(char buf[static PATH_MAX])
-{
-	buf[0] = '\0';
-	(void)mountinfo_foreach(keep_cgroup2, buf);
 }
 
 int change_events_new(const struct watch_set *set, change_event_fn fn, void *userdata, int kept_fd,
@@ -152,7 +135,7 @@ int change_events_new(const struct watch_set *set, change_event_fn fn, void *use
 		change_events_free(c);
 		return -ENOMEM;
 	}
-	cgroup2_find(c->cgroup2);
+	proc_who_cgroup2(c->cgroup2);
 	*ret = c;
 	return adopted;
 }
@@ -208,97 +191,6 @@ void change_events_stats_get(const struct change_events *c, struct change_events
 
 /* ---- who acted ---- */
 
-/* Who thread tid is, from /proc: false when it is gone, or a zombie
- * (no executable any more). */
-/* /proc/TID/NAME as a number; HIVE_ID_UNSET when unreadable. */
-static uint32_t proc_id(uint32_t tid, const char *name)
-{
-	_cleanup_(freep) char *line = NULL;
-	char path[64];
-	uint32_t v;
-
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/%s", tid, name);
-	if (read_one_line(path, &line) < 0 || sscanf(line, "%" SCNu32, &v) != 1)
-		return HIVE_ID_UNSET;
-	return v;
-}
-
-/* The login behind thread tid and its terminal, as the kernel would tell
- * them (process_login() in bpf/hive.bpf.c): the terminal's name from its
- * device number, for the kinds that name themselves by it. */
-static void proc_login(uint32_t tid, struct hive_event *ev)
-{
-	_cleanup_(freep) char *stat = NULL;
-	unsigned tty_nr = 0, major, minor;
-	char path[64];
-	const char *end;
-
-	ev->auid = proc_id(tid, "loginuid");
-	ev->sessionid = proc_id(tid, "sessionid");
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tid);
-	/* pid (comm) state ppid pgrp session tty_nr: comm may hold anything. */
-	if (read_small_file(path, 1 << 16, &stat, NULL) < 0 || !(end = strrchr(stat, ')')) ||
-	    sscanf(end + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1 || tty_nr == 0)
-		return;
-	major = (tty_nr >> 8) & 0xfff;
-	minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
-	if (major >= 136 && major <= 143)
-		snprintf(ev->tty, sizeof(ev->tty), "pts%u", (major - 136) * 256 + minor);
-	else if (major == 4 && minor < 64)
-		snprintf(ev->tty, sizeof(ev->tty), "tty%u", minor);
-	else if (major == 4)
-		snprintf(ev->tty, sizeof(ev->tty), "ttyS%u", minor - 64);
-}
-
-static bool who_from_proc(const struct change_events *c, uint32_t tid, struct hive_event *ev)
-{
-	_cleanup_(freep) char *status = NULL, *comm = NULL, *cgroup = NULL;
-	char path[64], cgpath[PATH_MAX];
-	const char *line;
-	struct stat st;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/exe", tid);
-	n = readlink(path, ev->exe, sizeof(ev->exe) - 1);
-	if (n < 0)
-		return false;
-	ev->exe[n] = '\0';
-	if (stat(path, &st) == 0)
-		ev->exe_file = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/status", tid);
-	if (read_small_file(path, 1 << 16, &status, NULL) < 0)
-		return false;
-	line = strstr(status, "\nTgid:");
-	if (line)
-		(void)sscanf(line, "\nTgid: %" SCNu32, &ev->tgid);
-	line = strstr(status, "\nPPid:");
-	if (line)
-		(void)sscanf(line, "\nPPid: %" SCNu32, &ev->ppid);
-	line = strstr(status, "\nUid:");
-	if (line)
-		(void)sscanf(line, "\nUid: %" SCNu32 " %" SCNu32 " %*u %" SCNu32, &ev->uid, &ev->euid, &ev->fsuid);
-	line = strstr(status, "\nGid:");
-	if (line)
-		(void)sscanf(line, "\nGid: %" SCNu32, &ev->gid);
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/comm", tid);
-	if (read_one_line(path, &comm) >= 0)
-		snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
-	proc_login(tid, ev);
-	/* The cgroup id is the cgroup2 directory's inode number. */
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tid);
-	if (c->cgroup2[0] && read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 &&
-	    (line = strncmp(cgroup, "0::/", 4) == 0 ? cgroup : strstr(cgroup, "\n0::/"))) {
-		int len = (int)strcspn(line + (line[0] == '\n') + 3, "\n");
-
-		line += (line[0] == '\n') + 3;
-		if (snprintf(cgpath, sizeof(cgpath), "%s%.*s", strcmp(c->cgroup2, "/") == 0 ? "" : c->cgroup2, len,
-			     line) < (int)sizeof(cgpath) &&
-		    stat(cgpath, &st) == 0)
-			ev->cgroup_id = st.st_ino;
-	}
-	return true;
-}
-
 static bool is_self(uint32_t tid)
 {
 	char path[64];
@@ -339,7 +231,10 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 		return;
 	}
 	*who = (struct hive_event){ .tid = tid };
-	if (!tid || !who_from_proc(c, tid, who)) {
+	c->who_lineage.n = 0;
+	if (tid && proc_who(c->cgroup2, tid, who))
+		proc_lineage(who->tgid, &c->who_lineage);
+	else {
 		if (!tid || !c->loader || loader_exited(c->loader, tid, who) < 0) {
 			/* Gone, and not seen leaving: its id is all there is. */
 			*who = (struct hive_event){ .tid = tid, .tgid = tid, .auid = HIVE_ID_UNSET,
@@ -603,6 +498,7 @@ static void attrib_values(struct change_events *c, struct followed_file *f, cons
 
 static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t tid)
 {
+	struct hive_ext_lin_event full;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
@@ -610,7 +506,14 @@ static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t ti
 	who_acted(c, tid, &ce->ev);
 	ce->ev.flags |= HIVE_EVENT_EXT;
 	c->stats.reported++;
-	c->fn(ce, c->userdata);
+	if (!c->who_lineage.n) {
+		c->fn(ce, c->userdata);
+		return;
+	}
+	/* With its lineage after the change, as the ring buffer has them. */
+	full = (struct hive_ext_lin_event){ .ev = ce->ev, .ext = ce->ext, .lin = c->who_lineage };
+	full.ev.flags |= HIVE_EVENT_LINEAGE;
+	c->fn((const struct hive_ext_event *)&full, c->userdata);
 }
 
 /* How many names the event's file has now (0: gone). */

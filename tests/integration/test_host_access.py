@@ -7,6 +7,7 @@ import os
 import signal
 import shutil
 import subprocess
+import sys
 import unittest
 
 from tests.lib import hivetest
@@ -76,6 +77,35 @@ class HostAccess(unittest.TestCase):
             self.assertFalse({"auid", "login", "session"} & set(r), r)
         else:
             self.assertEqual(r["auid"], own)
+
+    def test_lineage_is_named_though_it_is_gone(self):
+        """sh -> sh -> cat, all gone before hived reads (it is stopped):
+        the chain was read in the kernel at the access. Then a parent whose
+        name has a newline, and a chain 256 processes deep (8 named)."""
+        os.kill(self.hived.proc.pid, signal.SIGSTOP)
+        try:
+            outer = self.spawn("sh", "-c", f"sh -c 'cat {self.secret}; true'; true")
+        finally:
+            os.kill(self.hived.proc.pid, signal.SIGCONT)
+        r = self.hived.wait_record(comm="cat", ancestors=lambda a: a and len(a) > 1 and a[1]["pid"] == outer)
+        chain = r["ancestors"]
+        self.assertEqual([a["comm"] for a in chain[:2]], ["sh", "sh"])
+        self.assertEqual((r["parent_comm"], chain[2]["pid"]), ("sh", os.getpid()))
+        self.assertTrue(len(chain) <= 8 and (chain[-1]["pid"] == 1 or len(chain) == 8), chain)
+
+        evil = self.spawn(sys.executable, "-c", "import ctypes, subprocess, sys\n"
+                          "ctypes.CDLL(None).prctl(15, b'evil\\nname', 0, 0, 0)\n"
+                          f"subprocess.run(['cat', {self.secret!r}], stdout=subprocess.DEVNULL)")
+        r = self.hived.wait_record(comm="cat", ppid=evil)
+        self.assertEqual((r["parent_comm"], r["ancestors"][0]["comm"]), ("evil\\x0aname", "evil\\x0aname"))
+
+        deep = os.path.join(self.tmp, "deep.sh")
+        with open(deep, "w") as f:
+            f.write(f'if [ "$1" -gt 0 ]; then sh "$0" $(($1 - 1)); else cat {self.secret}; fi; true\n')
+        top = self.spawn("sh", deep, "255")
+        r = self.hived.wait_record(comm="cat", ancestors=lambda a: a and len(a) == 8 and a[0]["comm"] == "sh",
+                                   timeout=20)
+        self.assertNotIn(top, [a["pid"] for a in r["ancestors"]])
 
     def test_write(self):
         pid = self.spawn("sh", "-c", f"echo new > {self.secret}")

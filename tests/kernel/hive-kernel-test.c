@@ -34,6 +34,7 @@
 
 static struct hive_event events[MAX_EVENTS];
 static struct hive_ext changes[MAX_EVENTS]; /* where events[i] is a change */
+static struct hive_lineage lineages[MAX_EVENTS]; /* n 0: events[i] has none */
 static size_t n_events;
 static int failures;
 
@@ -43,6 +44,7 @@ static int on_event(const struct hive_event *ev, void *userdata)
 
 	if (n_events < MAX_EVENTS) {
 		changes[n_events] = c ? *c : (struct hive_ext){};
+		lineages[n_events] = hive_event_lineage(ev) ? *hive_event_lineage(ev) : (struct hive_lineage){};
 		events[n_events++] = *ev;
 	}
 	return 0;
@@ -73,6 +75,26 @@ static bool seen(pid_t pid, uint32_t watch_id, uint32_t mask, const char *exe)
 		if ((pid_t)events[i].tgid == pid && events[i].watch_id == watch_id &&
 		    (events[i].mask & mask) == mask && strcmp(events[i].exe, exe) == 0)
 			return true;
+	return false;
+}
+
+/* pid's event names this program as the first of its ancestors, with its
+ * executable's file, and ends at an init or the bound. */
+static bool lineage_is_self(pid_t pid)
+{
+	struct stat exe;
+
+	if (stat("/proc/self/exe", &exe) < 0)
+		return false;
+	for (size_t i = 0; i < n_events; i++) {
+		const struct hive_lineage *lin = &lineages[i];
+
+		if ((pid_t)events[i].tgid != pid)
+			continue;
+		return lin->n >= 1 && lin->n <= HIVE_ANCESTORS_MAX && (pid_t)lin->ancestors[0].tgid == getpid() &&
+		       lin->ancestors[0].exe.ino == exe.st_ino &&
+		       (lin->n == HIVE_ANCESTORS_MAX || (lin->ancestors[lin->n - 1].flags & HIVE_ANCESTOR_NS_INIT));
+	}
 	return false;
 }
 
@@ -533,7 +555,7 @@ static void tree_scenario(struct loader *l, const char *mode_name)
 
 static void scenario(const char *mode_name)
 {
-	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16,
+	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16, .ancestors = HIVE_ANCESTORS_MAX,
 				    .with_generation = identity_from_kernel(identity) };
 	struct hive_watch_key secret, tool;
 	struct loader *l = NULL;
@@ -591,6 +613,7 @@ static void scenario(const char *mode_name)
 	drain(l, 300);
 	report(stat(DIR_ "/other", &other) == 0 && seen(control, 1, HIVE_MAY_READ, self_exe) && !seen_ino(other.st_ino),
 	       mode_name, "unwatched file is silent (a later watched read is seen)");
+	report(lineage_is_self(control), mode_name, "a read names the reader's parent, this program, first of its ancestors");
 
 	/* A read refused with EACCES: inode_permission() runs, and is seen; the
 	 * syscall-exit fallback sees only opens that succeeded (README). */

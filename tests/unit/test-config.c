@@ -33,7 +33,7 @@ static void test_full_file(void)
 	struct diag d = {};
 
 	CHECK(parse("# comment\n; other comment\n\n[agent]\n  policy_dir = /srv/p \noutput=json\nattach = tracepoint\n"
-		    "dedup_window_ms = 0\nringbuf_kib = 64\nnode_name = node-1\n"
+		    "dedup_window_ms = 0\nringbuf_kib = 64\nancestors = 0\nnode_name = node-1\n"
 		    "[kubernetes]\nkubeconfig = /etc/hive/kubeconfig\nlease_duration_s = 30\n",
 		    &c, &d) == 0);
 	CHECK(d.n == 0);
@@ -42,6 +42,7 @@ static void test_full_file(void)
 	CHECK(c->attach == ATTACH_TRACEPOINT);
 	CHECK(c->dedup_window_ms == 0);
 	CHECK(c->ringbuf_kib == 64);
+	CHECK(c->ancestors == 0);
 	CHECK_STREQ(c->node_name, "node-1");
 	CHECK_STREQ(c->kubeconfig, "/etc/hive/kubeconfig");
 	CHECK(c->lease_duration_s == 30);
@@ -62,6 +63,7 @@ static const struct {
 	{ "dedup_window_ms = 10s\n", "dedup_window_ms: \"10s\" is not a number" },
 	{ "ringbuf_kib = 100\n", "ringbuf_kib: 100 is not a power of two" },
 	{ "ringbuf_kib = 2\n", "ringbuf_kib: \"2\" is not a number from 4" },
+	{ "ancestors = 9\n", "ancestors: \"9\" is not a number from 0 to 8" },
 	{ "node_name = Node_1\n", "node_name: \"Node_1\" is not a valid node name" },
 	{ "log_level = loud\n", "log_level: \"loud\" is not a log level" },
 	{ "[kubernetes]\nnamespace = Hive\n", "namespace: \"Hive\" is not a valid namespace name" },

@@ -435,6 +435,65 @@ static void test_login_fields(void)
 	watch_entry_free(e);
 }
 
+/* The process's lineage, nearest first: its parent's own fields, the chain
+ * as "comm[pid]" in the journal and objects in JSON, names escaped; never
+ * more than the event can hold, whatever its count says. */
+static void test_lineage_fields(void)
+{
+	static const struct {
+		const char *comm;
+		uint32_t pid;
+	} chain[] = { { "sh", 812 }, { "nginx\n", 77 }, { "containerd-shim", 60 } };
+	struct watch_entry *e = entry("p", 10, HIVE_MAY_READ, "pol");
+	struct hive_lin_event le = { .ev = event(10, 7, HIVE_MAY_READ, "cat") };
+	struct hive_event *ev = &le.ev;
+	struct access_record rec = { .event = ev, .entry = e, .realtime_usec = 1 };
+	int seen = 0;
+	char **lines, *line;
+	cJSON *o, *a;
+
+	for (size_t i = 0; i < ARRAY_SIZE(chain); i++) {
+		snprintf(le.lin.ancestors[i].comm, sizeof(le.lin.ancestors[i].comm), "%s", chain[i].comm);
+		le.lin.ancestors[i].tgid = chain[i].pid;
+	}
+	le.lin.n = ARRAY_SIZE(chain);
+	ev->flags |= HIVE_EVENT_LINEAGE;
+	CHECK(hive_event_lineage(ev) == &le.lin && hive_event_size(ev) == sizeof(le));
+	rec.lineage = hive_event_lineage(ev);
+	snprintf(rec.comm, sizeof(rec.comm), "cat");
+	snprintf(rec.access, sizeof(rec.access), "read");
+	snprintf(rec.ancestor_exe[0], sizeof(rec.ancestor_exe[0]), "/bin/sh");
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++)
+		seen += strcmp(lines[i], "HIVE_PARENT_COMM=sh") == 0 || strcmp(lines[i], "HIVE_PARENT_EXE=/bin/sh") == 0 ||
+			strcmp(lines[i], "HIVE_ANCESTORS=sh[812] nginx\\x0a[77] containerd-shim[60]") == 0;
+	CHECK(seen == 3);
+	output_journal_lines_free(lines);
+
+	line = output_json_line(&rec);
+	o = cJSON_Parse(line);
+	a = cJSON_GetObjectItemCaseSensitive(o, "ancestors");
+	CHECK(cJSON_GetArraySize(a) == 3);
+	CHECK_STREQ(str(cJSON_GetArrayItem(a, 0), "exe"), "/bin/sh");
+	CHECK_STREQ(str(cJSON_GetArrayItem(a, 1), "comm"), "nginx\\x0a");
+	CHECK(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a, 2), "pid")->valuedouble == 60);
+	CHECK(!cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a, 2), "exe"));
+	cJSON_Delete(o);
+	free(line);
+
+	le.lin.n = 1000;
+	line = output_json_line(&rec);
+	o = cJSON_Parse(line);
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "ancestors")) == HIVE_ANCESTORS_MAX);
+	cJSON_Delete(o);
+	free(line);
+	rec.lineage = NULL;
+	line = output_json_line(&rec);
+	CHECK(line && !strstr(line, "ancestors") && !strstr(line, "parent_comm"));
+	free(line);
+	watch_entry_free(e);
+}
+
 /* Names from a passwd file: the first of a uid, read again once it
  * changes (looked at once a second at most). */
 static void test_users(void)
@@ -474,6 +533,7 @@ int main(void)
 	RUN(test_json_line);
 	RUN(test_change_fields);
 	RUN(test_login_fields);
+	RUN(test_lineage_fields);
 	RUN(test_users);
 	return TAP_END();
 }
