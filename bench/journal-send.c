@@ -37,6 +37,12 @@ static const char *const fields[] = {
 	"HIVE_GID=0",
 	"HIVE_COMM=hive-bench-open",
 	"HIVE_EXE=/usr/local/bin/hive-bench-open",
+	/* The lineage of the bench's opener: its Python parent and theirs. */
+	"HIVE_EXE_INODE=933907",
+	"HIVE_EXE_DEV=254:0",
+	"HIVE_PARENT_COMM=python3",
+	"HIVE_PARENT_EXE=/usr/bin/python3.11",
+	"HIVE_ANCESTORS=python3[4241] python3[4200] sudo[4199] bash[3100] sshd[3099] sshd[700] systemd[1]",
 	"HIVE_CGROUP_ID=1",
 	"HIVE_NODE=vm",
 	"HIVE_KERNEL_ID=49a83099-ab28-42fb-8f32-2f0cecde2aa8",

@@ -379,15 +379,15 @@ static __always_inline bool is_ns_init(struct task_struct *task)
 static __always_inline void lineage(struct task_struct *task, struct hive_lineage *lin)
 {
 	struct task_struct *t = task;
+	bool init = is_ns_init(task);
 	__u32 n = 0;
 
-	for (__u32 i = 0; i < HIVE_ANCESTORS_MAX && i < ancestors_max; i++) {
+	/* Each level's init test is the next one's stop: read once. */
+	for (__u32 i = 0; i < HIVE_ANCESTORS_MAX && i < ancestors_max && !init; i++) {
 		struct hive_ancestor *a = &lin->ancestors[i];
 		struct task_struct *parent;
 		struct file *exe;
 
-		if (is_ns_init(t))
-			break;
 		parent = BPF_CORE_READ(t, real_parent, group_leader);
 		if (!parent || parent == t || !(a->tgid = BPF_CORE_READ(parent, tgid)))
 			break;
@@ -396,7 +396,8 @@ static __always_inline void lineage(struct task_struct *task, struct hive_lineag
 		exe = BPF_CORE_READ(parent, mm, exe_file);
 		if (exe)
 			inode_key(BPF_CORE_READ(exe, f_inode), &a->exe);
-		a->flags = is_ns_init(parent) ? HIVE_ANCESTOR_NS_INIT : 0;
+		init = is_ns_init(parent);
+		a->flags = init ? HIVE_ANCESTOR_NS_INIT : 0;
 		n++;
 		t = parent;
 	}

@@ -10,7 +10,7 @@
 #include "watch/policy.h"
 
 /* UIDs become part of cgroup paths: only what the API server generates. */
-static bool uid_is_valid(const char *s)
+bool uid_is_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -34,15 +34,84 @@ struct pod_info *pod_info_free(struct pod_info *p)
 	for (size_t i = 0; i < p->n_containers; i++) {
 		free(p->containers[i].name);
 		free(p->containers[i].container_id);
+		free(p->containers[i].image);
+		free(p->containers[i].image_id);
 	}
 	free(p->containers);
 	cJSON_Delete(p->labels);
+	owner_ref_clear(&p->owner);
 	free(p->uid);
 	free(p->namespace);
 	free(p->name);
 	free(p->qos);
 	free(p);
 	return NULL;
+}
+
+void owner_ref_clear(struct owner_ref *o)
+{
+	free(o->kind);
+	free(o->api_version);
+	free(o->name);
+	free(o->uid);
+	*o = (struct owner_ref){};
+}
+
+/* "GROUP/VERSION" or "VERSION": compared, never shown. */
+static bool api_version_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 317)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      strchr("./-", s[i])))
+			return false;
+	return true;
+}
+
+int owner_ref_parse(const cJSON *meta, struct owner_ref *ret)
+{
+	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(meta, "ownerReferences"), *ref;
+
+	*ret = (struct owner_ref){};
+	if (refs && !cJSON_IsArray(refs))
+		return -EINVAL;
+	cJSON_ArrayForEach(ref, refs) {
+		const char *kind = json_string(ref, "kind"), *name = json_string(ref, "name"), *uid = json_string(ref, "uid"),
+			   *api_version = json_string(ref, "apiVersion");
+
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "controller")))
+			continue;
+		if (!kind || !kind_is_valid(kind) || !name || !dns_subdomain_is_valid(name) || !uid || !uid_is_valid(uid) ||
+		    !api_version || !api_version_is_valid(api_version))
+			return -EINVAL;
+		ret->kind = strdup(kind);
+		ret->api_version = strdup(api_version);
+		ret->name = strdup(name);
+		ret->uid = strdup(uid);
+		if (!ret->kind || !ret->api_version || !ret->name || !ret->uid) {
+			owner_ref_clear(ret);
+			return -ENOMEM;
+		}
+		return 1; /* the API server allows one controller */
+	}
+	return 0;
+}
+
+/* An image reference as the kubelet reports it: printable, no spaces, of a
+ * sane length; a copy, or NULL. */
+static char *image_dup(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > POD_IMAGE_MAX)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return NULL;
+	return strdup(s);
 }
 
 static int add_statuses(struct pod_info *p, const cJSON *list, enum container_kind kind, const char **why)
@@ -82,6 +151,8 @@ static int add_statuses(struct pod_info *p, const cJSON *list, enum container_ki
 			.name = strdup(name),
 			.kind = kind,
 			.container_id = strdup(id),
+			.image = image_dup(json_string(st, "image")),
+			.image_id = image_dup(json_string(st, "imageID")),
 		};
 		p->n_containers++;
 		if (!grown[p->n_containers - 1].name || !grown[p->n_containers - 1].container_id)
@@ -131,7 +202,9 @@ int pod_info_parse(const cJSON *pod, struct pod_info **ret, const char **why)
 	p->name = strdup(name);
 	p->qos = qos ? strdup(qos) : NULL;
 	p->labels = labels ? cJSON_Duplicate(labels, true) : NULL;
-	if (!p->uid || !p->namespace || !p->name || (qos && !p->qos) || (labels && !p->labels)) {
+	r = owner_ref_parse(meta, &p->owner);
+	p->owner_invalid = r == -EINVAL;
+	if (r == -ENOMEM || !p->uid || !p->namespace || !p->name || (qos && !p->qos) || (labels && !p->labels)) {
 		pod_info_free(p);
 		return -ENOMEM;
 	}

@@ -7,6 +7,7 @@
 #include "kernel/identity.h"
 #include "kube/reflector.h"
 #include "cluster/pods.h"
+#include "cluster/workloads.h"
 #include "watch/policy.h"
 #include "kernel/resolve.h"
 #include "shared/abi.h"
@@ -48,6 +49,7 @@ struct pod {
 	size_t n_items;
 	unsigned slot; /* which rescan ticks resolve it, see rescan() */
 	sd_event_source *follow; /* resolve again: something happened in a directory of its items */
+	char *held; /* the uid of its controller, held in the source's workloads */
 };
 
 struct pod_source {
@@ -61,6 +63,7 @@ struct pod_source {
 	struct reflector *reflector;
 	struct hashmap *pods;      /* uid -> struct pod */
 	struct hashmap *by_cgroup; /* cgroup id (8 bytes) -> struct container */
+	struct workloads *workloads;
 	sd_event_source *rescan_timer;
 	uint64_t rescan_usec;
 	unsigned tick, next_slot;
@@ -113,6 +116,8 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 		cgroup_container_clear(&p->containers[i].cgroup);
 	}
 	free(p->containers);
+	workloads_release(s->workloads, p->held);
+	free(p->held);
 	pod_info_free(p->info);
 	free(p);
 }
@@ -167,11 +172,15 @@ static int pod_build(struct pod_source *s, struct pod_info *info, struct pod **r
 				r = add_item(p, &p->containers[i], policy, policy->paths[j]);
 		}
 	}
+	if (r >= 0 && info->owner.kind && !(p->held = strdup(info->owner.uid)))
+		r = -ENOMEM;
 	if (r < 0) {
 		p->info = NULL; /* still the caller's */
 		pod_free(s, p, false);
 		return r;
 	}
+	if (p->held)
+		workloads_hold(s->workloads, info->namespace, &info->owner);
 	*ret = p;
 	return 0;
 }
@@ -622,6 +631,24 @@ void pod_source_apply(struct pod_source *s, const struct policy_set *policies)
 	free(pods);
 }
 
+/* What a record says of a container and its pod. */
+static void describe(const struct pod_source *s, const struct container *c, struct watch_place *ret)
+{
+	const struct pod_info *info = c->pod->info;
+
+	*ret = (struct watch_place){
+		.namespace = info->namespace,
+		.pod = info->name,
+		.pod_uid = info->uid,
+		.container = c->status->name,
+		.container_id = c->status->container_id,
+		.image = c->status->image,
+		.image_id = c->status->image_id,
+		.labels = info->labels,
+	};
+	workloads_of(s->workloads, info, &ret->workload_kind, &ret->workload);
+}
+
 bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct watch_place *ret)
 {
 	const struct container *c;
@@ -631,12 +658,21 @@ bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct wat
 	c = hashmap_get(s->by_cgroup, &cgroup_id, sizeof(cgroup_id));
 	if (!c)
 		return false;
-	*ret = (struct watch_place){
-		.namespace = c->pod->info->namespace,
-		.pod = c->pod->info->name,
-		.container = c->status->name,
-	};
+	describe(s, c, ret);
 	return true;
+}
+
+bool pod_source_describe(const struct pod_source *s, const char *pod_uid, const char *container,
+			 struct watch_place *ret)
+{
+	const struct pod *p = s && pod_uid ? hashmap_get_str(s->pods, pod_uid) : NULL;
+
+	for (size_t i = 0; p && container && i < p->n_containers; i++)
+		if (strcmp(p->containers[i].status->name, container) == 0) {
+			describe(s, &p->containers[i], ret);
+			return true;
+		}
+	return false;
 }
 
 static size_t count_items(const struct pod_source *s, bool missing_only)
@@ -684,7 +720,7 @@ int pod_source_new(sd_event *event, struct kube_client *client, struct watch_set
 	s->node = strdup(o->node);
 	s->pods = hashmap_new();
 	s->by_cgroup = hashmap_new();
-	if (!s->node || !s->pods || !s->by_cgroup || asprintf(&selector, "spec.nodeName=%s", o->node) < 0) {
+	if (!s->node || !s->pods || !s->by_cgroup || workloads_new(event, client, &s->workloads) < 0 || asprintf(&selector, "spec.nodeName=%s", o->node) < 0) {
 		pod_source_free(s);
 		return -ENOMEM;
 	}
@@ -724,6 +760,7 @@ struct pod_source *pod_source_free(struct pod_source *s)
 	}
 	hashmap_free(s->pods);
 	hashmap_free(s->by_cgroup);
+	workloads_free(s->workloads);
 	cgroup_roots_clear(&s->roots);
 	sd_event_source_disable_unref(s->rescan_timer);
 	sd_event_unref(s->event);

@@ -3,6 +3,7 @@
 #define HIVE_PODS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -47,6 +48,10 @@ void pod_source_apply(struct pod_source *s, const struct policy_set *policies);
 /* The pod and container a process with this cgroup id runs in (namespace,
  * pod and container names); false when none of this node's. */
 bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct watch_place *ret);
+/* The same of a container of this node's pods by the pod's uid and the
+ * container's name (a watched file's); false when not one of them. */
+bool pod_source_describe(const struct pod_source *s, const char *pod_uid, const char *container,
+			 struct watch_place *ret);
 
 size_t pod_source_n_paths(const struct pod_source *s);
 size_t pod_source_n_missing(const struct pod_source *s);
@@ -55,10 +60,25 @@ size_t pod_source_n_missing(const struct pod_source *s);
  * A pod object from the API server, checked: every name that ends up in a
  * path (UID, container id) or a record is validated. Exposed for tests.
  */
+#define POD_IMAGE_MAX 1024
+
 struct pod_container_status {
 	char *name;
 	enum container_kind kind;
 	char *container_id; /* "containerd://ID" */
+	/* As the kubelet reports them; NULL when absent or not a plain
+	 * printable reference (never a reason to drop the container). */
+	char *image;    /* "docker.io/library/nginx:1.25" */
+	char *image_id; /* its digest: "docker.io/library/nginx@sha256:..." */
+};
+
+/* The object that controls a pod or a controller (the ownerReference with
+ * controller: true), checked. */
+struct owner_ref {
+	char *kind;        /* "ReplicaSet" */
+	char *api_version; /* "apps/v1" */
+	char *name;
+	char *uid;
 };
 struct pod_info {
 	char *uid;
@@ -66,11 +86,20 @@ struct pod_info {
 	char *name;
 	char *qos; /* status.qosClass, or NULL */
 	cJSON *labels;
+	/* Its controller; kind NULL when it has none. owner_invalid: it
+	 * names one the parser refused, so no workload is claimed. */
+	struct owner_ref owner;
+	bool owner_invalid;
 	/* Running containers that have an id. */
 	struct pod_container_status *containers;
 	size_t n_containers;
 };
 int pod_info_parse(const cJSON *pod, struct pod_info **ret, const char **why);
+/* The controller among an object's metadata.ownerReferences: 1 and *ret
+ * set, 0 when none, -EINVAL when one is malformed, -ENOMEM. */
+int owner_ref_parse(const cJSON *meta, struct owner_ref *ret);
+void owner_ref_clear(struct owner_ref *o);
+bool uid_is_valid(const char *s);
 struct pod_info *pod_info_free(struct pod_info *p);
 
 #endif

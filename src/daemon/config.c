@@ -57,11 +57,26 @@ struct config *config_free(struct config *c)
 	free(c->node_name);
 	free(c->kubeconfig);
 	free(c->kube_namespace);
+	for (size_t i = 0; c->record_labels && c->record_labels[i]; i++)
+		free(c->record_labels[i]);
+	free(c->record_labels);
 	free(c);
 	return NULL;
 }
 
 struct key;
+
+static char *strip(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
 
 /* Check value and store it in field; problems go to d, as "WHERE: NAME:
  * "VALUE" ...". */
@@ -195,6 +210,49 @@ static int set_log_level(const struct key *k, void *field, const char *value, co
 	return 0;
 }
 
+/* "app, app.kubernetes.io/name": label keys, each a journal field name of
+ * its own that no other key of the list maps to; empty: none. */
+static int set_labels(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	_cleanup_(freep) char *copy = strdup(value);
+	char names[OUTPUT_RECORD_LABELS_MAX][OUTPUT_FIELD_NAME_MAX + 1];
+	char **list = calloc(OUTPUT_RECORD_LABELS_MAX + 1, sizeof(*list)), ***ret = field;
+	size_t n = 0;
+	int r = 0;
+
+	if (!copy || !list) {
+		free(list);
+		return -ENOMEM;
+	}
+	for (char *save = NULL, *key = strtok_r(copy, ",", &save); key && r >= 0; key = strtok_r(NULL, ",", &save)) {
+		key = strip(key);
+		if (!label_key_is_valid(key))
+			r = refused(d, k, key, where, "is not a label key");
+		else if (n == OUTPUT_RECORD_LABELS_MAX)
+			r = refused(d, k, key, where, "is one label too many (at most 32)");
+		else if (output_label_field(key, true, names[n]) < 0)
+			r = refused(d, k, key, where, "makes a journal field name longer than 64 characters");
+		for (size_t i = 0; r >= 0 && i < n; i++)
+			if (strcmp(names[i], names[n]) == 0)
+				r = refused(d, k, key, where, "makes the same journal field name as another key of the list");
+		if (r >= 0 && !(list[n++] = strdup(key)))
+			r = -ENOMEM;
+	}
+	if (r < 0 || n == 0) {
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		list = NULL;
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; *ret && (*ret)[i]; i++)
+		free((*ret)[i]);
+	free(*ret);
+	*ret = list;
+	return 0;
+}
+
 #define AT(field) offsetof(struct config, field)
 
 static const struct key keys[] = {
@@ -220,6 +278,7 @@ static const struct key keys[] = {
 	{ "kubernetes", "namespace_max_policies", set_u32, AT(namespace_max_policies), 0, 4096 },
 	{ "kubernetes", "namespace_max_paths", set_u32, AT(namespace_max_paths), 0, 4096 * 256 },
 	{ "kubernetes", "namespace_max_files", set_u32, AT(namespace_max_files), 0, 1 << 22 },
+	{ "kubernetes", "record_labels", set_labels, AT(record_labels) },
 };
 
 int config_set(struct config *c, const char *section, const char *name, const char *value, const char *where,
@@ -230,18 +289,6 @@ int config_set(struct config *c, const char *section, const char *name, const ch
 			return keys[i].set(&keys[i], (char *)c + keys[i].offset, value, where, d);
 	diag_add(d, "%s: unknown key \"%s\" in section [%s]", where, name, section);
 	return -EINVAL;
-}
-
-static char *strip(char *s)
-{
-	char *end;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		*--end = '\0';
-	return s;
 }
 
 int config_parse(struct config *c, const char *label, const char *text, struct diag *d)

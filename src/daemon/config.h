@@ -42,6 +42,9 @@ struct config {
 	uint32_t namespace_max_paths; /* summed over its policies */
 	uint32_t namespace_max_files; /* watched in its pods */
 	char *cgroup_root; /* where the kubelet's cgroups are found (pods) */
+	/* Pod label keys that records carry as journal fields of their own
+	 * (output_label_field()), NULL-terminated; NULL: none. */
+	char **record_labels;
 };
 
 int config_new(struct config **ret);

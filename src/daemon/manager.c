@@ -112,6 +112,14 @@ static bool process_place(void *userdata, uint64_t cgroup_id, struct watch_place
 	return pod_source_owner(m->pods, cgroup_id, ret);
 }
 
+/* For records: what is known now of a watched file's pod. */
+static bool pod_place(void *userdata, const char *pod_uid, const char *container, struct watch_place *ret)
+{
+	struct manager *m = userdata;
+
+	return pod_source_describe(m->pods, pod_uid, container, ret);
+}
+
 static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct manager *m = userdata;
@@ -491,6 +499,8 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 			       .output = config->output,
 			       .json = stdout,
 			       .process_place = process_place,
+			       .pod_place = pod_place,
+			       .record_labels = config->record_labels,
 			       .userdata = m,
 		       },
 		       &m->recorder);

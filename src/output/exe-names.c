@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,14 +49,11 @@ struct exe_names *exe_names_free(struct exe_names *n)
 	return NULL;
 }
 
-void exe_names_remember(struct exe_names *n, const struct hive_event *ev)
+void exe_names_put(struct exe_names *n, const struct hive_watch_key *key, const char *path, bool truncated)
 {
-	struct hive_watch_key k = ev->exe_file;
-	struct exe_name *name;
+	struct hive_watch_key k = *key;
+	struct exe_name *name = hashmap_get(n->map, &k, sizeof(k));
 
-	if (!k.ino || !ev->exe[0])
-		return; /* a kernel thread */
-	name = hashmap_get(n->map, &k, sizeof(k));
 	if (!name) {
 		if (hashmap_size(n->map) >= EXE_NAMES_MAX)
 			clear(n->map);
@@ -67,9 +65,19 @@ void exe_names_remember(struct exe_names *n, const struct hive_event *ev)
 			return;
 		}
 	}
-	name->truncated = ev->flags & HIVE_EVENT_EXE_TRUNCATED;
-	memcpy(name->path, ev->exe, sizeof(name->path));
-	name->path[sizeof(name->path) - 1] = '\0';
+	name->truncated = truncated;
+	snprintf(name->path, sizeof(name->path), "%s", path);
+}
+
+void exe_names_remember(struct exe_names *n, const struct hive_event *ev)
+{
+	char path[sizeof(ev->exe) + 1];
+
+	if (!ev->exe_file.ino || !ev->exe[0])
+		return; /* a kernel thread */
+	memcpy(path, ev->exe, sizeof(ev->exe));
+	path[sizeof(ev->exe)] = '\0';
+	exe_names_put(n, &ev->exe_file, path, ev->flags & HIVE_EVENT_EXE_TRUNCATED);
 }
 
 const char *exe_names_find(const struct exe_names *n, const struct hive_watch_key *k)

@@ -21,6 +21,10 @@ struct exe_names;
 struct exe_names *exe_names_new(void);
 struct exe_names *exe_names_free(struct exe_names *n);
 
+/* The path file k has (as of now); truncated: the path is cut, never
+ * given out. */
+void exe_names_put(struct exe_names *n, const struct hive_watch_key *k, const char *path, bool truncated);
+
 /* An event that was emitted for an access (not a folded one). */
 void exe_names_remember(struct exe_names *n, const struct hive_event *ev);
 

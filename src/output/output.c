@@ -9,6 +9,7 @@
 #include "output/record.h"
 #include "shared/abi.h"
 #include "shared/escape.h"
+#include "shared/json.h"
 #include "shared/log.h"
 #include "shared/message-id.h"
 #include "watch/watch.h"
@@ -25,6 +26,7 @@ enum field_type {
 	FIELD_NUMBER,
 	FIELD_LIST, /* comma-separated in the journal, an array in JSON */
 	FIELD_LINEAGE, /* "sh[812] nginx[77]" in the journal, an array of objects in JSON */
+	FIELD_LABELS,  /* the record_labels one field each in the journal, an object in JSON */
 };
 
 /* A record's fields, in the order people read them. */
@@ -70,9 +72,19 @@ enum record_field {
 	F_POD_UID,
 	F_CONTAINER,
 	F_CONTAINER_ID,
+	F_WORKLOAD_KIND,
+	F_WORKLOAD,
+	F_IMAGE,
+	F_IMAGE_ID,
+	F_LABELS,
 	F_PROC_NAMESPACE,
 	F_PROC_POD,
 	F_PROC_CONTAINER,
+	F_PROC_WORKLOAD_KIND,
+	F_PROC_WORKLOAD,
+	F_PROC_IMAGE,
+	F_PROC_IMAGE_ID,
+	F_PROC_LABELS,
 	F_NODE,
 	F_KERNEL_ID,
 	F_ATTACH,
@@ -131,9 +143,19 @@ static const struct {
 	[F_POD_UID] = { "pod_uid", "HIVE_POD_UID", FIELD_STRING },
 	[F_CONTAINER] = { "container", "HIVE_CONTAINER", FIELD_STRING },
 	[F_CONTAINER_ID] = { "container_id", "HIVE_CONTAINER_ID", FIELD_STRING },
+	[F_WORKLOAD_KIND] = { "workload_kind", "HIVE_WORKLOAD_KIND", FIELD_STRING },
+	[F_WORKLOAD] = { "workload", "HIVE_WORKLOAD", FIELD_STRING },
+	[F_IMAGE] = { "image", "HIVE_IMAGE", FIELD_STRING },
+	[F_IMAGE_ID] = { "image_id", "HIVE_IMAGE_ID", FIELD_STRING },
+	[F_LABELS] = { "labels", "HIVE_LABEL_", FIELD_LABELS },
 	[F_PROC_NAMESPACE] = { "proc_namespace", "HIVE_PROC_NAMESPACE", FIELD_STRING },
 	[F_PROC_POD] = { "proc_pod", "HIVE_PROC_POD", FIELD_STRING },
 	[F_PROC_CONTAINER] = { "proc_container", "HIVE_PROC_CONTAINER", FIELD_STRING },
+	[F_PROC_WORKLOAD_KIND] = { "proc_workload_kind", "HIVE_PROC_WORKLOAD_KIND", FIELD_STRING },
+	[F_PROC_WORKLOAD] = { "proc_workload", "HIVE_PROC_WORKLOAD", FIELD_STRING },
+	[F_PROC_IMAGE] = { "proc_image", "HIVE_PROC_IMAGE", FIELD_STRING },
+	[F_PROC_IMAGE_ID] = { "proc_image_id", "HIVE_PROC_IMAGE_ID", FIELD_STRING },
+	[F_PROC_LABELS] = { "proc_labels", "HIVE_PROC_LABEL_", FIELD_LABELS },
 	[F_NODE] = { "node", "HIVE_NODE", FIELD_STRING },
 	[F_KERNEL_ID] = { "kernel_id", "HIVE_KERNEL_ID", FIELD_STRING },
 	[F_ATTACH] = { "attach", "HIVE_ATTACH", FIELD_STRING },
@@ -149,6 +171,7 @@ struct value {
 	bool present;
 	const char *string; /* raw, escaped on output */
 	unsigned long long number;
+	const cJSON *labels; /* FIELD_LABELS */
 };
 
 static void string(struct value v[static _F_MAX], enum record_field f, const char *s)
@@ -214,6 +237,18 @@ static void change_values(const struct hive_ext *c, struct record_devs *t, struc
 			 (int)sizeof(c->other), c->other);
 		string(v, other_field[c->other_kind], t->other);
 	}
+}
+
+/* Workload, image and labels of a pod: fields from first on, in the
+ * table's order. */
+static void pod_values(const struct watch_place *p, enum record_field first, struct value v[static _F_MAX])
+{
+	string(v, first, p->workload_kind);
+	string(v, first + 1, p->workload);
+	string(v, first + 2, p->image);
+	string(v, first + 3, p->image_id);
+	if (cJSON_IsObject(p->labels) && p->labels->child)
+		v[first + 4] = (struct value){ .present = true, .labels = p->labels };
 }
 
 static size_t n_ancestors(const struct access_record *r)
@@ -292,9 +327,11 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 	string(v, F_POD_UID, e->pod_uid);
 	string(v, F_CONTAINER, e->container);
 	string(v, F_CONTAINER_ID, e->container_id);
+	pod_values(&r->pod, F_WORKLOAD_KIND, v);
 	string(v, F_PROC_NAMESPACE, r->proc.namespace);
 	string(v, F_PROC_POD, r->proc.pod);
 	string(v, F_PROC_CONTAINER, r->proc.container);
+	pod_values(&r->proc, F_PROC_WORKLOAD_KIND, v);
 	string(v, F_NODE, r->node);
 	string(v, F_KERNEL_ID, r->kernel_id);
 	string(v, F_ATTACH, r->attach);
@@ -418,6 +455,47 @@ void output_journal_lines_free(char **lines)
 	free(lines);
 }
 
+int output_label_field(const char *key, bool proc, char buf[static OUTPUT_FIELD_NAME_MAX + 1])
+{
+	const char *prefix = fields[proc ? F_PROC_LABELS : F_LABELS].journal;
+	size_t n = strlen(prefix);
+
+	if (n + strlen(key) > OUTPUT_FIELD_NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(buf, prefix, n);
+	for (const char *k = key; *k; k++)
+		buf[n++] = (*k >= 'a' && *k <= 'z') ? *k - 'a' + 'A' :
+			   ((*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9')) ? *k :
+										      '_';
+	buf[n] = '\0';
+	return 0;
+}
+
+/* "HIVE_LABEL_APP=web" for each of record_labels the pod has, at lines. */
+static int journal_labels(const struct access_record *r, enum record_field f, const cJSON *labels, char **lines,
+			  size_t *k)
+{
+	for (size_t i = 0; r->record_labels && r->record_labels[i] && i < OUTPUT_RECORD_LABELS_MAX; i++) {
+		const char *value = json_string(labels, r->record_labels[i]);
+		_cleanup_(freep) char *escaped_value = NULL;
+		char name[OUTPUT_FIELD_NAME_MAX + 1];
+
+		if (!value || output_label_field(r->record_labels[i], f == F_PROC_LABELS, name) < 0)
+			continue;
+		escaped_value = escaped(value);
+		if (!escaped_value || asprintf(&lines[*k], "%s=%s", name, escaped_value) < 0) {
+			lines[*k] = NULL;
+			return -ENOMEM;
+		}
+		(*k)++;
+	}
+	return 0;
+}
+
+/* Every field (labels may be several), MESSAGE, MESSAGE_ID, PRIORITY,
+ * SYSLOG_IDENTIFIER, NULL. */
+#define JOURNAL_LINES_MAX (_F_MAX + 2 * OUTPUT_RECORD_LABELS_MAX + 5)
+
 char **output_journal_lines(const struct access_record *r)
 {
 	struct value v[_F_MAX];
@@ -425,8 +503,7 @@ char **output_journal_lines(const struct access_record *r)
 	char **lines;
 	size_t k = 0;
 
-	/* Every field, MESSAGE, MESSAGE_ID, PRIORITY, SYSLOG_IDENTIFIER, NULL. */
-	lines = calloc(_F_MAX + 5, sizeof(*lines));
+	lines = calloc(JOURNAL_LINES_MAX, sizeof(*lines));
 	if (!lines)
 		return NULL;
 	record_values(r, &devs, v);
@@ -436,6 +513,11 @@ char **output_journal_lines(const struct access_record *r)
 
 		if (!v[i].present)
 			continue;
+		if (fields[i].type == FIELD_LABELS) {
+			if (journal_labels(r, i, v[i].labels, lines, &k) < 0)
+				goto oom;
+			continue;
+		}
 		if (fields[i].type == FIELD_NUMBER)
 			n = asprintf(&lines[k], "%s=%llu", fields[i].journal, v[i].number);
 		else
@@ -453,7 +535,7 @@ char **output_journal_lines(const struct access_record *r)
 			goto oom;
 	return lines;
 oom:
-	for (size_t i = 0; i < _F_MAX + 5; i++)
+	for (size_t i = 0; i < JOURNAL_LINES_MAX; i++)
 		free(lines[i]);
 	free(lines);
 	return NULL;
@@ -462,7 +544,7 @@ oom:
 static int write_journal(const struct access_record *r)
 {
 	char **lines = output_journal_lines(r);
-	struct iovec iov[_F_MAX + 4];
+	struct iovec iov[JOURNAL_LINES_MAX];
 	size_t n = 0;
 	int ret;
 
@@ -563,7 +645,9 @@ char *output_json_line(const struct access_record *r)
 
 		if (!v[i].present)
 			continue;
-		item = fields[i].type == FIELD_LINEAGE ? json_lineage(r) : json_value(fields[i].type, &v[i]);
+		item = fields[i].type == FIELD_LINEAGE ? json_lineage(r) :
+		       fields[i].type == FIELD_LABELS  ? cJSON_Duplicate(v[i].labels, true) :
+							 json_value(fields[i].type, &v[i]);
 		if (!item || !cJSON_AddItemToObject(o, fields[i].key, item)) {
 			cJSON_Delete(item);
 			goto finish;

@@ -2,6 +2,7 @@
 #ifndef HIVE_OUTPUT_H
 #define HIVE_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct access_record;
@@ -27,5 +28,16 @@ int output_write(enum output_kind kind, FILE *f, const struct access_record *r);
 char **output_journal_lines(const struct access_record *r);
 void output_journal_lines_free(char **lines);
 char *output_json_line(const struct access_record *r);
+
+/*
+ * The journal field of a pod label named in record_labels: "HIVE_LABEL_"
+ * (the process's pod: "HIVE_PROC_LABEL_") and the key with letters
+ * upper-cased and every other character but digits made '_':
+ * app.kubernetes.io/name is HIVE_LABEL_APP_KUBERNETES_IO_NAME. -ENAMETOOLONG
+ * when the name passes the journal's 64 characters.
+ */
+#define OUTPUT_RECORD_LABELS_MAX 32
+#define OUTPUT_FIELD_NAME_MAX 64
+int output_label_field(const char *key, bool proc, char buf[static OUTPUT_FIELD_NAME_MAX + 1]);
 
 #endif

@@ -18,6 +18,10 @@
 struct recorder {
 	struct recorder_options o;
 	struct exe_names *exe_names;
+	/* The paths ancestors' executables had in /proc/PID/exe (the agent's
+	 * view, which may not be the process's): kept apart from exe_names,
+	 * whose paths folded records take. */
+	struct exe_names *proc_exe_names;
 	struct users *users;
 	struct recorder_counters counters;
 	uint64_t aggregating_said_ns; /* boot time of the last warning, 0: none */
@@ -58,8 +62,9 @@ int record_new(const struct recorder_options *o, struct recorder **ret)
 		return -ENOMEM;
 	r->o = *o;
 	r->exe_names = exe_names_new();
-	r->users = users_new(o->passwd ? o->passwd : "/etc/passwd");
-	if (!r->exe_names || !r->users) {
+	r->proc_exe_names = exe_names_new();
+	r->users = users_new(o->passwd ? o->passwd : "/etc/passwd", !o->passwd);
+	if (!r->exe_names || !r->proc_exe_names || !r->users) {
 		record_free(r);
 		return -ENOMEM;
 	}
@@ -72,6 +77,7 @@ struct recorder *record_free(struct recorder *r)
 	if (!r)
 		return NULL;
 	exe_names_free(r->exe_names);
+	exe_names_free(r->proc_exe_names);
 	users_free(r->users);
 	free(r);
 	return NULL;
@@ -83,10 +89,11 @@ const struct recorder_counters *record_counters(const struct recorder *r)
 }
 
 /* The path of an ancestor's executable: as events of it said, or, while
- * it runs, /proc/PID/exe when that is still the same file. "" when gone. */
+ * it runs, /proc/PID/exe when that is still the same file (once per file:
+ * a shell's parents make every record ask). "" when gone. */
 static void ancestor_exe(const struct recorder *r, const struct hive_ancestor *a, char buf[static HIVE_EXE_LEN])
 {
-	const char *known = exe_names_find(r->exe_names, &a->exe);
+	const char *known = exe_names_find(r->exe_names, &a->exe) ?: exe_names_find(r->proc_exe_names, &a->exe);
 	char proc[64];
 	struct stat st;
 	ssize_t n;
@@ -103,6 +110,8 @@ static void ancestor_exe(const struct recorder *r, const struct hive_ancestor *a
 		return;
 	n = readlink(proc, buf, HIVE_EXE_LEN - 1);
 	buf[n > 0 ? n : 0] = '\0';
+	if (n > 0)
+		exe_names_put(r->proc_exe_names, &a->exe, buf, n == HIVE_EXE_LEN - 1);
 }
 
 static void name_of(struct recorder *r, uint32_t uid, bool wanted, char buf[static LOGIN_NAME_MAX])
@@ -122,6 +131,7 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		.realtime_usec = boottime_to_realtime_usec(ev->boot_ns),
 		.kernel_id = r->o.kernel_id,
 		.attach = attach,
+		.record_labels = r->o.record_labels,
 	};
 	memcpy(rec->comm, ev->comm, sizeof(ev->comm));
 	rec->comm[sizeof(ev->comm)] = '\0';
@@ -201,6 +211,9 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 			filled = true;
 		}
 		rec.entry = e;
+		rec.pod = (struct watch_place){};
+		if (e->pod_uid && r->o.pod_place)
+			r->o.pod_place(r->o.userdata, e->pod_uid, e->container, &rec.pod);
 		rec.path = in_tree ? tree_path(e, rec.ext, path, sizeof(path)) : e->path;
 		rec.node = e->node ? e->node : r->o.node;
 		k = output_write(r->o.output, r->o.json, &rec);

@@ -32,7 +32,13 @@ struct access_record {
 	/* The pod and container of the process that made the access, when it
 	 * runs in one of this node's pods; NULL fields otherwise. */
 	struct watch_place proc;
-	/* From the passwd file: the login's name (auid), and for a process
+	/* What is known now of the watched file's pod (workload, image,
+	 * labels), when it is one of this node's; NULL fields otherwise. */
+	struct watch_place pod;
+	/* The label keys written as journal fields of their own (hive.conf's
+	 * record_labels), NULL-terminated; NULL: none. */
+	char *const *record_labels;
+	/* From the passwd file or NSS: the login's name (auid), and for a process
 	 * in no pod, the user's (a container has names of its own); "" when
 	 * unknown. */
 	char login[LOGIN_NAME_MAX];
@@ -59,9 +65,15 @@ struct recorder_options {
 	const char *node; /* for entries that name none */
 	enum output_kind output;
 	FILE *json; /* where --output json writes */
-	const char *passwd; /* where user names are read from (NULL: /etc/passwd) */
+	/* Where user names are read from: NULL for /etc/passwd and NSS for
+	 * uids it lacks; a file: that file alone. */
+	const char *passwd;
 	/* The pod and container of a process by its cgroup id (NULL: none). */
 	bool (*process_place)(void *userdata, uint64_t cgroup_id, struct watch_place *ret);
+	/* The same of a watched file's container, by pod uid and container
+	 * name (NULL: none). */
+	bool (*pod_place)(void *userdata, const char *pod_uid, const char *container, struct watch_place *ret);
+	char *const *record_labels; /* see struct access_record */
 	void *userdata;
 };
 

@@ -73,3 +73,15 @@ bool label_value_is_valid(const char *s)
 
 	return n == 0 || qualified_name_n(s, n);
 }
+
+bool kind_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]))
+			return false;
+	return true;
+}

@@ -14,5 +14,7 @@ bool dns_subdomain_is_valid(const char *s);
 bool label_key_is_valid(const char *s);
 /* Label value: empty, or at most 63 of [A-Za-z0-9-_.] starting and ending alphanumeric. */
 bool label_value_is_valid(const char *s);
+/* An object kind: [A-Za-z][A-Za-z0-9]*, at most 63 ("ReplicaSet"). */
+bool kind_is_valid(const char *s);
 
 #endif

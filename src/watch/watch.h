@@ -154,6 +154,8 @@ size_t watch_set_n_unsynced(const struct watch_set *s);
 int watch_set_foreach(const struct watch_set *s, int (*fn)(const struct watch_entry *e, void *userdata),
 		      void *userdata);
 
+struct cJSON;
+
 /* Where a file inside a container is; fields may be NULL. */
 struct watch_place {
 	const char *namespace;
@@ -161,6 +163,14 @@ struct watch_place {
 	const char *pod_uid;
 	const char *container;
 	const char *container_id;
+	/* What records add, read from this node's pods as each is written
+	 * (never kept in entries): the pod's top controller ("Deployment",
+	 * "web"), the container's image and its digest, the pod's labels. */
+	const char *workload_kind;
+	const char *workload;
+	const char *image;
+	const char *image_id;
+	const struct cJSON *labels;
 };
 
 /* The same file: number, device and generation. */

@@ -259,8 +259,10 @@ class Cluster(ClusterTest):
                    ("list", "nodewatches.hive.io", "hive-system"), ("watch", "nodewatches.hive.io", "hive-system"),
                    ("create", "nodewatches.hive.io", "hive-system"), ("update", "nodewatches.hive.io", "hive-system"),
                    ("patch", "nodewatches.hive.io", "hive-system"),
-                   ("get", "nodes", None)]
-        forbidden = [("delete", "pods", None), ("create", "pods", None), ("get", "secrets", "hive-system"),
+                   ("get", "nodes", None), ("get", "replicasets.apps", None), ("get", "jobs.batch", None)]
+        forbidden = [("list", "replicasets.apps", None), ("watch", "replicasets.apps", None),
+                     ("list", "jobs.batch", None), ("get", "deployments.apps", None), ("get", "cronjobs.batch", None),
+                     ("delete", "pods", None), ("create", "pods", None), ("get", "secrets", "hive-system"),
                      ("list", "secrets", None), ("create", "leases", "default"), ("delete", "leases", "hive-system"),
                      ("delete", "nodewatches.hive.io", "hive-system"), ("list", "nodewatches.hive.io", "default"),
                      ("update", "clusterroles", None), ("create", "pods/exec", None), ("update", "nodes", None),

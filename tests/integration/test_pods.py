@@ -15,6 +15,7 @@ records. What runs where:
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -474,6 +475,102 @@ class Pods(ClusterTest):
         self.assertNotIn("pod", r)  # the file is the host's
         r = a.wait_read_logged(secret, path=secret)
         self.assertNotIn("proc_pod", r)
+
+    # --- workload, image, labels -----------------------------------------------
+
+    def create(self, obj):
+        """Store an object as its controller would leave it (this cluster
+        runs no controller manager); returns it as stored."""
+        kind, name = obj["kind"].lower() + "s", obj["metadata"]["name"]
+        self.addCleanup(self.cluster.kubectl, "delete", kind, "-n", "payments", name, "--ignore-not-found",
+                        "--wait=false", check=False)
+        return json.loads(self.cluster.kubectl("create", "-o", "json", "-f", "-", input=json.dumps(obj)).stdout)
+
+    @staticmethod
+    def owned_by(obj, owner):
+        """obj with the controller reference its controller would write."""
+        obj["metadata"]["ownerReferences"] = [{
+            "apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"], "controller": True}]
+        return obj
+
+    def controller(self, api_version, kind, name, spec):
+        return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": "payments"},
+                "spec": spec}
+
+    def test_workload_image_and_labels(self):
+        """Records name the top controller (a Deployment through its
+        ReplicaSet, a CronJob through its Job, a Job, the pod itself), read
+        once per controller with the agents' least rights; the image and its
+        digest; the pod's labels, the largest Kubernetes allows among them,
+        exactly. A pod whose controller is gone keeps it as its workload, and
+        one line says so."""
+        image = self.node.IMAGE
+        template = {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "app", "image": image}]}}
+        job_template = {"template": {"spec": {"restartPolicy": "Never",
+                                              "containers": [{"name": "app", "image": image}]}}}
+        deployment = self.create(self.controller("apps/v1", "Deployment", "web",
+                                                 {"selector": {"matchLabels": {"app": "web"}}, "template": template}))
+        rs = self.create(self.owned_by(self.controller("apps/v1", "ReplicaSet", "web-7d9f",
+                                                       {"selector": {"matchLabels": {"app": "web"}},
+                                                        "template": template}), deployment))
+        cron = self.create(self.controller("batch/v1", "CronJob", "backup",
+                                           {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": job_template}}))
+        cron_job = self.create(self.owned_by(self.controller("batch/v1", "Job", "backup-29001", job_template), cron))
+        job = self.create(self.controller("batch/v1", "Job", "migrate", job_template))
+        gone = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "gone-5f", "uid": str(uuid.uuid4())}}
+
+        # The largest label: a 253-character prefix, a 63-character name
+        # and value.
+        prefix = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])
+        big = {"app": "web", "app.kubernetes.io/name": "web", f"{prefix}/{'n' * 63}": "v" * 63}
+        m = self.node.pod_manifest
+        pods = {"web-7d9f-x2": (self.owned_by(m("web-7d9f-x2", "payments", big), rs), ("Deployment", "web")),
+                "backup-29001-k": (self.owned_by(m("backup-29001-k", "payments"), cron_job), ("CronJob", "backup")),
+                "migrate-q": (self.owned_by(m("migrate-q", "payments"), job), ("Job", "migrate")),
+                "orphan-1": (self.owned_by(m("orphan-1", "payments"), gone), ("ReplicaSet", "gone-5f")),
+                "bare": (m("bare", "payments", {"app": "bare"}), ("Pod", "bare"))}
+        running = {p["metadata"]["name"]: p for p in self.run_pods(*(m for m, _ in pods.values()))}
+        a = self.start_agent(pod_policy("wl", ["/etc/app/secret"], namespaces=["payments"]),
+                             config="[kubernetes]\nrecord_labels = app, app.kubernetes.io/name\n")
+
+        for name, (_, (kind, workload)) in pods.items():
+            r = self.wait_exec_logged(a, name, "app", "/etc/app/secret", namespace="payments",
+                                      workload_kind=kind, workload=workload)
+            self.assertEqual(r["pod"], name)
+            status = running[name]["status"]["containerStatuses"][0]
+            self.assertEqual((r["image"], r["image_id"]), (status["image"], status["imageID"]))
+            self.assertTrue(r["image_id"], status)
+            self.assertEqual((r["proc_workload_kind"], r["proc_workload"], r["proc_image_id"]),
+                             (kind, workload, status["imageID"]))
+            self.assertEqual(r.get("labels"), running[name]["metadata"].get("labels") or None)
+            self.assertEqual(r.get("proc_labels"), r.get("labels"))
+        self.assertEqual(a.matching(pod="web-7d9f-x2")[-1]["labels"], big)
+        wait_until(lambda: "ReplicaSet payments/gone-5f, the controller of pods of this node, no longer exists"
+                   in a.log_text(), 10, what="the gone controller said")
+        self.assertEqual(a.log_text().count("gone-5f, the controller"), 1)
+        self.assertNotIn("Cannot read", a.log_text())
+
+    def test_a_parent_gone_before_the_record_is_still_named(self):
+        """sh -> sh -> cat in a container, all gone before hived reads (it
+        is stopped): the chain was read in the kernel at the access."""
+        self.run_pods(self.node.pod_manifest("tree", "payments"))
+        a = self.start_agent(pod_policy("tree", ["/etc/app/secret"], namespaces=["payments"]))
+        self.wait_exec_logged(a, "tree", "app", "/etc/app/secret", namespace="payments")
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.node.exec("tree", "app", "sh", "-c", "sh -c 'cat /etc/app/secret; true'; true",
+                           namespace="payments")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        r = a.wait_record(proc_pod="tree", comm="cat",
+                          ancestors=lambda c: c and len(c) > 2 and [x["comm"] for x in c[:2]] == ["sh", "sh"])
+        self.assertEqual(r["parent_comm"], "sh")
+        parent, grandparent = r["ancestors"][0]["pid"], r["ancestors"][1]["pid"]
+        self.assertEqual(r["ppid"], parent)
+        self.assertNotEqual(parent, grandparent)
+        self.assertFalse(os.path.exists(f"/proc/{parent}"))  # gone when the record was written
 
     # --- co-located nodes, hivectl -------------------------------------------
 

@@ -34,7 +34,8 @@ static void test_full_file(void)
 
 	CHECK(parse("# comment\n; other comment\n\n[agent]\n  policy_dir = /srv/p \noutput=json\nattach = tracepoint\n"
 		    "dedup_window_ms = 0\nringbuf_kib = 64\nancestors = 0\nnode_name = node-1\n"
-		    "[kubernetes]\nkubeconfig = /etc/hive/kubeconfig\nlease_duration_s = 30\n",
+		    "[kubernetes]\nkubeconfig = /etc/hive/kubeconfig\nlease_duration_s = 30\n"
+		    "record_labels = app , app.kubernetes.io/name\n",
 		    &c, &d) == 0);
 	CHECK(d.n == 0);
 	CHECK_STREQ(c->policy_dir, "/srv/p");
@@ -46,6 +47,8 @@ static void test_full_file(void)
 	CHECK_STREQ(c->node_name, "node-1");
 	CHECK_STREQ(c->kubeconfig, "/etc/hive/kubeconfig");
 	CHECK(c->lease_duration_s == 30);
+	CHECK(c->record_labels && c->record_labels[2] == NULL);
+	CHECK_STREQ(c->record_labels ? c->record_labels[1] : "", "app.kubernetes.io/name");
 	config_free(c);
 }
 
@@ -70,6 +73,11 @@ static const struct {
 	{ "[kubernetes]\nlease_duration_s = 10\n", "lease_duration_s (10) must be greater than renew_deadline_s (10)" },
 	{ "[kubernetes]\nretry_period_s = 9\n", "renew_deadline_s (10) must be greater than 1.2 x retry_period_s (9)" },
 	{ "[kubernetes]\nkubeconfig = k.yaml\n", "kubeconfig: \"k.yaml\" is not an absolute path" },
+	{ "[kubernetes]\nrecord_labels = app, -bad\n", "record_labels: \"-bad\" is not a label key" },
+	{ "[kubernetes]\nrecord_labels = a.b, a_b\n", "record_labels: \"a_b\" makes the same journal field name" },
+	/* 16 + 49 = 65 characters: the journal would drop the field. */
+	{ "[kubernetes]\nrecord_labels = example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "makes a journal field name longer than 64 characters" },
 };
 
 static void test_bad_values_are_named(void)

@@ -7,6 +7,7 @@
 #include "cluster/pods.h"
 #include "watch/policy.h"
 #include "cluster/selection.h"
+#include "cluster/workloads.h"
 #include "tap.h"
 
 #define UID "0f0e7ad2-5c34-4b8e-9d0a-1c2b3a4d5e6f"
@@ -132,6 +133,30 @@ static void test_pod_parse(void)
 	}
 	pod_info_free(p);
 
+	/* Its controller and the containers' images. */
+	p = parse(POD(META ",\"ownerReferences\":[{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"name\":\"n1\","
+			   "\"uid\":\"" UID "\"},{\"kind\":\"ReplicaSet\",\"apiVersion\":\"apps/v1\","
+			   "\"name\":\"web-7d9f\",\"uid\":\"" UID "\",\"controller\":true}]",
+		      "\"containerStatuses\":[{\"name\":\"app\",\"containerID\":\"containerd://" ID "\","
+		      "\"state\":{\"running\":{}},\"image\":\"registry/web:1\",\"imageID\":\"bad\\nid\"}]"),
+		  &why);
+	CHECK(p && !p->owner_invalid);
+	if (p) {
+		CHECK_STREQ(p->owner.kind, "ReplicaSet"); /* the controller, not the first */
+		CHECK_STREQ(p->owner.api_version, "apps/v1");
+		CHECK_STREQ(p->owner.name, "web-7d9f");
+		CHECK_STREQ(p->containers[0].image, "registry/web:1");
+		CHECK(p->containers[0].image_id == NULL); /* not a plain reference: left out */
+	}
+	pod_info_free(p);
+	/* A controller reference that is not one: the pod is still watched,
+	 * no workload claimed. */
+	p = parse(POD(META ",\"ownerReferences\":[{\"kind\":\"Replica Set\",\"apiVersion\":\"apps/v1\","
+			   "\"name\":\"x\",\"uid\":\"" UID "\",\"controller\":true}]", "\"qosClass\":\"BestEffort\""),
+		  &why);
+	CHECK(p && p->owner_invalid && !p->owner.kind);
+	pod_info_free(p);
+
 	/* A pod that is not scheduled or has no status yet is fine. */
 	p = parse("{\"metadata\":{" META "}}", &why);
 	CHECK(p && p->n_containers == 0);
@@ -210,6 +235,30 @@ static void test_selection(void)
 	policy_set_free(set);
 }
 
+/* What a pod's workload is before any controller is read: the pod
+ * itself, a static pod's too; its controller; nothing when that
+ * reference was refused. */
+static void test_workload_before_lookup(void)
+{
+	struct pod_info p = { .name = "web-1" };
+	const char *kind, *name;
+
+	workloads_of(NULL, &p, &kind, &name);
+	CHECK_STREQ(kind, "Pod");
+	CHECK_STREQ(name, "web-1");
+	p.owner = (struct owner_ref){ .kind = "Node", .name = "n1", .uid = UID };
+	workloads_of(NULL, &p, &kind, &name);
+	CHECK_STREQ(kind, "Pod");
+	p.owner = (struct owner_ref){ .kind = "ReplicaSet", .api_version = "apps/v1", .name = "web-7d9f", .uid = UID };
+	workloads_of(NULL, &p, &kind, &name);
+	CHECK_STREQ(kind, "ReplicaSet");
+	CHECK_STREQ(name, "web-7d9f");
+	p.owner = (struct owner_ref){};
+	p.owner_invalid = true;
+	workloads_of(NULL, &p, &kind, &name);
+	CHECK(!kind && !name);
+}
+
 int main(void)
 {
 	RUN(test_container_id);
@@ -217,5 +266,6 @@ int main(void)
 	RUN(test_proc_cgroup);
 	RUN(test_pod_parse);
 	RUN(test_selection);
+	RUN(test_workload_before_lookup);
 	return TAP_END();
 }

@@ -494,6 +494,107 @@ static void test_lineage_fields(void)
 	watch_entry_free(e);
 }
 
+static cJSON *web_labels;
+
+/* The watched file's pod, as the pod source describes it: a Deployment's. */
+static bool file_pod(void *userdata, const char *pod_uid, const char *container, struct watch_place *ret)
+{
+	if (strcmp(pod_uid, "u-1") != 0 || strcmp(container, "app") != 0)
+		return false;
+	*ret = (struct watch_place){ .namespace = "payments", .pod = "web-7d9f-x2", .workload_kind = "Deployment",
+				     .workload = "web", .image = "registry/web:1", .image_id = "registry/web@sha256:ab",
+				     .labels = web_labels };
+	return true;
+}
+
+/* The reader's: a CronJob's, with a label whose value a journal reader
+ * filters on. */
+static bool reader_pod(void *userdata, uint64_t cgroup_id, struct watch_place *ret)
+{
+	static cJSON *labels;
+
+	if (!labels)
+		labels = cJSON_Parse("{\"app\":\"backup\",\"app.kubernetes.io/name\":\"backup-v2\"}");
+	*ret = (struct watch_place){ .namespace = "ops", .pod = "backup-1-abc", .container = "job",
+				     .workload_kind = "CronJob", .workload = "backup", .labels = labels };
+	return true;
+}
+
+/* Workload, image and labels of both pods: every label in JSON, those of
+ * record_labels as journal fields of their own. */
+static void test_pod_fields(void)
+{
+	char *const record_labels[] = { "app", "app.kubernetes.io/name", "tier", NULL };
+	struct watch_entry *e = entry("p", 10, HIVE_MAY_READ, "pol");
+	struct hive_event ev = event(10, 7, HIVE_MAY_READ, "cat");
+	struct sink sink = {};
+	struct watch_set *set;
+	struct recorder *r;
+	char name[OUTPUT_FIELD_NAME_MAX + 1];
+	const cJSON *o;
+	cJSON *got;
+
+	web_labels = cJSON_Parse("{\"app\":\"web\",\"app.kubernetes.io/name\":\"web\"}");
+	CHECK(watch_entry_set_place(e, &(struct watch_place){ .namespace = "payments", .pod = "web-7d9f-x2",
+							       .pod_uid = "u-1", .container = "app" }) == 0);
+	sink.f = open_memstream(&sink.text, &sink.size);
+	CHECK(watch_set_new(&set) == 0);
+	CHECK(watch_set_put(set, e) == 0);
+	CHECK(record_new(&(struct recorder_options){ .watches = set, .output = OUTPUT_JSON, .json = sink.f,
+						     .process_place = reader_pod, .pod_place = file_pod,
+						     .record_labels = record_labels },
+			 &r) == 0);
+	record_event(r, &ev, "tracepoint", false);
+	got = lines(&sink);
+	o = cJSON_GetArrayItem(got, 0);
+	CHECK_STREQ(str(o, "workload_kind"), "Deployment");
+	CHECK_STREQ(str(o, "workload"), "web");
+	CHECK_STREQ(str(o, "image"), "registry/web:1");
+	CHECK_STREQ(str(o, "image_id"), "registry/web@sha256:ab");
+	CHECK_STREQ(str(cJSON_GetObjectItemCaseSensitive(o, "labels"), "app.kubernetes.io/name"), "web");
+	CHECK_STREQ(str(o, "proc_workload_kind"), "CronJob");
+	CHECK_STREQ(str(o, "proc_workload"), "backup");
+	CHECK_STREQ(str(cJSON_GetObjectItemCaseSensitive(o, "proc_labels"), "app"), "backup");
+	CHECK(!cJSON_GetObjectItemCaseSensitive(o, "proc_image"));
+	cJSON_Delete(got);
+
+	/* The journal: the same, labels by their stated names. */
+	{
+		struct access_record rec = { .event = &ev, .entry = e, .realtime_usec = 1,
+					     .record_labels = record_labels };
+		int seen = 0;
+		char **jl;
+
+		CHECK(file_pod(NULL, "u-1", "app", &rec.pod));
+		CHECK(reader_pod(NULL, 77, &rec.proc));
+		snprintf(rec.access, sizeof(rec.access), "read");
+		jl = output_journal_lines(&rec);
+		for (size_t i = 0; jl && jl[i]; i++) {
+			seen += strcmp(jl[i], "HIVE_WORKLOAD_KIND=Deployment") == 0 ||
+				strcmp(jl[i], "HIVE_WORKLOAD=web") == 0 || strcmp(jl[i], "HIVE_LABEL_APP=web") == 0 ||
+				strcmp(jl[i], "HIVE_LABEL_APP_KUBERNETES_IO_NAME=web") == 0 ||
+				strcmp(jl[i], "HIVE_IMAGE_ID=registry/web@sha256:ab") == 0 ||
+				strcmp(jl[i], "HIVE_PROC_WORKLOAD_KIND=CronJob") == 0 ||
+				strcmp(jl[i], "HIVE_PROC_LABEL_APP=backup") == 0 ||
+				strcmp(jl[i], "HIVE_PROC_LABEL_APP_KUBERNETES_IO_NAME=backup-v2") == 0;
+			CHECK(strncmp(jl[i], "HIVE_LABEL_TIER", 15) != 0); /* the pod has none */
+		}
+		CHECK(seen == 8);
+		output_journal_lines_free(jl);
+	}
+	record_free(r);
+	watch_set_free(set); /* and e */
+	fclose(sink.f);
+	free(sink.text);
+	CHECK(output_label_field("app.kubernetes.io/name", false, name) == 0);
+	CHECK_STREQ(name, "HIVE_LABEL_APP_KUBERNETES_IO_NAME");
+	CHECK(output_label_field("example.com/Tier-2", true, name) == 0);
+	CHECK_STREQ(name, "HIVE_PROC_LABEL_EXAMPLE_COM_TIER_2");
+	CHECK(output_label_field("example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false, name) ==
+	      -ENAMETOOLONG);
+	cJSON_Delete(web_labels);
+}
+
 /* Names from a passwd file: the first of a uid, read again once it
  * changes (looked at once a second at most). */
 static void test_users(void)
@@ -506,7 +607,7 @@ static void test_users(void)
 	fputs("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n"
 	      "alias:x:1000:1000::/:/bin/sh\n", f);
 	fclose(f);
-	u = users_new(path);
+	u = users_new(path, false);
 	CHECK_STREQ(users_name(u, 0), "root");
 	CHECK_STREQ(users_name(u, 1000), "alice");
 	CHECK(users_name(u, 4242) == NULL);
@@ -521,6 +622,18 @@ static void test_users(void)
 	sleep(1);
 	CHECK_STREQ(users_name(u, 4242), "bob");
 	users_free(u);
+
+	/* A uid the file lacks is asked of NSS (this host's real one) by a
+	 * thread: named by number until it answers, by name after. */
+	u = users_new("/nonexistent/passwd", true);
+	CHECK(users_name(u, 0) == NULL);
+	for (int i = 0; i < 500 && !users_name(u, 0); i++)
+		usleep(10000);
+	CHECK_STREQ(users_name(u, 0), "root");
+	CHECK(users_name(u, 4199999999u) == NULL);
+	for (int i = 0; i < 50; i++) /* asked, answered "none": still none */
+		CHECK(users_name(u, 4199999999u) == NULL);
+	users_free(u);
 }
 
 int main(void)
@@ -534,6 +647,7 @@ int main(void)
 	RUN(test_change_fields);
 	RUN(test_login_fields);
 	RUN(test_lineage_fields);
+	RUN(test_pod_fields);
 	RUN(test_users);
 	return TAP_END();
 }
