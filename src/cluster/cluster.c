@@ -6,6 +6,7 @@
 #include "cluster/cluster.h"
 #include "cluster/colocation.h"
 #include "kube/client.h"
+#include "kube/events.h"
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
 #include "cluster/nodewatch.h"
@@ -19,6 +20,8 @@ struct cluster {
 	struct lease_driver *lease;
 	struct nodewatch *store;
 	struct presence *presence;
+	struct kube_events *events; /* on this node's Node object */
+	char *node;
 	void (*on_leader)(bool leader, void *userdata);
 	void *userdata;
 };
@@ -132,6 +135,8 @@ int cluster_new(sd_event *event, const struct cluster_options *o, struct watch_s
 	/* One lease per kernel; its holder is the kernel's loader. */
 	snprintf(lease_name, sizeof(lease_name), "hive-%s", kernel_id);
 	if (r >= 0)
+		r = (c->node = strdup(node)) ? kube_events_new(event, c->client, node, &c->events) : -ENOMEM;
+	if (r >= 0)
 		r = colocation_new(c->client, event, kernel_id, on_colocation_change, c, &c->colocation);
 	if (r >= 0)
 		r = presence_new(event, set, o->identity,
@@ -170,7 +175,9 @@ struct cluster *cluster_free(struct cluster *c)
 	lease_driver_free(c->lease);
 	presence_free(c->presence);
 	colocation_free(c->colocation);
+	kube_events_free(c->events);
 	kube_client_free(c->client);
+	free(c->node);
 	free(c);
 	return NULL;
 }
@@ -186,6 +193,12 @@ void cluster_set_policy_report(struct cluster *c, cJSON *policies)
 struct kube_client *cluster_client(struct cluster *c)
 {
 	return c->client;
+}
+
+void cluster_warn_node(struct cluster *c, const char *reason, const char *message)
+{
+	kube_events_warn(c->events, &(struct kube_event_object){ .api_version = "v1", .kind = "Node", .name = c->node },
+			 reason, message);
 }
 
 const char *cluster_role(const struct cluster *c)

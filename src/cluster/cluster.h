@@ -50,6 +50,10 @@ struct kube_client *cluster_client(struct cluster *c);
  * (takes ownership). */
 void cluster_set_policy_report(struct cluster *c, cJSON *policies);
 
+/* A Warning Event on this node's Node object (rate-limited, see
+ * kube/events.h): what a fleet must know of this agent. */
+void cluster_warn_node(struct cluster *c, const char *reason, const char *message);
+
 /* "leader", "follower" or "self-attached". */
 const char *cluster_role(const struct cluster *c);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kube/client.h"
+#include "kube/events.h"
 #include "kube/reflector.h"
 #include "watch/policy.h"
 #include "cluster/resources.h"
@@ -13,9 +14,6 @@
 #include "shared/names.h"
 
 #define API "/apis/hive.io/v1alpha1"
-#define EVENT_BURST 10
-#define EVENT_REFILL_USEC (6 * USEC_PER_SEC) /* one more Event allowed per 6 s */
-#define EVENT_QUEUE 16
 #define REASON_MAX 1024 /* the CRD's status.nodes.*.reason */
 
 static const struct {
@@ -61,15 +59,7 @@ struct resources {
 	char *reporting; /* key of the object being written */
 	unsigned failures;
 
-	/* Warning Events, rate-limited. */
-	cJSON *event_queue[EVENT_QUEUE];
-	size_t n_queued;
-	struct kube_call *event_call;
-	sd_event_source *event_timer; /* sends the queue: objects arrive inside curl's callbacks, where
-				       * no new request may start */
-	double event_tokens;
-	uint64_t event_refilled_usec;
-	unsigned long long events_suppressed;
+	struct kube_events *events; /* Warning Events on the policy objects */
 };
 
 static void outcome_done(struct outcome *o)
@@ -140,92 +130,16 @@ static const char *object_label(const struct object *o, char *buf, size_t size)
 
 /* ---- Warning Events ---- */
 
-static void send_next_event(struct resources *s);
-
-static void on_warning_sent(const struct kube_response *resp, void *userdata)
-{
-	struct resources *s = userdata;
-
-	s->event_call = NULL;
-	if (resp->status != 201)
-		log_debug("Cannot create an Event: %s%s%s", resp->error ? resp->error : "HTTP error",
-			  resp->reason ? ": " : "", resp->reason ? resp->reason : "");
-	send_next_event(s);
-}
-
-static void send_next_event(struct resources *s)
-{
-	cJSON *body;
-	char path[128];
-	const char *ns;
-
-	if (s->event_call || s->n_queued == 0)
-		return;
-	body = s->event_queue[0];
-	memmove(s->event_queue, s->event_queue + 1, --s->n_queued * sizeof(cJSON *));
-	ns = meta_string(body, "namespace");
-	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns ? ns : "default");
-	if (kube_request(s->client, "POST", path, body, on_warning_sent, s, &s->event_call) < 0)
-		log_warning("Cannot send an Event about a refused policy.");
-	cJSON_Delete(body);
-}
-
-static bool event_allowed(struct resources *s)
-{
-	uint64_t now = 0;
-
-	sd_event_now(s->event, CLOCK_MONOTONIC, &now);
-	s->event_tokens = MIN((double)EVENT_BURST,
-			      s->event_tokens + (double)(now - s->event_refilled_usec) / EVENT_REFILL_USEC);
-	s->event_refilled_usec = now;
-	if (s->event_tokens < 1 || s->n_queued >= EVENT_QUEUE)
-		return false;
-	s->event_tokens -= 1;
-	return true;
-}
-
 /* A Warning Event on the policy object, as kubectl describe shows it. */
 static void warn_event(struct resources *s, const struct object *o, const char *reason, const char *message)
 {
-	cJSON *ev = cJSON_CreateObject(), *meta, *inv, *src;
-	char stamp[KUBE_TIME_SIZE], prefix[80];
-
-	kube_time_now(stamp);
-	snprintf(prefix, sizeof(prefix), "%.60s.", o->name);
-	meta = cJSON_AddObjectToObject(ev, "metadata");
-	inv = cJSON_AddObjectToObject(ev, "involvedObject");
-	src = cJSON_AddObjectToObject(ev, "source");
-	if (!meta || !inv || !src || !cJSON_AddStringToObject(meta, "generateName", prefix) ||
-	    !cJSON_AddStringToObject(meta, "namespace", o->namespace ? o->namespace : "default") ||
-	    !cJSON_AddStringToObject(inv, "apiVersion", "hive.io/v1alpha1") ||
-	    !cJSON_AddStringToObject(inv, "kind", policy_kind_to_string(o->kind)) ||
-	    !cJSON_AddStringToObject(inv, "name", o->name) || !cJSON_AddStringToObject(inv, "uid", o->uid) ||
-	    (o->namespace && !cJSON_AddStringToObject(inv, "namespace", o->namespace)) ||
-	    !cJSON_AddStringToObject(ev, "type", "Warning") || !cJSON_AddStringToObject(ev, "reason", reason) ||
-	    !cJSON_AddStringToObject(ev, "message", message) || !cJSON_AddStringToObject(src, "component", "hived") ||
-	    !cJSON_AddStringToObject(src, "host", s->node) ||
-	    !cJSON_AddStringToObject(ev, "reportingComponent", "hive.io/hived") ||
-	    !cJSON_AddStringToObject(ev, "reportingInstance", s->node) ||
-	    !cJSON_AddStringToObject(ev, "firstTimestamp", stamp) ||
-	    !cJSON_AddStringToObject(ev, "lastTimestamp", stamp) || !cJSON_AddNumberToObject(ev, "count", 1)) {
-		cJSON_Delete(ev);
-		return;
-	}
-	if (!event_allowed(s)) {
-		if (s->events_suppressed++ == 0)
-			log_notice("Too many policy problems to report each as an Event; the journal has them all.");
-		cJSON_Delete(ev);
-		return;
-	}
-	s->event_queue[s->n_queued++] = ev;
-	sd_event_source_set_time_relative(s->event_timer, 0);
-	sd_event_source_set_enabled(s->event_timer, SD_EVENT_ONESHOT);
-}
-
-static int on_warning_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
-	send_next_event(userdata);
-	return 0;
+	kube_events_warn(s->events,
+			 &(struct kube_event_object){ .api_version = "hive.io/v1alpha1",
+						      .kind = policy_kind_to_string(o->kind),
+						      .namespace = o->namespace,
+						      .name = o->name,
+						      .uid = o->uid },
+			 reason, message);
 }
 
 /* ---- status.nodes ---- */
@@ -727,8 +641,6 @@ int resources_new(sd_event *event, struct kube_client *client, const char *node,
 	s->userdata = userdata;
 	s->limits = *limits;
 	s->room = POLICY_MAX_POLICIES;
-	s->event_tokens = EVENT_BURST;
-	sd_event_now(event, CLOCK_MONOTONIC, &s->event_refilled_usec);
 	s->node = strdup(node);
 	s->objects = hashmap_new();
 	s->applied = policy_set_new();
@@ -736,11 +648,10 @@ int resources_new(sd_event *event, struct kube_client *client, const char *node,
 		goto fail;
 	r = sd_event_add_time_relative(event, &s->report_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0, on_report_timer, s);
 	if (r >= 0)
-		r = sd_event_add_time_relative(event, &s->event_timer, CLOCK_MONOTONIC, 0, 0, on_warning_timer, s);
+		r = kube_events_new(event, client, node, &s->events);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(s->report_timer, SD_EVENT_OFF);
-	sd_event_source_set_enabled(s->event_timer, SD_EVENT_OFF);
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		r = reflector_new(client, event, kinds[i].collection, NULL, watch_timeout_s, &ops[i], s,
 				  &s->reflectors[i]);
@@ -765,12 +676,8 @@ struct resources *resources_free(struct resources *s)
 		reflector_free(s->reflectors[i]);
 	if (s->report_call)
 		kube_call_cancel(s->report_call);
-	if (s->event_call)
-		kube_call_cancel(s->event_call);
-	for (size_t i = 0; i < s->n_queued; i++)
-		cJSON_Delete(s->event_queue[i]);
+	kube_events_free(s->events);
 	sd_event_source_disable_unref(s->report_timer);
-	sd_event_source_disable_unref(s->event_timer);
 	if (s->objects) {
 		hashmap_iter_init(&it, s->objects);
 		while (hashmap_iter_next(&it, NULL, NULL, &value))
@@ -787,6 +694,22 @@ struct resources *resources_free(struct resources *s)
 const struct policy_set *resources_applied(const struct resources *s)
 {
 	return s->applied;
+}
+
+void resources_count(const struct resources *s, size_t *applied, size_t *rejected)
+{
+	struct hashmap_iter it;
+	void *v;
+
+	*applied = *rejected = 0;
+	if (!s)
+		return;
+	hashmap_iter_init(&it, s->objects);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		const struct object *o = v;
+
+		*(o->now.rejected ? rejected : applied) += 1;
+	}
 }
 
 cJSON *resources_report(const struct resources *s)

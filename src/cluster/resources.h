@@ -43,4 +43,7 @@ const struct policy_set *resources_applied(const struct resources *s);
 /* For the node's NodeWatch status: [{kind, name, generation, state, reason}]. */
 cJSON *resources_report(const struct resources *s);
 
+/* Policy objects this node applies, and those it refuses (NULL s: none). */
+void resources_count(const struct resources *s, size_t *applied, size_t *rejected);
+
 #endif

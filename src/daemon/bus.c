@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "daemon/bus.h"
+#include "daemon/figures.h"
 #include "shared/log.h"
 #include "daemon/manager.h"
 #include "shared/abi.h"
@@ -47,46 +48,35 @@ static int method_status(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	struct manager_status st;
-	uint64_t policies, inodes, entries, missing;
-	int r, reload_failed;
+	int r;
 
 	r = check_caller(m, error);
 	if (r < 0 || sd_bus_error_is_set(error))
 		return r;
 	manager_get_status(userdata, &st);
-	policies = st.n_policies;
-	inodes = st.n_inodes;
-	entries = st.n_entries;
-	missing = st.n_missing;
-	reload_failed = st.last_reload_failed;
 
 	const struct {
 		const char *key;
-		char type;
-		const void *value;
-	} fields[] = {
-		{ "Version", 's', HIVE_VERSION },
-		{ "AttachMode", 's', st.attach },
-		{ "Role", 's', st.role },
-		{ "Node", 's', st.node },
-		{ "KernelId", 's', st.kernel_id },
-		{ "Policies", 't', &policies },
-		{ "WatchedInodes", 't', &inodes },
-		{ "WatchedEntries", 't', &entries },
-		{ "MissingPaths", 't', &missing },
-		{ "Records", 't', &st.records },
-		{ "Matched", 't', &st.kernel.matched },
-		{ "Suppressed", 't', &st.kernel.suppressed },
-		{ "Dropped", 't', &st.kernel.dropped },
-		{ "Missed", 't', &st.kernel.missed },
-		{ "LastReloadFailed", 'b', &reload_failed },
+		const char *value;
+	} strings[] = {
+		{ "Version", HIVE_VERSION }, { "AttachMode", st.attach }, { "Role", st.role },
+		{ "Node", st.node },	     { "KernelId", st.kernel_id },
 	};
 
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "{sv}");
-	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(fields); i++)
-		r = append_entry(reply, fields[i].key, fields[i].type, fields[i].value);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(strings); i++)
+		r = append_entry(reply, strings[i].key, 's', strings[i].value);
+	/* The figures, as the metrics page has them (daemon/figures.c). */
+	for (size_t i = 0; r >= 0 && i < n_figures; i++) {
+		uint64_t t = figure_value(&figures[i], &st);
+		int b = t != 0;
+
+		if (figures[i].key)
+			r = figures[i].kind == 'b' ? append_entry(reply, figures[i].key, 'b', &b) :
+						     append_entry(reply, figures[i].key, 't', &t);
+	}
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
 	if (r < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon/config.h"
+#include "metrics/http.h"
 #include "shared/escape.h"
 #include "shared/fileio.h"
 #include "shared/log.h"
@@ -57,6 +58,7 @@ struct config *config_free(struct config *c)
 	free(c->node_name);
 	free(c->kubeconfig);
 	free(c->kube_namespace);
+	free(c->metrics_listen);
 	for (size_t i = 0; c->record_labels && c->record_labels[i]; i++)
 		free(c->record_labels[i]);
 	free(c->record_labels);
@@ -253,6 +255,22 @@ static int set_labels(const struct key *k, void *field, const char *value, const
 	return 0;
 }
 
+/* "127.0.0.1:9464", "[::1]:9464"; empty: no endpoint. */
+static int set_listen(const struct key *k, void *field, const char *value, const char *where, struct diag *d)
+{
+	struct sockaddr_storage addr;
+	socklen_t len;
+
+	if (value[0] == '\0') {
+		*(char **)field = mfree(*(char **)field);
+		return 0;
+	}
+	if (metrics_parse_listen(value, &addr, &len) < 0)
+		return refused(d, k, value, where,
+			       "is not ADDRESS:PORT with a numeric IPv4 address or a [bracketed] IPv6 one");
+	return set_string(field, value);
+}
+
 #define AT(field) offsetof(struct config, field)
 
 static const struct key keys[] = {
@@ -279,6 +297,7 @@ static const struct key keys[] = {
 	{ "kubernetes", "namespace_max_paths", set_u32, AT(namespace_max_paths), 0, 4096 * 256 },
 	{ "kubernetes", "namespace_max_files", set_u32, AT(namespace_max_files), 0, 1 << 22 },
 	{ "kubernetes", "record_labels", set_labels, AT(record_labels) },
+	{ "metrics", "listen", set_listen, AT(metrics_listen) },
 };
 
 int config_set(struct config *c, const char *section, const char *name, const char *value, const char *where,
@@ -313,11 +332,12 @@ int config_parse(struct config *c, const char *label, const char *text, struct d
 		if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
 			continue;
 		if (line[0] == '[') {
-			if (strcmp(line, "[agent]") == 0 || strcmp(line, "[kubernetes]") == 0)
+			if (strcmp(line, "[agent]") == 0 || strcmp(line, "[kubernetes]") == 0 ||
+			    strcmp(line, "[metrics]") == 0)
 				snprintf(section, sizeof(section), "%.*s", (int)strlen(line) - 2, line + 1);
 			else {
-				diag_add(d, "%s: unknown section %.40s (expected [agent] or [kubernetes])", where,
-					 line);
+				diag_add(d, "%s: unknown section %.40s (expected [agent], [kubernetes] or [metrics])",
+					 where, line);
 				r = -EINVAL;
 			}
 			continue;

@@ -45,6 +45,8 @@ struct config {
 	/* Pod label keys that records carry as journal fields of their own
 	 * (output_label_field()), NULL-terminated; NULL: none. */
 	char **record_labels;
+	/* [metrics] */
+	char *metrics_listen; /* "ADDRESS:PORT", or NULL: no endpoint */
 };
 
 int config_new(struct config **ret);

@@ -8,6 +8,9 @@
 #include "daemon/bus.h"
 #include "cluster/cluster.h"
 #include "daemon/config.h"
+#include "daemon/fleet-warnings.h"
+#include "daemon/metrics-page.h"
+#include "metrics/http.h"
 #include "daemon/fdstore.h"
 #include "watch/host.h"
 #include "kernel/identity.h"
@@ -54,6 +57,9 @@ struct manager {
 	struct recorder *recorder;
 	sd_bus *bus;
 	struct cluster *cluster; /* NULL: standalone */
+	struct metrics_server *metrics; /* NULL: no [metrics] listen */
+	struct fleet_warnings fleet;
+	uint64_t lease_transitions;
 	sd_event_source *exit_timer;
 	char *node_name;
 	char *kernel_id;
@@ -62,6 +68,7 @@ struct manager {
 	uint32_t unseen; /* change kinds neither the hooks nor fanotify see */
 	int changes_error; /* why there is no fanotify group, or 0 */
 	bool reload_failed;
+	uint64_t reloads_applied, reloads_refused;
 	bool starting;      /* READY=1 not sent yet */
 	bool ready_pending; /* READY=1 once the host paths are resolved */
 	unsigned ring_budget; /* events left in this dispatch; 0: no limit */
@@ -160,10 +167,15 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.n_entries = watch_set_n_entries(m->watches),
 		.n_missing = (m->host ? host_source_n_missing(m->host) : 0) + pod_source_n_missing(m->pods),
 		.records = record_counters(m->recorder)->records,
+		.output_errors = record_counters(m->recorder)->output_errors,
 		.unmatched = record_counters(m->recorder)->unmatched,
+		.lease_transitions = m->lease_transitions,
 		.last_reload_failed = m->reload_failed,
+		.reloads_applied = m->reloads_applied,
+		.reloads_refused = m->reloads_refused,
 	};
 	stats_get(m, &ret->kernel);
+	resources_count(m->resources, &ret->objects_applied, &ret->objects_rejected);
 }
 
 const struct watch_set *manager_get_watches(struct manager *m)
@@ -238,6 +250,12 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	leave_preempted_fentry(m);
 	notify_status(m, "");
+	if (m->cluster) {
+		struct manager_status st;
+
+		manager_get_status(m, &st);
+		fleet_warnings_check(&m->fleet, m->cluster, &st, m->config->renew_deadline_s * USEC_PER_SEC);
+	}
 	if (watch_set_n_unsynced(m->watches) > 0)
 		watch_set_sync(m->watches);
 	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);
@@ -441,6 +459,10 @@ int manager_reload(struct manager *m)
 	m->reload_failed = false;
 	log_info("Reloaded %zu policies from %s.", m->files->n, m->config->policy_dir);
 finish:
+	if (m->reload_failed)
+		m->reloads_refused++;
+	else
+		m->reloads_applied++;
 	ready_when_settled(m);
 	return r;
 }
@@ -517,6 +539,7 @@ struct manager *manager_free(struct manager *m)
 {
 	if (!m)
 		return NULL;
+	metrics_server_free(m->metrics); /* its pages read what follows */
 	sd_event_source_disable_unref(m->ring_source);
 	sd_event_source_disable_unref(m->status_timer);
 	sd_event_source_disable_unref(m->stats_timer);
@@ -698,6 +721,7 @@ static void on_leader(bool attach, void *userdata)
 {
 	struct manager *m = userdata;
 
+	m->lease_transitions++;
 	if (switch_loader(m, attach ? m->attach : ATTACH_NONE) < 0 && attach)
 		log_error("This agent should be its kernel's loader but could not attach: nothing is logged on this "
 			  "kernel.");
@@ -780,6 +804,38 @@ static int start_loop_sources(struct manager *m)
 	return 0;
 }
 
+/* The /metrics page: made from the same figures as hivectl status. */
+static char *render_metrics(void *userdata, int *error)
+{
+	struct manager *m = userdata;
+	struct manager_status st;
+
+	manager_get_status(m, &st);
+	return metrics_page(&(struct metrics_sources){
+				    .status = &st,
+				    .recorder = m->recorder,
+				    .client = m->cluster ? cluster_client(m->cluster) : NULL,
+				    .watches = m->watches,
+				    .max_watches = m->config->max_watches,
+				    .ringbuf_bytes = (uint64_t)m->config->ringbuf_kib * 1024,
+				    .output = output_kind_to_string(m->config->output),
+			    },
+			    error);
+}
+
+static int start_metrics(struct manager *m)
+{
+	int r;
+
+	if (!m->config->metrics_listen)
+		return 0;
+	r = metrics_server_new(m->event, m->config->metrics_listen, render_metrics, m, &m->metrics);
+	if (r < 0)
+		return log_error_errno(r, "Cannot serve metrics on %s: %m", m->config->metrics_listen);
+	log_info("Serving metrics on http://%s/metrics.", m->config->metrics_listen);
+	return 0;
+}
+
 int manager_start(struct manager *m)
 {
 	int kept_changes, r;
@@ -828,6 +884,8 @@ int manager_start(struct manager *m)
 		warn_container_policies(m->files);
 	if (r >= 0)
 		r = start_loop_sources(m);
+	if (r >= 0)
+		r = start_metrics(m);
 	if (r < 0)
 		return r;
 	r = bus_setup(m, m->event, &m->bus);

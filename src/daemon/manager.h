@@ -39,8 +39,12 @@ struct manager_status {
 	size_t n_entries;
 	size_t n_missing;
 	uint64_t records;
+	uint64_t output_errors;
 	struct loader_stats kernel;
 	uint64_t unmatched;
+	uint64_t lease_transitions;
+	uint64_t reloads_applied, reloads_refused; /* of the policy directory */
+	size_t objects_applied, objects_rejected;  /* HivePolicy and HiveNamespacedPolicy */
 	bool last_reload_failed;
 };
 

@@ -7,6 +7,7 @@
 
 #include "daemon/bus.h"
 #include "hivectl/from-auditd.h"
+#include "daemon/figures.h"
 #include "shared/escape.h"
 #include "shared/macro.h"
 
@@ -64,31 +65,43 @@ static int call(sd_bus *bus, const char *method, sd_bus_message **reply)
 	return r;
 }
 
+/* What status prints, in order: who and what the agent is, then its
+ * figures (daemon/figures.c, the metrics page's too). */
 static const struct {
 	const char *key, *label;
-} status_labels[] = {
+} status_strings[] = {
 	{ "AttachMode", "Attach mode" },
 	{ "Role", "Role" },
 	{ "Node", "Node" },
 	{ "KernelId", "Kernel id" },
-	{ "Policies", "Policies" },
-	{ "LastReloadFailed", "Last reload failed" },
-	{ "WatchedInodes", "Watched inodes" },
-	{ "WatchedEntries", "Watched entries" },
-	{ "MissingPaths", "Paths not present" },
-	{ "Records", "Records" },
-	{ "Matched", "Accesses matched" },
-	{ "Suppressed", "Suppressed" },
-	{ "Dropped", "Dropped" },
-	{ "Missed", "Hook runs missed" },
 	{ "Version", "Version" },
 };
+
+#define STATUS_MAX 64
+
+static size_t status_labels(const char *keys[static STATUS_MAX], const char *labels[static STATUS_MAX])
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(status_strings); i++, n++) {
+		keys[n] = status_strings[i].key;
+		labels[n] = status_strings[i].label;
+	}
+	for (size_t i = 0; i < n_figures && n < STATUS_MAX; i++)
+		if (figures[i].key) {
+			keys[n] = figures[i].key;
+			labels[n++] = figures[i].label;
+		}
+	return n;
+}
 
 static int status(sd_bus *bus, bool json)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	char values[ARRAY_SIZE(status_labels)][ESCAPED_SIZE(128)] = {};
-	bool is_string[ARRAY_SIZE(status_labels)] = {};
+	const char *keys[STATUS_MAX], *labels[STATUS_MAX];
+	size_t n = status_labels(keys, labels);
+	char values[STATUS_MAX][ESCAPED_SIZE(128)] = {};
+	bool is_string[STATUS_MAX] = {};
 	const char *key;
 	int r;
 
@@ -108,18 +121,18 @@ static int status(sd_bus *bus, bool json)
 			r = sd_bus_message_peek_type(reply, &type, &contents);
 		if (r < 0)
 			break;
-		for (i = 0; i < ARRAY_SIZE(status_labels) && strcmp(status_labels[i].key, key) != 0; i++)
+		for (i = 0; i < n && strcmp(keys[i], key) != 0; i++)
 			;
 		r = sd_bus_message_enter_container(reply, 'v', contents);
 		if (r >= 0 && contents[0] == 's' && (r = sd_bus_message_read_basic(reply, 's', &s)) >= 0 &&
-		    i < ARRAY_SIZE(status_labels)) {
+		    i < n) {
 			safe(s, values[i], sizeof(values[i]));
 			is_string[i] = true;
 		} else if (r >= 0 && contents[0] == 't' && (r = sd_bus_message_read_basic(reply, 't', &t)) >= 0 &&
-			   i < ARRAY_SIZE(status_labels))
+			   i < n)
 			snprintf(values[i], sizeof(values[i]), "%llu", (unsigned long long)t);
 		else if (r >= 0 && contents[0] == 'b' && (r = sd_bus_message_read_basic(reply, 'b', &b)) >= 0 &&
-			 i < ARRAY_SIZE(status_labels))
+			 i < n)
 			snprintf(values[i], sizeof(values[i]), "%s", json ? (b ? "true" : "false") : (b ? "yes" : "no"));
 		else if (r >= 0)
 			r = sd_bus_message_skip(reply, contents);
@@ -136,10 +149,10 @@ static int status(sd_bus *bus, bool json)
 		bool first = true;
 
 		putchar('{');
-		for (size_t i = 0; i < ARRAY_SIZE(status_labels); i++) {
+		for (size_t i = 0; i < n; i++) {
 			if (!values[i][0])
 				continue;
-			printf("%s\"%s\":", first ? "" : ",", status_labels[i].key);
+			printf("%s\"%s\":", first ? "" : ",", keys[i]);
 			if (is_string[i])
 				json_string(values[i]);
 			else
@@ -148,9 +161,9 @@ static int status(sd_bus *bus, bool json)
 		}
 		printf("}\n");
 	} else
-		for (size_t i = 0; i < ARRAY_SIZE(status_labels); i++)
+		for (size_t i = 0; i < n; i++)
 			if (values[i][0])
-				printf("%-19s %s\n", status_labels[i].label, values[i]);
+				printf("%-34s %s\n", labels[i], values[i]);
 	return 0;
 }
 

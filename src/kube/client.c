@@ -28,6 +28,11 @@ struct kube_client {
 	 * a handle from within its callbacks. */
 	unsigned in_curl;
 	bool cancelled;
+	/* Finished requests by verb and status, for metrics. */
+	struct kube_request_count counts[KUBE_REQUEST_COUNTS_MAX];
+	size_t n_counts;
+	uint64_t last_success_usec;
+	struct kube_watch_stats watch_stats;
 };
 
 struct kube_call {
@@ -39,6 +44,7 @@ struct kube_call {
 	char *body; /* response body, unless streamed */
 	size_t len, cap;
 	bool stream;
+	const char *verb; /* static: of verbs[] */
 	struct json_lines lines;
 	int stream_error; /* why the stream was cut short, or 0 */
 	bool cancelled;   /* by its owner, from inside curl: see in_curl */
@@ -222,6 +228,14 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata)
 	return size;
 }
 
+static void now_succeeded(struct kube_client *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->last_success_usec = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 {
 	struct kube_call *call = userdata;
@@ -234,11 +248,69 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		if (status >= 200 && status < 300) {
 			void (*on_open)(void *) = call->on_open;
 
+			now_succeeded(call->client);
 			call->on_open = NULL;
 			on_open(call->userdata);
 		}
 	}
 	return size;
+}
+
+/* The verbs requests are counted by; a stream is a WATCH. */
+static const char *const verbs[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "WATCH", "OTHER" };
+
+static const char *verb_of(const char *method, bool stream)
+{
+	if (stream)
+		return "WATCH";
+	for (size_t i = 0; i < ARRAY_SIZE(verbs) - 1; i++)
+		if (strcmp(method, verbs[i]) == 0)
+			return verbs[i];
+	return "OTHER";
+}
+
+static void count(struct kube_client *c, const char *verb, long status)
+{
+	size_t i;
+
+	if (status >= 200 && status < 300)
+		now_succeeded(c);
+	for (i = 0; i < c->n_counts; i++)
+		if (c->counts[i].verb == verb && c->counts[i].code == status)
+			break;
+	if (i == c->n_counts) {
+		/* Codes the server chose: bounded, the rest counted as one. */
+		if (c->n_counts == ARRAY_SIZE(c->counts))
+			return;
+		c->counts[c->n_counts++] = (struct kube_request_count){ .verb = verb, .code = status };
+	}
+	c->counts[i].n++;
+}
+
+const struct kube_request_count *kube_client_requests(const struct kube_client *c, size_t *n)
+{
+	*n = c->n_counts;
+	return c->counts;
+}
+
+const struct kube_watch_stats *kube_client_watch_stats(const struct kube_client *c)
+{
+	return &c->watch_stats;
+}
+
+void kube_client_count_list(struct kube_client *c)
+{
+	c->watch_stats.lists++;
+}
+
+void kube_client_count_watch_restart(struct kube_client *c)
+{
+	c->watch_stats.watch_restarts++;
+}
+
+uint64_t kube_client_last_success_usec(const struct kube_client *c)
+{
+	return c->last_success_usec;
 }
 
 static void finish(struct kube_call *call, CURLcode result)
@@ -248,6 +320,7 @@ static void finish(struct kube_call *call, CURLcode result)
 	char error[CURL_ERROR_SIZE + 64];
 
 	curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &response.status);
+	count(call->client, call->verb, response.status);
 	if (call->len > 0) {
 		json = cJSON_ParseWithLength(call->body, call->len);
 		response.json = json;
@@ -521,6 +594,7 @@ static int start(struct kube_client *c, const char *method, const char *path, co
 	*call = (struct kube_call){
 		.client = c,
 		.stream = stream,
+		.verb = verb_of(method, stream),
 		.on_object = on_object,
 		.on_open = on_open,
 		.done = done,

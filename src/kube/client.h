@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct kube_credentials;
@@ -37,6 +38,30 @@ typedef int (*kube_object_fn)(const cJSON *object, void *userdata);
 
 int kube_client_new(sd_event *event, const struct kube_credentials *credentials, struct kube_client **ret);
 struct kube_client *kube_client_free(struct kube_client *c);
+
+/* Requests finished so far, by verb (GET, POST, PUT, PATCH, DELETE, WATCH
+ * for a stream, OTHER) and HTTP status (0: no answer came). */
+struct kube_request_count {
+	const char *verb;
+	long code;
+	uint64_t n;
+};
+#define KUBE_REQUEST_COUNTS_MAX 64
+const struct kube_request_count *kube_client_requests(const struct kube_client *c, size_t *n);
+/* When the server last answered with success (a stream: when it was
+ * opened), CLOCK_REALTIME microseconds; 0: never. */
+uint64_t kube_client_last_success_usec(const struct kube_client *c);
+
+/* What the reflectors (reflector.h) of this client did: full lists (each
+ * resource's first one, and every relist after a watch expired or failed),
+ * and watch streams that ended and were started again. */
+struct kube_watch_stats {
+	uint64_t lists, watch_restarts;
+};
+const struct kube_watch_stats *kube_client_watch_stats(const struct kube_client *c);
+/* Counted by the reflectors. */
+void kube_client_count_list(struct kube_client *c);
+void kube_client_count_watch_restart(struct kube_client *c);
 
 /* The server URL, for messages. */
 const char *kube_client_server(const struct kube_client *c);

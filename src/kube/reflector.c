@@ -184,6 +184,8 @@ static void list(struct reflector *r, const char *continue_token)
 	_cleanup_(freep) char *path = NULL;
 	struct kube_response oom = { .error = "out of memory" };
 
+	if (!continue_token)
+		kube_client_count_list(r->client);
 	snprintf(limit, sizeof(limit), "%u", r->page_size);
 	query[1] = limit;
 	n = add_selectors(r, query, 2);
@@ -247,6 +249,7 @@ static void on_watch_done(const struct kube_response *resp, void *userdata)
 	struct reflector *r = userdata;
 
 	r->call = NULL;
+	kube_client_count_watch_restart(r->client);
 	if (resp->status == 410)
 		r->relist = true;
 	if (r->relist) {

@@ -11,6 +11,7 @@
 #include "output/record.h"
 #include "output/users.h"
 #include "shared/abi.h"
+#include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 #include "shared/message-id.h"
@@ -24,6 +25,7 @@ struct recorder {
 	struct exe_names *proc_exe_names;
 	struct users *users;
 	struct recorder_counters counters;
+	struct hashmap *outcomes; /* "POLICY\0KIND" -> struct outcome */
 	uint64_t aggregating_said_ns; /* boot time of the last warning, 0: none */
 };
 
@@ -63,8 +65,9 @@ int record_new(const struct recorder_options *o, struct recorder **ret)
 	r->o = *o;
 	r->exe_names = exe_names_new();
 	r->proc_exe_names = exe_names_new();
+	r->outcomes = hashmap_new();
 	r->users = users_new(o->passwd ? o->passwd : "/etc/passwd", !o->passwd);
-	if (!r->exe_names || !r->proc_exe_names || !r->users) {
+	if (!r->exe_names || !r->proc_exe_names || !r->users || !r->outcomes) {
 		record_free(r);
 		return -ENOMEM;
 	}
@@ -78,6 +81,7 @@ struct recorder *record_free(struct recorder *r)
 		return NULL;
 	exe_names_free(r->exe_names);
 	exe_names_free(r->proc_exe_names);
+	hashmap_free_with(r->outcomes, free);
 	users_free(r->users);
 	free(r);
 	return NULL;
@@ -152,6 +156,71 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		ancestor_exe(r, &rec->lineage->ancestors[i], rec->ancestor_exe[i]);
 }
 
+struct outcome {
+	const char *access; /* static: access_name() */
+	struct record_outcomes o;
+	char policy[];
+};
+
+/* The counters of policy and kind bit, made on first use; NULL when out
+ * of memory (that record is then not counted). */
+static struct record_outcomes *outcomes_of(struct recorder *r, const char *policy, uint32_t bit)
+{
+	const char *access = access_name(bit);
+	size_t plen = strlen(policy), alen = strlen(access);
+	char key[plen + 1 + alen];
+	struct outcome *o;
+
+	memcpy(key, policy, plen + 1);
+	memcpy(key + plen + 1, access, alen);
+	o = hashmap_get(r->outcomes, key, sizeof(key));
+	if (o)
+		return &o->o;
+	o = calloc(1, sizeof(*o) + plen + 1);
+	if (!o)
+		return NULL;
+	o->access = access;
+	memcpy(o->policy, policy, plen + 1);
+	if (hashmap_put(r->outcomes, key, sizeof(key), o, NULL) < 0) {
+		free(o);
+		return NULL;
+	}
+	return &o->o;
+}
+
+static void count_outcome(struct recorder *r, const struct watch_entry *e, const struct hive_event *ev)
+{
+	uint64_t n = (uint64_t)ev->suppressed + 1;
+
+	for (size_t i = 0; i < ACCESS_N; i++) {
+		struct record_outcomes *o;
+
+		if (!(ev->mask & e->access & access_bit(i)) || !(o = outcomes_of(r, e->policy, access_bit(i))))
+			continue;
+		if (ev->flags & HIVE_EVENT_AGGREGATED)
+			o->aggregated += n;
+		else if (ev->flags & HIVE_EVENT_FOLDED)
+			o->folded += n;
+		else {
+			o->recorded++;
+			o->suppressed += ev->suppressed;
+		}
+	}
+}
+
+void record_outcomes_foreach(const struct recorder *r, record_outcomes_fn fn, void *userdata)
+{
+	struct hashmap_iter it;
+	void *v;
+
+	hashmap_iter_init(&it, r->outcomes);
+	while (hashmap_iter_next(&it, NULL, NULL, &v)) {
+		const struct outcome *o = v;
+
+		fn(o->policy, o->access, &o->o, userdata);
+	}
+}
+
 /* The entries an event is about: its inode's, those of the name the kernel
  * found the file by, or those of the tree's root. */
 static const struct watch_inode *event_entries(const struct recorder *r, const struct hive_event *ev)
@@ -223,5 +292,6 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 			continue;
 		}
 		r->counters.records++;
+		count_outcome(r, e, ev);
 	}
 }

@@ -84,6 +84,21 @@ struct recorder_counters {
 	uint64_t aggregated;    /* events of aggregated accesses (HIVE_EVENT_AGGREGATED) */
 };
 
+/*
+ * What became of the accesses each policy matched, by kind, as the records
+ * say (the kernel's drops name no policy: loader_stats): an access of its
+ * own record (recorded), one counted in a record's HIVE_SUPPRESSED
+ * (suppressed), one a folded record reports after its window (folded), one
+ * of an aggregated record (aggregated). An access of several kinds (an
+ * open for reading and writing) counts once under each.
+ */
+struct record_outcomes {
+	uint64_t recorded, suppressed, folded, aggregated;
+};
+typedef void (*record_outcomes_fn)(const char *policy, const char *access, const struct record_outcomes *o,
+				   void *userdata);
+void record_outcomes_foreach(const struct recorder *r, record_outcomes_fn fn, void *userdata);
+
 int record_new(const struct recorder_options *o, struct recorder **ret);
 struct recorder *record_free(struct recorder *r);
 

@@ -10,9 +10,10 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.request
 
 from tests.lib import hivetest
-from tests.lib.hivetest import HIVECTL, SRC, Hived, host_policy, run, wait_until
+from tests.lib.hivetest import HIVECTL, SRC, Hived, free_port, host_policy, run, wait_until
 
 
 
@@ -45,7 +46,9 @@ class Bus(unittest.TestCase):
         self.tmp = hivetest.files_dir(self)
         self.file = os.path.join(self.tmp, "secret")
         open(self.file, "w").close()
-        self.hived = Hived({"p.json": host_policy("bus-test", self.file, os.path.join(self.tmp, "missing"))}).start()
+        self.port = free_port()
+        self.hived = Hived({"p.json": host_policy("bus-test", self.file, os.path.join(self.tmp, "missing"))},
+                           config=f"[metrics]\nlisten = 127.0.0.1:{self.port}\n").start()
         wait_until(lambda: run(HIVECTL, "status", check=False).returncode == 0, 5, what="hived on the bus")
 
     def tearDown(self):
@@ -77,6 +80,14 @@ class Bus(unittest.TestCase):
         self.assertEqual(st["Records"], 1)
         self.assertEqual(st["Role"], "standalone")
         self.assertFalse(st["LastReloadFailed"])
+        # The same figures as the metrics page, from one table.
+        page = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5).read().decode()
+        for key, line in (("Records", 'hive_records_total{output="json"}'), ("Policies", "hive_policies"),
+                          ("WatchedInodes", "hive_watched_inodes"), ("MissingPaths", "hive_missing_paths"),
+                          ("Matched", 'hive_kernel_accesses_total{stage="matched"}'),
+                          ("Dropped", 'hive_kernel_accesses_total{stage="dropped"}'),
+                          ("LeaseTransitions", "hive_lease_transitions_total")):
+            self.assertIn(f"\n{line} {st[key]}\n", page)
 
     def test_list(self):
         out = run(HIVECTL, "list").stdout

@@ -12,6 +12,7 @@ their kubelets would); node-far is a node of another kernel."""
 
 import json
 import os
+import time
 
 from tests.lib import hivetest
 from tests.lib.clustertest import BOOT_ID, LEASE, LEASE_NAME, RETRY, ClusterTest
@@ -117,6 +118,7 @@ class Security(ClusterTest):
         self.assert_refused(create("node-b"), "node node-a may write only the NodeWatch named node-a")
 
     def test_without_admission_a_foreign_lease_holder_does_not_blind(self):
+        since = time.time()
         self.cluster.set_admission(False)
         a = self.agent("node-a")
         wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
@@ -128,6 +130,7 @@ class Security(ClusterTest):
         self.assertEqual(r.returncode, 0, r.stderr)
         a.wait_logged("SELF_ATTACHED", "held by node-far", timeout=3 * RETRY + 2)
         wait_until(lambda: self.role(a) == "self-attached", 5, what="node-a self-attached")
+        self.wait_node_event("node-a", "HiveSelfAttached", since)
         # Logging never stopped: every read of node-a's file is still a record.
         for _ in range(3):
             a.wait_record(pid=cat(self.secret("node-a")), node="node-a")

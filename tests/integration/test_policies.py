@@ -12,10 +12,11 @@ import json
 import os
 import subprocess
 import time
+import urllib.request
 
 from tests.lib import hivetest
 from tests.lib import kubecluster
-from tests.lib.hivetest import cat, host_policy, wait_until
+from tests.lib.hivetest import cat, free_port, host_policy, wait_until
 
 from tests.lib.clustertest import ClusterTest
 
@@ -188,7 +189,8 @@ class Policies(ClusterTest):
         self.cluster.kubectl("create", "namespace", "team-a", check=False)
         self.loosen_crd(True)
         try:
-            a = self.agent("node-a")
+            port = free_port()
+            a = self.agent("node-a", config=f"[metrics]\nlisten = 127.0.0.1:{port}\n")
             self.apply(hive_policy("good", {"host": True, "paths": [good]}))
             self.apply(hive_policy("bad", {"host": True, "paths": ["relative/path"]}))
             self.apply(hive_policy("sneaky", {"host": True, "paths": [tenant_file]}, namespace="team-a"))
@@ -229,6 +231,10 @@ class Policies(ClusterTest):
             expected = {("bad", "Rejected"), ("good", "Applied"), ("team-a/sneaky", "Rejected")}
             wait_until(lambda: self.report("node-a") == expected, 10, interval=0.2,
                        what=f"node-a's NodeWatch reporting {expected}")
+            # And on its metrics page.
+            page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            self.assertIn('hive_policy_objects{state="applied"} 1\n', page)
+            self.assertIn('hive_policy_objects{state="rejected"} 2\n', page)
         finally:
             self.cluster.kubectl("delete", "hivepolicies,hivenamespacedpolicies", "--all", "--all-namespaces")
             self.loosen_crd(False)
@@ -257,6 +263,14 @@ class Policies(ClusterTest):
             "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "x"}, "reason": "x", "message": "x",
             "reportingComponent": "hive.io/hived", "reportingInstance": "node-b"}))
         self.assertIn("may create Events only about Hive objects", r.stderr)
+        # About a Node: its own only.
+        for node, refused in (("node-a", True), ("node-b", False)):
+            r = self.cluster.kubectl("create", "-f", "-", kubeconfig=b, check=False, input=json.dumps({
+                "apiVersion": "v1", "kind": "Event", "metadata": {"generateName": "x.", "namespace": "default"},
+                "involvedObject": {"apiVersion": "v1", "kind": "Node", "name": node}, "reason": "x",
+                "message": "x", "reportingComponent": "hive.io/hived", "reportingInstance": "node-b"}))
+            self.assertEqual("and its own Node" in r.stderr, refused, r.stderr)
+            self.assertEqual(r.returncode != 0, refused, r.stderr)
         self.assertEqual(self.node_status("hivepolicy", "shared", "node-a")["state"], "Applied")
         self.assertEqual(a.proc.poll(), None)
 

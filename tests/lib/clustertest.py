@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from tests.lib import hivetest, kubecluster
@@ -87,6 +88,19 @@ class ClusterTest(unittest.TestCase):
                         "--dedup-window", "0"])
         self.agents[node] = a
         return a.start()
+
+    def node_events(self, node, reason, since):
+        """Warning Events on Node node with reason, made at or after since
+        (time.time(); the API's timestamps have whole seconds)."""
+        r = self.cluster.kubectl("get", "events", "-n", "default", "-o", "json", "--field-selector",
+                                 f"involvedObject.kind=Node,involvedObject.name={node},reason={reason}")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(since)))
+        return [e for e in json.loads(r.stdout)["items"] if e.get("firstTimestamp", "") >= stamp and
+                e.get("type") == "Warning" and e.get("reportingInstance") == node]
+
+    def wait_node_event(self, node, reason, since, timeout=20):
+        return wait_until(lambda: self.node_events(node, reason, since), timeout, interval=0.5,
+                          what=f"a {reason} Event on Node {node}")[0]
 
     def role(self, a):
         return a.status().split(",")[0]

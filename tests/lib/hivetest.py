@@ -87,6 +87,13 @@ def cat(path):
     return p.pid
 
 
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def stat_dev(path):
     """The device stat() reports, as MAJ:MIN."""
     st = os.stat(path)

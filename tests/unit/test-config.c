@@ -35,7 +35,7 @@ static void test_full_file(void)
 	CHECK(parse("# comment\n; other comment\n\n[agent]\n  policy_dir = /srv/p \noutput=json\nattach = tracepoint\n"
 		    "dedup_window_ms = 0\nringbuf_kib = 64\nancestors = 0\nnode_name = node-1\n"
 		    "[kubernetes]\nkubeconfig = /etc/hive/kubeconfig\nlease_duration_s = 30\n"
-		    "record_labels = app , app.kubernetes.io/name\n",
+		    "record_labels = app , app.kubernetes.io/name\n[metrics]\nlisten = 127.0.0.1:9464\n",
 		    &c, &d) == 0);
 	CHECK(d.n == 0);
 	CHECK_STREQ(c->policy_dir, "/srv/p");
@@ -49,6 +49,7 @@ static void test_full_file(void)
 	CHECK(c->lease_duration_s == 30);
 	CHECK(c->record_labels && c->record_labels[2] == NULL);
 	CHECK_STREQ(c->record_labels ? c->record_labels[1] : "", "app.kubernetes.io/name");
+	CHECK_STREQ(c->metrics_listen, "127.0.0.1:9464");
 	config_free(c);
 }
 
@@ -75,6 +76,8 @@ static const struct {
 	{ "[kubernetes]\nkubeconfig = k.yaml\n", "kubeconfig: \"k.yaml\" is not an absolute path" },
 	{ "[kubernetes]\nrecord_labels = app, -bad\n", "record_labels: \"-bad\" is not a label key" },
 	{ "[kubernetes]\nrecord_labels = a.b, a_b\n", "record_labels: \"a_b\" makes the same journal field name" },
+	{ "[metrics]\nlisten = localhost:9464\n", "listen: \"localhost:9464\" is not ADDRESS:PORT" },
+	{ "[metrics]\nport = 9464\n", "unknown key \"port\" in section [metrics]" },
 	/* 16 + 49 = 65 characters: the journal would drop the field. */
 	{ "[kubernetes]\nrecord_labels = example.com/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	  "makes a journal field name longer than 64 characters" },

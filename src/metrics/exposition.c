@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics/exposition.h"
+
+static void append(struct expo *e, const char *s, size_t n)
+{
+	if (e->error)
+		return;
+	if (e->len + n + 1 > e->cap) {
+		size_t cap = e->cap ? e->cap : 4096;
+		char *grown;
+
+		while (e->len + n + 1 > cap)
+			cap *= 2;
+		grown = realloc(e->buf, cap);
+		if (!grown) {
+			e->error = -ENOMEM;
+			return;
+		}
+		e->buf = grown;
+		e->cap = cap;
+	}
+	memcpy(e->buf + e->len, s, n);
+	e->len += n;
+	e->buf[e->len] = '\0';
+}
+
+static void appendf(struct expo *e, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void appendf(struct expo *e, const char *format, ...)
+{
+	char small[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vsnprintf(small, sizeof(small), format, ap);
+	va_end(ap);
+	if (n < 0)
+		e->error = e->error ?: -EINVAL;
+	else if ((size_t)n < sizeof(small))
+		append(e, small, n);
+	else {
+		char *big = NULL;
+
+		va_start(ap, format);
+		n = vasprintf(&big, format, ap);
+		va_end(ap);
+		if (n < 0)
+			e->error = e->error ?: -ENOMEM;
+		else
+			append(e, big, n);
+		free(big);
+	}
+}
+
+void expo_family(struct expo *e, const char *name, const char *type, const char *help)
+{
+	appendf(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void labels_out(struct expo *e, const char *const *labels)
+{
+	if (!labels || !labels[0])
+		return;
+	append(e, "{", 1);
+	for (size_t i = 0; labels[i] && labels[i + 1]; i += 2) {
+		appendf(e, "%s%s=\"", i ? "," : "", labels[i]);
+		for (const char *v = labels[i + 1]; *v; v++) {
+			size_t plain = strcspn(v, "\\\"\n");
+
+			append(e, v, plain);
+			v += plain;
+			if (!*v)
+				break;
+			append(e, *v == '\n' ? "\\n" : *v == '"' ? "\\\"" : "\\\\", 2);
+		}
+		append(e, "\"", 1);
+	}
+	append(e, "}", 1);
+}
+
+void expo_u64(struct expo *e, const char *name, const char *const *labels, uint64_t value)
+{
+	append(e, name, strlen(name));
+	labels_out(e, labels);
+	appendf(e, " %" PRIu64 "\n", value);
+}
+
+void expo_double(struct expo *e, const char *name, const char *const *labels, double value)
+{
+	append(e, name, strlen(name));
+	labels_out(e, labels);
+	appendf(e, " %.9g\n", value);
+}
+
+char *expo_finish(struct expo *e, int *error)
+{
+	if (e->error || !e->buf) {
+		*error = e->error ?: -ENOMEM;
+		free(e->buf);
+		*e = (struct expo){};
+		return NULL;
+	}
+	*error = 0;
+	return e->buf;
+}
