@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster/cluster.h"
 #include "daemon/fleet-warnings.h"
@@ -10,17 +9,9 @@
 
 #define DROPPED_EVERY_USEC (60 * USEC_PER_SEC)
 
-static uint64_t now_usec(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static void dropped(struct fleet_warnings *w, struct cluster *c, const struct manager_status *st)
 {
-	uint64_t now = now_usec(CLOCK_MONOTONIC);
+	uint64_t now = clock_usec(CLOCK_MONOTONIC);
 	char message[256];
 
 	if (st->kernel.dropped <= w->dropped_said ||
@@ -53,7 +44,7 @@ static void role(struct fleet_warnings *w, struct cluster *c, const struct manag
 
 static void api(struct fleet_warnings *w, struct cluster *c, uint64_t renew_deadline_usec)
 {
-	uint64_t last = kube_client_last_success_usec(cluster_client(c)), now = now_usec(CLOCK_REALTIME);
+	uint64_t last = kube_client_last_success_usec(cluster_client(c)), now = clock_usec(CLOCK_REALTIME);
 	char message[256];
 
 	if (!last)

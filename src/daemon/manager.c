@@ -185,23 +185,29 @@ const struct watch_set *manager_get_watches(struct manager *m)
 
 /* STATUS=, after what (e.g. "READY=1\n") in the same message: whoever
  * reads READY=1 reads the status that goes with it. */
-static void notify_status(struct manager *m, const char *what)
+static void send_status(struct manager *m, const char *what, const struct manager_status *st)
 {
-	struct manager_status st;
 	char missing[48] = "", missed[48] = "";
 
-	manager_get_status(m, &st);
-	if (st.n_missing)
-		snprintf(missing, sizeof(missing), " (%zu paths not present)", st.n_missing);
-	if (st.kernel.missed)
-		snprintf(missed, sizeof(missed), ", %llu hook runs missed", (unsigned long long)st.kernel.missed);
+	if (st->n_missing)
+		snprintf(missing, sizeof(missing), " (%zu paths not present)", st->n_missing);
+	if (st->kernel.missed)
+		snprintf(missed, sizeof(missed), ", %llu hook runs missed", (unsigned long long)st->kernel.missed);
 	sd_notifyf(false,
 		   "%sSTATUS=%s%s%s mode; watching %zu inodes for %zu entries%s; %llu records, %llu suppressed, "
 		   "%llu dropped%s%s",
-		   what, m->cluster ? st.role : "", m->cluster ? ", " : "", st.attach, st.n_inodes, st.n_entries,
-		   missing, (unsigned long long)st.records,
-		   (unsigned long long)st.kernel.suppressed, (unsigned long long)st.kernel.dropped, missed,
-		   st.last_reload_failed ? "; last reload FAILED, old policies kept" : "");
+		   what, m->cluster ? st->role : "", m->cluster ? ", " : "", st->attach, st->n_inodes, st->n_entries,
+		   missing, (unsigned long long)st->records,
+		   (unsigned long long)st->kernel.suppressed, (unsigned long long)st->kernel.dropped, missed,
+		   st->last_reload_failed ? "; last reload FAILED, old policies kept" : "");
+}
+
+static void notify_status(struct manager *m, const char *what)
+{
+	struct manager_status st;
+
+	manager_get_status(m, &st);
+	send_status(m, what, &st);
 }
 
 static void report_stats(struct manager *m, bool final)
@@ -247,15 +253,13 @@ static void leave_preempted_fentry(struct manager *m)
 static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
+	struct manager_status st;
 
 	leave_preempted_fentry(m);
-	notify_status(m, "");
-	if (m->cluster) {
-		struct manager_status st;
-
-		manager_get_status(m, &st);
+	manager_get_status(m, &st);
+	send_status(m, "", &st);
+	if (m->cluster)
 		fleet_warnings_check(&m->fleet, m->cluster, &st, m->config->renew_deadline_s * USEC_PER_SEC);
-	}
 	if (watch_set_n_unsynced(m->watches) > 0)
 		watch_set_sync(m->watches);
 	return sd_event_source_set_time_relative(s, STATUS_INTERVAL_USEC);

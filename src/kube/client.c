@@ -230,10 +230,7 @@ static size_t on_write(char *data, size_t size, size_t n, void *userdata)
 
 static void now_succeeded(struct kube_client *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	c->last_success_usec = (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	c->last_success_usec = clock_usec(CLOCK_REALTIME);
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
