@@ -201,6 +201,11 @@ void cluster_warn_node(struct cluster *c, const char *reason, const char *messag
 			 reason, message);
 }
 
+bool cluster_holder_foreign(const struct cluster *c)
+{
+	return lease_driver_holder_foreign(c->lease);
+}
+
 const char *cluster_role(const struct cluster *c)
 {
 	if (lease_driver_leader(c->lease))

@@ -54,8 +54,11 @@ void cluster_set_policy_report(struct cluster *c, cJSON *policies);
  * kube/events.h): what a fleet must know of this agent. */
 void cluster_warn_node(struct cluster *c, const char *reason, const char *message);
 
-/* "leader", "follower" or "self-attached". */
+/* "leader", "follower" or "self-attached" (attached without the lease:
+ * its holder is foreign to this kernel, or not known yet to run here). */
 const char *cluster_role(const struct cluster *c);
+/* Self-attached because the holder was found not to run on this kernel. */
+bool cluster_holder_foreign(const struct cluster *c);
 
 /* Give the lease back if held; done runs once that is settled. */
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata);

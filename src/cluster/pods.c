@@ -12,6 +12,7 @@
 #include "kernel/resolve.h"
 #include "shared/abi.h"
 #include "shared/hashmap.h"
+#include "shared/histogram.h"
 #include "shared/json.h"
 #include "shared/log.h"
 #include "shared/message-id.h"
@@ -30,6 +31,10 @@ struct container {
 	struct cgroup_container cgroup; /* dir NULL until found */
 	int last_error;
 	pid_t chroot_said; /* the chroot()ed process last said */
+	pid_t pid;	   /* the process whose root its paths were resolved in */
+	/* Its discovery time is in the histogram, or never will be: it ran
+	 * before the agent (or the policy) knew of it. */
+	bool timed;
 };
 
 struct pod_item {
@@ -64,6 +69,8 @@ struct pod_source {
 	struct hashmap *pods;      /* uid -> struct pod */
 	struct hashmap *by_cgroup; /* cgroup id (8 bytes) -> struct container */
 	struct workloads *workloads;
+	struct histogram discovery; /* a container's start -> its first file watched */
+	bool listed;		    /* the first list of pods is done */
 	sd_event_source *rescan_timer;
 	uint64_t rescan_usec;
 	unsigned tick, next_slot;
@@ -201,6 +208,7 @@ static void carry_over(struct pod_source *s, struct pod *old, struct pod *p)
 			c->cgroup = o->cgroup;
 			o->cgroup = (struct cgroup_container){};
 			c->last_error = o->last_error;
+			c->timed = o->timed;
 			break;
 		}
 	}
@@ -352,6 +360,26 @@ static void item_failed(struct pod_source *s, struct pod *p, struct pod_item *pi
 }
 
 /*
+ * How long the container ran before its first watched file was in the
+ * map: the window in which its accesses have no record. Only containers
+ * that started while the agent was following their pod count: not those
+ * found at the agent's start or by a new policy.
+ */
+static void discovered(struct pod_source *s, struct container *c)
+{
+	uint64_t started, now = clock_usec(CLOCK_BOOTTIME);
+
+	if (c->timed)
+		return;
+	c->timed = true;
+	if (!s->listed) /* found in the first list: it ran before the agent */
+		return;
+	if (cgroup_process_start_usec(c->pid, &started) < 0 || started > now)
+		return;
+	histogram_observe(&s->discovery, (double)(now - started) / USEC_PER_SEC);
+}
+
+/*
  * Resolve one path inside the container, whose root is root_fd:
  * RESOLVE_IN_ROOT keeps "..", absolute symlinks and the like inside it, and
  * magic links are refused, so whatever the image contains, the agent
@@ -392,6 +420,7 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 		 (unsigned long long)f.file.ino, dev);
 	item_target(s, p, pi, &place, &t);
 	watch_item_watch(&pi->item, &t, &f);
+	discovered(s, pi->container);
 	item_follow(s, p, pi, f.fd, root_fd);
 	close(f.fd);
 }
@@ -427,7 +456,7 @@ static void resolve_pod(struct pod_source *s, struct pod *p, bool *batch)
 		if (r >= 0) {
 			pid_t chrooted = 0;
 
-			root_fd = cgroup_open_container_root(c->cgroup.dir, c->id, NULL, &chrooted);
+			root_fd = cgroup_open_container_root(c->cgroup.dir, c->id, &c->pid, &chrooted);
 			r = root_fd < 0 ? root_fd : 0;
 			if (chrooted && chrooted != c->chroot_said)
 				log_warning("Container %s of pod %s/%s: its process %d runs chroot()ed in a directory of "
@@ -527,6 +556,21 @@ static struct pod_info *parse_or_warn(const cJSON *object)
 	return NULL;
 }
 
+/* Containers running before they were ours to follow. */
+static void untimed_all(struct pod_source *s)
+{
+	struct hashmap_iter it;
+	void *value;
+
+	hashmap_iter_init(&it, s->pods);
+	while (hashmap_iter_next(&it, NULL, NULL, &value)) {
+		struct pod *p = value;
+
+		for (size_t i = 0; i < p->n_containers; i++)
+			p->containers[i].timed = true;
+	}
+}
+
 static void on_pods_listed(const cJSON *items, void *userdata)
 {
 	struct pod_source *s = userdata;
@@ -555,6 +599,9 @@ static void on_pods_listed(const cJSON *items, void *userdata)
 		if (!hashmap_get_str(seen, key))
 			pod_delete(s, key);
 	hashmap_free(seen);
+	if (!s->listed)
+		untimed_all(s);
+	s->listed = true;
 }
 
 static void on_pod_changed(const char *type, const cJSON *object, void *userdata)
@@ -629,6 +676,7 @@ void pod_source_apply(struct pod_source *s, const struct policy_set *policies)
 	for (size_t i = 0; i < n; i++)
 		pod_replace(s, pods[i], TAKE_PTR(pods[i]->info));
 	free(pods);
+	untimed_all(s);
 }
 
 /* What a record says of a container and its pod. */
@@ -698,6 +746,11 @@ size_t pod_source_n_paths(const struct pod_source *s)
 	return count_items(s, false);
 }
 
+const struct histogram *pod_source_discovery(const struct pod_source *s)
+{
+	return s ? &s->discovery : NULL;
+}
+
 size_t pod_source_n_missing(const struct pod_source *s)
 {
 	return count_items(s, true);
@@ -717,6 +770,7 @@ int pod_source_new(sd_event *event, struct kube_client *client, struct watch_set
 	s->set = set;
 	s->identity = identity;
 	s->rescan_usec = o->rescan_usec;
+	histogram_init(&s->discovery, histogram_seconds_bounds, histogram_seconds_n_bounds);
 	s->node = strdup(o->node);
 	s->pods = hashmap_new();
 	s->by_cgroup = hashmap_new();

@@ -30,6 +30,7 @@ struct watch_set;
  * record can name the pod of the process that made an access.
  */
 struct pod_source;
+struct histogram;
 
 struct pod_source_options {
 	const char *node;
@@ -55,6 +56,10 @@ bool pod_source_describe(const struct pod_source *s, const char *pod_uid, const 
 
 size_t pod_source_n_paths(const struct pod_source *s);
 size_t pod_source_n_missing(const struct pod_source *s);
+/* Seconds from a container's first process to its first watched file in
+ * the map, for containers started while the agent followed their pod
+ * (NULL without a pod source). */
+const struct histogram *pod_source_discovery(const struct pod_source *s);
 
 /*
  * A pod object from the API server, checked: every name that ends up in a

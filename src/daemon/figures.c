@@ -46,6 +46,10 @@ const struct figure figures[] = {
 	  "Runs of the access hooks the kernel skipped (a preempted run on the CPU): accesses among them have no "
 	  "record.",
 	  NULL, NULL, AT(kernel.missed), 't' },
+	{ "RingBufferUsed", "Ring buffer awaiting the agent (bytes)", "hive_ring_buffer_used_bytes", FIGURE_GAUGE,
+	  "Bytes of the kernel-to-agent ring buffer written by the hooks and not yet read; accesses are dropped when "
+	  "it is full.",
+	  NULL, NULL, AT(ring_used), 't' },
 	{ "Unmatched", "Events for files no longer watched", "hive_events_unmatched_total", FIGURE_COUNTER,
 	  "Events for files no longer watched when they were read.", NULL, NULL, AT(unmatched), 't' },
 	{ "LeaseTransitions", "Lease transitions", "hive_lease_transitions_total", FIGURE_COUNTER,

@@ -26,20 +26,22 @@ static void dropped(struct fleet_warnings *w, struct cluster *c, const struct ma
 	w->dropped_said_usec = now;
 }
 
+/* From the lease's state, not from the role's name: a lost lease goes
+ * through "self-attached" for as long as the new holder is checked, which
+ * is no foreign holder. */
 static void role(struct fleet_warnings *w, struct cluster *c, const struct manager_status *st)
 {
-	const char *was = w->role;
+	bool leader = strcmp(st->role, "leader") == 0, foreign = cluster_holder_foreign(c);
 
-	w->role = st->role;
-	if (!was || strcmp(was, st->role) == 0)
-		return;
-	if (strcmp(st->role, "self-attached") == 0)
+	if (foreign && !w->foreign)
 		cluster_warn_node(c, "HiveSelfAttached",
 				  "This kernel's lease is held by a node not known to run on it: the agent attached "
 				  "its hooks on its own (see its journal).");
-	else if (strcmp(was, "leader") == 0)
+	if (w->leader && !leader)
 		cluster_warn_node(c, "HiveLeaseLost",
 				  "The agent lost this kernel's lease: another agent records its accesses now.");
+	w->leader = leader;
+	w->foreign = foreign;
 }
 
 static void api(struct fleet_warnings *w, struct cluster *c, uint64_t renew_deadline_usec)

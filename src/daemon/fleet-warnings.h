@@ -2,6 +2,7 @@
 #ifndef HIVE_FLEET_WARNINGS_H
 #define HIVE_FLEET_WARNINGS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/manager.h"
@@ -20,7 +21,7 @@ struct cluster;
 struct fleet_warnings {
 	uint64_t dropped_said;      /* the drop count the last Event covered */
 	uint64_t dropped_said_usec; /* CLOCK_MONOTONIC of that Event */
-	const char *role;           /* as last seen (static strings) */
+	bool leader, foreign;       /* as last seen: held the lease; attached for a foreign holder */
 	uint64_t api_lost_usec;     /* CLOCK_REALTIME of the last answer before an outage; 0: none */
 };
 

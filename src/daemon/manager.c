@@ -175,6 +175,7 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.reloads_refused = m->reloads_refused,
 	};
 	stats_get(m, &ret->kernel);
+	ret->ring_used = m->loader ? loader_ring_used(m->loader) : 0;
 	resources_count(m->resources, &ret->objects_applied, &ret->objects_rejected);
 }
 
@@ -330,6 +331,9 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 	report_stats(m, true);
 	if (!m->cluster)
 		return sd_event_exit(m->event, 0);
+	/* The last status is said: a tick now would take the lease handed
+	 * over for one lost (a HiveLeaseLost Event). */
+	sd_event_source_set_enabled(m->status_timer, SD_EVENT_OFF);
 	/* Hand the lease over now rather than make the next loader wait for
 	 * it to expire; but do not hang on an unreachable API server. */
 	sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC, 3 * USEC_PER_SEC, 0, exit_now, m);
@@ -820,6 +824,7 @@ static char *render_metrics(void *userdata, int *error)
 				    .recorder = m->recorder,
 				    .client = m->cluster ? cluster_client(m->cluster) : NULL,
 				    .watches = m->watches,
+				    .discovery = pod_source_discovery(m->pods),
 				    .max_watches = m->config->max_watches,
 				    .ringbuf_bytes = (uint64_t)m->config->ringbuf_kib * 1024,
 				    .output = output_kind_to_string(m->config->output),

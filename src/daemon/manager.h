@@ -41,6 +41,7 @@ struct manager_status {
 	uint64_t records;
 	uint64_t output_errors;
 	struct loader_stats kernel;
+	uint64_t ring_used; /* bytes of the ring buffer awaiting the agent */
 	uint64_t unmatched;
 	uint64_t lease_transitions;
 	uint64_t reloads_applied, reloads_refused; /* of the policy directory */

@@ -79,6 +79,11 @@ static void watches(struct expo *e, const struct metrics_sources *s)
 	expo_family(e, "hive_bpf_map_capacity_entries", "gauge", "Entries the agent's BPF maps can hold.");
 	expo_u64(e, "hive_bpf_map_capacity_entries", (const char *const[]){ "map", "watched", NULL }, s->max_watches);
 	gauge(e, "hive_ring_buffer_capacity_bytes", "Size of the kernel-to-agent ring buffer.", s->ringbuf_bytes);
+	if (s->discovery)
+		expo_histogram(e, "hive_pod_discovery_seconds",
+			       "From a container's first process to its first watched file in the kernel map (its "
+			       "accesses meanwhile have no record); containers started while the agent followed their pod.",
+			       s->discovery);
 }
 
 /* The figures hivectl status shows too (daemon/figures.c). */

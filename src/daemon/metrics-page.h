@@ -6,6 +6,7 @@
 
 #include "daemon/manager.h"
 
+struct histogram;
 struct kube_client;
 struct recorder;
 struct watch_set;
@@ -17,6 +18,7 @@ struct metrics_sources {
 	const struct recorder *recorder;
 	const struct kube_client *client; /* NULL: standalone */
 	const struct watch_set *watches;
+	const struct histogram *discovery; /* NULL: no pods followed */
 	uint32_t max_watches;
 	uint64_t ringbuf_bytes;
 	const char *output; /* "journal", "json" */

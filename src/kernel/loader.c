@@ -7,9 +7,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernel/loader.h" /* before the skeleton: it uses hive.h types */
 #include "flush.skel.h"
@@ -45,6 +47,11 @@ struct loader {
 	struct hive_bpf *skel;
 	struct flush_bpf *flush; /* NULL where the kernel cannot run it */
 	struct ring_buffer *ring;
+	/* The ring's consumer and producer positions, mapped read-only (a
+	 * page each): how much awaits the agent, on every kernel with ring
+	 * buffers (libbpf's own accessor is newer than Debian's libbpf). */
+	const void *positions;
+	size_t page_size;
 	enum attach_mode mode;
 	struct hook hooks[HOOKS_MAX]; /* the mode's, once loaded */
 	size_t n_hooks;
@@ -248,6 +255,9 @@ static void destroy_skel(struct loader *l)
 {
 	ring_buffer__free(l->ring);
 	l->ring = NULL;
+	if (l->positions)
+		munmap((void *)l->positions, 2 * l->page_size);
+	l->positions = NULL;
 	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
 	l->skel = NULL;
 	l->n_hooks = 0;
@@ -562,6 +572,13 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		r = negative_errno();
 		goto fail;
 	}
+	l->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	l->positions = mmap(NULL, 2 * l->page_size, PROT_READ, MAP_SHARED, bpf_map__fd(l->skel->maps.events), 0);
+	if (l->positions == MAP_FAILED) {
+		l->positions = NULL;
+		r = negative_errno();
+		goto fail;
+	}
 	/* Our hooks are attached: from this write on they record, and those
 	 * of the loader before us (still attached, if adopted) stop. */
 	r = bpf_map_update_elem(bpf_map__fd(l->skel->maps.control), &(__u32){ HIVE_CONTROL_LAYOUT },
@@ -829,6 +846,18 @@ int loader_stats_add(const struct loader *l, struct loader_stats *total)
 			total->missed += info.recursion_misses;
 	}
 	return 0;
+}
+
+uint64_t loader_ring_used(const struct loader *l)
+{
+	const unsigned long *consumer = l->positions;
+	const unsigned long *producer = (const void *)((const char *)l->positions + l->page_size);
+	unsigned long c;
+
+	if (!l->positions)
+		return 0;
+	c = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(producer, __ATOMIC_ACQUIRE) - c;
 }
 
 bool loader_fentry_preempted(const struct loader *l)

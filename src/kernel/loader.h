@@ -136,6 +136,10 @@ struct loader_stats {
 /* Add the kernel's counters to *total. */
 int loader_stats_add(const struct loader *l, struct loader_stats *total);
 
+/* Bytes of the ring buffer written by the hooks and not yet read by the
+ * agent (records, and the headers of records being written). */
+uint64_t loader_ring_used(const struct loader *l);
+
 /*
  * Whether the kernel has skipped runs of this loader's fentry hook: it runs
  * fentry programs preemptible, and a kernel that preempts them (preempt=full

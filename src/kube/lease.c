@@ -44,6 +44,7 @@ enum lease_action lease_observe(struct lease_elector *e, const struct lease_reco
 	e->unreachable = false;
 	e->blind = false;
 	e->untrusted_holder = false;
+	e->holder_unverified = false;
 	if (!rec->exists)
 		return LEASE_CREATE;
 	/* Another holder, seen renewing less than its lease duration ago, by
@@ -56,6 +57,7 @@ enum lease_action lease_observe(struct lease_elector *e, const struct lease_reco
 	 * ourselves costs duplicates at most; while we do not know yet, a
 	 * leader stays attached rather than leave a gap. */
 	e->untrusted_holder = trust == LEASE_HOLDER_UNTRUSTED || (trust == LEASE_HOLDER_UNKNOWN && was_attached);
+	e->holder_unverified = e->untrusted_holder && trust == LEASE_HOLDER_UNKNOWN;
 	return LEASE_WAIT;
 }
 
@@ -197,6 +199,20 @@ oom:
 	return NULL;
 }
 
+/* Why another node's lease leaves this agent attached, if it does. */
+enum holder_state {
+	HOLDER_NONE,     /* ours, free, or a holder known to run here */
+	HOLDER_CHECKING, /* not known yet: the leader before stays attached */
+	HOLDER_FOREIGN,  /* found not to run on this kernel */
+};
+
+static enum holder_state holder_state(const struct lease_elector *e)
+{
+	if (!e->untrusted_holder)
+		return HOLDER_NONE;
+	return e->holder_unverified ? HOLDER_CHECKING : HOLDER_FOREIGN;
+}
+
 struct lease_driver {
 	struct kube_client *client;
 	sd_event *event;
@@ -211,7 +227,7 @@ struct lease_driver {
 	void *userdata;
 	bool reported_leader;
 	bool reported_attached;
-	bool reported_untrusted;
+	enum holder_state reported_holder;
 	bool complained; /* a failure is logged once per series */
 	bool kept_while_unreachable;
 	void (*release_done)(void *userdata);
@@ -256,15 +272,21 @@ static void settle(struct lease_driver *d)
 		log_info("%s the lease %s/%s as %s.", d->e.leader ? "Acquired" : "Lost", d->namespace, d->name,
 			 d->e.identity);
 	}
-	if (d->e.untrusted_holder != d->reported_untrusted) {
-		d->reported_untrusted = d->e.untrusted_holder;
-		if (d->e.untrusted_holder)
+	if (holder_state(&d->e) != d->reported_holder) {
+		enum holder_state was = d->reported_holder;
+
+		d->reported_holder = holder_state(&d->e);
+		if (d->reported_holder == HOLDER_FOREIGN)
 			log_id(LOG_WARNING, HIVE_MESSAGE_SELF_ATTACHED,
 			       "Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
 			       "that name reports this boot id, or no loader here answers as it): attaching "
 			       "anyway, so that this kernel is not left unwatched.",
 			       d->namespace, d->name, d->e.observed.holder);
-		else
+		else if (d->reported_holder == HOLDER_CHECKING)
+			log_info("Lease %s/%s is held by %s: keeping the programs attached until it is known whether "
+				 "that node runs on this kernel.",
+				 d->namespace, d->name, d->e.observed.holder);
+		else if (was == HOLDER_FOREIGN)
 			log_info("Lease %s/%s no longer held by a node foreign to this kernel.", d->namespace, d->name);
 	}
 	if (lease_elector_attached(&d->e) != d->reported_attached) {
@@ -435,6 +457,11 @@ struct lease_driver *lease_driver_free(struct lease_driver *d)
 bool lease_driver_leader(const struct lease_driver *d)
 {
 	return d->e.leader;
+}
+
+bool lease_driver_holder_foreign(const struct lease_driver *d)
+{
+	return holder_state(&d->e) == HOLDER_FOREIGN;
 }
 
 bool lease_driver_attached(const struct lease_driver *d)

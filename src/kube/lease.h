@@ -46,6 +46,9 @@ struct lease_elector {
 	/* Another node holds a live lease, but nothing shows that it runs on
 	 * this kernel: attach anyway (duplicates, never gaps). */
 	bool untrusted_holder;
+	/* ... only because it is not known yet (the leader before stays
+	 * attached while that is looked up), not found foreign. */
+	bool holder_unverified;
 };
 
 enum lease_action {
@@ -113,6 +116,9 @@ int lease_driver_new(struct kube_client *client, sd_event *event, const char *na
 struct lease_driver *lease_driver_free(struct lease_driver *d);
 bool lease_driver_leader(const struct lease_driver *d);
 bool lease_driver_attached(const struct lease_driver *d);
+/* Attached because the holder was found not to run on this kernel (not
+ * while that is being checked). */
+bool lease_driver_holder_foreign(const struct lease_driver *d);
 /* What decides trust changed: look at the lease again now. */
 void lease_driver_recheck(struct lease_driver *d);
 /* Give the lease up (holder "", duration 1 s) if held; done runs when settled. */

@@ -99,6 +99,25 @@ void expo_double(struct expo *e, const char *name, const char *const *labels, do
 	appendf(e, " %.9g\n", value);
 }
 
+void expo_histogram(struct expo *e, const char *name, const char *help, const struct histogram *h)
+{
+	uint64_t cumulative = 0;
+	char sample[128], le[32];
+
+	expo_family(e, name, "histogram", help);
+	snprintf(sample, sizeof(sample), "%s_bucket", name);
+	for (size_t i = 0; i < h->n_bounds; i++) {
+		cumulative += h->counts[i];
+		snprintf(le, sizeof(le), "%.9g", h->bounds[i]);
+		expo_u64(e, sample, (const char *const[]){ "le", le, NULL }, cumulative);
+	}
+	expo_u64(e, sample, (const char *const[]){ "le", "+Inf", NULL }, h->count);
+	snprintf(sample, sizeof(sample), "%s_sum", name);
+	expo_double(e, sample, NULL, h->sum);
+	snprintf(sample, sizeof(sample), "%s_count", name);
+	expo_u64(e, sample, NULL, h->count);
+}
+
 char *expo_finish(struct expo *e, int *error)
 {
 	if (e->error || !e->buf) {

@@ -7,6 +7,7 @@ API server outage, watch expiry (410) and bookmarks, RBAC.
 Every agent here runs on this one kernel with its own node name, as
 co-located (nested, kind-style) nodes do."""
 
+import concurrent.futures
 import json
 import os
 import re
@@ -169,7 +170,9 @@ class Cluster(ClusterTest):
         writes = [t for t, _ in arrivals[1:]]  # the first line is the state before the churn
         gaps = [b - a for a, b in zip(writes, writes[1:])]
         print(f"# {len(writes)} NodeWatch writes during 5 s of churn; shortest gap {min(gaps):.2f} s")
-        self.assertGreater(len(writes), 2, "changes were published")
+        # Published during the churn, and its end: how many distinct states
+        # the agent saw between writes depends on the machine's speed.
+        self.assertGreaterEqual(len(writes), 2, "changes were published")
         self.assertLessEqual(len(writes), 5 + 2)
         # At most one write a second, write by write (less the delivery jitter).
         self.assertGreaterEqual(min(gaps), 0.9, gaps)
@@ -242,6 +245,111 @@ class Cluster(ClusterTest):
         ev = self.wait_node_event("node-a", "HiveAccessesDropped", since)
         self.assertIn("accesses to watched files have no record", ev["message"])
         self.assertEqual(ev["source"]["host"], "node-a")
+
+    def test_lease_lost_is_a_warning_event_on_the_node(self):
+        """The holder is stopped past its lease; another agent takes it. Run
+        again, the first finds the lease taken, follows, and says so on its
+        own Node."""
+        since = time.time()
+        a = self.agent("node-a")
+        wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
+        b = self.agent("node-b")
+        wait_until(lambda: self.role(b) == "follower", LEASE + 5, what="node-b to follow")
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: self.lease_holder() == "node-b", LEASE + 2 * RETRY + 10, interval=0.5,
+                       what="node-b to take the expired lease")
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        wait_until(lambda: self.role(a) == "follower", LEASE + 5, what="node-a to follow")
+        ev = self.wait_node_event("node-a", "HiveLeaseLost", since)
+        self.assertIn("lost this kernel's lease", ev["message"])
+        self.assertEqual(self.node_events("node-b", "HiveLeaseLost", since), [])
+        # If node-a had to check that node-b runs here, it stayed attached
+        # meanwhile: that is no foreign holder, neither in its log nor on
+        # its Node.
+        self.assertNotIn("attaching anyway", a.log_text())
+        self.assertEqual(self.node_events("node-a", "HiveSelfAttached", since), [])
+
+    def test_metric_labels_stay_bounded_with_a_thousand_pods(self):
+        """From one pod policy, one host policy and one pod to 50 of each
+        kind of policy and 1,000 running pods of this node: the page has the
+        same label sets, policy names (and the API's verbs and codes) aside,
+        and the accesses family grows by the new policies' series only."""
+        ns, n_pods, n_policies = "cardinality", 1000, 50
+        files = [os.path.join(self.files, f"f{i}") for i in range(n_policies)]
+        for f in files:
+            open(f, "w").close()
+
+        def pod_policy(i):
+            return {"name": f"pods{i}", "namespaces": [ns], "podSelector": {"matchLabels": {"group": f"g{i}"}},
+                    "paths": ["/etc/secret"]}
+        self.assertIn(self.cluster.api("POST", "/api/v1/namespaces", {"metadata": {"name": ns}}), (201, 409))
+
+        def remove_pods():
+            # At once (no kubelet would confirm a graceful deletion), and
+            # gone before the next test: its agents would list them.
+            self.cluster.api("DELETE", f"/api/v1/namespaces/{ns}/pods?gracePeriodSeconds=0")
+            wait_until(lambda: not json.loads(self.cluster.kubectl("get", "pods", "-n", ns, "-o", "json").stdout)
+                       ["items"], 60, interval=0.5, what=f"the pods of {ns} to be gone")
+        self.addCleanup(remove_pods)
+
+        def make_pod(i):
+            name = f"p{i}"
+            body = {"metadata": {"name": name, "labels": {"group": f"g{i % n_policies}"}},
+                    "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "hive-test/none"}]}}
+            code = self.cluster.api("POST", f"/api/v1/namespaces/{ns}/pods", body)
+            if code == 201:
+                status = {"status": {"phase": "Running", "qosClass": "BestEffort", "containerStatuses": [{
+                    "name": "app", "ready": True, "restartCount": 0, "image": "hive-test/none",
+                    "imageID": "", "containerID": f"containerd://{i:064x}", "state": {"running": {}}}]}}
+                code = self.cluster.api("PATCH", f"/api/v1/namespaces/{ns}/pods/{name}/status", status)
+            return code
+
+        def page():
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+
+        def missing():
+            return hivetest.metrics_samples(page()).get(("hive_missing_paths", frozenset()))
+
+        def label_sets(samples):
+            # Names and label values, those that may vary aside.
+            return {(name, frozenset((k, "*" if k in ("policy", "verb", "code") else v) for k, v in labels))
+                    for name, labels in samples}
+
+        port = hivetest.free_port()
+        a = self.agent("node-a", config=f"[metrics]\nlisten = 127.0.0.1:{port}\n",
+                       policies={"host0.json": host_policy("host0", files[0]), "pods0.json": pod_policy(0)})
+        wait_until(lambda: self.role(a) == "leader", LEASE + 5, what="node-a to lead")
+        self.assertEqual(make_pod(0), 200)
+        # The pod's container is not on this machine: its path is watched
+        # by name, "not present".
+        wait_until(lambda: missing() == 1, 10, what="the first pod followed")
+        cat(files[0])
+        a.wait_record(policy="host0")
+        before = hivetest.metrics_samples(page())
+
+        for i in range(1, n_policies):
+            a.write_policy(f"host{i}.json", host_policy(f"host{i}", files[i]))
+            a.write_policy(f"pods{i}.json", pod_policy(i))
+        a.reload()
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            codes = list(pool.map(make_pod, range(1, n_pods)))
+        self.assertEqual(set(codes), {200})
+        wait_until(lambda: missing() == n_pods, 60, interval=0.5, what=f"{n_pods} pods followed")
+        for f in files:
+            cat(f)
+        wait_until(lambda: all(a.matching(policy=f"host{i}") for i in range(n_policies)), 10,
+                   what="a record of each host policy")
+        text = page()
+        after = hivetest.metrics_samples(text)
+        self.assertEqual(label_sets(after), label_sets(before))
+        accesses = lambda s: [k for k in s if k[0] == "hive_accesses_total"]
+        # read x 4 outcomes for each new policy that was read.
+        self.assertEqual(len(accesses(after)) - len(accesses(before)), (n_policies - 1) * 4)
+        for word in [ns, "p999", f"{999:064x}", self.files]:
+            self.assertNotIn(word, text)
+        print(f"# {len(after)} series with {n_policies * 2} policies and {n_pods} pods, {len(before)} with 2 and 1")
 
     def test_watch_expiry_relists(self):
         # Watches served from etcd (no watch cache), then etcd compacted while

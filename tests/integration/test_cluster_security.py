@@ -161,11 +161,12 @@ class Security(ClusterTest):
         # detaches and nothing logs its file.)
         r = self.replace_lease("node-far", 86400)
         self.assertEqual(r.returncode, 0, r.stderr)
-        a.wait_logged("SELF_ATTACHED", "held by node-far", timeout=3 * RETRY + 2)
+        a.wait_log("held by node-far: keeping the programs attached until it is known", timeout=3 * RETRY + 2)
         # While the probe waits (two lease durations), node-a stays attached;
-        # then it says why it does not trust the holder.
+        # then it says why it does not trust the holder, and warns.
         wait_until(lambda: "Lease holder node-far has not answered this agent's presence probe" in a.log_text(),
                    2 * LEASE + 4 * RETRY, what=f"the presence verdict; log:\n{a.log_text()}")
+        a.wait_logged("SELF_ATTACHED", "held by node-far", timeout=3 * RETRY + 2)
         wait_until(lambda: self.role(a) == "self-attached", 5, what="node-a self-attached")
         # Logging never stopped, while the probe waited or after.
         for _ in range(3):

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from tests.lib import hivetest
-from tests.lib.hivetest import Hived, cat, free_port, host_policy, wait_until
+from tests.lib.hivetest import Hived, cat, free_port, host_policy, metrics_samples, wait_until
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -35,21 +35,8 @@ def get(url, timeout=5):
         return r.status, r.read().decode()
 
 
-def samples(page):
-    """{(name, frozenset(labels)): value} of an exposition page."""
-    out = {}
-    for line in page.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
-        assert m, line
-        labels = frozenset(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
 def value(page, name, **labels):
-    return samples(page).get((name, frozenset(labels.items())))
+    return metrics_samples(page).get((name, frozenset(labels.items())))
 
 
 class Metrics(unittest.TestCase):
@@ -71,12 +58,16 @@ class Metrics(unittest.TestCase):
         self.addCleanup(h.stop)
         return h
 
-    def reads(self, h, n, path=None):
-        """n reads of path, each a record (dedup off); waits for them all."""
+    def reads(self, h, n, path=None, paced=False):
+        """n reads of path, each a record (dedup off); waits for them all.
+        Paced: each waits for the one before it to be a record, so that a
+        small ring buffer never overflows, however slow the agent runs."""
         path = path or self.file
         before = len(h.matching(path=path))
-        for _ in range(n):
+        for i in range(n):
             cat(path)
+            if paced:
+                wait_until(lambda: len(h.matching(path=path)) >= before + i + 1, 10, what=f"record {i + 1} of {path}")
         wait_until(lambda: len(h.matching(path=path)) >= before + n, 10, what=f"{n} records of {path}")
 
     def test_page_counts_what_the_test_did_and_passes_promtool(self):
@@ -89,7 +80,7 @@ class Metrics(unittest.TestCase):
         self.assertEqual(value(page, "hive_role", role="standalone"), 1)
         self.assertEqual(value(page, "hive_watch_entries", source="host"), 1)
         self.assertGreater(value(page, "process_resident_memory_bytes"), 0)
-        build = [k for k in samples(page) if k[0] == "hive_build_info"][0]
+        build = [k for k in metrics_samples(page) if k[0] == "hive_build_info"][0]
         self.assertEqual({n for n, _ in build[1]}, {"version", "attach_mode", "kernel"})
         # The same figures as the status line (and hivectl status).
         records = int(re.search(r"(\d+) records", h.status()).group(1)) if h.status() else None
@@ -151,7 +142,7 @@ class Metrics(unittest.TestCase):
             wait_until(check, 30, interval=0.5, what=f"{q} == {want} in Prometheus (got {query(q)})")
 
         found('up{job="hive"}', 1)
-        self.reads(h, 100)
+        self.reads(h, 100, paced=True)
         found('hive_accesses_total{policy="m",access="read",outcome="recorded"}', 100)
         # A flood while hived is stopped: a 4 KiB ring holds a few events.
         h.proc.send_signal(signal.SIGSTOP)
@@ -266,7 +257,7 @@ class Metrics(unittest.TestCase):
         for f in files:
             cat(f)
         wait_until(lambda: len(h.snapshot()) >= 100, 10, what="100 records")
-        s = samples(get(self.url)[1])
+        s = metrics_samples(get(self.url)[1])
         names = {n for (_, labels) in s for n, _ in labels}
         self.assertLessEqual(names, {"policy", "access", "outcome", "role", "source", "map", "output", "stage",
                                      "result", "version", "attach_mode", "kernel", "verb", "code", "state"})

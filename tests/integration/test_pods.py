@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 import uuid
 
 from tests.lib import hivetest
@@ -416,15 +417,31 @@ class Pods(ClusterTest):
 
     def test_container_restart_and_pod_delete(self):
         pod, = self.run_pods(self.node.pod_manifest("restart"))
-        a = self.start_agent(pod_policy("restart", ["/etc/app/secret"]))
+        port = hivetest.free_port()
+        a = self.start_agent(pod_policy("restart", ["/etc/app/secret"]),
+                             config=f"[metrics]\nlisten = 127.0.0.1:{port}\n")
+
+        def discovery():
+            page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+            s = hivetest.metrics_samples(page)
+            return {k: s[(f"hive_pod_discovery_seconds_{k}", labels)]
+                    for k, labels in (("count", frozenset()), ("sum", frozenset()),
+                                      ("bucket", frozenset({("le", "+Inf")})))}
         old_id = self.node.container_id(pod, "app")
         self.wait_exec_logged(a, "restart", "app", "/etc/app/secret", container_id=old_id)
+        # Running before the agent: its discovery is not a figure.
+        self.assertEqual(discovery()["count"], 0)
         for pid in self.node.container_pids(pod, "app"):
             os.kill(pid, 9)
         pod = self.node.wait_running("restart", unlike=[old_id])
         new_id = self.node.container_id(pod, "app")
         self.assertNotEqual(new_id, old_id)
         self.wait_exec_logged(a, "restart", "app", "/etc/app/secret", container_id=new_id)
+        # The restarted container was watched some time after its start.
+        d = discovery()
+        self.assertEqual((d["count"], d["bucket"]), (1, 1))
+        self.assertGreater(d["sum"], 0)
+        print(f"# restarted container watched {d['sum']:.3f} s after its first process started")
         # Only the new container's entry. (Its file may even have the old
         # one's (dev, inode): overlayfs reports the image layer's inode
         # number, and the new mount may get the old one's device number.)

@@ -615,6 +615,19 @@ static void scenario(const char *mode_name)
 	       mode_name, "unwatched file is silent (a later watched read is seen)");
 	report(lineage_is_self(control), mode_name, "a read names the reader's parent, this program, first of its ancestors");
 
+	/* How full the ring is, as the metrics read it: an event waits there
+	 * until the agent reads it, and no longer. */
+	p = child_open(DIR_ "/secret", O_RDONLY);
+	{
+		uint64_t waiting = loader_ring_used(l);
+
+		drain(l, 300);
+		snprintf(what, sizeof(what), "ring buffer use: %llu bytes before reading, %llu after",
+			 (unsigned long long)waiting, (unsigned long long)loader_ring_used(l));
+		report(waiting >= sizeof(struct hive_event) && loader_ring_used(l) == 0 && seen(p, 1, HIVE_MAY_READ, self_exe),
+		       mode_name, what);
+	}
+
 	/* A read refused with EACCES: inode_permission() runs, and is seen; the
 	 * syscall-exit fallback sees only opens that succeeded (README). */
 	p = child_open_as(DIR_ "/secret", O_RDONLY, 65534, &status);

@@ -94,6 +94,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def metrics_samples(page):
+    """{(name, frozenset(labels)): value} of a Prometheus exposition page."""
+    out = {}
+    for line in page.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$', line)
+        assert m, line
+        labels = frozenset(re.findall(r'([a-zA-Z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
 def stat_dev(path):
     """The device stat() reports, as MAJ:MIN."""
     st = os.stat(path)

@@ -30,6 +30,32 @@ static void test_exposition(void)
 	free(text);
 }
 
+static void test_histogram(void)
+{
+	static const double bounds[] = { 0.1, 1 };
+	struct histogram h;
+	struct expo e = {};
+	char *text;
+	int error;
+
+	histogram_init(&h, bounds, 2);
+	histogram_observe(&h, 0.1); /* on a bound: in its bucket */
+	histogram_observe(&h, 0.5);
+	histogram_observe(&h, 0.75);
+	histogram_observe(&h, 7);
+	expo_histogram(&e, "hive_t_seconds", "Took.", &h);
+	text = expo_finish(&e, &error);
+	CHECK(text && error == 0);
+	CHECK_STREQ(text, "# HELP hive_t_seconds Took.\n# TYPE hive_t_seconds histogram\n"
+			  "hive_t_seconds_bucket{le=\"0.1\"} 1\nhive_t_seconds_bucket{le=\"1\"} 3\n"
+			  "hive_t_seconds_bucket{le=\"+Inf\"} 4\nhive_t_seconds_sum 8.35\nhive_t_seconds_count 4\n");
+	free(text);
+	histogram_init(&h, histogram_seconds_bounds, histogram_seconds_n_bounds);
+	CHECK(h.n_bounds == histogram_seconds_n_bounds && h.n_bounds <= HISTOGRAM_BUCKETS_MAX);
+	for (size_t i = 1; i < h.n_bounds; i++)
+		CHECK(h.bounds[i - 1] < h.bounds[i]);
+}
+
 static void test_listen(void)
 {
 	static const char *const bad[] = { "", "9464", ":9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:0",
@@ -53,6 +79,7 @@ static void test_listen(void)
 int main(void)
 {
 	RUN(test_exposition);
+	RUN(test_histogram);
 	RUN(test_listen);
 	return TAP_END();
 }
