@@ -236,10 +236,13 @@ class Pods(ClusterTest):
         self.wait_exec_logged(a, "follow", "app", "/etc/app/secret", path="/etc/app/secret")
         for path, how, said in (("/etc/app/secret", "echo v2 > {0}.new && mv {0}.new {0}", "Followed"),
                                 ("/data/later", "echo x > {0}", "Watching")):
-            before = len(a.matching(comm="cat", path=path, proc_pod="follow"))
+            # The read: the shell that made the file may be "cat" by the
+            # time its create record is written (it execs its last
+            # command, and fanotify's records name the process from /proc).
+            read = dict(comm="cat", path=path, proc_pod="follow", access=["read"])
+            before = len(a.matching(**read))
             self.node.exec("follow", "app", "sh", "-c", how.format(path) + f" && cat {path}")
-            record = wait_until(lambda: a.matching(comm="cat", path=path, proc_pod="follow")[before:], 10,
-                                what=f"the read of {path}")[0]
+            record = wait_until(lambda: a.matching(**read)[before:], 10, what=f"the read of {path}")[0]
             a.wait_log(f"{said} {path} (policy follow) in pod default/follow container app: "
                        f"inode {record['inode']} ", timeout=5)
 
