@@ -382,27 +382,3 @@ int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *re
 		}
 	return -ESRCH;
 }
-
-int cgroup_process_start_usec(pid_t pid, uint64_t *ret)
-{
-	_cleanup_(freep) char *stat = NULL;
-	unsigned long long ticks;
-	long hz = sysconf(_SC_CLK_TCK);
-	const char *end;
-	char path[64];
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	r = read_small_file(path, 1 << 16, &stat, NULL);
-	if (r < 0)
-		return r;
-	/* After "pid (comm)", comm holding anything: state is field 3,
-	 * starttime field 22. */
-	end = strrchr(stat, ')');
-	if (!end || hz <= 0 ||
-	    sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &ticks) != 1)
-		return -EBADMSG;
-	*ret = ticks * USEC_PER_SEC / (unsigned long long)hz;
-	return 0;
-}

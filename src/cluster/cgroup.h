@@ -76,8 +76,4 @@ bool cgroup_file_names_container(const char *text, const char *id);
  */
 int cgroup_open_container_root(const char *cgroup_dir, const char *id, pid_t *ret_pid, pid_t *ret_chrooted);
 
-/* When process pid started, in CLOCK_BOOTTIME microseconds (the clock
- * ticks /proc counts in: 10 ms). */
-int cgroup_process_start_usec(pid_t pid, uint64_t *ret);
-
 #endif

@@ -15,6 +15,7 @@
 #include "shared/histogram.h"
 #include "shared/json.h"
 #include "shared/log.h"
+#include "shared/proc-stat.h"
 #include "shared/message-id.h"
 #include "shared/names.h"
 #include "watch/dir-events.h"
@@ -374,7 +375,7 @@ static void discovered(struct pod_source *s, struct container *c)
 	c->timed = true;
 	if (!s->listed) /* found in the first list: it ran before the agent */
 		return;
-	if (cgroup_process_start_usec(c->pid, &started) < 0 || started > now)
+	if (proc_start_usec(c->pid, &started) < 0 || started > now)
 		return;
 	histogram_observe(&s->discovery, (double)(now - started) / USEC_PER_SEC);
 }

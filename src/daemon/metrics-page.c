@@ -19,6 +19,7 @@
 #include "metrics/exposition.h"
 #include "output/record.h"
 #include "shared/macro.h"
+#include "shared/proc-stat.h"
 #include "watch/watch.h"
 
 static void gauge(struct expo *e, const char *name, const char *help, uint64_t value)
@@ -161,25 +162,14 @@ static void api(struct expo *e, const struct metrics_sources *s)
 /* The usual process_* metrics, from /proc/self. */
 static void process(struct expo *e)
 {
-	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
-	long long rss = 0;
 	long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
 	struct timespec now, boot;
 	struct rlimit lim = {};
+	struct proc_stat st;
 	uint64_t fds = 0;
-	char buf[1024], *p;
-	FILE *f = fopen("/proc/self/stat", "re");
 	DIR *d;
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
 
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	/* After the command name, which may hold anything: from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %llu "
-				"%lld",
-			 &utime, &stime, &start, &vsize, &rss) != 5)
+	if (proc_stat_read(0, &st) < 0)
 		return;
 	if ((d = opendir("/proc/self/fd"))) {
 		while (readdir(d))
@@ -191,14 +181,14 @@ static void process(struct expo *e)
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_BOOTTIME, &boot);
 	expo_family(e, "process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.");
-	expo_double(e, "process_cpu_seconds_total", NULL, (double)(utime + stime) / tick);
-	gauge(e, "process_resident_memory_bytes", "Resident memory size in bytes.", (uint64_t)rss * page);
-	gauge(e, "process_virtual_memory_bytes", "Virtual memory size in bytes.", vsize);
+	expo_double(e, "process_cpu_seconds_total", NULL, (double)(st.utime + st.stime) / tick);
+	gauge(e, "process_resident_memory_bytes", "Resident memory size in bytes.", (uint64_t)st.rss * page);
+	gauge(e, "process_virtual_memory_bytes", "Virtual memory size in bytes.", st.vsize);
 	gauge(e, "process_open_fds", "Number of open file descriptors.", fds);
 	gauge(e, "process_max_fds", "Maximum number of open file descriptors.", lim.rlim_cur);
 	expo_family(e, "process_start_time_seconds", "gauge", "Start time of the process since the epoch, in seconds.");
 	expo_double(e, "process_start_time_seconds", NULL,
-		    (double)now.tv_sec + now.tv_nsec / 1e9 - (boot.tv_sec + boot.tv_nsec / 1e9) + (double)start / tick);
+		    (double)now.tv_sec + now.tv_nsec / 1e9 - (boot.tv_sec + boot.tv_nsec / 1e9) + (double)st.start / tick);
 }
 
 char *metrics_page(const struct metrics_sources *s, int *error)

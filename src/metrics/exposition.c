@@ -92,11 +92,27 @@ void expo_u64(struct expo *e, const char *name, const char *const *labels, uint6
 	appendf(e, " %" PRIu64 "\n", value);
 }
 
+/* The shortest decimal that reads back as the same double, as Prometheus's
+ * own clients write it: a fixed precision either loses digits (a start time
+ * in seconds since 1970 has ten before the point) or prints 0.1 as
+ * 0.10000000000000001. */
+static void format_double(char buf[static 32], double value)
+{
+	for (int precision = 1; precision <= 17; precision++) {
+		snprintf(buf, 32, "%.*g", precision, value);
+		if (strtod(buf, NULL) == value)
+			return;
+	}
+}
+
 void expo_double(struct expo *e, const char *name, const char *const *labels, double value)
 {
+	char text[32];
+
 	append(e, name, strlen(name));
 	labels_out(e, labels);
-	appendf(e, " %.9g\n", value);
+	format_double(text, value);
+	appendf(e, " %s\n", text);
 }
 
 void expo_histogram(struct expo *e, const char *name, const char *help, const struct histogram *h)
@@ -108,7 +124,7 @@ void expo_histogram(struct expo *e, const char *name, const char *help, const st
 	snprintf(sample, sizeof(sample), "%s_bucket", name);
 	for (size_t i = 0; i < h->n_bounds; i++) {
 		cumulative += h->counts[i];
-		snprintf(le, sizeof(le), "%.9g", h->bounds[i]);
+		format_double(le, h->bounds[i]);
 		expo_u64(e, sample, (const char *const[]){ "le", le, NULL }, cumulative);
 	}
 	expo_u64(e, sample, (const char *const[]){ "le", "+Inf", NULL }, h->count);

@@ -10,6 +10,7 @@
 #include "shared/fileio.h"
 #include "shared/macro.h"
 #include "shared/mountinfo.h"
+#include "shared/proc-stat.h"
 #include "watch/proc-who.h"
 
 static int keep_cgroup2(const struct mount_entry *m, void *userdata)
@@ -46,18 +47,14 @@ static uint32_t proc_id(uint32_t tid, const char *name)
  * device number, for the kinds that name themselves by it. */
 static void proc_login(uint32_t tid, struct hive_event *ev)
 {
-	_cleanup_(freep) char *stat = NULL;
-	unsigned tty_nr = 0, major, minor;
-	char path[64];
-	const char *end;
+	unsigned tty_nr, major, minor;
+	struct proc_stat st;
 
 	ev->auid = proc_id(tid, "loginuid");
 	ev->sessionid = proc_id(tid, "sessionid");
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", tid);
-	/* pid (comm) state ppid pgrp session tty_nr: comm may hold anything. */
-	if (read_small_file(path, 1 << 16, &stat, NULL) < 0 || !(end = strrchr(stat, ')')) ||
-	    sscanf(end + 1, " %*c %*d %*d %*d %u", &tty_nr) != 1 || tty_nr == 0)
+	if (proc_stat_read((pid_t)tid, &st) < 0 || st.tty_nr == 0)
 		return;
+	tty_nr = st.tty_nr;
 	major = (tty_nr >> 8) & 0xfff;
 	minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
 	if (major >= 136 && major <= 143)
@@ -68,20 +65,19 @@ static void proc_login(uint32_t tid, struct hive_event *ev)
 		snprintf(ev->tty, sizeof(ev->tty), "ttyS%u", minor - 64);
 }
 
-/* Process pid's name and parent from /proc/PID/stat ("pid (comm) state
- * ppid": comm may hold anything, parentheses too), and whether it is its
+/* Process pid's name and parent from /proc/PID/stat, and whether it is its
  * pid namespace's init (status's NSpid ends in 1). False when gone. */
 static bool proc_parent(uint32_t pid, char comm[static HIVE_COMM_LEN], uint32_t *ret_ppid, bool *ret_init)
 {
-	_cleanup_(freep) char *stat = NULL, *status = NULL;
-	const char *open, *close, *nspid;
+	_cleanup_(freep) char *status = NULL;
+	struct proc_stat st;
+	const char *nspid;
 	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", pid);
-	if (read_small_file(path, 1 << 16, &stat, NULL) < 0 || !(open = strchr(stat, '(')) ||
-	    !(close = strrchr(stat, ')')) || close < open || sscanf(close + 1, " %*c %" SCNu32, ret_ppid) != 1)
+	if (proc_stat_read((pid_t)pid, &st) < 0)
 		return false;
-	snprintf(comm, HIVE_COMM_LEN, "%.*s", (int)(close - open - 1), open + 1);
+	*ret_ppid = st.ppid;
+	snprintf(comm, HIVE_COMM_LEN, "%s", st.comm);
 	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/status", pid);
 	*ret_init = false;
 	/* "NSpid:\t4242\t1": its number in each namespace, its own last. */

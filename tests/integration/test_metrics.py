@@ -71,6 +71,7 @@ class Metrics(unittest.TestCase):
         wait_until(lambda: len(h.matching(path=path)) >= before + n, 10, what=f"{n} records of {path}")
 
     def test_page_counts_what_the_test_did_and_passes_promtool(self):
+        started = time.time()
         h = self.start()
         self.reads(h, 100)
         status, page = get(self.url)
@@ -79,7 +80,10 @@ class Metrics(unittest.TestCase):
         self.assertEqual(value(page, "hive_accesses_total", policy="m", access="read", outcome="suppressed"), 0)
         self.assertEqual(value(page, "hive_role", role="standalone"), 1)
         self.assertEqual(value(page, "hive_watch_entries", source="host"), 1)
+        # From /proc/self/stat, read after the command name.
         self.assertGreater(value(page, "process_resident_memory_bytes"), 0)
+        self.assertGreater(value(page, "process_virtual_memory_bytes"), value(page, "process_resident_memory_bytes"))
+        self.assertLess(abs(value(page, "process_start_time_seconds") - started), 2)
         build = [k for k in metrics_samples(page) if k[0] == "hive_build_info"][0]
         self.assertEqual({n for n, _ in build[1]}, {"version", "attach_mode", "kernel"})
         # The same figures as the status line (and hivectl status).

@@ -22,11 +22,14 @@ static void test_exposition(void)
 		 18446744073709551615ULL);
 	expo_u64(&e, "hive_y", NULL, 0);
 	expo_double(&e, "hive_z", NULL, 1.5);
+	/* Every digit of a start time kept; no tail of binary noise. */
+	expo_double(&e, "hive_t", NULL, 1796521035.17);
+	expo_double(&e, "hive_u", NULL, 0.1);
 	text = expo_finish(&e, &error);
 	CHECK(text && error == 0);
 	CHECK_STREQ(text, "# HELP hive_x_total An example.\n# TYPE hive_x_total counter\n"
 			  "hive_x_total{policy=\"a\\\"b\\\\c\\nd\",access=\"read\"} 18446744073709551615\n"
-			  "hive_y 0\nhive_z 1.5\n");
+			  "hive_y 0\nhive_z 1.5\nhive_t 1796521035.17\nhive_u 0.1\n");
 	free(text);
 }
 
