@@ -197,8 +197,9 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	cJSON *o, *access;
 
 	/* Shared: another node's. Without a file: only a name is watched, which
-	 * a co-located loader cannot use (and the CRD wants an inode). */
-	if (e->shared || !e->has_file || watch_entry_is_tenants(e) != b->tenants)
+	 * a co-located loader cannot use (and the CRD wants an inode). A
+	 * filter's executable: no access of it is watched. */
+	if (e->shared || !e->has_file || e->executable || watch_entry_is_tenants(e) != b->tenants)
 		return 0;
 	if (b->n >= NODEWATCH_MAX_ENTRIES) {
 		b->skipped++;

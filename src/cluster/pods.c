@@ -130,17 +130,32 @@ static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
 	free(p);
 }
 
-static int add_item(struct pod *p, struct container *c, const struct policy *policy, const char *path)
+struct new_item {
+	struct pod *pod;
+	struct container *container;
+};
+
+static struct watch_item *add_item(void *userdata)
 {
+	struct new_item *a = userdata;
+	struct pod *p = a->pod;
 	struct pod_item *grown = realloc(p->items, (p->n_items + 1) * sizeof(*grown)), *pi;
 
 	if (!grown)
-		return -ENOMEM;
+		return NULL;
 	p->items = grown;
 	pi = &grown[p->n_items++];
-	*pi = (struct pod_item){ .container = c };
-	return watch_item_init(&pi->item, policy, path, watch_key("pod", p->info->uid, c->status->name, policy->id,
-								   path, NULL));
+	*pi = (struct pod_item){ .container = a->container };
+	return &pi->item;
+}
+
+static int add_items(struct pod *p, struct container *c, const struct policy *policy)
+{
+	_cleanup_(freep) char *scope = watch_key("pod", p->info->uid, c->status->name, policy->id, NULL);
+
+	if (!scope)
+		return -ENOMEM;
+	return watch_items_of_policy(policy, scope, add_item, &(struct new_item){ .pod = p, .container = c });
 }
 
 /* The pod's containers and the items its policies select in them. Takes
@@ -176,8 +191,7 @@ static int pod_build(struct pod_source *s, struct pod_info *info, struct pod **r
 		for (size_t i = 0; i < p->n_containers && r >= 0; i++) {
 			if (!selection_matches_container(policy, p->containers[i].status->name, p->containers[i].status->kind))
 				continue;
-			for (size_t j = 0; j < policy->n_paths && r >= 0; j++)
-				r = add_item(p, &p->containers[i], policy, policy->paths[j]);
+			r = add_items(p, &p->containers[i], policy);
 		}
 	}
 	if (r >= 0 && info->owner.kind && !(p->held = strdup(info->owner.uid)))
@@ -416,12 +430,13 @@ static void resolve_item(struct pod_source *s, struct pod *p, struct pod_item *p
 	}
 	kernel_dev_to_string(f.file.dev, dev);
 	log_full(via_symlink ? LOG_NOTICE : LOG_INFO, "%s %s (policy %s) in pod %s/%s container %s%s: inode %llu on %s.",
-		 item->present ? "Followed" : "Watching", item->path, item->policy, p->info->namespace, p->info->name,
+		 watch_item_found_verb(item), item->path, item->policy, p->info->namespace, p->info->name,
 		 c->status->name, via_symlink ? " through a symlink inside the container (resolved within its root)" : "",
 		 (unsigned long long)f.file.ino, dev);
 	item_target(s, p, pi, &place, &t);
 	watch_item_watch(&pi->item, &t, &f);
-	discovered(s, pi->container);
+	if (!item->executable) /* a filter's: no file of the container is watched by it */
+		discovered(s, pi->container);
 	item_follow(s, p, pi, f.fd, root_fd);
 	close(f.fd);
 }

@@ -52,6 +52,8 @@ const struct figure figures[] = {
 	  NULL, NULL, AT(ring_used), 't' },
 	{ "Unmatched", "Events for files no longer watched", "hive_events_unmatched_total", FIGURE_COUNTER,
 	  "Events for files no longer watched when they were read.", NULL, NULL, AT(unmatched), 't' },
+	/* Per policy and kind in hive_accesses_total{outcome="excepted"}. */
+	{ "Excepted", "Records excepted by process filters", NULL, FIGURE_COUNTER, NULL, NULL, NULL, AT(excepted), 't' },
 	{ "LeaseTransitions", "Lease transitions", "hive_lease_transitions_total", FIGURE_COUNTER,
 	  "Times this agent became its kernel's loader or stopped being it.", NULL, NULL, AT(lease_transitions), 't' },
 };

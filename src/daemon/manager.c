@@ -169,6 +169,7 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.records = record_counters(m->recorder)->records,
 		.output_errors = record_counters(m->recorder)->output_errors,
 		.unmatched = record_counters(m->recorder)->unmatched,
+		.excepted = record_counters(m->recorder)->excepted,
 		.lease_transitions = m->lease_transitions,
 		.last_reload_failed = m->reload_failed,
 		.reloads_applied = m->reloads_applied,
@@ -220,11 +221,13 @@ static void report_stats(struct manager *m, bool final)
 		return;
 	log_id(st.dropped > m->reported.dropped ? LOG_WARNING : LOG_INFO, HIVE_MESSAGE_STATS,
 	       "%sStats: %llu accesses matched, %llu records written, %llu suppressed, %llu dropped "
-	       "(ring buffer full), %llu for removed watches, %llu aggregated, %llu hook runs missed.",
+	       "(ring buffer full), %llu for removed watches, %llu aggregated, %llu hook runs missed, %llu excepted by "
+	       "process filters.",
 	       final ? "Final " : "", (unsigned long long)st.matched,
 	       (unsigned long long)record_counters(m->recorder)->records, (unsigned long long)st.suppressed,
 	       (unsigned long long)st.dropped, (unsigned long long)record_counters(m->recorder)->unmatched,
-	       (unsigned long long)record_counters(m->recorder)->aggregated, (unsigned long long)st.missed);
+	       (unsigned long long)record_counters(m->recorder)->aggregated, (unsigned long long)st.missed,
+	       (unsigned long long)record_counters(m->recorder)->excepted);
 	if (st.missed > m->reported.missed)
 		log_id(LOG_WARNING, HIVE_MESSAGE_MISSED,
 		       "The kernel skipped %llu runs of the access hooks (%llu in all): it skips a run on a CPU "

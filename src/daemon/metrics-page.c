@@ -108,8 +108,8 @@ static void figures_out(struct expo *e, const struct metrics_sources *s)
 
 static void one_outcome(const char *policy, const char *access, const struct record_outcomes *o, void *userdata)
 {
-	static const char *const names[] = { "recorded", "suppressed", "folded", "aggregated" };
-	const uint64_t values[] = { o->recorded, o->suppressed, o->folded, o->aggregated };
+	static const char *const names[] = { "recorded", "suppressed", "folded", "aggregated", "excepted" };
+	const uint64_t values[] = { o->recorded, o->suppressed, o->folded, o->aggregated, o->excepted };
 	struct expo *e = userdata;
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -122,7 +122,8 @@ static void accesses(struct expo *e, const struct metrics_sources *s)
 	expo_family(e, "hive_accesses_total", "counter",
 		    "Accesses to watched files by policy, kind and outcome: recorded (a record of its own), "
 		    "suppressed (counted in a record's HIVE_SUPPRESSED), folded (reported by a folded record after its "
-		    "window), aggregated (in an aggregated record), dropped (the ring buffer was full: no policy or kind "
+		    "window), aggregated (in an aggregated record), excepted (no record: the policy's \"only\" or \"except\" "
+		    "left the process out), dropped (the ring buffer was full: no policy or kind "
 		    "known).");
 	record_outcomes_foreach(s->recorder, one_outcome, e);
 	expo_u64(e, "hive_accesses_total",

@@ -10,6 +10,7 @@
 #include "output/output.h"
 #include "output/record.h"
 #include "output/users.h"
+#include "watch/process-filter.h"
 #include "shared/abi.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
@@ -188,7 +189,8 @@ static struct record_outcomes *outcomes_of(struct recorder *r, const char *polic
 	return &o->o;
 }
 
-static void count_outcome(struct recorder *r, const struct watch_entry *e, const struct hive_event *ev)
+static void count_outcome(struct recorder *r, const struct watch_entry *e, const struct hive_event *ev,
+			  bool excepted)
 {
 	uint64_t n = (uint64_t)ev->suppressed + 1;
 
@@ -197,7 +199,9 @@ static void count_outcome(struct recorder *r, const struct watch_entry *e, const
 
 		if (!(ev->mask & e->access & access_bit(i)) || !(o = outcomes_of(r, e->policy, access_bit(i))))
 			continue;
-		if (ev->flags & HIVE_EVENT_AGGREGATED)
+		if (excepted)
+			o->excepted += n;
+		else if (ev->flags & HIVE_EVENT_AGGREGATED)
 			o->aggregated += n;
 		else if (ev->flags & HIVE_EVENT_FOLDED)
 			o->folded += n;
@@ -245,6 +249,40 @@ static const char *tree_path(const struct watch_entry *e, const struct hive_ext 
 	return buf;
 }
 
+struct running {
+	const struct recorder *r;
+	const struct watch_entry *e;
+	const struct hive_watch_key *exe;
+};
+
+/* Whether the process runs the file a filter's executable path leads to,
+ * as its entry says now. A generation of 0 is unknown (read from /proc, not
+ * by the hooks): number and device then tell, a process's executable being
+ * a file alive at the same time as the entry's. */
+static bool runs(const char *executable, void *userdata)
+{
+	const struct running *x = userdata;
+	_cleanup_(freep) char *key = watch_executable_key(x->e->filter_scope, executable);
+	const struct watch_entry *f = key ? watch_set_get(x->r->o.watches, key) : NULL;
+
+	return f && f->has_file && f->file.ino == x->exe->ino && f->file.dev == x->exe->dev &&
+	       (x->exe->gen == 0 || f->file.gen == x->exe->gen);
+}
+
+/* Whether entry e's policy is about the process of the record. */
+static bool admitted(const struct recorder *r, const struct watch_entry *e, const struct access_record *rec)
+{
+	struct running x = { .r = r, .e = e, .exe = &rec->event->exe_file };
+
+	return process_filter_admits(e->filter, &(struct process_subject){
+							 .uid = rec->event->uid,
+							 .auid = rec->event->auid,
+							 .container = rec->proc.container,
+							 .runs = runs,
+							 .userdata = &x,
+						 });
+}
+
 void record_event(struct recorder *r, const struct hive_event *raw, const char *attach, bool remember)
 {
 	const struct watch_inode *inode;
@@ -279,6 +317,11 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 			fill(r, ev, attach, &rec);
 			filled = true;
 		}
+		if (e->filter && !admitted(r, e, &rec)) {
+			r->counters.excepted++;
+			count_outcome(r, e, ev, true);
+			continue;
+		}
 		rec.entry = e;
 		rec.pod = (struct watch_place){};
 		if (e->pod_uid && r->o.pod_place)
@@ -292,6 +335,6 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 			continue;
 		}
 		r->counters.records++;
-		count_outcome(r, e, ev);
+		count_outcome(r, e, ev, false);
 	}
 }

@@ -82,6 +82,7 @@ struct recorder_counters {
 	uint64_t unmatched;     /* events for inodes no longer watched */
 	uint64_t output_errors; /* records the output refused */
 	uint64_t aggregated;    /* events of aggregated accesses (HIVE_EVENT_AGGREGATED) */
+	uint64_t excepted;      /* records not made: the policy's process filter excepted the process */
 };
 
 /*
@@ -89,11 +90,12 @@ struct recorder_counters {
  * say (the kernel's drops name no policy: loader_stats): an access of its
  * own record (recorded), one counted in a record's HIVE_SUPPRESSED
  * (suppressed), one a folded record reports after its window (folded), one
- * of an aggregated record (aggregated). An access of several kinds (an
- * open for reading and writing) counts once under each.
+ * of an aggregated record (aggregated), one of a process the policy's
+ * process filter is not about (excepted: no record). An access of several
+ * kinds (an open for reading and writing) counts once under each.
  */
 struct record_outcomes {
-	uint64_t recorded, suppressed, folded, aggregated;
+	uint64_t recorded, suppressed, folded, aggregated, excepted;
 };
 typedef void (*record_outcomes_fn)(const char *policy, const char *access, const struct record_outcomes *o,
 				   void *userdata);

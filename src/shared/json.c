@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -173,6 +175,48 @@ int json_dispatch_strv(const struct json_field *f, const cJSON *v, void *target,
 		}
 	}
 	*(char ***)((char *)target + f->offset) = list;
+	*(size_t *)((char *)target + f->count_offset) = n;
+	return 0;
+}
+
+int json_dispatch_u32v(const struct json_field *f, const cJSON *v, void *target, const char *field,
+		       const struct json_context *c)
+{
+	char item[FIELD_MAX];
+	uint32_t *list;
+	size_t n = 0;
+	int size;
+
+	if (!cJSON_IsArray(v))
+		return json_fail(c, field, "must be an array of numbers, got %s", json_type_name(v));
+	size = cJSON_GetArraySize(v);
+	if (size == 0)
+		return json_fail(c, field, "must not be empty");
+	if ((size_t)size > f->max)
+		return json_fail(c, field, "has %d entries, at most %zu are allowed", size, f->max);
+	list = calloc(size, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (const cJSON *e = v->child; e; e = e->next, n++) {
+		double d = cJSON_IsNumber(e) ? e->valuedouble : -1;
+		int r = 0;
+
+		snprintf(item, sizeof(item), "%s[%zu]", field, n);
+		/* (uint32_t)-1 is the kernel's "none" (an unset loginuid). */
+		if (!cJSON_IsNumber(e))
+			r = json_fail(c, item, "must be a number, got %s", json_type_name(e));
+		else if (d < 0 || d >= (double)UINT32_MAX || d != (double)(uint32_t)d)
+			r = json_fail(c, item, "must be a whole number from 0 to %u, got %g", UINT32_MAX - 1, d);
+		for (size_t i = 0; r >= 0 && i < n; i++)
+			if (list[i] == (uint32_t)d)
+				r = json_fail(c, item, "%u is listed twice", (uint32_t)d);
+		if (r < 0) {
+			free(list);
+			return r;
+		}
+		list[n] = (uint32_t)d;
+	}
+	*(uint32_t **)((char *)target + f->offset) = list;
 	*(size_t *)((char *)target + f->count_offset) = n;
 	return 0;
 }

@@ -79,6 +79,8 @@ int json_dispatch_string(const struct json_field *f, const cJSON *v, void *targe
 			 const struct json_context *c); /* char *, checked by f->check */
 int json_dispatch_strv(const struct json_field *f, const cJSON *v, void *target, const char *field,
 		       const struct json_context *c); /* char ** and its count: up to f->max distinct strings */
+int json_dispatch_u32v(const struct json_field *f, const cJSON *v, void *target, const char *field,
+		       const struct json_context *c); /* uint32_t * and its count: up to f->max distinct numbers */
 int json_dispatch_object(const struct json_field *f, const cJSON *v, void *target, const char *field,
 			 const struct json_context *c); /* a struct, by the spec in f->data */
 int json_dispatch_object_array(const struct json_field *f, const cJSON *v, void *target, const char *field,

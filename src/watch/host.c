@@ -229,10 +229,11 @@ static void resolve_failed(struct host_source *h, struct host_item *hi, int erro
 				  "seccomp filter such as systemd's RestrictSUIDSGID=).",
 				  item->path);
 		else if (error == -ENOENT)
-			log_info("Host path %s (policy %s) does not exist%s, watching for it to appear.", item->path,
-				 item->policy, was_present ? " any more" : "");
+			log_info("Host %s %s (policy %s) does not exist%s, watching for it to appear.",
+				 watch_item_what(item), item->path, item->policy, was_present ? " any more" : "");
 		else
-			log_warning_errno(error, "Cannot resolve host path %s (policy %s): %m", item->path, item->policy);
+			log_warning_errno(error, "Cannot resolve host %s %s (policy %s): %m", watch_item_what(item),
+					  item->path, item->policy);
 	}
 }
 
@@ -269,10 +270,10 @@ static void describe_move(struct host_item *hi, const struct watch_item_found *f
 		       (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev), via);
 	} else if (real)
 		log_full(volume_update ? LOG_INFO : LOG_NOTICE, "%s %s (policy %s)%s: the file is %s, inode %llu on %u:%u.",
-			 item->present ? "Followed" : "Watching", shown, item->policy, via, now,
+			 watch_item_found_verb(item), shown, item->policy, via, now,
 			 (unsigned long long)file->ino, kernel_dev_major(file->dev), kernel_dev_minor(file->dev));
 	else
-		log_info("%s %s (policy %s): inode %llu on %u:%u.", item->present ? "Followed" : "Watching", shown,
+		log_info("%s %s (policy %s): inode %llu on %u:%u.", watch_item_found_verb(item), shown,
 			 item->policy, (unsigned long long)file->ino, kernel_dev_major(file->dev),
 			 kernel_dev_minor(file->dev));
 	free(hi->real);
@@ -530,32 +531,49 @@ static void carry_over(struct host_item *kept, struct host_item *old)
 		unpin(kept);
 }
 
+struct new_items {
+	struct host_item *items;
+	size_t n, cap;
+};
+
+static struct watch_item *add_item(void *userdata)
+{
+	struct new_items *a = userdata;
+
+	if (a->n == a->cap) {
+		struct host_item *grown = realloc(a->items, MAX(2 * a->cap, 16) * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		a->items = grown;
+		a->cap = MAX(2 * a->cap, 16);
+	}
+	a->items[a->n] = (struct host_item){ .pinned_fd = -1 };
+	return &a->items[a->n++].item;
+}
+
 int host_source_apply(struct host_source *h, const struct policy_set *policies)
 {
-	struct host_item *items = NULL;
+	struct new_items a = {};
+	struct host_item *items;
 	struct hashmap *by_key = NULL;
-	size_t n = 0, cap = 0, same;
+	size_t n, same;
 
 	for (size_t i = 0; i < policies->n; i++) {
 		const struct policy *p = &policies->policies[i];
+		_cleanup_(freep) char *scope = NULL;
 
 		if (!p->host)
 			continue;
-		for (size_t j = 0; j < p->n_paths; j++) {
-			if (n == cap) {
-				struct host_item *grown = realloc(items, MAX(2 * cap, 16) * sizeof(*items));
-
-				if (!grown)
-					goto oom;
-				items = grown;
-				cap = MAX(2 * cap, 16);
-			}
-			items[n] = (struct host_item){ .pinned_fd = -1 };
-			if (watch_item_init(&items[n++].item, p, p->paths[j],
-					    watch_key("host", p->id, p->paths[j], NULL)) < 0)
-				goto oom;
+		scope = watch_key("host", p->id, NULL);
+		if (!scope || watch_items_of_policy(p, scope, add_item, &a) < 0) {
+			items = a.items;
+			n = a.n;
+			goto oom;
 		}
 	}
+	items = a.items;
+	n = a.n;
 
 	/* Carry over what is known about paths that stay, drop the others. A
 	 * reload that changes nothing keeps the order: matched in place; the

@@ -100,14 +100,16 @@ static struct watch_file_life *life_new(const struct watch_item_target *t, int f
 	return life;
 }
 
-int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key)
+int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, const char *scope)
 {
 	size_t root_len = 0;
 	bool tree = policy_path_tree(path, &root_len);
 
 	*item = (struct watch_item){
-		.key = key,
+		.key = watch_key(scope, path, NULL),
+		.scope = strdup(scope),
 		.policy = strdup(p->name),
+		.filter = process_filter_ref(p->filter),
 		.policy_kind = policy_kind_to_string(p->kind),
 		/* A tree is watched at its root directory. */
 		.path = tree ? strndup(path, root_len) : strdup(path),
@@ -115,7 +117,53 @@ int watch_item_init(struct watch_item *item, const struct policy *p, const char 
 		.tree = tree,
 		.follow_symlinks = p->follow_symlinks,
 	};
-	return item->key && item->policy && item->path ? 0 : -ENOMEM;
+	return item->key && item->scope && item->policy && item->path ? 0 : -ENOMEM;
+}
+
+int watch_item_init_executable(struct watch_item *item, const struct policy *p, const char *path,
+			       const char *scope)
+{
+	*item = (struct watch_item){
+		.key = watch_executable_key(scope, path),
+		.scope = strdup(scope),
+		.policy = strdup(p->name),
+		.policy_kind = policy_kind_to_string(p->kind),
+		.path = strdup(path),
+		.executable = true,
+		/* The kernel runs what a symlink leads to (/usr/bin/python3). */
+		.follow_symlinks = true,
+	};
+	return item->key && item->scope && item->policy && item->path ? 0 : -ENOMEM;
+}
+
+struct items_of {
+	const struct policy *p;
+	const char *scope;
+	struct watch_item *(*add)(void *userdata);
+	void *userdata;
+};
+
+static int add_executable(const char *path, void *userdata)
+{
+	struct items_of *o = userdata;
+	struct watch_item *item = o->add(o->userdata);
+
+	return item ? watch_item_init_executable(item, o->p, path, o->scope) : -ENOMEM;
+}
+
+int watch_items_of_policy(const struct policy *p, const char *scope,
+			  struct watch_item *(*add)(void *userdata), void *userdata)
+{
+	struct items_of o = { .p = p, .scope = scope, .add = add, .userdata = userdata };
+
+	for (size_t j = 0; j < p->n_paths; j++) {
+		struct watch_item *item = add(userdata);
+		int r = item ? watch_item_init(item, p, p->paths[j], scope) : -ENOMEM;
+
+		if (r < 0)
+			return r;
+	}
+	return process_filter_foreach_executable(p->filter, add_executable, &o);
 }
 
 void watch_item_done(struct watch_item *item)
@@ -126,14 +174,17 @@ void watch_item_done(struct watch_item *item)
 		life_free(item->away[i], false);
 	life_free(item->name_dir, false);
 	free(item->key);
+	free(item->scope);
 	free(item->policy);
+	process_filter_unref(item->filter);
 	free(item->path);
 	*item = (struct watch_item){};
 }
 
 void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 {
-	bool same_rules = item->access == old->access && item->follow_symlinks == old->follow_symlinks;
+	bool same_rules = item->access == old->access && item->follow_symlinks == old->follow_symlinks &&
+			  process_filter_equal(item->filter, old->filter);
 
 	item->file = old->file;
 	item->stat = old->stat;
@@ -240,6 +291,10 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 	if (e) {
 		e->policy_kind = item->policy_kind;
 		e->tree = item->tree;
+		e->executable = item->executable;
+		e->filter = process_filter_ref(item->filter);
+		if (item->filter && !(e->filter_scope = strdup(item->scope)))
+			e = watch_entry_free(e);
 	}
 	if (!e || (t->place && watch_entry_set_place(e, t->place) < 0) || watch_entry_set_name(e, name) < 0) {
 		watch_entry_free(e);

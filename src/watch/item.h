@@ -53,8 +53,14 @@ struct stat_id {
 #define WATCH_ITEM_AWAY_MAX 4
 
 struct watch_item {
-	char *key; /* in the watch set: see watch_key() */
+	char *key;   /* in the watch set: scope/path, see watch_key() */
+	char *scope; /* "host/POLICY", "pod/UID/CONTAINER/POLICY" */
 	char *policy;
+	/* The policy's process filter: its entries carry it. */
+	struct process_filter *filter;
+	/* An executable of that filter, watched for no access: followed like
+	 * a path, so that the filter knows the file it leads to. */
+	bool executable;
 	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
 	uint32_t access; /* HIVE_MAY_* */
@@ -90,9 +96,33 @@ struct watch_item_target {
 	const struct watch_place *place; /* NULL: a file of the host */
 };
 
-/* The item for path of policy p, keyed key (taken over, also on failure). */
-int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, char *key);
+/* The item for path of policy p in scope ("host/POLICY-ID",
+ * "pod/UID/CONTAINER/POLICY-ID"), keyed scope/path. */
+int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, const char *scope);
+/* The item for executable path of p's process filter in scope, keyed
+ * watch_executable_key(). */
+int watch_item_init_executable(struct watch_item *item, const struct policy *p, const char *path,
+			       const char *scope);
+/* The items of every path and executable of p in scope, appended by add
+ * (which inits the one it returns, or returns NULL when out of memory). */
+int watch_items_of_policy(const struct policy *p, const char *scope,
+			  struct watch_item *(*add)(void *userdata), void *userdata);
 void watch_item_done(struct watch_item *item);
+
+/* "path", or "executable" (of a process filter), for messages. */
+static inline const char *watch_item_what(const struct watch_item *item)
+{
+	return item->executable ? "executable" : "path";
+}
+
+/* How a message says the item found its file: "Watching" the first time,
+ * "Followed" after that; of an executable, so that it reads as one. */
+static inline const char *watch_item_found_verb(const struct watch_item *item)
+{
+	if (item->executable)
+		return item->present ? "Followed executable" : "Watching executable";
+	return item->present ? "Followed" : "Watching";
+}
 
 /*
  * What is known of the same path of the same policy from before (a reload, a

@@ -189,6 +189,62 @@ static int dispatch_selector(const struct json_field *f, const cJSON *v, void *t
 	return json_dispatch_object(f, v, target, field, c);
 }
 
+/* ---- which processes ---- */
+
+/* An executable is a file: a tree or "/" names none. */
+static const char *executable_invalid(const char *s)
+{
+	const char *why = policy_path_invalid(s);
+
+	if (why)
+		return why;
+	if (policy_path_tree(s, &(size_t){ 0 }) || strcmp(s, "/") == 0)
+		return "is a directory: an executable is a file";
+	return NULL;
+}
+
+#define PSET(f) offsetof(struct process_set, f)
+
+static const struct json_field process_set_fields[] = {
+	{ "executables", json_dispatch_strv, PSET(executables), .count_offset = PSET(n_executables),
+	  .max = POLICY_MAX_LIST, .check = executable_invalid },
+	{ "uids", json_dispatch_u32v, PSET(uids), .count_offset = PSET(n_uids), .max = POLICY_MAX_LIST },
+	{ "auids", json_dispatch_u32v, PSET(auids), .count_offset = PSET(n_auids), .max = POLICY_MAX_LIST },
+	{ "containers", json_dispatch_strv, PSET(containers), .count_offset = PSET(n_containers),
+	  .max = POLICY_MAX_LIST, .check = name_invalid },
+	{},
+};
+
+static int verify_process_set(void *target, const char *field, const struct json_context *c)
+{
+	if (process_set_is_empty(target))
+		return json_fail(c, field, "must name processes by at least one of \"executables\", \"uids\", "
+					   "\"auids\", \"containers\"");
+	return 0;
+}
+
+static const struct json_object_spec process_set_spec = {
+	.fields = process_set_fields,
+	.verify = verify_process_set,
+};
+
+/* "only" and "except": one shared filter per policy, made by the first. */
+static int dispatch_process_set(const struct json_field *f, const cJSON *v, void *target, const char *field,
+				const struct json_context *c)
+{
+	struct policy *p = target;
+	int r;
+
+	if (!p->filter && !(p->filter = process_filter_new()))
+		return -ENOMEM;
+	r = json_dispatch_object(f, v, p->filter, field, c);
+	if (r < 0)
+		return r;
+	p->filter->has_only = !process_set_is_empty(&p->filter->only);
+	p->filter->has_except = !process_set_is_empty(&p->filter->except);
+	return 0;
+}
+
 /* ---- the policy ---- */
 
 #define AT(f) offsetof(struct policy, f)
@@ -207,6 +263,8 @@ static const struct json_field policy_fields[] = {
 	{ "podSelector", dispatch_selector, AT(pod_selector), .data = &selector_spec },
 	{ "containers", json_dispatch_strv, AT(containers), .count_offset = AT(n_containers), .max = POLICY_MAX_LIST,
 	  .check = name_invalid },
+	{ "only", dispatch_process_set, offsetof(struct process_filter, only), .data = &process_set_spec },
+	{ "except", dispatch_process_set, offsetof(struct process_filter, except), .data = &process_set_spec },
 	{},
 };
 

@@ -31,6 +31,7 @@ void policy_done(struct policy *p)
 	strv_free(p->namespaces, p->n_namespaces);
 	strv_free(p->containers, p->n_containers);
 	selector_done(&p->pod_selector);
+	process_filter_unref(p->filter);
 	*p = (struct policy){};
 }
 
@@ -102,6 +103,7 @@ static int policy_copy(struct policy *dst, const struct policy *src)
 		.n_namespaces = src->n_namespaces,
 		.has_pod_selector = src->has_pod_selector,
 		.n_containers = src->n_containers,
+		.filter = process_filter_ref(src->filter), /* read-only once parsed */
 	};
 	dst->name = strdup(src->name);
 	dst->id = strdup(src->id);

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "shared/diag.h"
+#include "watch/process-filter.h"
 
 /*
  * Policies: which files to watch, where, for which accesses. They come from
@@ -82,6 +83,9 @@ struct policy {
 	struct label_selector pod_selector;
 	char **containers;
 	size_t n_containers;
+	/* Which processes' accesses it is about ("only", "except"); NULL:
+	 * everyone's. */
+	struct process_filter *filter;
 };
 
 struct policy_set {

@@ -152,10 +152,17 @@ char *watch_key(const char *source, ...)
 	return key;
 }
 
+char *watch_executable_key(const char *scope, const char *path)
+{
+	return watch_key(scope, WATCH_EXECUTABLE_KEY_MARK, path, NULL);
+}
+
 struct watch_entry *watch_entry_free(struct watch_entry *e)
 {
 	if (!e)
 		return NULL;
+	process_filter_unref(e->filter);
+	free(e->filter_scope);
 	free(e->key);
 	free(e->name);
 	free(e->policy);
@@ -206,7 +213,9 @@ bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 	       streq_ptr(a->policy_kind, b->policy_kind) && streq_ptr(a->node, b->node) &&
 	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
 	       streq_ptr(a->pod_uid, b->pod_uid) && streq_ptr(a->container, b->container) &&
-	       streq_ptr(a->container_id, b->container_id) && streq_ptr(a->presence_for, b->presence_for);
+	       streq_ptr(a->container_id, b->container_id) && streq_ptr(a->presence_for, b->presence_for) &&
+	       a->executable == b->executable && process_filter_equal(a->filter, b->filter) &&
+	       streq_ptr(a->filter_scope, b->filter_scope);
 }
 
 int watch_set_new(struct watch_set **ret)

@@ -53,6 +53,13 @@ struct watch_entry {
 	/* This node's presence probe for the lease holder of that name
 	 * (cluster/presence.h): published for it alone to answer. */
 	char *presence_for;
+	/* The executable of a process filter (watch/process-filter.h), not a
+	 * watched file: access is 0, no record is ever made of it. */
+	bool executable;
+	/* Its policy's process filter (NULL: none), and where the filter's
+	 * executables are (watch_executable_key()). */
+	struct process_filter *filter;
+	char *filter_scope;
 	/* The set's slots of its file and its name (0: none); a removed entry
 	 * is still found by them for a while (watch/retired.h). */
 	uint32_t file_id, name_id;
@@ -195,6 +202,12 @@ int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place
 char *watch_key(const char *source, ...) _sentinel_;
 struct watch_entry *watch_entry_free(struct watch_entry *e);
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b);
+
+/* The key of the entry of a process filter's executable path in scope
+ * (see watch_item_init()): scope/MARK/path, the mark a control character
+ * no policy path has. NULL when out of memory. */
+#define WATCH_EXECUTABLE_KEY_MARK "\x1e"
+char *watch_executable_key(const char *scope, const char *path);
 
 /* Between an item's key and what names one of its files kept away (see
  * watch/item.h): a control character, which no policy path has, so no

@@ -345,8 +345,8 @@ class Cluster(ClusterTest):
         after = hivetest.metrics_samples(text)
         self.assertEqual(label_sets(after), label_sets(before))
         accesses = lambda s: [k for k in s if k[0] == "hive_accesses_total"]
-        # read x 4 outcomes for each new policy that was read.
-        self.assertEqual(len(accesses(after)) - len(accesses(before)), (n_policies - 1) * 4)
+        # read x 5 outcomes for each new policy that was read.
+        self.assertEqual(len(accesses(after)) - len(accesses(before)), (n_policies - 1) * 5)
         for word in [ns, "p999", f"{999:064x}", self.files]:
             self.assertNotIn(word, text)
         print(f"# {len(after)} series with {n_policies * 2} policies and {n_pods} pods, {len(before)} with 2 and 1")

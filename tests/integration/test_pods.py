@@ -262,6 +262,26 @@ class Pods(ClusterTest):
         self.node.exec("away", "app", "mv", "/etc/app/s2", "/etc/app/secret")
         self.wait_exec_logged(a, "away", "app", "/etc/app/secret", path="/etc/app/secret")
 
+    def test_process_filters_in_a_container(self):
+        """A pod policy's executables are resolved inside each selected
+        container: its app binary is excepted by inode; a copy of it, and
+        the image's own busybox, are not."""
+        cmd = ["/bin/sh", "-c", "mkdir -p /app /copy && cp /bin/busybox /app/busybox && "
+               "cp /bin/busybox /copy/busybox && exec sleep 1000000"]
+        self.run_pods(self.node.pod_manifest("filtered", command=cmd))
+        a = self.start_agent(pod_policy("filtered", ["/etc/shadow"],
+                                        **{"except": {"executables": ["/app/busybox"], "containers": ["app"]}}))
+        a.wait_log("Watching executable /app/busybox (policy filtered) in pod default/filtered container app",
+                   timeout=20)
+        self.wait_exec_logged(a, "filtered", "app", "/etc/shadow", path="/etc/shadow")
+        self.node.exec("filtered", "app", "/app/busybox", "cat", "/etc/shadow")
+        self.node.exec("filtered", "app", "/copy/busybox", "cat", "/etc/shadow")
+        copy = wait_until(lambda: a.matching(proc_pod="filtered", exe=lambda e: (e or "").endswith("/copy/busybox")),
+                          10, what="the copy's read")[0]
+        self.assertEqual(copy["path"], "/etc/shadow")
+        # Records come in the order of the accesses: the app's would be here.
+        self.assertEqual(a.matching(exe=lambda e: (e or "").endswith("/app/busybox")), [])
+
     def test_a_chrooted_init_does_not_move_the_watch(self):
         """The container's init, which the image controls, chroot()s into a
         decoy tree (keeping the real one within reach): paths are still

@@ -152,6 +152,14 @@ class Policies(ClusterTest):
             (hive_policy("tenant", {"host": True, "paths": ["/x"]}, namespace="default"), 'unknown field "spec.host"'),
             (hive_policy("tenant", {"namespaces": ["kube-system"], "paths": ["/x"]}, namespace="default"),
              'unknown field "spec.namespaces"'),
+            (hive_policy("empty-except", {"host": True, "paths": ["/x"], "except": {}}),
+             "spec.except: Invalid value: 0: spec.except in body should have at least 1 properties"),
+            (hive_policy("bad-uid", {"host": True, "paths": ["/x"], "only": {"uids": [-1]}}),
+             "spec.only.uids[0]: Invalid value: -1"),
+            (hive_policy("tree-exe", {"host": True, "paths": ["/x"], "except": {"executables": ["/usr/**"]}}),
+             "an executable is a file"),
+            (hive_policy("tenant-exe", {"paths": ["/x"], "except": {"executables": ["bin"]}}, namespace="default"),
+             "spec.except.executables[0]"),
         ]
         for obj, message in cases:
             with self.subTest(obj["metadata"]["name"]):
@@ -160,6 +168,24 @@ class Policies(ClusterTest):
                 self.assertIn(message, r.stderr)
         self.assertEqual(self.cluster.kubectl("get", "hivepolicies,hivenamespacedpolicies", "-A", "-o", "name").stdout,
                          "")
+
+    def test_process_filters_of_a_hive_policy(self):
+        """The schema keeps "only" and "except" (a structural schema prunes
+        what it does not list) and the agent applies them."""
+        watched = self.file("watched")
+        reader = os.path.join(self.files, "reader")
+        subprocess.run(["cp", "/usr/bin/head", reader], check=True)
+        h = self.agent("node-a", policies={"c.json": [host_policy("control", self.file("control"))]})
+        self.wait_one_leader()
+        self.apply(hive_policy("filtered", {"host": True, "paths": [watched],
+                                            "except": {"executables": [reader], "uids": [0]}}))
+        self.wait_applied(["node-a"], "filtered", 1)
+        stored = self.get("hivepolicy", "filtered")["spec"]
+        self.assertEqual(stored["except"], {"executables": [reader], "uids": [0]})
+        h.wait_read_logged(watched, policy="filtered")
+        p = subprocess.Popen([reader, watched], stdout=subprocess.DEVNULL)
+        p.wait()
+        h.assert_not_logged(p.pid, os.path.join(self.files, "control"))
 
     def loosen_crd(self, loose):
         """Replace the policy CRDs' schemas by ones that accept any spec (an

@@ -55,6 +55,19 @@ static const struct bad_case {
 	{ "{\"name\": \"a\", \"name\": \"b\", " OK_PATHS "}", "name: field given more than once" },
 	{ "{\"name\": \"a\", \"host\": 1, \"paths\": [\"/x\"]}", "host: must be true or false, got a number" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"followSymlinks\": \"no\"}", "followSymlinks: must be true or false, got a string" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {}}", "except: must name processes by at least one of \"executables\"" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": []}", "only: must be an object, got an array" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {\"programs\": [\"/x\"]}}", "except.programs: unknown field (known fields: executables, uids, auids, containers)" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {\"executables\": [\"head\"]}}", "except.executables[0]: \"head\" is not an absolute path" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {\"executables\": [\"/usr/**\"]}}", "except.executables[0]: \"/usr/**\" is a directory: an executable is a file" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {\"executables\": []}}", "except.executables: must not be empty" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"uids\": [-1]}}", "only.uids[0]: must be a whole number from 0 to 4294967294, got -1" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"uids\": [1.5]}}", "only.uids[0]: must be a whole number from 0 to 4294967294, got 1.5" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"auids\": [4294967295]}}", "only.auids[0]: must be a whole number from 0 to 4294967294" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"uids\": [\"root\"]}}", "only.uids[0]: must be a number, got a string" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"uids\": [0, 0]}}", "only.uids[1]: 0 is listed twice" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"only\": {\"uids\": []}}", "only.uids: must not be empty" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"except\": {\"containers\": [\"App\"]}}", "except.containers[0]: \"App\" is not a valid name" },
 };
 
 static void test_bad_policies_each_have_a_distinct_clear_error(void)
@@ -364,6 +377,57 @@ static void test_bad_resources_are_refused_with_the_field(void)
 	}
 }
 
+static int count_executable(const char *path, void *userdata)
+{
+	(*(size_t *)userdata)++;
+	return path[0] == '/' ? 0 : -EINVAL;
+}
+
+static bool runs_head(const char *executable, void *userdata)
+{
+	return strcmp(executable, "/usr/bin/head") == 0 && userdata;
+}
+
+/* "only" and "except": every kind a set names must hold, any of its values. */
+static void test_process_filters(void)
+{
+	const char *json = "{\"name\": \"f\", \"host\": true, \"paths\": [\"/x\"], "
+			   "\"only\": {\"uids\": [0, 33], \"containers\": [\"app\"]}, "
+			   "\"except\": {\"executables\": [\"/usr/bin/head\", \"/bin/x\"], \"auids\": [1000]}}";
+	struct policy_set *set = policy_set_new(), *copy = policy_set_new();
+	struct diag d = {};
+	const struct process_filter *f;
+	struct process_subject s = { .uid = 33, .auid = 1000, .container = "app", .runs = runs_head };
+	size_t n_exe = 0;
+
+	CHECK(policy_parse("ok.json", json, strlen(json), set, &d) == 0 && set->n == 1);
+	f = set->policies[0].filter;
+	CHECK(f && f->has_only && f->has_except && f->only.n_uids == 2 && f->except.n_executables == 2);
+	/* In only; runs head but the except's auid must hold too: */
+	s.userdata = NULL; /* runs nothing */
+	CHECK(process_filter_admits(f, &s));
+	s.userdata = &s; /* runs /usr/bin/head, auid 1000: excepted */
+	CHECK(!process_filter_admits(f, &s));
+	s.auid = 1001;
+	CHECK(process_filter_admits(f, &s));
+	s.uid = 1; /* not in only */
+	CHECK(!process_filter_admits(f, &s));
+	s.uid = 0;
+	s.container = NULL; /* in no container: not in only */
+	CHECK(!process_filter_admits(f, &s));
+	CHECK(process_filter_admits(NULL, &s));
+	/* Copies share it; equal to a filter parsed again. */
+	CHECK(policy_set_append(copy, set) == 0 && copy->policies[0].filter == f && f->n_ref == 2);
+	policy_set_free(copy);
+	copy = policy_set_new();
+	CHECK(policy_parse("ok.json", json, strlen(json), copy, &d) == 0);
+	CHECK(process_filter_equal(f, copy->policies[0].filter) && !process_filter_equal(f, NULL));
+	(void)process_filter_foreach_executable(f, count_executable, &n_exe);
+	CHECK(n_exe == 2);
+	policy_set_free(copy);
+	policy_set_free(set);
+}
+
 /* A path ending in the tree suffix watches the directory before it. */
 static void test_tree_paths(void)
 {
@@ -389,5 +453,6 @@ int main(void)
 	RUN(test_resources_mean_what_files_mean);
 	RUN(test_bad_resources_are_refused_with_the_field);
 	RUN(test_tree_paths);
+	RUN(test_process_filters);
 	return TAP_END();
 }
