@@ -290,6 +290,11 @@ struct hive_event {
  * any): who the process descends from. Only while the ring buffer has room:
  * under pressure records stay small, and accesses are not dropped. */
 #define HIVE_EVENT_LINEAGE 0x40
+/* Made by user space, never by the hooks: an open or exec asked about
+ * through a permission event (enforce/), for the entries of deny and
+ * audit-deny policies; DENIED when it was refused. */
+#define HIVE_EVENT_PERMISSION 0x100
+#define HIVE_EVENT_DENIED 0x200
 
 /* What a change set, in struct hive_ext's changed. */
 #define HIVE_CHANGED_MODE      0x1

@@ -198,8 +198,9 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 
 	/* Shared: another node's. Without a file: only a name is watched, which
 	 * a co-located loader cannot use (and the CRD wants an inode). A
-	 * filter's executable: no access of it is watched. */
-	if (e->shared || !e->has_file || e->executable || watch_entry_is_tenants(e) != b->tenants)
+	 * filter's executable: no access of it is watched. An enforced file:
+	 * this agent refuses and records its accesses itself. */
+	if (e->shared || !e->has_file || e->executable || e->action || watch_entry_is_tenants(e) != b->tenants)
 		return 0;
 	if (b->n >= NODEWATCH_MAX_ENTRIES) {
 		b->skipped++;

@@ -54,6 +54,12 @@ const struct figure figures[] = {
 	  "Events for files no longer watched when they were read.", NULL, NULL, AT(unmatched), 't' },
 	/* Per policy and kind in hive_accesses_total{outcome="excepted"}. */
 	{ "Excepted", "Records excepted by process filters", NULL, FIGURE_COUNTER, NULL, NULL, NULL, AT(excepted), 't' },
+	{ "Denied", "Opens refused", "hive_permission_answers_total", FIGURE_COUNTER,
+	  "Answers to the permission events of deny and audit-deny policies' files: denied (the open or exec "
+	  "failed), allowed.",
+	  "answer", "denied", AT(denied), 't' },
+	{ "Allowed", "Opens allowed", "hive_permission_answers_total", FIGURE_COUNTER, NULL, "answer", "allowed",
+	  AT(allowed), 't' },
 	{ "LeaseTransitions", "Lease transitions", "hive_lease_transitions_total", FIGURE_COUNTER,
 	  "Times this agent became its kernel's loader or stopped being it.", NULL, NULL, AT(lease_transitions), 't' },
 };

@@ -12,6 +12,7 @@
 #include "daemon/metrics-page.h"
 #include "metrics/http.h"
 #include "daemon/fdstore.h"
+#include "enforce/enforce.h"
 #include "watch/host.h"
 #include "kernel/identity.h"
 #include "kernel/loader.h"
@@ -47,6 +48,8 @@ struct manager {
 	 * (NULL: fanotify cannot here), and its descriptor's source. */
 	struct change_events *changes;
 	sd_event_source *changes_source;
+	/* Refusals of deny policies (NULL: fanotify cannot here). */
+	struct enforcer *enforcer;
 	enum attach_mode attach;   /* to attach: the configuration's, until auto leaves fentry */
 	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
 	sd_event_source *prune_timer;
@@ -99,6 +102,21 @@ static void on_change(const struct hive_ext_event *ce, void *userdata)
 
 	if (m->loader)
 		record_event(m->recorder, &ce->ev, attach_mode_to_string(loader_mode(m->loader)), false);
+}
+
+static void on_decided(void *userdata, const struct hive_event *ev)
+{
+	struct manager *m = userdata;
+
+	record_event(m->recorder, ev, "fanotify", false);
+}
+
+static const char *process_container(void *userdata, uint64_t cgroup_id)
+{
+	struct manager *m = userdata;
+	struct watch_place place = {};
+
+	return pod_source_owner(m->pods, cgroup_id, &place) ? place.container : NULL;
 }
 
 static int on_changes(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -176,6 +194,13 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.reloads_refused = m->reloads_refused,
 	};
 	stats_get(m, &ret->kernel);
+	if (m->enforcer) {
+		struct enforcer_stats es;
+
+		enforcer_stats_get(m->enforcer, &es);
+		ret->denied = es.denied;
+		ret->allowed = es.allowed;
+	}
 	ret->ring_used = m->loader ? loader_ring_used(m->loader) : 0;
 	resources_count(m->resources, &ret->objects_applied, &ret->objects_rejected);
 }
@@ -411,6 +436,14 @@ static void on_resources_changed(void *userdata)
 }
 
 /* READY=1 (after start or reload) means every host path is watched. */
+static bool has_refusals(const struct policy_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->policies[i].action != POLICY_ACTION_LOG)
+			return true;
+	return false;
+}
+
 static void ready_when_settled(struct manager *m)
 {
 	if (!host_source_settled(m->host)) {
@@ -426,6 +459,9 @@ static void ready_when_settled(struct manager *m)
 		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
 			 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
+	if (m->starting && has_refusals(m->policies))
+		log_info("Deny policies are enforced through fanotify permission events: a refused open or exec fails "
+			 "with EPERM; while hived does not run, nothing is refused (hive-policy(5)).");
 	m->starting = false;
 	notify_status(m, "READY=1\n");
 }
@@ -574,6 +610,8 @@ struct manager *manager_free(struct manager *m)
 	/* After the sources: they stop following their files. */
 	sd_event_source_disable_unref(m->changes_source);
 	change_events_free(m->changes);
+	/* Every refusal goes with it. */
+	enforcer_free(m->enforcer);
 	/* Whatever the service manager keeps for the next agent stays
 	 * attached; without one, our exit closes the last descriptors. */
 	if (m->loader)
@@ -877,6 +915,17 @@ int manager_start(struct manager *m)
 		m->changes_error = r;
 		m->changes = change_events_free(m->changes);
 	}
+	/* Before any source finds an enforced file, too. */
+	r = enforcer_new(m->event,
+			 &(struct enforcer_options){ .watches = m->watches,
+						     .container = process_container,
+						     .decided = on_decided,
+						     .userdata = m },
+			 &m->enforcer);
+	if (r >= 0)
+		watch_set_set_enforcer(m->watches, enforcer_follower(m->enforcer));
+	else
+		log_debug_errno(r, "No fanotify permission events here (%m): no policy can deny.");
 	/* In a cluster, start as a follower: the lease decides who attaches. */
 	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->attach);
 	if (r < 0)

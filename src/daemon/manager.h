@@ -44,6 +44,7 @@ struct manager_status {
 	uint64_t ring_used; /* bytes of the ring buffer awaiting the agent */
 	uint64_t unmatched;
 	uint64_t excepted; /* records a process filter kept from being made */
+	uint64_t denied, allowed; /* answers to permission events (deny policies) */
 	uint64_t lease_transitions;
 	uint64_t reloads_applied, reloads_refused; /* of the policy directory */
 	size_t objects_applied, objects_rejected;  /* HivePolicy and HiveNamespacedPolicy */

@@ -3,7 +3,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/sandbox.h"
 #include "shared/macro.h"
@@ -69,6 +72,39 @@ static bool below(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* Whether this kernel gives this process fanotify permission events
+ * (CONFIG_FANOTIFY_ACCESS_PERMISSIONS, CAP_SYS_ADMIN): 0, or why not. */
+static int permission_events(void)
+{
+	int fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return negative_errno();
+	close(fd);
+	return 0;
+}
+
+/* A deny policy where nothing can refuse is refused itself: never pretend. */
+static void check_refusals(const struct policy_set *set, struct diag *d)
+{
+	int r = 1;
+
+	for (size_t p = 0; p < set->n; p++) {
+		const struct policy *pol = &set->policies[p];
+
+		if (pol->action == POLICY_ACTION_LOG)
+			continue;
+		if (r > 0)
+			r = permission_events();
+		if (r < 0)
+			diag_add(d,
+				 "%s: policy \"%s\": action: \"%s\" needs fanotify permission events, which this "
+				 "kernel refuses (%s): a kernel with CONFIG_FANOTIFY_ACCESS_PERMISSIONS, and hived with "
+				 "CAP_SYS_ADMIN",
+				 pol->file, pol->name, policy_action_to_string(pol->action), strerror(-r));
+	}
+}
+
 int sandbox_check_policies(const struct policy_set *set, struct diag *d)
 {
 	bool hidden[ARRAY_SIZE(private_dirs)];
@@ -89,6 +125,7 @@ int sandbox_check_policies(const struct policy_set *set, struct diag *d)
 						 pol->file, pol->name, k, pol->paths[k], private_dirs[i].dir,
 						 private_dirs[i].setting);
 	}
+	check_refusals(set, d);
 	return d->n + d->omitted > before ? -EINVAL : 0;
 }
 

@@ -38,6 +38,7 @@ enum record_field {
 	F_DEV,
 	F_GENERATION,
 	F_ACCESS,
+	F_ACTION,
 	F_MASK,
 	F_CHANGED,
 	F_NEW_MODE,
@@ -109,6 +110,7 @@ static const struct {
 	[F_DEV] = { "dev", "HIVE_DEV", FIELD_STRING },
 	[F_GENERATION] = { "generation", "HIVE_GENERATION", FIELD_NUMBER },
 	[F_ACCESS] = { "access", "HIVE_ACCESS", FIELD_LIST },
+	[F_ACTION] = { "action", "HIVE_ACTION", FIELD_STRING },
 	[F_MASK] = { "mask", "HIVE_MASK", FIELD_NUMBER },
 	[F_CHANGED] = { "changed", "HIVE_CHANGED", FIELD_LIST },
 	[F_NEW_MODE] = { "new_mode", "HIVE_NEW_MODE", FIELD_STRING },
@@ -292,6 +294,7 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 		number(v, F_GENERATION, ev->gen);
 	}
 	v[F_ACCESS] = (struct value){ .present = true, .string = r->access };
+	string(v, F_ACTION, r->action);
 	number(v, F_MASK, ev->mask);
 	if (r->ext)
 		change_values(r->ext, devs, v);

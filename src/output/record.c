@@ -10,7 +10,6 @@
 #include "output/output.h"
 #include "output/record.h"
 #include "output/users.h"
-#include "watch/process-filter.h"
 #include "shared/abi.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
@@ -249,40 +248,6 @@ static const char *tree_path(const struct watch_entry *e, const struct hive_ext 
 	return buf;
 }
 
-struct running {
-	const struct recorder *r;
-	const struct watch_entry *e;
-	const struct hive_watch_key *exe;
-};
-
-/* Whether the process runs the file a filter's executable path leads to,
- * as its entry says now. A generation of 0 is unknown (read from /proc, not
- * by the hooks): number and device then tell, a process's executable being
- * a file alive at the same time as the entry's. */
-static bool runs(const char *executable, void *userdata)
-{
-	const struct running *x = userdata;
-	_cleanup_(freep) char *key = watch_executable_key(x->e->filter_scope, executable);
-	const struct watch_entry *f = key ? watch_set_get(x->r->o.watches, key) : NULL;
-
-	return f && f->has_file && f->file.ino == x->exe->ino && f->file.dev == x->exe->dev &&
-	       (x->exe->gen == 0 || f->file.gen == x->exe->gen);
-}
-
-/* Whether entry e's policy is about the process of the record. */
-static bool admitted(const struct recorder *r, const struct watch_entry *e, const struct access_record *rec)
-{
-	struct running x = { .r = r, .e = e, .exe = &rec->event->exe_file };
-
-	return process_filter_admits(e->filter, &(struct process_subject){
-							 .uid = rec->event->uid,
-							 .auid = rec->event->auid,
-							 .container = rec->proc.container,
-							 .runs = runs,
-							 .userdata = &x,
-						 });
-}
-
 void record_event(struct recorder *r, const struct hive_event *raw, const char *attach, bool remember)
 {
 	const struct watch_inode *inode;
@@ -313,16 +278,22 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 
 		if (!(e->access & ev->mask) || (in_tree && !e->tree) || watch_inode_entry_repeats(inode, i))
 			continue;
+		/* An enforced entry's records are its permission events' alone. */
+		if ((e->action != 0) != !!(ev->flags & HIVE_EVENT_PERMISSION))
+			continue;
 		if (!filled) {
 			fill(r, ev, attach, &rec);
 			filled = true;
 		}
-		if (e->filter && !admitted(r, e, &rec)) {
+		if (e->filter && !watch_entry_admits(r->o.watches, e, ev, rec.proc.container)) {
 			r->counters.excepted++;
 			count_outcome(r, e, ev, true);
 			continue;
 		}
 		rec.entry = e;
+		rec.action = !(ev->flags & HIVE_EVENT_PERMISSION) ? NULL
+			     : ev->flags & HIVE_EVENT_DENIED      ? "denied"
+								  : "would-deny";
 		rec.pod = (struct watch_place){};
 		if (e->pod_uid && r->o.pod_place)
 			r->o.pod_place(r->o.userdata, e->pod_uid, e->container, &rec.pod);

@@ -22,6 +22,9 @@ struct access_record {
 	const struct hive_ext *ext; /* what follows the event (HIVE_EVENT_EXT), or NULL */
 	const struct hive_lineage *lineage; /* and then (HIVE_EVENT_LINEAGE), or NULL */
 	const struct watch_entry *entry;
+	/* A permission event's outcome: "denied", or "would-deny" (an
+	 * audit-deny policy's); NULL for what the hooks saw. */
+	const char *action;
 	/* The file's path: the entry's, or for a file of a watched tree, its
 	 * path in the tree (the root's and the kernel's path below it). */
 	const char *path;

@@ -49,6 +49,7 @@ struct watch_file_life {
 	sd_event_source *source;
 	struct watch_set *set;
 	struct change_events *changes; /* following it too, or NULL */
+	const struct watch_file_follower *enforcer; /* and this, for an enforced entry's file */
 	struct hive_watch_key file;
 	char *away_key; /* its entry's key, while away */
 	bool gone;
@@ -61,6 +62,8 @@ static struct watch_file_life *life_free(struct watch_file_life *life, bool remo
 	if (life->away_key && remove_entry)
 		watch_set_remove(life->set, life->away_key);
 	change_events_unfollow(life->changes, &life->file);
+	if (life->enforcer)
+		life->enforcer->unfollow(life->enforcer->userdata, &life->file);
 	sd_event_source_disable_unref(life->source);
 	free(life->away_key);
 	free(life);
@@ -83,7 +86,8 @@ static int on_file_event(sd_event_source *s, const struct inotify_event *ev, voi
 
 /* NULL where inotify cannot follow the file (no watch left): it is then
  * dropped when the path leads elsewhere, as before. */
-static struct watch_file_life *life_new(const struct watch_item_target *t, int fd, const struct hive_watch_key *file)
+static struct watch_file_life *life_new(const struct watch_item_target *t, int fd, const struct hive_watch_key *file,
+				       bool enforced)
 {
 	struct watch_file_life *life;
 	char proc[64];
@@ -93,10 +97,20 @@ static struct watch_file_life *life_new(const struct watch_item_target *t, int f
 	*life = (struct watch_file_life){ .set = t->set, .file = *file };
 	/* The descriptor's file itself, whatever its path (an O_PATH one). */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (sd_event_add_inotify(t->event, &life->source, proc, IN_DELETE_SELF | IN_UNMOUNT, on_file_event, life) < 0)
-		return life_free(life, false);
+	if (sd_event_add_inotify(t->event, &life->source, proc, IN_DELETE_SELF | IN_UNMOUNT, on_file_event, life) < 0) {
+		if (!enforced)
+			return life_free(life, false);
+		/* Refused all the same: its end is then seen when the path leads
+		 * elsewhere. */
+		log_warning("Cannot follow inode %llu with inotify (fs.inotify.max_user_watches?): it is refused "
+			    "until its path leads elsewhere.",
+			    (unsigned long long)file->ino);
+	}
 	life->changes = watch_set_change_events(t->set);
 	change_events_follow(life->changes, fd, file);
+	life->enforcer = enforced ? watch_set_enforcer(t->set) : NULL;
+	if (life->enforcer)
+		life->enforcer->follow(life->enforcer->userdata, fd, file);
 	return life;
 }
 
@@ -114,6 +128,7 @@ int watch_item_init(struct watch_item *item, const struct policy *p, const char 
 		/* A tree is watched at its root directory. */
 		.path = tree ? strndup(path, root_len) : strdup(path),
 		.access = p->access,
+		.action = p->action,
 		.tree = tree,
 		.follow_symlinks = p->follow_symlinks,
 	};
@@ -183,7 +198,8 @@ void watch_item_done(struct watch_item *item)
 
 void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 {
-	bool same_rules = item->access == old->access && item->follow_symlinks == old->follow_symlinks &&
+	bool same_rules = item->access == old->access && item->action == old->action &&
+			  item->follow_symlinks == old->follow_symlinks &&
 			  process_filter_equal(item->filter, old->filter);
 
 	item->file = old->file;
@@ -292,6 +308,7 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 		e->policy_kind = item->policy_kind;
 		e->tree = item->tree;
 		e->executable = item->executable;
+		e->action = item->action;
 		e->filter = process_filter_ref(item->filter);
 		if (item->filter && !(e->filter_scope = strdup(item->scope)))
 			e = watch_entry_free(e);
@@ -414,7 +431,7 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
 		item->life = back;
 	} else if (other_file) {
 		life_free(item->life, true);
-		item->life = life_new(t, f->fd, &f->file);
+		item->life = life_new(t, f->fd, &f->file, item->action != 0);
 	}
 	item->file = f->file;
 	item->stat = stat_id_of(f->fd);
@@ -456,7 +473,7 @@ static void follow_name_dir(struct watch_item *item, const struct watch_item_tar
 	if (item->name_dir && watch_key_equal(&item->name_dir->file, dir))
 		return;
 	life_free(item->name_dir, false);
-	item->name_dir = life_new(t, fd, dir);
+	item->name_dir = life_new(t, fd, dir, false);
 }
 
 /* The name the path's last component is in its directory, found by opening

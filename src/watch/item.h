@@ -64,6 +64,7 @@ struct watch_item {
 	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
 	uint32_t access; /* HIVE_MAY_* */
+	int action;      /* enum policy_action */
 	bool tree;       /* path is a directory whose whole tree is watched */
 	bool follow_symlinks;
 	bool present; /* its file is the watch set's entry for key */

@@ -70,11 +70,13 @@ static int dispatch_action(const struct json_field *f, const cJSON *v, void *tar
 
 	if (!cJSON_IsString(v))
 		return json_fail(c, field, "must be a string, got %s", json_type_name(v));
-	if (strcmp(v->valuestring, "log") != 0)
-		return json_fail(c, field, "unsupported action \"%s\" (only \"log\" is supported)",
-				 json_shown(v->valuestring, buf));
-	*(enum policy_action *)((char *)target + f->offset) = POLICY_ACTION_LOG;
-	return 0;
+	for (enum policy_action a = 0; a < _POLICY_ACTION_MAX; a++)
+		if (strcmp(v->valuestring, policy_action_to_string(a)) == 0) {
+			*(enum policy_action *)((char *)target + f->offset) = a;
+			return 0;
+		}
+	return json_fail(c, field, "unknown action \"%s\" (expected log, deny or audit-deny)",
+			 json_shown(v->valuestring, buf));
 }
 
 static const char *const selector_ops[] = {
@@ -268,6 +270,33 @@ static const struct json_field policy_fields[] = {
 	{},
 };
 
+/* A refusal is of an open or an execution of a file: what else the
+ * policy says must fit that. */
+static int verify_action(struct policy *p, const struct json_context *c)
+{
+	char names[96];
+
+	if (p->action == POLICY_ACTION_LOG)
+		return 0;
+	if (p->access == HIVE_ACCESS_ALL)
+		p->access = POLICY_DENY_ACCESS;
+	if (p->access & ~POLICY_DENY_ACCESS) {
+		access_to_string(p->access & ~POLICY_DENY_ACCESS, names, sizeof(names));
+		return json_fail(c, "access",
+				 "%s cannot be refused: action \"%s\" refuses opens (read, write, append) and exec only",
+				 names, policy_action_to_string(p->action));
+	}
+	for (size_t i = 0; i < p->n_paths; i++) {
+		char field[32];
+
+		snprintf(field, sizeof(field), "paths[%zu]", i);
+		if (policy_path_tree(p->paths[i], &(size_t){ 0 }))
+			return json_fail(c, field, "action \"%s\" takes files, not a tree (\"/**\")",
+					 policy_action_to_string(p->action));
+	}
+	return 0;
+}
+
 static void report(void *userdata, const char *field, const char *message)
 {
 	const struct policy_where *w = userdata;
@@ -303,6 +332,9 @@ int policy_from_json(const cJSON *v, struct policy_where *w, struct policy *p)
 	p->follow_symlinks = true;
 	p->access = HIVE_ACCESS_ALL;
 	r = json_dispatch(v, policy_fields, p, "", &c);
+	if (r < 0)
+		return r;
+	r = verify_action(p, &c);
 	if (r < 0)
 		return r;
 	p->id = strdup(p->name);

@@ -22,6 +22,17 @@ static void selector_done(struct label_selector *s)
 	free(s->expressions);
 }
 
+static const char *const action_names[_POLICY_ACTION_MAX] = {
+	[POLICY_ACTION_LOG] = "log",
+	[POLICY_ACTION_DENY] = "deny",
+	[POLICY_ACTION_AUDIT_DENY] = "audit-deny",
+};
+
+const char *policy_action_to_string(enum policy_action a)
+{
+	return a < _POLICY_ACTION_MAX ? action_names[a] : NULL;
+}
+
 void policy_done(struct policy *p)
 {
 	free(p->name);

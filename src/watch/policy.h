@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "hive.h"
 #include "shared/diag.h"
 #include "watch/process-filter.h"
 
@@ -25,7 +26,17 @@
 
 enum policy_action {
 	POLICY_ACTION_LOG,
+	POLICY_ACTION_DENY,       /* refuse the open (or exec), and record it */
+	POLICY_ACTION_AUDIT_DENY, /* record what deny would refuse, refuse nothing */
+	_POLICY_ACTION_MAX,
 };
+
+/* "log", "deny", "audit-deny". */
+const char *policy_action_to_string(enum policy_action a);
+
+/* What a deny policy can refuse: opens (for reading, writing, appending)
+ * and executions. */
+#define POLICY_DENY_ACCESS (HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND | HIVE_MAY_EXEC)
 
 /* Where a policy comes from; a file policy and a HivePolicy may share a
  * name, so records and keys say which. */

@@ -58,6 +58,7 @@ struct watch_set {
 	struct hashmap *tenants; /* namespace -> struct tenant: files its HiveNamespacedPolicies watch here */
 	uint32_t tenant_max_files;
 	struct change_events *change_events;
+	const struct watch_file_follower *enforcer;
 };
 
 /* A file by number and device alone: what stat() tells of a directory,
@@ -214,7 +215,7 @@ bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
 	       streq_ptr(a->pod_uid, b->pod_uid) && streq_ptr(a->container, b->container) &&
 	       streq_ptr(a->container_id, b->container_id) && streq_ptr(a->presence_for, b->presence_for) &&
-	       a->executable == b->executable && process_filter_equal(a->filter, b->filter) &&
+	       a->executable == b->executable && a->action == b->action && process_filter_equal(a->filter, b->filter) &&
 	       streq_ptr(a->filter_scope, b->filter_scope);
 }
 
@@ -411,6 +412,8 @@ static void recompute_access(struct watch_inode *pub)
 {
 	pub->access = pub->tree_access = 0;
 	for (size_t i = 0; i < pub->n_entries; i++) {
+		if (pub->entries[i]->action != 0) /* enforced: its records come from the permission events */
+			continue;
 		pub->access |= pub->entries[i]->access;
 		if (pub->entries[i]->tree)
 			pub->tree_access |= pub->entries[i]->access;
@@ -999,6 +1002,50 @@ void watch_set_set_change_events(struct watch_set *s, struct change_events *c)
 struct change_events *watch_set_change_events(const struct watch_set *s)
 {
 	return s->change_events;
+}
+
+void watch_set_set_enforcer(struct watch_set *s, const struct watch_file_follower *f)
+{
+	s->enforcer = f;
+}
+
+const struct watch_file_follower *watch_set_enforcer(const struct watch_set *s)
+{
+	return s->enforcer;
+}
+
+struct running {
+	const struct watch_set *s;
+	const struct watch_entry *e;
+	const struct hive_watch_key *exe;
+};
+
+/* Whether the process runs the file a filter's executable path leads to,
+ * as its entry says now. A generation of 0 is unknown (read from /proc, not
+ * by the hooks): number and device then tell, a process's executable being
+ * a file alive at the same time as the entry's. */
+static bool runs(const char *executable, void *userdata)
+{
+	const struct running *x = userdata;
+	_cleanup_(freep) char *key = watch_executable_key(x->e->filter_scope, executable);
+	const struct watch_entry *f = key ? watch_set_get(x->s, key) : NULL;
+
+	return f && f->has_file && f->file.ino == x->exe->ino && f->file.dev == x->exe->dev &&
+	       (x->exe->gen == 0 || f->file.gen == x->exe->gen);
+}
+
+bool watch_entry_admits(const struct watch_set *s, const struct watch_entry *e, const struct hive_event *ev,
+			const char *container)
+{
+	struct running x = { .s = s, .e = e, .exe = &ev->exe_file };
+
+	return process_filter_admits(e->filter, &(struct process_subject){
+							 .uid = ev->uid,
+							 .auid = ev->auid,
+							 .container = container,
+							 .runs = runs,
+							 .userdata = &x,
+						 });
 }
 
 int watch_set_set_loader(struct watch_set *s, struct loader *loader)

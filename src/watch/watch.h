@@ -53,6 +53,10 @@ struct watch_entry {
 	/* This node's presence probe for the lease holder of that name
 	 * (cluster/presence.h): published for it alone to answer. */
 	char *presence_for;
+	/* What its policy does (enum policy_action): anything but log is
+	 * enforced through permission events (enforce/enforce.h), which make
+	 * its records; the hooks' map leaves it out. */
+	int action;
 	/* The executable of a process filter (watch/process-filter.h), not a
 	 * watched file: access is 0, no record is ever made of it. */
 	bool executable;
@@ -145,6 +149,24 @@ int watch_set_set_loader(struct watch_set *s, struct loader *loader);
 struct change_events;
 void watch_set_set_change_events(struct watch_set *s, struct change_events *c);
 struct change_events *watch_set_change_events(const struct watch_set *s);
+/* Who is told of every file of an enforced entry (action deny or
+ * audit-deny) that the items find, with a descriptor of it, and when it is
+ * no longer one (as many unfollow as follow calls): enforce/enforce.h. NULL:
+ * nobody. */
+struct watch_file_follower {
+	void (*follow)(void *userdata, int fd, const struct hive_watch_key *file);
+	void (*unfollow)(void *userdata, const struct hive_watch_key *file);
+	void *userdata;
+};
+void watch_set_set_enforcer(struct watch_set *s, const struct watch_file_follower *f);
+const struct watch_file_follower *watch_set_enforcer(const struct watch_set *s);
+
+/* Whether entry e's policy is about the process of ev by its process
+ * filter (watch/process-filter.h); container: the name of the container of
+ * this node's pods the process runs in, NULL: none. */
+bool watch_entry_admits(const struct watch_set *s, const struct watch_entry *e, const struct hive_event *ev,
+			const char *container);
+
 /* Remove from the map every inode the set does not have: what a previous
  * agent's map (kept across a restart) held. Returns how many. */
 int watch_set_prune(struct watch_set *s);

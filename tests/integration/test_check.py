@@ -28,7 +28,7 @@ BAD = [
     ({"a.json": '{%s, "paths": ["/a", "/a/../b"]}' % P}, 'paths[1]: "/a/../b" has a "." or ".." component'),
     ({"a.json": '{%s, "paths": ["/x"], "access": ["read", "remove"]}' % P}, 'access[1]: unknown access "remove"'),
     ({"a.json": '{%s, "paths": ["/x"], "access": "read"}' % P}, '"p": access: must be an array of strings, got a string'),
-    ({"a.json": '{%s, "paths": ["/x"], "action": "kill"}' % P}, 'action: unsupported action "kill"'),
+    ({"a.json": '{%s, "paths": ["/x"], "action": "kill"}' % P}, 'action: unknown action "kill" (expected log, deny or audit-deny)'),
     ({"a.json": '{"name": "p", "paths": ["/x"]}'}, '"p": selects nothing'),
     ({"a.json": '{"name": "p", "paths": ["/x"], "namespaces": "security"}'}, 'namespaces: must be an array of strings, got a string'),
     ({"a.json": '{"name": "p", "paths": ["/x"], "podSelector": {"matchLabels": {"a b": "c"}}}'}, 'podSelector.matchLabels.a b: is not a valid label key'),
@@ -124,6 +124,22 @@ class Check(unittest.TestCase):
         self.assertIn(f'{d}/a.json: policy "disk": paths[1]: /dev/sda is in hived\'s own /dev (PrivateDevices=yes '
                       "in its unit), not the host's", r.stderr)
         self.assertNotIn("paths[0]", r.stderr)
+
+    def test_deny_without_permission_events_is_refused(self):
+        """Where nothing can refuse (no fanotify permission events: here
+        hived without CAP_SYS_ADMIN), a deny policy is refused, never
+        pretended; a log policy still passes."""
+        hivetest.skip_unless_root()
+        d, r = self.check({"a.json": '{"name": "guard", "host": true, "paths": ["/etc/shadow"], "action": "deny"}'})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        no_admin = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"]
+        r = run(*no_admin, HIVED, "--check", "--config", self.conf, "--policy-dir", d, check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f'{d}/a.json: policy "guard": action: "deny" needs fanotify permission events, which this '
+                      "kernel refuses (Operation not permitted)", r.stderr)
+        d, _ = self.check({"a.json": '{"name": "guard", "host": true, "paths": ["/etc/shadow"]}'})
+        r = run(*no_admin, HIVED, "--check", "--config", self.conf, "--policy-dir", d, check=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_missing_policy_directory(self):
         r = run(HIVED, "--check", "--config", self.conf, "--policy-dir", "/nonexistent/policies", check=False)

@@ -264,7 +264,7 @@ class Metrics(unittest.TestCase):
         s = metrics_samples(get(self.url)[1])
         names = {n for (_, labels) in s for n, _ in labels}
         self.assertLessEqual(names, {"policy", "access", "outcome", "role", "source", "map", "output", "stage",
-                                     "result", "version", "attach_mode", "kernel", "verb", "code", "state"})
+                                     "result", "version", "attach_mode", "kernel", "verb", "code", "state", "answer"})
         accesses = [labels for (name, labels) in s if name == "hive_accesses_total"]
         self.assertEqual(len(accesses), 100 * 5 + 1)  # read x 5 outcomes per policy, dropped once
         self.assertEqual({dict(l)["policy"] for l in accesses}, {f"p{i}" for i in range(100)} | {""})

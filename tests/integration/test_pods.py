@@ -282,6 +282,33 @@ class Pods(ClusterTest):
         # Records come in the order of the accesses: the app's would be here.
         self.assertEqual(a.matching(exe=lambda e: (e or "").endswith("/app/busybox")), [])
 
+    def test_only_the_apps_binary_reads_its_token(self):
+        """action deny in a container: the service account token, refused
+        to everything but the app's own binary (by inode: the image's
+        busybox, the same bytes, is refused)."""
+        token = "/var/run/secrets/tokens/token"
+        self.cluster.kubectl("create", "serviceaccount", "default", check=False)  # no controller makes it here
+        volumes = [{"name": "t", "projected": {"sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 600}}]}}]
+        cmd = ["/bin/sh", "-c", "mkdir -p /app && cp /bin/busybox /app/busybox && exec sleep 1000000"]
+        pod = self.node.pod_manifest("guarded", volumes=volumes,
+                                     mounts={"app": [{"name": "t", "mountPath": "/var/run/secrets/tokens"}]},
+                                     command=cmd)
+        pod["spec"]["serviceAccountName"] = "default"
+        self.run_pods(pod)
+        a = self.start_agent(pod_policy("token", [token], action="deny",
+                                        **{"except": {"executables": ["/app/busybox"]}}))
+        a.wait_log("Watching executable /app/busybox (policy token) in pod default/guarded container app",
+                   timeout=20)
+        a.wait_log(f"Watching {token} (policy token) in pod default/guarded container app", timeout=20)
+        refused = self.node.exec("guarded", "app", "cat", token, check=False)
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        self.assertIn("Operation not permitted", refused.stderr)
+        record = a.wait_record(proc_pod="guarded", path=token, action="denied")
+        self.assertEqual((record["pod"], record["container"], record["access"]), ("guarded", "app", ["read"]))
+        allowed = self.node.exec("guarded", "app", "/app/busybox", "cat", token)
+        self.assertTrue(allowed.stdout.startswith("ey"), allowed.stdout)
+
     def test_a_chrooted_init_does_not_move_the_watch(self):
         """The container's init, which the image controls, chroot()s into a
         decoy tree (keeping the real one within reach): paths are still

@@ -38,7 +38,9 @@ static const struct bad_case {
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"exe\"]}", "access[1]: unknown access \"exe\" (expected read, write, exec, append, attrib, truncate, create, delete, rename or link)" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": []}", "access: must not be empty" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"read\"]}", "access[1]: \"read\" is listed twice" },
-	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"block\"}", "action: unsupported action \"block\"" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"block\"}", "action: unknown action \"block\" (expected log, deny or audit-deny)" },
+	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"deny\", \"access\": [\"read\", \"attrib\"]}", "access: attrib cannot be refused: action \"deny\" refuses opens (read, write, append) and exec only" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", \"/etc/**\"], \"action\": \"audit-deny\"}", "paths[1]: action \"audit-deny\" takes files, not a tree (\"/**\")" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"]}", "selects nothing" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"namespaces\": [\"Security\"]}", "namespaces[0]: \"Security\" is not a valid name" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchLabels\": {\"app\": 5}}}", "podSelector.matchLabels.app: must be a string, got a number" },
@@ -120,6 +122,13 @@ static void test_good_policy_defaults(void)
 	CHECK(set->policies[0].access == HIVE_ACCESS_ALL);
 	CHECK(set->policies[0].action == POLICY_ACTION_LOG);
 	CHECK(set->policies[0].follow_symlinks);
+	policy_set_free(set);
+
+	/* deny refuses opens and execs: that is what its access means by default. */
+	set = policy_set_new();
+	json = "{\"name\": \"d\", \"host\": true, \"paths\": [\"/x\"], \"action\": \"deny\"}";
+	CHECK(policy_parse("ok.json", json, strlen(json), set, &d) == 0);
+	CHECK(set->policies[0].action == POLICY_ACTION_DENY && set->policies[0].access == POLICY_DENY_ACCESS);
 	CHECK_STREQ(set->policies[0].file, "ok.json");
 	policy_set_free(set);
 
