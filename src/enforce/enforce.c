@@ -208,6 +208,16 @@ static bool refused(struct enforcer *e, const struct watch_inode *inode, const s
 	return deny;
 }
 
+static bool denies_anyone(struct enforcer *e, const struct hive_watch_key *file)
+{
+	const struct watch_inode *inode = watch_set_find(e->o.watches, 0, file);
+
+	for (size_t i = 0; inode && i < inode->n_entries; i++)
+		if (inode->entries[i]->action == POLICY_ACTION_DENY)
+			return true;
+	return false;
+}
+
 static void decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 {
 	uint32_t response = FAN_ALLOW;
@@ -222,8 +232,14 @@ static void decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 		marked = hashmap_get(e->marked, &id, sizeof(id));
 		if (!marked)
 			mark(e, m->fd, false, &(struct hive_watch_key){ .ino = id.ino, .dev = id.dev });
+		/* A process of no pid in this agent's namespace (hived in a
+		 * container of its own, the opener outside it) cannot be
+		 * told apart from one a filter would refuse: refused wherever
+		 * a deny policy refuses anyone, unrecorded (no one to name). */
+		if (marked && m->pid == 0 && denies_anyone(e, &marked->key))
+			response = FAN_DENY;
 		/* A thread gone meanwhile asks no more. */
-		if (marked && proc_who(e->cgroup2, (uint32_t)m->pid, &ev)) {
+		else if (marked && m->pid > 0 && proc_who(e->cgroup2, (uint32_t)m->pid, &ev)) {
 			ev.tid = (uint32_t)m->pid;
 			ev.ino = marked->key.ino;
 			ev.dev = marked->key.dev;

@@ -125,6 +125,20 @@ class Deny(hivetest.MountingTest):
         h.reload()
         self.assertNotIn("Cannot", h.log_text())
 
+    def test_an_opener_hived_cannot_see_is_refused(self):
+        """hived in a pid namespace of its own: an opener outside it has no
+        pid there (fanotify says 0), so no filter can be checked: refused,
+        even the program the policy excepts (which hived, seeing it, lets
+        read)."""
+        h = Hived({"d.json": self.deny(**{"except": {"executables": [self.reader]}})},
+                  args=["--dedup-window", "0"],
+                  wrapper=["unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM"])
+        h.start()
+        self.addCleanup(h.close)
+        h.wait_log(f"Watching executable {self.reader} (policy no-reads)")
+        wait_until(lambda: read(["cat", self.file]).returncode == 1, 10, what="the read refused")
+        self.assertEqual(read([self.reader, self.file]).returncode, 1)
+
     def test_a_killed_agent_leaves_nothing_refused(self):
         h = self.start(self.deny())
         wait_until(lambda: read(["cat", self.file]).returncode == 1, 10, what="the read refused")
