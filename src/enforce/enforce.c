@@ -378,8 +378,11 @@ struct enforcer *enforcer_free(struct enforcer *e)
 	if (!e)
 		return NULL;
 	if (e->reader_started) {
-		(void)write(e->stop, &(uint64_t){ 1 }, sizeof(uint64_t));
-		pthread_join(e->reader, NULL);
+		/* An eventfd write fails only past 2^64 - 1 counts. */
+		if (write(e->stop, &(uint64_t){ 1 }, sizeof(uint64_t)) == sizeof(uint64_t))
+			pthread_join(e->reader, NULL);
+		else
+			pthread_detach(e->reader);
 	}
 	sd_event_source_disable_unref(e->source);
 	/* Closing the group allows every held access and drops every mark
