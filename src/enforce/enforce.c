@@ -172,14 +172,6 @@ static uint32_t open_access(uint32_t tid)
 	}
 }
 
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static void answer(int group, int fd, uint32_t response)
 {
 	struct fanotify_response a = { .fd = fd, .response = response };
@@ -245,7 +237,7 @@ static void decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 			ev.dev = marked->key.dev;
 			ev.gen = marked->key.gen;
 			ev.mask = m->mask & FAN_OPEN_EXEC_PERM ? HIVE_MAY_EXEC : open_access((uint32_t)m->pid);
-			ev.boot_ns = boottime_ns();
+			ev.boot_ns = clock_nsec(CLOCK_BOOTTIME);
 			ev.flags = HIVE_EVENT_PERMISSION;
 			if (refused(e, watch_set_find(e->o.watches, 0, &marked->key), &ev, &wanted)) {
 				response = FAN_DENY;

@@ -406,14 +406,6 @@ void loader_prepare(void)
 	ensure_tracefs();
 }
 
-static uint64_t boot_nsec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static int ring_event(void *ctx, void *data, size_t size)
 {
 	struct loader *l = ctx;
@@ -561,7 +553,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 		goto fail;
 	}
 
-	l->generation = boot_nsec() | 1;
+	l->generation = clock_nsec(CLOCK_BOOTTIME) | 1;
 	l->flush = load_flusher(o, &l->adopted);
 	r = load_best_mode(l, o, notes, LOADER_NOTES_SIZE);
 	if (r < 0)

@@ -36,6 +36,15 @@ static inline uint64_t clock_usec(clockid_t clock)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
+/* The same in nanoseconds: the kernel's event times (bpf_ktime_get_boot_ns()). */
+static inline uint64_t clock_nsec(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
 /* free() that returns NULL, for p = mfree(p). */
 static inline void *mfree(void *p)
 {

@@ -499,10 +499,8 @@ static void attrib_values(struct change_events *c, struct followed_file *f, cons
 static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t tid)
 {
 	struct hive_ext_lin_event full;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	ce->ev.boot_ns = (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+	ce->ev.boot_ns = clock_nsec(CLOCK_BOOTTIME);
 	who_acted(c, tid, &ce->ev);
 	ce->ev.flags |= HIVE_EVENT_EXT;
 	c->stats.reported++;
