@@ -422,6 +422,25 @@ static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid
 	process_login(task, who);
 }
 
+/* An event's process fields, from what process_key() and process_who() read. */
+static __always_inline void fill_process(struct hive_event *ev, const struct hive_dedup_key *dkey,
+					 const struct hive_process *who)
+{
+	ev->cgroup_id = who->cgroup_id;
+	ev->tid = who->tid;
+	ev->tgid = dkey->tgid;
+	ev->ppid = who->ppid;
+	ev->uid = dkey->uid;
+	ev->gid = who->gid;
+	ev->euid = who->euid;
+	ev->fsuid = dkey->fsuid;
+	ev->exe_file = who->exe;
+	ev->auid = who->auid;
+	ev->sessionid = who->sessionid;
+	__builtin_memcpy(ev->comm, who->comm, sizeof(ev->comm));
+	__builtin_memcpy(ev->tty, who->tty, sizeof(ev->tty));
+}
+
 /* The watch entry of the inode, or NULL: the first thing every hook asks. */
 static __always_inline struct hive_watch_value *watched(struct inode *inode, struct hive_watch_key *key)
 {
@@ -660,22 +679,10 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 	event->ino = key->ino;
 	event->dev = key->dev;
 	event->gen = key->gen;
-	event->cgroup_id = rs->found_by.who.cgroup_id;
 	event->suppressed = carried;
 	event->watch_id = rs->found_by.watch_id;
-	event->tid = rs->found_by.who.tid;
-	event->tgid = rs->dkey.tgid;
-	event->ppid = rs->found_by.who.ppid;
-	event->uid = rs->dkey.uid;
-	event->gid = rs->found_by.who.gid;
-	event->euid = rs->found_by.who.euid;
-	event->fsuid = rs->dkey.fsuid;
 	event->mask = mask;
-	event->exe_file = rs->found_by.who.exe;
-	event->auid = rs->found_by.who.auid;
-	event->sessionid = rs->found_by.who.sessionid;
-	__builtin_memcpy(event->comm, rs->found_by.who.comm, sizeof(event->comm));
-	__builtin_memcpy(event->tty, rs->found_by.who.tty, sizeof(event->tty));
+	fill_process(event, &rs->dkey, &rs->found_by.who);
 	event->flags = exe_path(task, event->exe);
 	event->flags |= rs->found_by.flags | (ext ? HIVE_EVENT_EXT : 0) | (with_lineage ? HIVE_EVENT_LINEAGE : 0);
 	event->dir = rs->found_by.dir;
@@ -1062,19 +1069,7 @@ static __always_inline int remember_exit(void)
 	process_key(task, pid_tgid, &dkey);
 	process_who(task, pid_tgid, &who);
 	ev->boot_ns = bpf_ktime_get_boot_ns();
-	ev->cgroup_id = who.cgroup_id;
-	ev->tid = who.tid;
-	ev->tgid = dkey.tgid;
-	ev->ppid = who.ppid;
-	ev->uid = dkey.uid;
-	ev->gid = who.gid;
-	ev->euid = who.euid;
-	ev->fsuid = dkey.fsuid;
-	ev->exe_file = who.exe;
-	ev->auid = who.auid;
-	ev->sessionid = who.sessionid;
-	__builtin_memcpy(ev->comm, who.comm, sizeof(ev->comm));
-	__builtin_memcpy(ev->tty, who.tty, sizeof(ev->tty));
+	fill_process(ev, &dkey, &who);
 	ev->flags = exe_path(task, ev->exe);
 	bpf_map_update_elem(&exits, &tid, ev, BPF_ANY);
 	return 0;
@@ -1092,3 +1087,4 @@ int tracepoint__syscalls__sys_enter_exit(void *ctx)
 	return remember_exit();
 }
 
+#include "deny.bpf.h"

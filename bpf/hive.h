@@ -296,6 +296,62 @@ struct hive_event {
 #define HIVE_EVENT_PERMISSION 0x100
 #define HIVE_EVENT_DENIED 0x200
 
+/*
+ * Refusals in the kernel (bpf/deny.bpf.h): a BPF LSM program on file_open
+ * looks every opened file up in the denies map and applies its rules, each
+ * one policy's deny or audit-deny entry on the file: the kinds of open it
+ * is about, and which processes (the policy's process filter, written as
+ * members of a filter id: the kernel decides with nothing but maps). A
+ * refused open fails with EACCES; each decision a rule wants is an event
+ * (HIVE_EVENT_PERMISSION, DENIED when refused), as fanotify's are.
+ */
+#define HIVE_DENY_RULES 4
+
+enum {
+	HIVE_DENY_REFUSE = 1, /* "deny" */
+	HIVE_DENY_AUDIT,      /* "audit-deny": refuse nothing, say what would be */
+};
+
+/* What a process filter names (struct hive_deny_member's kind). */
+#define HIVE_PROC_EXE    0x1 /* the file it runs, as watch keys are */
+#define HIVE_PROC_UID    0x2 /* its real uid */
+#define HIVE_PROC_AUID   0x4 /* its login uid */
+#define HIVE_PROC_CGROUP 0x8 /* its cgroup (v2 id): a container */
+
+struct hive_deny_rule {
+	__u32 access;   /* HIVE_MAY_READ, _WRITE, _APPEND, _EXEC it refuses; 0: an unused slot */
+	__u32 action;   /* HIVE_DENY_* */
+	__u32 watch_id; /* echoed in the event */
+	__u32 filter;   /* the id its members are written with */
+	/* A process is about the rule when it matches every kind in only
+	 * (0: every process) and not every kind in except (0: none). A kind
+	 * matches when the member of that value is in the map. */
+	__u32 only;
+	__u32 except;
+};
+
+struct hive_deny_value {
+	struct hive_deny_rule rules[HIVE_DENY_RULES];
+};
+
+/* A value of a kind in a rule's only or except set; no padding: hashed. */
+struct hive_deny_member {
+	__u32 filter;
+	__u16 kind;   /* one HIVE_PROC_* */
+	__u16 except; /* 1: of the except set; 0: of only */
+	__u64 value;  /* uid, auid, cgroup id; the executable's inode number */
+	__u32 dev;    /* the executable's, as watch keys have it */
+	__u32 gen;
+};
+
+/* Per CPU: the decisions of the deny program. */
+struct hive_deny_stats {
+	__u64 denied;     /* refused */
+	__u64 would_deny; /* refused but for audit-deny */
+	__u64 allowed;    /* a rule's kind of open, by a process its filter leaves out */
+	__u64 dropped;    /* decided, but the ring buffer had no room for the event */
+};
+
 /* What a change set, in struct hive_ext's changed. */
 #define HIVE_CHANGED_MODE      0x1
 #define HIVE_CHANGED_UID       0x2

@@ -25,7 +25,7 @@ enum kept_map {
 	_KEPT_MAP_MAX,
 };
 
-#define KEPT_LINKS_MAX 18
+#define KEPT_LINKS_MAX 19 /* every hook of a mode (HOOKS_MAX) and the deny program */
 
 struct kept_bpf {
 	int maps[_KEPT_MAP_MAX]; /* -1: none */

@@ -57,6 +57,7 @@ struct loader {
 	size_t n_hooks;
 	uint32_t unseen; /* change kinds this mode cannot see here */
 	bool adopted;
+	bool denies; /* the deny program is attached (loader_can_deny()) */
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
 	int n_cpus;
 	loader_event_fn on_event;
@@ -419,7 +420,7 @@ static int ring_event(void *ctx, void *data, size_t size)
 }
 
 static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o,
-		    const struct kernel_funcs *k)
+		    const struct kernel_funcs *k, bool with_deny)
 {
 	struct bpf_program *prog;
 	struct hive_bpf *skel;
@@ -446,6 +447,8 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(skel->maps.names, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(skel->maps.denies, o->max_watches);
 	if (r < 0)
 		return r;
 	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
@@ -484,10 +487,17 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		bpf_program__set_autoload(l->hooks[i].prog, true);
 		l->hooks[l->n_hooks++] = l->hooks[i];
 	}
+	bpf_program__set_autoload(skel->progs.lsm__file_open, with_deny);
 
 	r = hive_bpf__load(skel);
 	if (r < 0)
 		return r;
+	if (with_deny) {
+		skel->links.lsm__file_open = bpf_program__attach_lsm(skel->progs.lsm__file_open);
+		if (!skel->links.lsm__file_open)
+			return negative_errno();
+	}
+	l->denies = with_deny;
 	for (size_t i = 0; i < l->n_hooks; i++) {
 		r = attach_hook(&l->hooks[i]);
 		if (r < 0)
@@ -498,8 +508,38 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	return 0;
 }
 
+/* Whether the running kernel lists the BPF LSM among its active security
+ * modules (lsm= on its command line, or its CONFIG_LSM). Unknown (no
+ * securityfs): tried. */
+static bool bpf_lsm_listed(void)
+{
+	char list[512] = "";
+	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+	bool listed;
+
+	if (!f)
+		return true;
+	listed = fgets(list, sizeof(list), f) != NULL;
+	fclose(f);
+	if (!listed)
+		return true;
+	for (char *save = NULL, *t = strtok_r(list, ",\n", &save); t; t = strtok_r(NULL, ",\n", &save))
+		if (strcmp(t, "bpf") == 0)
+			return true;
+	return false;
+}
+
+static void note(char *notes, size_t size, size_t *used, const char *what, int r)
+{
+	if (*used < size)
+		*used += snprintf(notes + *used, size - *used, "%s%s: %s", *used ? ", " : "", what, strerror(-r));
+}
+
 /* The modes o allows, best first, until one loads and attaches; why each
- * one before it was skipped goes into notes. */
+ * one before it was skipped goes into notes. With o->deny, the deny program
+ * too where the kernel runs BPF LSM programs (they need the trampolines
+ * fentry needs: never in tracepoint mode); a mode that loads only without
+ * it is taken without it, and why goes into notes as "deny". */
 static int load_best_mode(struct loader *l, const struct loader_options *o, char *notes, size_t size)
 {
 	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
@@ -507,26 +547,42 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 	size_t used = 0;
 	int r = -EOPNOTSUPP;
 
+	bool deny = o->deny && bpf_lsm_listed();
+
+	if (o->deny && !deny)
+		note(notes, size, &used, "deny", -EOPNOTSUPP);
 	kernel_funcs_probe(&k);
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum attach_mode mode = order[i];
+		bool with_deny = deny && mode != ATTACH_TRACEPOINT;
 
 		if (o->mode != ATTACH_AUTO && mode != o->mode)
 			continue;
-		if (o->mode == ATTACH_AUTO)
+		if (o->mode == ATTACH_AUTO || with_deny)
 			libbpf_set_print(libbpf_print_probing);
-		r = try_mode(l, mode, o, &k);
+		r = try_mode(l, mode, o, &k, with_deny);
+		if (r < 0 && with_deny) {
+			int without;
+
+			destroy_skel(l);
+			without = try_mode(l, mode, o, &k, false);
+			if (without >= 0) {
+				note(notes, size, &used, "deny", r);
+				deny = false;
+			}
+			r = without;
+		}
 		libbpf_set_print(libbpf_print);
 		if (r >= 0) {
 			l->mode = mode;
 			break;
 		}
-		if (used < size)
-			used += snprintf(notes + used, size - used, "%s%s: %s", used ? ", " : "",
-					 attach_mode_to_string(mode), strerror(-r));
+		note(notes, size, &used, attach_mode_to_string(mode), r);
 		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
 		destroy_skel(l);
 	}
+	if (deny && r >= 0 && l->mode == ATTACH_TRACEPOINT)
+		note(notes, size, &used, "deny", -EOPNOTSUPP);
 	btf__free(k.btf);
 	return r < 0 ? r : 0;
 }
@@ -655,7 +711,64 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 	for (size_t i = 0; i < l->n_hooks && k < KEPT_LINKS_MAX; i++)
 		if (*l->hooks[i].link)
 			links[k++] = bpf_link__fd(*l->hooks[i].link);
+	/* Kept, the deny program refuses while no agent runs. */
+	if (l->skel->links.lsm__file_open && k < KEPT_LINKS_MAX)
+		links[k++] = bpf_link__fd(l->skel->links.lsm__file_open);
 	return k;
+}
+
+bool loader_can_deny(const struct loader *l)
+{
+	return l->denies;
+}
+
+int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value)
+{
+	if (!l->denies)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, value, BPF_ANY) < 0 ? negative_errno() : 0;
+}
+
+int loader_deny_delete(struct loader *l, const struct hive_watch_key *key)
+{
+	return bpf_map_delete_elem(bpf_map__fd(l->skel->maps.denies), key) < 0 ? negative_errno() : 0;
+}
+
+int loader_deny_member_put(struct loader *l, const struct hive_deny_member *m)
+{
+	if (!l->denies)
+		return -EOPNOTSUPP;
+	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.deny_members), m, &(uint8_t){ 1 }, BPF_ANY) < 0
+		       ? negative_errno()
+		       : 0;
+}
+
+int loader_deny_member_delete(struct loader *l, const struct hive_deny_member *m)
+{
+	return bpf_map_delete_elem(bpf_map__fd(l->skel->maps.deny_members), m) < 0 ? negative_errno() : 0;
+}
+
+int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret)
+{
+	_cleanup_(freep) struct hive_deny_stats *per_cpu = calloc(l->n_cpus, sizeof(*per_cpu));
+
+	*ret = (struct hive_deny_stats){};
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.deny_stats), &(__u32){ 0 }, per_cpu) < 0)
+		return negative_errno();
+	for (int i = 0; i < l->n_cpus; i++) {
+		ret->denied += per_cpu[i].denied;
+		ret->would_deny += per_cpu[i].would_deny;
+		ret->allowed += per_cpu[i].allowed;
+		ret->dropped += per_cpu[i].dropped;
+	}
+	return 0;
+}
+
+int loader_deny_link_fd(const struct loader *l)
+{
+	return l->skel->links.lsm__file_open ? bpf_link__fd(l->skel->links.lsm__file_open) : -EBADF;
 }
 
 int loader_event_fd(const struct loader *l)

@@ -40,6 +40,9 @@ struct loader_options {
 	uint32_t max_watches;
 	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
 	uint32_t ancestors;     /* how many a record names (at most HIVE_ANCESTORS_MAX) */
+	/* Attach the deny program (bpf/deny.bpf.h) where the kernel runs BPF
+	 * LSM programs; where it does not, notes say "deny: ...". */
+	bool deny;
 	/* Maps a previous agent left (kept.h), adopted when they fit: the
 	 * new programs then record into the same ring buffer, watch map,
 	 * dedup and counters. NULL or none: new maps. */
@@ -79,6 +82,22 @@ bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds
  * (owned by l). Returns the number of links. */
 size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX], int links[static KEPT_LINKS_MAX]);
+
+/*
+ * Refusals decided in the kernel (struct hive_deny_value in hive.h), where
+ * options.deny and the kernel attached the deny program: rules per file,
+ * keyed like the watch map, and the members of their process filters.
+ * -EOPNOTSUPP without it.
+ */
+bool loader_can_deny(const struct loader *l);
+int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value);
+int loader_deny_delete(struct loader *l, const struct hive_watch_key *key);
+int loader_deny_member_put(struct loader *l, const struct hive_deny_member *m);
+int loader_deny_member_delete(struct loader *l, const struct hive_deny_member *m);
+int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret);
+/* The deny program's link (owned by l), -EBADF: none. Whoever holds a copy
+ * keeps the refusals of its maps in force after l is gone. */
+int loader_deny_link_fd(const struct loader *l);
 
 int loader_event_fd(const struct loader *l);
 int loader_consume(struct loader *l);

@@ -7,7 +7,8 @@
  * that the host side (tests/kernel/run-qemu) turns into test results.
  *
  *   hive-kernel-test MODE...   (auto, fentry, kprobe, tracepoint; cost: see cost(),
- *                               preempt: see preempt())
+ *                               preempt: see preempt(), deny: deny_scenario(),
+ *                               deny-cost: deny_cost())
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -121,6 +124,12 @@ static bool seen_ino(uint64_t ino)
 	return false;
 }
 
+/* What an open's errno says, as a child's exit status. */
+static int open_status(int fd)
+{
+	return fd >= 0 ? 0 : errno == EACCES ? 1 : 2;
+}
+
 /* Open path in a child process, as uid (0: as we are); *status is its exit
  * status: 0 opened, 1 refused with EACCES, 2 failed otherwise. */
 static pid_t child_open_as(const char *path, int flags, uid_t uid, int *status)
@@ -134,7 +143,7 @@ static pid_t child_open_as(const char *path, int flags, uid_t uid, int *status)
 		if (uid && (setgid(uid) < 0 || setuid(uid) < 0))
 			_exit(3);
 		fd = open(path, flags | O_CLOEXEC, 0600);
-		_exit(fd >= 0 ? 0 : errno == EACCES ? 1 : 2);
+		_exit(open_status(fd));
 	}
 	waitpid(pid, &st, 0);
 	if (status)
@@ -161,18 +170,26 @@ static pid_t child_exec(const char *path)
 
 static struct identity *identity;
 
-static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
+/* path's file as the hooks see it; 1 when the kernel said so. */
+static int file_key(const char *path, struct hive_watch_key *key)
 {
-	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
-	int fd, r, from_kernel;
+	int fd, r;
 
 	identity_begin(identity);
 	fd = resolve_open(-1, path, true);
-	from_kernel = r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL);
+	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL);
 	identity_end(identity);
-	if (fd < 0)
-		return fd;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int watch(struct loader *l, const char *path, uint32_t id, struct hive_watch_key *key)
+{
+	struct hive_watch_value value = { .watch_id = id, .access = HIVE_ACCESS_ALL };
+	int r, from_kernel;
+
+	from_kernel = r = file_key(path, key);
 	if (r < 0)
 		return r;
 	r = loader_watch_put(l, key, &value);
@@ -653,6 +670,315 @@ finish:
 
 /* ns per getpid(): a system call that touches no inode, so that only hooks
  * on the system call path itself can slow it down. */
+/*
+ * Refusals decided in the kernel (bpf/deny.bpf.h), where it runs BPF LSM
+ * programs (booted with lsm=...,bpf): EACCES and an event for a refused
+ * open, the process filter by the executable's inode (a hard link to the
+ * excepted program is that program, a copy is not), by uid; exec and append
+ * refused alone; audit-deny refuses nothing; a refusal outlives the killed
+ * loader as long as its link is held (the fd store) and ends with it.
+ */
+#define DENY_DIR DIR_ "/deny"
+
+/* Exec program (this binary's copy) with "--open path flags" in a child;
+ * *status as child_open_as() has it, or 1 when the exec was refused. */
+static pid_t child_run(const char *program, const char *path, int flags, int *status)
+{
+	pid_t pid = fork();
+	int st = 0;
+	char f[16];
+
+	if (pid == 0) {
+		snprintf(f, sizeof(f), "%d", flags);
+		execl(program, program, "--open", path, f, (char *)NULL);
+		_exit(open_status(-1));
+	}
+	waitpid(pid, &st, 0);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return pid;
+}
+
+/* The event of pid's open of key with all of flags (and no other of
+ * PERMISSION and DENIED). */
+static bool seen_decision(pid_t pid, const struct hive_watch_key *key, uint32_t watch_id, uint32_t mask, uint32_t flags)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if ((pid_t)events[i].tgid == pid && events[i].ino == key->ino && events[i].watch_id == watch_id &&
+		    events[i].mask == mask &&
+		    (events[i].flags & (HIVE_EVENT_PERMISSION | HIVE_EVENT_DENIED)) == flags)
+			return true;
+	return false;
+}
+
+/* A new file at path, anyone may read it: its key. */
+static int new_file(const char *path, struct hive_watch_key *key)
+{
+	int r = make_file(path);
+
+	if (r >= 0)
+		r = chmod(path, 0644);
+	return r < 0 ? r : file_key(path, key);
+}
+
+static int deny_file(struct loader *l, const char *path, struct hive_watch_key *key, const struct hive_deny_rule *rule)
+{
+	int r = new_file(path, key);
+
+	return r < 0 ? r : loader_deny_put(l, key, &(struct hive_deny_value){ .rules = { *rule } });
+}
+
+/* The "agent" that is killed: its loader refuses reads of key and hands
+ * the deny program's link to sock (as hived hands it to the fd store). */
+static void held_agent(const struct loader_options *o, const struct hive_watch_key *key, int sock)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c = {};
+	char notes[LOADER_NOTES_SIZE], byte = 'x';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
+	struct loader *l = NULL;
+	int fd;
+
+	if (loader_new(o, on_event, NULL, &l, notes) < 0 ||
+	    loader_deny_put(l, key, &(struct hive_deny_value){ .rules = { { .access = HIVE_MAY_READ,
+									    .action = HIVE_DENY_REFUSE } } }) < 0 ||
+	    (fd = loader_deny_link_fd(l)) < 0)
+		_exit(1);
+	c.h.cmsg_level = SOL_SOCKET;
+	c.h.cmsg_type = SCM_RIGHTS;
+	c.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&c.h), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, 0) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static int receive_fd(int sock)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} c = {};
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1 || !CMSG_FIRSTHDR(&msg))
+		return -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+static void held_across_kill(const struct loader_options *o)
+{
+	const char *held = DENY_DIR "/held";
+	int sv[2], link = -1, before = -1, after = -1, stopped = -1;
+	struct hive_watch_key key;
+	char what[160];
+	pid_t agent;
+
+	unlink(held);
+	if (new_file(held, &key) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		report(false, "deny", "held file and socketpair");
+		return;
+	}
+	agent = fork();
+	if (agent == 0) {
+		close(sv[0]);
+		held_agent(o, &key, sv[1]);
+	}
+	close(sv[1]);
+	link = receive_fd(sv[0]);
+	close(sv[0]);
+	child_open_as(held, O_RDONLY, 0, &before);
+	kill(agent, SIGKILL);
+	waitpid(agent, NULL, 0);
+	child_open_as(held, O_RDONLY, 0, &after);
+	if (link >= 0)
+		close(link);
+	child_open_as(held, O_RDONLY, 0, &stopped);
+	snprintf(what, sizeof(what), "a refusal holds after kill -9 of its loader while the link is held (link %d, "
+		 "before %d, after %d)", link, before, after);
+	report(link >= 0 && before == 1 && after == 1, "deny", what);
+	report(stopped == 0, "deny", "closing the last link (a stop) allows everything again");
+}
+
+static double fastest(double *v, size_t n);
+
+static double open_close_ns(const char *path)
+{
+	struct timespec a, b;
+	const int n = 20000;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++)
+		close(open(path, O_RDONLY | O_CLOEXEC));
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n;
+}
+
+#define DENY_COST_ROUNDS 3
+#define DENY_COST_FILES 20
+
+/*
+ * What every other open pays for the deny program: open+close of a file no
+ * rule names, with the access hooks alone and with the deny program and
+ * DENY_COST_FILES refused files, alternating (emulated timings are only
+ * good for ratios). A figure for docs/benchmarks.md, not a check.
+ */
+static void deny_cost(void)
+{
+	const struct loader_options *with_deny = &(struct loader_options){
+		.max_watches = 64, .ringbuf_bytes = 1 << 16, .mode = ATTACH_FENTRY,
+		.with_generation = identity_from_kernel(identity), .deny = true };
+	double without[DENY_COST_ROUNDS], with[DENY_COST_ROUNDS];
+	char notes[LOADER_NOTES_SIZE];
+
+	mkdir(DENY_DIR, 0755);
+	for (int r = 0; r < DENY_COST_ROUNDS; r++)
+		for (int d = 0; d < 2; d++) {
+			struct loader_options o = *with_deny;
+			struct hive_watch_key key;
+			struct loader *l = NULL;
+			int k = 0;
+
+			o.deny = d;
+			if (loader_new(&o, on_event, NULL, &l, notes) < 0 || watch(l, DIR_ "/secret", 1, &key) < 0) {
+				report(false, "deny", "cost: load");
+				loader_free(l);
+				return;
+			}
+			for (int f = 0; d && f < DENY_COST_FILES && k >= 0; f++) {
+				char path[64];
+
+				snprintf(path, sizeof(path), DENY_DIR "/cost-%d", f);
+				k = deny_file(l, path, &key, &(struct hive_deny_rule){ .access = HIVE_MAY_READ,
+										.action = HIVE_DENY_REFUSE });
+			}
+			(d ? with : without)[r] = k < 0 ? 0 : open_close_ns(DIR_ "/other");
+			loader_free(l);
+		}
+	printf("HIVE: figure - open+close of another file, %s mode: %.0f ns with the access hooks, %.0f ns with the "
+	       "deny program and %d refused files too (ratio %.2f, fastest of %d rounds)\n",
+	       attach_mode_to_string(with_deny->mode), fastest(without, DENY_COST_ROUNDS), fastest(with, DENY_COST_ROUNDS),
+	       DENY_COST_FILES, fastest(with, DENY_COST_ROUNDS) / fastest(without, DENY_COST_ROUNDS), DENY_COST_ROUNDS);
+}
+
+static void deny_scenario(void)
+{
+	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16, .ancestors = HIVE_ANCESTORS_MAX,
+				    .with_generation = identity_from_kernel(identity), .deny = true };
+	struct hive_watch_key secret, tool, log, by_uid, audit, reader;
+	const char *reader_path = DENY_DIR "/reader", *link_path = DENY_DIR "/reader-link",
+		   *copy_path = DENY_DIR "/reader-copy";
+	char what[128 + LOADER_NOTES_SIZE], notes[LOADER_NOTES_SIZE];
+	struct hive_deny_stats st = {};
+	struct loader *l = NULL;
+	int r, status[12];
+	pid_t p[12];
+
+	n_events = 0;
+	mkdir(DENY_DIR, 0755);
+	unlink(link_path);
+	r = loader_new(&o, on_event, NULL, &l, notes);
+	snprintf(what, sizeof(what), "load with the deny program (%s%s%s)", r < 0 ? strerror(-r) : "loaded",
+		 notes[0] ? ": " : "", notes);
+	report(r >= 0 && loader_can_deny(l), "deny", what);
+	if (r < 0 || !loader_can_deny(l)) {
+		loader_free(l);
+		return;
+	}
+	r = copy_file("/proc/self/exe", reader_path);
+	if (r >= 0)
+		r = link(reader_path, link_path);
+	if (r >= 0)
+		r = copy_file("/proc/self/exe", copy_path);
+	if (r >= 0)
+		r = copy_file("/proc/self/exe", DENY_DIR "/tool");
+	if (r >= 0)
+		r = file_key(reader_path, &reader);
+	/* Reads and writes refused, but for the program at reader_path. */
+	if (r >= 0)
+		r = loader_deny_member_put(l, &(struct hive_deny_member){ .filter = 1, .kind = HIVE_PROC_EXE, .except = 1,
+									  .value = reader.ino, .dev = reader.dev,
+									  .gen = o.with_generation ? reader.gen : 0 });
+	if (r >= 0)
+		r = deny_file(l, DENY_DIR "/secret", &secret,
+			      &(struct hive_deny_rule){ .access = HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND,
+							.action = HIVE_DENY_REFUSE, .watch_id = 30, .filter = 1,
+							.except = HIVE_PROC_EXE });
+	if (r >= 0)
+		r = file_key(DENY_DIR "/tool", &tool);
+	if (r >= 0)
+		r = loader_deny_put(l, &tool, &(struct hive_deny_value){ .rules = { { .access = HIVE_MAY_EXEC,
+										     .action = HIVE_DENY_REFUSE,
+										     .watch_id = 31 } } });
+	if (r >= 0)
+		r = deny_file(l, DENY_DIR "/log", &log,
+			      &(struct hive_deny_rule){ .access = HIVE_MAY_APPEND, .action = HIVE_DENY_REFUSE, .watch_id = 32 });
+	/* Only root's reads refused. */
+	if (r >= 0)
+		r = loader_deny_member_put(l, &(struct hive_deny_member){ .filter = 2, .kind = HIVE_PROC_UID, .value = 0 });
+	if (r >= 0)
+		r = deny_file(l, DENY_DIR "/by-uid", &by_uid,
+			      &(struct hive_deny_rule){ .access = HIVE_MAY_READ, .action = HIVE_DENY_REFUSE, .watch_id = 33,
+							.filter = 2, .only = HIVE_PROC_UID });
+	if (r >= 0)
+		r = deny_file(l, DENY_DIR "/audit", &audit,
+			      &(struct hive_deny_rule){ .access = HIVE_MAY_READ, .action = HIVE_DENY_AUDIT, .watch_id = 34 });
+	report(r >= 0, "deny", "deny rules and filter members written");
+	if (r < 0) {
+		loader_free(l);
+		return;
+	}
+
+	p[0] = child_open_as(DENY_DIR "/secret", O_RDONLY, 0, &status[0]);
+	p[1] = child_run(reader_path, DENY_DIR "/secret", O_RDONLY, &status[1]);
+	p[2] = child_run(link_path, DENY_DIR "/secret", O_RDONLY, &status[2]);
+	p[3] = child_run(copy_path, DENY_DIR "/secret", O_RDONLY, &status[3]);
+	p[4] = child_run(DENY_DIR "/tool", DENY_DIR "/secret", O_RDONLY, &status[4]);
+	p[5] = child_open_as(DENY_DIR "/log", O_RDONLY, 0, &status[5]);
+	p[6] = child_open_as(DENY_DIR "/log", O_WRONLY, 0, &status[6]);
+	p[7] = child_open_as(DENY_DIR "/log", O_WRONLY | O_APPEND, 0, &status[7]);
+	p[8] = child_open_as(DENY_DIR "/by-uid", O_RDONLY, 0, &status[8]);
+	p[9] = child_open_as(DENY_DIR "/by-uid", O_RDONLY, 1234, &status[9]);
+	p[10] = child_open_as(DENY_DIR "/audit", O_RDONLY, 0, &status[10]);
+	p[11] = child_open_as(DENY_DIR "/secret", O_WRONLY, 0, &status[11]);
+	drain(l, 300);
+	report(status[0] == 1 && seen_decision(p[0], &secret, 30, HIVE_MAY_READ,
+					      HIVE_EVENT_PERMISSION | HIVE_EVENT_DENIED),
+	       "deny", "a refused read fails with EACCES and is an event");
+	report(status[11] == 1, "deny", "a refused write fails with EACCES");
+	report(status[1] == 0 && seen_decision(p[1], &secret, 30, HIVE_MAY_READ, HIVE_EVENT_PERMISSION), "deny",
+	       "the excepted executable reads (and is said to be allowed)");
+	report(status[2] == 0, "deny", "a hard link to the excepted executable is that program and reads");
+	report(status[3] == 1, "deny", "a copy of the excepted executable is refused");
+	snprintf(what, sizeof(what), "an exec refused by an exec rule fails with EACCES and is an event (status %d)",
+		 status[4]);
+	report(status[4] == 1 && seen_decision(p[4], &tool, 31, HIVE_MAY_EXEC, HIVE_EVENT_PERMISSION | HIVE_EVENT_DENIED),
+	       "deny", what);
+	report(status[5] == 0 && status[6] == 0 && status[7] == 1, "deny",
+	       "a refusal of appends lets reads and plain writes through");
+	report(status[8] == 1 && status[9] == 0, "deny", "a uid filter: root refused, uid 1234 reads");
+	report(status[10] == 0 && seen_decision(p[10], &audit, 34, HIVE_MAY_READ, HIVE_EVENT_PERMISSION), "deny",
+	       "audit-deny refuses nothing and says what it would have refused");
+	r = loader_deny_stats(l, &st);
+	snprintf(what, sizeof(what), "decisions counted (%llu denied, %llu would-deny, %llu allowed, %llu dropped)",
+		 (unsigned long long)st.denied, (unsigned long long)st.would_deny, (unsigned long long)st.allowed,
+		 (unsigned long long)st.dropped);
+	/* Refused: 0, 3, 4, 7, 8, 11; audit: 10; allowed: 1, 2, 9. */
+	report(r >= 0 && st.denied == 6 && st.would_deny == 1 && st.allowed == 3 && st.dropped == 0, "deny", what);
+
+	held_across_kill(&o);
+	loader_free(l);
+	child_open_as(DENY_DIR "/secret", O_RDONLY, 0, &status[0]);
+	report(status[0] == 0, "deny", "a loader freed (stopped) refuses nothing");
+}
+
 static double getpid_ns(void)
 {
 	struct timespec a, b;
@@ -879,6 +1205,8 @@ int main(int argc, char *argv[])
 {
 	if (argc > 1 && strcmp(argv[1], "--noop") == 0)
 		return 0;
+	if (argc > 3 && strcmp(argv[1], "--open") == 0)
+		return open_status(open(argv[2], atoi(argv[3]) | O_CLOEXEC));
 	if (argc > 1 && strcmp(argv[1], "--read") == 0) {
 		reader();
 		return 0;
@@ -903,6 +1231,10 @@ int main(int argc, char *argv[])
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "cost") == 0)
 			cost();
+		else if (strcmp(argv[i], "deny") == 0)
+			deny_scenario();
+		else if (strcmp(argv[i], "deny-cost") == 0)
+			deny_cost();
 		else if (strcmp(argv[i], "preempt") == 0)
 			for (enum attach_mode m = ATTACH_FENTRY; m <= ATTACH_TRACEPOINT; m++)
 				preempt(m);
