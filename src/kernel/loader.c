@@ -419,19 +419,12 @@ static int ring_event(void *ctx, void *data, size_t size)
 	return l->on_event(ev, l->userdata);
 }
 
-static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o,
-		    const struct kernel_funcs *k, bool with_deny)
+/* The object's constants and map sizes, before it is loaded. */
+static int configure(struct loader *l, const struct loader_options *o, const struct kernel_funcs *k)
 {
-	struct bpf_program *prog;
-	struct hive_bpf *skel;
+	struct hive_bpf *skel = l->skel;
 	struct bpf_self self;
-	size_t n;
 	int r;
-
-	skel = hive_bpf__open();
-	if (!skel)
-		return negative_errno();
-	l->skel = skel;
 
 	bpf_self_get(&self);
 	skel->rodata->self_tgid = self.tgid;
@@ -459,6 +452,24 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o,
+		    const struct kernel_funcs *k, bool with_deny)
+{
+	struct bpf_program *prog;
+	struct hive_bpf *skel;
+	size_t n;
+	int r;
+
+	skel = hive_bpf__open();
+	if (!skel)
+		return negative_errno();
+	l->skel = skel;
+	r = configure(l, o, k);
+	if (r < 0)
+		return r;
 
 	if (l->flush) {
 		r = share_maps(skel, l->flush);
