@@ -17,7 +17,6 @@
 
 #include "enforce/enforce.h"
 #include "shared/abi.h"
-#include "shared/fileio.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/macro.h"
@@ -140,15 +139,13 @@ uint32_t enforce_open_access(unsigned long flags)
  * tells nothing (openat2(), an io_uring worker), every kind is assumed: a
  * deny of reads or of writes refuses it.
  */
-static uint32_t open_access(uint32_t tid)
+static uint32_t open_access(int dir)
 {
-	_cleanup_(freep) char *line = NULL;
 	unsigned long long args[6] = {};
-	char path[64];
+	char line[256];
 	long nr;
 
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/syscall", tid);
-	if (read_small_file(path, 4096, &line, NULL) < 0 ||
+	if (proc_read_at(dir, "syscall", line, sizeof(line)) < 0 ||
 	    sscanf(line, "%ld %llx %llx %llx %llx %llx %llx", &nr, &args[0], &args[1], &args[2], &args[3], &args[4],
 		   &args[5]) != 7)
 		return HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND;
@@ -212,6 +209,7 @@ static bool denies_anyone(struct enforcer *e, const struct hive_watch_key *file)
 
 static void decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 {
+	_cleanup_(closep) int dir = m->pid > 0 ? proc_dir_open((uint32_t)m->pid) : -1;
 	uint32_t response = FAN_ALLOW;
 	struct hive_event ev = {};
 	struct marked_id id;
@@ -231,12 +229,12 @@ static void decide(struct enforcer *e, const struct fanotify_event_metadata *m)
 		if (marked && m->pid == 0 && denies_anyone(e, &marked->key))
 			response = FAN_DENY;
 		/* A thread gone meanwhile asks no more. */
-		else if (marked && m->pid > 0 && proc_who(e->cgroup2, (uint32_t)m->pid, &ev)) {
+		else if (marked && dir >= 0 && proc_who_at(e->cgroup2, dir, &ev)) {
 			ev.tid = (uint32_t)m->pid;
 			ev.ino = marked->key.ino;
 			ev.dev = marked->key.dev;
 			ev.gen = marked->key.gen;
-			ev.mask = m->mask & FAN_OPEN_EXEC_PERM ? HIVE_MAY_EXEC : open_access((uint32_t)m->pid);
+			ev.mask = m->mask & FAN_OPEN_EXEC_PERM ? HIVE_MAY_EXEC : open_access(dir);
 			ev.boot_ns = clock_nsec(CLOCK_BOOTTIME);
 			ev.flags = HIVE_EVENT_PERMISSION;
 			if (refused(e, watch_set_find(e->o.watches, 0, &marked->key), &ev, &wanted)) {

@@ -11,7 +11,6 @@
 int proc_stat_read(pid_t pid, struct proc_stat *ret)
 {
 	_cleanup_(freep) char *line = NULL;
-	const char *open, *close;
 	char path[64];
 	int r;
 
@@ -22,6 +21,13 @@ int proc_stat_read(pid_t pid, struct proc_stat *ret)
 	r = read_small_file(path, 1 << 16, &line, NULL);
 	if (r < 0)
 		return r;
+	return proc_stat_parse(line, ret);
+}
+
+int proc_stat_parse(const char *line, struct proc_stat *ret)
+{
+	const char *open, *close;
+
 	open = strchr(line, '(');
 	close = strrchr(line, ')');
 	if (!open || !close || close < open)

@@ -23,6 +23,8 @@ struct proc_stat {
  * are read after its last ')'. -ESRCH-like errnos when gone, -EBADMSG when
  * the line does not parse. */
 int proc_stat_read(pid_t pid, struct proc_stat *ret);
+/* The same from the file's text. */
+int proc_stat_parse(const char *line, struct proc_stat *ret);
 
 /* Field 22 in microseconds of CLOCK_BOOTTIME (10 ms ticks). */
 int proc_start_usec(pid_t pid, uint64_t *ret);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,30 +31,55 @@ void proc_who_cgroup2(char buf[static PATH_MAX])
 	(void)mountinfo_foreach(keep_cgroup2, buf);
 }
 
-/* /proc/TID/NAME as a number; HIVE_ID_UNSET when unreadable. */
-static uint32_t proc_id(uint32_t tid, const char *name)
+int proc_dir_open(uint32_t tid)
 {
-	_cleanup_(freep) char *line = NULL;
 	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu32, tid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int proc_read_at(int dir, const char *name, char *buf, size_t size)
+{
+	_cleanup_(closep) int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t n;
+
+	if (fd < 0)
+		return negative_errno();
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n == size - 1)
+		return -EFBIG;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* NAME of the directory as a number; HIVE_ID_UNSET when unreadable. */
+static uint32_t proc_id(int dir, const char *name)
+{
+	char line[32];
 	uint32_t v;
 
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/%s", tid, name);
-	if (read_one_line(path, &line) < 0 || sscanf(line, "%" SCNu32, &v) != 1)
+	if (proc_read_at(dir, name, line, sizeof(line)) < 0 || sscanf(line, "%" SCNu32, &v) != 1)
 		return HIVE_ID_UNSET;
 	return v;
 }
 
-/* The login behind thread tid and its terminal, as the kernel would tell
+/* The login behind the thread and its terminal, as the kernel would tell
  * them (process_login() in bpf/hive.bpf.c): the terminal's name from its
  * device number, for the kinds that name themselves by it. */
-static void proc_login(uint32_t tid, struct hive_event *ev)
+static void proc_login(int dir, struct hive_event *ev)
 {
 	unsigned tty_nr, major, minor;
 	struct proc_stat st;
+	char line[1024];
 
-	ev->auid = proc_id(tid, "loginuid");
-	ev->sessionid = proc_id(tid, "sessionid");
-	if (proc_stat_read((pid_t)tid, &st) < 0 || st.tty_nr == 0)
+	ev->auid = proc_id(dir, "loginuid");
+	ev->sessionid = proc_id(dir, "sessionid");
+	if (proc_read_at(dir, "stat", line, sizeof(line)) < 0 || proc_stat_parse(line, &st) < 0 || st.tty_nr == 0)
 		return;
 	tty_nr = st.tty_nr;
 	major = (tty_nr >> 8) & 0xfff;
@@ -119,44 +146,40 @@ void proc_lineage(uint32_t tgid, struct hive_lineage *lin)
 	}
 }
 
-bool proc_who(const char *cgroup2, uint32_t tid, struct hive_event *ev)
+bool proc_who_at(const char *cgroup2, int dir, struct hive_event *ev)
 {
-	_cleanup_(freep) char *status = NULL, *comm = NULL, *cgroup = NULL;
-	char path[64], cgpath[PATH_MAX];
+	char buf[4096], cgpath[PATH_MAX];
 	const char *line;
 	struct stat st;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/exe", tid);
-	n = readlink(path, ev->exe, sizeof(ev->exe) - 1);
+	n = readlinkat(dir, "exe", ev->exe, sizeof(ev->exe) - 1);
 	if (n < 0)
 		return false;
 	ev->exe[n] = '\0';
-	if (stat(path, &st) == 0)
+	if (fstatat(dir, "exe", &st, 0) == 0)
 		ev->exe_file = (struct hive_watch_key){ .ino = st.st_ino, .dev = kernel_dev_from_user(st.st_dev) };
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/status", tid);
-	if (read_small_file(path, 1 << 16, &status, NULL) < 0)
+	if (proc_read_at(dir, "status", buf, sizeof(buf)) < 0)
 		return false;
-	line = strstr(status, "\nTgid:");
+	line = strstr(buf, "\nTgid:");
 	if (line)
 		(void)sscanf(line, "\nTgid: %" SCNu32, &ev->tgid);
-	line = strstr(status, "\nPPid:");
+	line = strstr(buf, "\nPPid:");
 	if (line)
 		(void)sscanf(line, "\nPPid: %" SCNu32, &ev->ppid);
-	line = strstr(status, "\nUid:");
+	line = strstr(buf, "\nUid:");
 	if (line)
 		(void)sscanf(line, "\nUid: %" SCNu32 " %" SCNu32 " %*u %" SCNu32, &ev->uid, &ev->euid, &ev->fsuid);
-	line = strstr(status, "\nGid:");
+	line = strstr(buf, "\nGid:");
 	if (line)
 		(void)sscanf(line, "\nGid: %" SCNu32, &ev->gid);
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/comm", tid);
-	if (read_one_line(path, &comm) >= 0)
-		snprintf(ev->comm, sizeof(ev->comm), "%s", comm);
-	proc_login(tid, ev);
+	/* The name as the kernel keeps it (status escapes some bytes). */
+	if (proc_read_at(dir, "comm", buf, sizeof(buf)) >= 0)
+		snprintf(ev->comm, sizeof(ev->comm), "%.*s", (int)strcspn(buf, "\n"), buf);
+	proc_login(dir, ev);
 	/* The cgroup id is the cgroup2 directory's inode number. */
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/cgroup", tid);
-	if (cgroup2[0] && read_small_file(path, 1 << 16, &cgroup, NULL) >= 0 &&
-	    (line = strncmp(cgroup, "0::/", 4) == 0 ? cgroup : strstr(cgroup, "\n0::/"))) {
+	if (cgroup2[0] && proc_read_at(dir, "cgroup", buf, sizeof(buf)) >= 0 &&
+	    (line = strncmp(buf, "0::/", 4) == 0 ? buf : strstr(buf, "\n0::/"))) {
 		int len = (int)strcspn(line + (line[0] == '\n') + 3, "\n");
 
 		line += (line[0] == '\n') + 3;
@@ -168,3 +191,9 @@ bool proc_who(const char *cgroup2, uint32_t tid, struct hive_event *ev)
 	return true;
 }
 
+bool proc_who(const char *cgroup2, uint32_t tid, struct hive_event *ev)
+{
+	_cleanup_(closep) int dir = proc_dir_open(tid);
+
+	return dir >= 0 && proc_who_at(cgroup2, dir, ev);
+}

@@ -8,7 +8,7 @@
  *
  *   hive-kernel-test MODE...   (auto, fentry, kprobe, tracepoint; cost: see cost(),
  *                               preempt: see preempt(), deny: deny_scenario(),
- *                               deny-cost: deny_cost())
+ *                               deny-cost: deny_cost(), tree-cost: tree_cost())
  */
 #include <dirent.h>
 #include <errno.h>
@@ -868,6 +868,83 @@ static void deny_cost(void)
 	       DENY_COST_FILES, fastest(with, DENY_COST_ROUNDS) / fastest(without, DENY_COST_ROUNDS), DENY_COST_ROUNDS);
 }
 
+#define TREE_COST_TREES 20
+#define TREE_COST_FILE DIR_ "/deep/a/b/c/d/e/f"
+
+/* Loaded in fentry mode with a file watched and trees trees (directories
+ * of their own under DIR_ "/trees"), as the watch set writes them. */
+static struct loader *tree_cost_loader(int trees)
+{
+	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16, .mode = ATTACH_FENTRY,
+				    .with_generation = identity_from_kernel(identity) };
+	char notes[LOADER_NOTES_SIZE];
+	struct hive_watch_key key;
+	struct loader *l = NULL;
+	int r = loader_new(&o, on_event, NULL, &l, notes);
+
+	if (r >= 0)
+		r = watch(l, DIR_ "/secret", 1, &key);
+	for (int t = 0; t < trees && r >= 0; t++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), DIR_ "/trees/t%d", t);
+		mkdir(path, 0755);
+		r = watch(l, path, 40 + t, &key);
+		if (r >= 0)
+			r = loader_watch_put(l, &key, &(struct hive_watch_value){ .watch_id = 40 + t,
+										  .access = HIVE_ACCESS_ALL,
+										  .tree_access = HIVE_ACCESS_ALL });
+		if (r >= 0)
+			r = name_filter_set(l, HIVE_NAME_FILTER_DIR(key.ino));
+	}
+	if (r >= 0 && trees)
+		r = loader_set_trees(l, trees);
+	if (r < 0)
+		l = loader_free(l);
+	return l;
+}
+
+/*
+ * What trees cost an open outside them in fentry mode (which this
+ * development host cannot run): open+close of a file six directories
+ * deep, with no agent, with the access hooks and one file watched, and
+ * with TREE_COST_TREES trees watched too, alternating. The added cost of
+ * the trees against the bare open+close is the figure
+ * (docs/benchmarks.md), not a check.
+ */
+static void tree_cost(void)
+{
+	double bare[DENY_COST_ROUNDS], hooks[DENY_COST_ROUNDS], trees[DENY_COST_ROUNDS], b, h, t;
+
+	mkdir(DIR_ "/trees", 0755);
+	mkdir(DIR_ "/deep", 0755);
+	mkdir(DIR_ "/deep/a", 0755);
+	mkdir(DIR_ "/deep/a/b", 0755);
+	mkdir(DIR_ "/deep/a/b/c", 0755);
+	mkdir(DIR_ "/deep/a/b/c/d", 0755);
+	mkdir(DIR_ "/deep/a/b/c/d/e", 0755);
+	make_file(TREE_COST_FILE);
+	for (int r = 0; r < DENY_COST_ROUNDS; r++) {
+		struct loader *l;
+
+		bare[r] = open_close_ns(TREE_COST_FILE);
+		for (int n = 0; n <= TREE_COST_TREES; n += TREE_COST_TREES) {
+			l = tree_cost_loader(n);
+			if (!l) {
+				report(false, "tree-cost", "load and watch");
+				return;
+			}
+			(n ? trees : hooks)[r] = open_close_ns(TREE_COST_FILE);
+			loader_free(l);
+		}
+	}
+	b = fastest(bare, DENY_COST_ROUNDS), h = fastest(hooks, DENY_COST_ROUNDS), t = fastest(trees, DENY_COST_ROUNDS);
+	printf("HIVE: figure - open+close of a file six directories deep outside every tree, fentry mode: %.0f ns "
+	       "bare, %.0f ns with the hooks, %.0f ns with %d trees too: the trees add %.1f%% of the bare open+close "
+	       "(fastest of %d rounds)\n",
+	       b, h, t, TREE_COST_TREES, 100 * (t - h) / b, DENY_COST_ROUNDS);
+}
+
 static void deny_scenario(void)
 {
 	struct loader_options o = { .max_watches = 64, .ringbuf_bytes = 1 << 16, .ancestors = HIVE_ANCESTORS_MAX,
@@ -1235,6 +1312,8 @@ int main(int argc, char *argv[])
 			deny_scenario();
 		else if (strcmp(argv[i], "deny-cost") == 0)
 			deny_cost();
+		else if (strcmp(argv[i], "tree-cost") == 0)
+			tree_cost();
 		else if (strcmp(argv[i], "preempt") == 0)
 			for (enum attach_mode m = ATTACH_FENTRY; m <= ATTACH_TRACEPOINT; m++)
 				preempt(m);
