@@ -708,6 +708,26 @@ struct {
 } tree_root SEC(".maps");
 
 /*
+ * A dentry's d_parent and d_inode in one read: in every kernel Hive runs on
+ * they are 24 bytes apart (d_name between them); read one by one elsewhere.
+ */
+static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, struct inode **inode)
+{
+	__u64 span[4] = {};
+	__u32 at_parent = bpf_core_field_offset(struct dentry, d_parent),
+	      at_inode = bpf_core_field_offset(struct dentry, d_inode);
+
+	if (at_inode != at_parent + 3 * sizeof(__u64) ||
+	    bpf_probe_read_kernel(span, sizeof(span), (void *)d + at_parent) < 0) {
+		*parent = BPF_CORE_READ(d, d_parent);
+		*inode = BPF_CORE_READ(d, d_inode);
+		return;
+	}
+	*parent = (struct dentry *)span[0];
+	*inode = (struct inode *)span[3];
+}
+
+/*
  * Directory trees (hive.h, HIVE_TREE_DEPTH): how many levels above dentry,
  * on its own file system, the nearest tree root is whose tree wants one of
  * kinds, with that root's key in tree_root; 0 where dentry is in no such
@@ -716,7 +736,7 @@ struct {
  */
 __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 {
-	struct dentry *d = (struct dentry *)dentry, *parent;
+	struct dentry *d = (struct dentry *)dentry, *parent, *next;
 	struct hive_watch_value *v;
 	struct hive_watch_key *root;
 	struct inode *inode;
@@ -725,17 +745,20 @@ __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 	root = bpf_map_lookup_elem(&tree_root, &zero);
 	if (!d || !root)
 		return 0;
+	parent = BPF_CORE_READ(d, d_parent);
 	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
-		parent = BPF_CORE_READ(d, d_parent);
 		if (!parent || parent == d)
 			return 0;
-		inode = BPF_CORE_READ(parent, d_inode);
+		/* The walk is what every open outside the trees pays: two
+		 * reads a level, the parent's own parent with its inode. */
+		dentry_up(parent, &next, &inode);
 		if (inode && name_filter_has(HIVE_NAME_FILTER_DIR(BPF_CORE_READ(inode, i_ino)))) {
 			v = watched(inode, root);
 			if (v && (v->tree_access & kinds))
 				return i + 1;
 		}
 		d = parent;
+		parent = next;
 	}
 	return 0;
 }
