@@ -10,7 +10,9 @@
 
 #include "daemon/sandbox.h"
 #include "shared/macro.h"
+#include "shared/log.h"
 #include "shared/mountinfo.h"
+#include "watch/deny-safety.h"
 
 /* What a unit may make hived's own, the setting that does, and the file
  * system the host mounts there (where only one kind is the host's). */
@@ -129,6 +131,11 @@ int sandbox_check_policies(const struct policy_set *set, struct diag *d)
 	return d->n + d->omitted > before ? -EINVAL : 0;
 }
 
+static void warn(const char *line, void *userdata)
+{
+	log_warning("%s", line);
+}
+
 int sandbox_load_policies(const char *dir, struct policy_set **ret, struct diag *d)
 {
 	struct policy_set *set = NULL;
@@ -142,6 +149,7 @@ int sandbox_load_policies(const char *dir, struct policy_set **ret, struct diag 
 		policy_set_free(set);
 		return r;
 	}
+	deny_safety_warnings(set, warn, NULL);
 	*ret = set;
 	return 0;
 }

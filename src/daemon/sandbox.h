@@ -15,7 +15,9 @@
  */
 int sandbox_check_policies(const struct policy_set *set, struct diag *d);
 
-/* policy_set_load_dir(), then the check above: what hived and --check load. */
+/* policy_set_load_dir(), then the check above: what hived and --check load;
+ * deny policies that would refuse what the system needs are logged as
+ * warnings (watch/deny-safety.h). */
 int sandbox_load_policies(const char *dir, struct policy_set **ret, struct diag *d);
 
 #endif

@@ -141,6 +141,24 @@ class Check(unittest.TestCase):
         r = run(*no_admin, HIVED, "--check", "--config", self.conf, "--policy-dir", d, check=False)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_deny_of_what_logins_need_is_warned_about(self):
+        """A deny that would refuse the node's own logins (the user database,
+        a shell through its /bin/sh name) passes with a warning naming the
+        file, the policy and why; its audit-deny and a deny of writes do not
+        warn."""
+        hivetest.skip_unless_root()
+        d, r = self.check({"a.json": '{"name": "lockout", "host": true, "paths": ["/etc/passwd", "/bin/sh"], '
+                                     '"action": "deny"}'})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f'{d}/a.json: policy "lockout": paths[0]: /etc/passwd is needed to boot or log in (every '
+                      'login and most programs read the user database); this deny refuses it to every process: '
+                      'roll it out as "audit-deny" first', r.stderr)
+        self.assertIn('paths[1]: /bin/sh is needed to boot or log in', r.stderr)
+        for quiet in ('"action": "audit-deny"', '"action": "deny", "access": ["write"]'):
+            d, r = self.check({"a.json": '{"name": "lockout", "host": true, "paths": ["/etc/passwd"], %s}' % quiet})
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("needed to boot or log in", r.stderr)
+
     def test_missing_policy_directory(self):
         r = run(HIVED, "--check", "--config", self.conf, "--policy-dir", "/nonexistent/policies", check=False)
         self.assertEqual(r.returncode, 1)

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "hive.h"
+#include "shared/macro.h"
+#include "watch/deny-safety.h"
 #include "watch/policy.h"
 #include "tap.h"
 
@@ -449,6 +451,70 @@ static void test_tree_paths(void)
 	CHECK(policy_path_is_valid("/etc/**") && policy_path_is_valid("/**"));
 }
 
+static void keep_line(const char *line, void *userdata)
+{
+	char **last = userdata;
+
+	free(*last);
+	*last = strdup(line);
+}
+
+/* Deny policies that would refuse what the system needs are warned about;
+ * writes only, audit-deny, "only", pod policies and other files are not. */
+static void test_deny_safety_warnings(void)
+{
+	static const struct {
+		const char *json;
+		const char *warned; /* NULL: none */
+	} cases[] = {
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/shadow\"], \"action\": \"deny\"}",
+		  "paths[0]: /etc/shadow is needed to boot or log in (password logins read it, through unix_chkpwd); "
+		  "this deny refuses it to every process:" },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", \"/etc/pam.d/sshd\"], \"action\": \"deny\", "
+		  "\"except\": {\"uids\": [0]}}",
+		  "paths[1]: /etc/pam.d/sshd is needed to boot or log in (every login reads its PAM configuration); this "
+		  "deny refuses it to every process its \"except\" does not name" },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/usr/lib/x86_64-linux-gnu/libpam.so.0\"], "
+		  "\"action\": \"deny\"}",
+		  "a shared library or the dynamic loader" },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/shadow\"], \"action\": \"deny\", "
+		  "\"access\": [\"write\", \"append\"]}",
+		  NULL },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/shadow\"], \"action\": \"audit-deny\"}", NULL },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/shadow\"], \"action\": \"deny\", "
+		  "\"only\": {\"uids\": [1000]}}",
+		  NULL },
+		{ "{\"name\": \"a\", \"paths\": [\"/etc/shadow\"], \"action\": \"deny\", "
+		  "\"namespaces\": [\"web\"]}",
+		  NULL },
+		{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/hive-test-key\", \"/usr/lib/os-release\"], "
+		  "\"action\": \"deny\"}",
+		  NULL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct policy_set *set = policy_set_new();
+		struct diag d = {};
+		char *line = NULL;
+
+		CHECK(policy_parse("p.json", cases[i].json, strlen(cases[i].json), set, &d) == 0);
+		deny_safety_warnings(set, keep_line, &line);
+		if (cases[i].warned) {
+			CHECK(line && strstr(line, cases[i].warned));
+			CHECK(line && strncmp(line, "p.json: policy \"a\": ", strlen("p.json: policy \"a\": ")) == 0);
+		} else
+			CHECK(!line);
+		if ((cases[i].warned != NULL) != (line != NULL) || (line && !strstr(line, cases[i].warned)))
+			printf("# case %zu: %s\n", i, line ? line : "(no warning)");
+		free(line);
+		diag_clear(&d);
+		policy_set_free(set);
+	}
+	CHECK(deny_critical_path("/etc/passwdx") == NULL);
+	CHECK(deny_critical_path("/etc/security") != NULL);
+	CHECK(deny_critical_path("/lib64/ld-linux-x86-64.so.2") != NULL);
+}
+
 int main(void)
 {
 	RUN(test_bad_policies_each_have_a_distinct_clear_error);
@@ -463,5 +529,6 @@ int main(void)
 	RUN(test_bad_resources_are_refused_with_the_field);
 	RUN(test_tree_paths);
 	RUN(test_process_filters);
+	RUN(test_deny_safety_warnings);
 	return TAP_END();
 }
