@@ -12,6 +12,7 @@
 
 #include "hive.h"
 #include "maps.bpf.h"
+#include "process.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -105,19 +106,7 @@ static __always_inline void fill_event(struct hive_event *ev, __u64 now, const s
 	ev->dev = c->key.dev;
 	ev->gen = c->key.gen;
 	ev->mask = c->key.mask;
-	ev->tgid = c->key.tgid;
-	ev->uid = c->key.uid;
-	ev->fsuid = c->key.fsuid;
-	ev->cgroup_id = who->cgroup_id;
-	ev->exe_file = who->exe;
-	ev->tid = who->tid;
-	ev->ppid = who->ppid;
-	ev->gid = who->gid;
-	ev->euid = who->euid;
-	ev->auid = who->auid;
-	ev->sessionid = who->sessionid;
-	__builtin_memcpy(ev->comm, who->comm, sizeof(ev->comm));
-	__builtin_memcpy(ev->tty, who->tty, sizeof(ev->tty));
+	fill_process(ev, &c->key, who);
 	/* As the accesses were found: their file may be gone from the map
 	 * since (replaced), user space still knows its id. */
 	ev->watch_id = c->state.watch_id;

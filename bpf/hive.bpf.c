@@ -17,6 +17,7 @@
 #include "hive.h"
 #include "inode.bpf.h"
 #include "maps.bpf.h"
+#include "process.bpf.h"
 #include "task.bpf.h"
 
 /* include/linux/fs.h and uapi fcntl.h; macros are not in BTF. */
@@ -420,25 +421,6 @@ static __always_inline void process_who(struct task_struct *task, __u64 pid_tgid
 	who->euid = BPF_CORE_READ(cred, euid.val);
 	bpf_get_current_comm(who->comm, sizeof(who->comm));
 	process_login(task, who);
-}
-
-/* An event's process fields, from what process_key() and process_who() read. */
-static __always_inline void fill_process(struct hive_event *ev, const struct hive_dedup_key *dkey,
-					 const struct hive_process *who)
-{
-	ev->cgroup_id = who->cgroup_id;
-	ev->tid = who->tid;
-	ev->tgid = dkey->tgid;
-	ev->ppid = who->ppid;
-	ev->uid = dkey->uid;
-	ev->gid = who->gid;
-	ev->euid = who->euid;
-	ev->fsuid = dkey->fsuid;
-	ev->exe_file = who->exe;
-	ev->auid = who->auid;
-	ev->sessionid = who->sessionid;
-	__builtin_memcpy(ev->comm, who->comm, sizeof(ev->comm));
-	__builtin_memcpy(ev->tty, who->tty, sizeof(ev->tty));
 }
 
 /* The watch entry of the inode, or NULL: the first thing every hook asks. */
