@@ -134,8 +134,14 @@ class Cluster(ClusterTest):
                    what="a record with the new inode")
 
     def test_writes_are_coalesced_under_churn(self):
-        # 20 watched paths that appear and vanish as fast as the agent can
-        # follow, for 5 s: the NodeWatch is written at most once a second.
+        # 20 watched paths replaced by new files (new inodes) as fast as the
+        # agent can follow, for 5 s, then removed: the NodeWatch is written at
+        # most once a second. Replaced, not made and removed in the loop: the
+        # API server counts a write only when the object changes, and with
+        # files that come and go the last write of the churn could already
+        # hold none of them, leaving the end unwritten (one write, seen in a
+        # CI run here). Here every write of the churn holds 20 entries and the
+        # end none: at least two.
         node = "node-churn"
         self.cluster.register_node(node, BOOT_ID)
         paths = [os.path.join(self.files, f"churn-{i}") for i in range(20)]
@@ -157,11 +163,11 @@ class Cluster(ClusterTest):
         start = time.monotonic()
         while time.monotonic() - start < 5:
             for p in paths:
-                open(p, "w").close()
+                open(p + ".new", "w").close()
+                os.rename(p + ".new", p)
             time.sleep(0.05)
-            for p in paths:
-                os.unlink(p)
-            time.sleep(0.05)
+        for p in paths:
+            os.unlink(p)
         # The last change goes out: all 20 files are gone.
         wait_until(lambda: self.entry_count(node) == 0, 5, what="the final write")
         wait_until(lambda: arrivals[-1][1] == self.nodewatch(node)["metadata"]["generation"], 5,
@@ -169,10 +175,10 @@ class Cluster(ClusterTest):
         watch.terminate()
         writes = [t for t, _ in arrivals[1:]]  # the first line is the state before the churn
         gaps = [b - a for a, b in zip(writes, writes[1:])]
-        print(f"# {len(writes)} NodeWatch writes during 5 s of churn; shortest gap {min(gaps):.2f} s")
         # Published during the churn, and its end: how many distinct states
         # the agent saw between writes depends on the machine's speed.
-        self.assertGreaterEqual(len(writes), 2, "changes were published")
+        self.assertGreaterEqual(len(writes), 2, f"changes were published: {arrivals}")
+        print(f"# {len(writes)} NodeWatch writes during 5 s of churn; shortest gap {min(gaps):.2f} s")
         self.assertLessEqual(len(writes), 5 + 2)
         # At most one write a second, write by write (less the delivery jitter).
         self.assertGreaterEqual(min(gaps), 0.9, gaps)
