@@ -67,13 +67,6 @@ static bool differs_from_host(const struct private_dir *d)
 	return fstype[0] && strcmp(fstype, d->host_fstype) != 0;
 }
 
-static bool below(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 /* Whether this kernel gives this process fanotify permission events
  * (CONFIG_FANOTIFY_ACCESS_PERMISSIONS, CAP_SYS_ADMIN): 0, or why not. */
 static int permission_events(void)
@@ -119,7 +112,7 @@ int sandbox_check_policies(const struct policy_set *set, struct diag *d)
 
 		for (size_t k = 0; pol->host && k < pol->n_paths; k++)
 			for (size_t i = 0; i < ARRAY_SIZE(private_dirs); i++)
-				if (hidden[i] && below(pol->paths[k], private_dirs[i].dir))
+				if (hidden[i] && policy_path_below(pol->paths[k], private_dirs[i].dir))
 					diag_add(d,
 						 "%s: policy \"%s\": paths[%zu]: %s is in hived's own %s (%s in its "
 						 "unit), not the host's: the host's file cannot be watched; turn "

@@ -57,7 +57,6 @@ struct loader {
 	size_t n_hooks;
 	uint32_t unseen; /* change kinds this mode cannot see here */
 	bool adopted;
-	bool denies; /* the deny program is attached (loader_can_deny()) */
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
 	int n_cpus;
 	loader_event_fn on_event;
@@ -508,7 +507,6 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		if (!skel->links.lsm__file_open)
 			return negative_errno();
 	}
-	l->denies = with_deny;
 	for (size_t i = 0; i < l->n_hooks; i++) {
 		r = attach_hook(&l->hooks[i]);
 		if (r < 0)
@@ -730,12 +728,12 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 
 bool loader_can_deny(const struct loader *l)
 {
-	return l->denies;
+	return l->skel->links.lsm__file_open != NULL;
 }
 
 int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value)
 {
-	if (!l->denies)
+	if (!loader_can_deny(l))
 		return -EOPNOTSUPP;
 	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, value, BPF_ANY) < 0 ? negative_errno() : 0;
 }
@@ -747,7 +745,7 @@ int loader_deny_delete(struct loader *l, const struct hive_watch_key *key)
 
 int loader_deny_member_put(struct loader *l, const struct hive_deny_member *m)
 {
-	if (!l->denies)
+	if (!loader_can_deny(l))
 		return -EOPNOTSUPP;
 	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.deny_members), m, &(uint8_t){ 1 }, BPF_ANY) < 0
 		       ? negative_errno()

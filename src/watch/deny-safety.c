@@ -47,23 +47,16 @@ static const struct critical {
 /* Directories of shared libraries, and the dynamic loader. */
 static const char *const library_dirs[] = { "/lib", "/lib64", "/usr/lib", "/usr/lib64" };
 
-static bool below(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
 const char *deny_critical_path(const char *path)
 {
 	const char *name = strrchr(path, '/');
 
 	for (size_t i = 0; i < ARRAY_SIZE(critical); i++)
-		if (critical[i].below ? below(path, critical[i].path) : strcmp(path, critical[i].path) == 0)
+		if (critical[i].below ? policy_path_below(path, critical[i].path) : strcmp(path, critical[i].path) == 0)
 			return critical[i].why;
 	name = name ? name + 1 : path;
 	for (size_t i = 0; i < ARRAY_SIZE(library_dirs); i++)
-		if (below(path, library_dirs[i]) && (strstr(name, ".so") || strncmp(name, "ld-", 3) == 0))
+		if (policy_path_below(path, library_dirs[i]) && (strstr(name, ".so") || strncmp(name, "ld-", 3) == 0))
 			return "a shared library or the dynamic loader: the programs linked with it load it as they start";
 	return NULL;
 }

@@ -193,6 +193,13 @@ bool policy_name_is_valid(const char *name)
 	return dns_label_is_valid(ns) && dns_label_is_valid(slash + 1);
 }
 
+bool policy_path_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
 bool policy_path_tree(const char *path, size_t *root_len)
 {
 	size_t len = strlen(path);

@@ -144,6 +144,9 @@ bool policy_path_is_valid(const char *path);
  * everything below it, at any depth; *root_len is the length of that
  * directory's path: 4 for "/etc" and the tree suffix, 1 for "/" and it). */
 bool policy_path_tree(const char *path, size_t *root_len);
+/* Whether path is dir or below it ("/etc/pam.d/sshd" is below "/etc/pam.d",
+ * "/etc/pam.dx" is not). */
+bool policy_path_below(const char *path, const char *dir);
 const char *policy_path_invalid(const char *path);
 
 struct policy_set *policy_set_new(void);
