@@ -726,6 +726,22 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 	return k;
 }
 
+/* Add the per-CPU counters of map m (one entry, n __u64 fields each) to sum. */
+_Static_assert(sizeof(struct hive_stats) % sizeof(__u64) == 0, "counters only");
+_Static_assert(sizeof(struct hive_deny_stats) % sizeof(__u64) == 0, "counters only");
+static int counters_add(const struct loader *l, const struct bpf_map *m, __u64 *sum, size_t n)
+{
+	_cleanup_(freep) __u64 *per_cpu = calloc((size_t)l->n_cpus * n, sizeof(*per_cpu));
+
+	if (!per_cpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &(__u32){ 0 }, per_cpu) < 0)
+		return negative_errno();
+	for (size_t i = 0; i < (size_t)l->n_cpus * n; i++)
+		sum[i % n] += per_cpu[i];
+	return 0;
+}
+
 bool loader_can_deny(const struct loader *l)
 {
 	return l->skel->links.lsm__file_open != NULL;
@@ -759,20 +775,8 @@ int loader_deny_member_delete(struct loader *l, const struct hive_deny_member *m
 
 int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret)
 {
-	_cleanup_(freep) struct hive_deny_stats *per_cpu = calloc(l->n_cpus, sizeof(*per_cpu));
-
 	*ret = (struct hive_deny_stats){};
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.deny_stats), &(__u32){ 0 }, per_cpu) < 0)
-		return negative_errno();
-	for (int i = 0; i < l->n_cpus; i++) {
-		ret->denied += per_cpu[i].denied;
-		ret->would_deny += per_cpu[i].would_deny;
-		ret->allowed += per_cpu[i].allowed;
-		ret->dropped += per_cpu[i].dropped;
-	}
-	return 0;
+	return counters_add(l, l->skel->maps.deny_stats, (__u64 *)ret, sizeof(*ret) / sizeof(__u64));
 }
 
 int loader_deny_link_fd(const struct loader *l)
@@ -938,19 +942,15 @@ int loader_detach_and_flush_all(struct loader *l)
 
 int loader_stats_add(const struct loader *l, struct loader_stats *total)
 {
-	_cleanup_(freep) struct hive_stats *per_cpu = calloc(l->n_cpus, sizeof(*per_cpu));
-	__u32 zero = 0;
+	struct hive_stats sum = {};
+	int r = counters_add(l, l->skel->maps.stats, (__u64 *)&sum, sizeof(sum) / sizeof(__u64));
 
-	if (!per_cpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stats), &zero, per_cpu) < 0)
-		return negative_errno();
-	for (int i = 0; i < l->n_cpus; i++) {
-		total->matched += per_cpu[i].matched;
-		total->emitted += per_cpu[i].emitted;
-		total->suppressed += per_cpu[i].suppressed;
-		total->dropped += per_cpu[i].dropped;
-	}
+	if (r < 0)
+		return r;
+	total->matched += sum.matched;
+	total->emitted += sum.emitted;
+	total->suppressed += sum.suppressed;
+	total->dropped += sum.dropped;
 	for (size_t i = 0; i < l->n_hooks; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
