@@ -921,6 +921,43 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 
 #include "changes.bpf.h"
 
+/*
+ * Tracepoint mode names who made a change in user space, when it reads
+ * fanotify's report, by the thread's id: the thread may have exec'd another
+ * program by then. A thread that changed a file is marked (changers, with
+ * the task's start_time) until its next exec, which keeps who it was before
+ * (execs): user space names both where the exec may have come after the
+ * change. Only a thread that changed something before its exec is kept,
+ * not every fork-and-exec (whose changes come after it).
+ */
+static __always_inline void mark_changer(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 start = BPF_CORE_READ(task, start_time);
+	__u32 tid = current_tid_seen_by_self();
+
+	if (tid)
+		bpf_map_update_elem(&changers, &tid, &start, BPF_ANY);
+}
+
+static __always_inline void forget_changer(void)
+{
+	__u32 tid = current_tid_seen_by_self();
+
+	if (tid)
+		bpf_map_delete_elem(&changers, &tid);
+}
+
+/* Attached (loader.c, change_calls) to the exit of every system call that
+ * makes a change fanotify reports but no other hook of this mode sees. */
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int tracepoint__syscalls__sys_exit_change(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret >= 0)
+		mark_changer();
+	return 0;
+}
+
 /* Fallback: the file behind a successful open, watched itself, by its name,
  * or in a tree (see open_mask()). */
 static __always_inline int record_open(struct file *file)
@@ -950,11 +987,16 @@ static __always_inline int handle_open_exit(long ret, __u64 flags)
 	if (!file)
 		return 0;
 	record_open(file);
+	if (BPF_CORE_READ(file, f_mode) & FMODE_CREATED) {
+		mark_changer();
+		return 0;
+	}
 	/* The kernel truncates an existing regular file only, never the one
 	 * the open made. */
-	if ((flags & O_TRUNC) && !(BPF_CORE_READ(file, f_mode) & FMODE_CREATED) &&
-	    (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT_) == S_IFREG_)
+	if ((flags & O_TRUNC) && (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT_) == S_IFREG_) {
+		mark_changer();
 		on_truncated(BPF_CORE_READ(file, f_path.dentry), 0);
+	}
 	return 0;
 }
 
@@ -967,6 +1009,7 @@ static __always_inline int handle_exec_exit(long ret)
 
 	if (ret != 0)
 		return 0;
+	forget_changer();
 	exe = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), mm, exe_file);
 	watch = watched(BPF_CORE_READ(exe, f_inode), &key);
 	if (watch)
@@ -1014,7 +1057,10 @@ int tracepoint__syscalls__sys_exit_ftruncate(struct trace_event_raw_sys_exit *ct
 {
 	struct file *file;
 
-	if (ctx->ret != 0 || !syscall_args_known() || !(file = current_fd_file((long)syscall_arg(0))))
+	if (ctx->ret != 0)
+		return 0;
+	mark_changer();
+	if (!syscall_args_known() || !(file = current_fd_file((long)syscall_arg(0))))
 		return 0;
 	return on_truncated(BPF_CORE_READ(file, f_path.dentry), (__s64)syscall_arg(1));
 }
@@ -1039,7 +1085,10 @@ int tracepoint__syscalls__sys_exit_truncate(struct trace_event_raw_sys_exit *ctx
 	struct hive_truncation t;
 	__u32 tid;
 
-	if (ctx->ret != 0 || !syscall_args_known() || !(tid = current_tid_seen_by_self()))
+	if (ctx->ret != 0)
+		return 0;
+	mark_changer();
+	if (!syscall_args_known() || !(tid = current_tid_seen_by_self()))
 		return 0;
 	t.boot_ns = bpf_ktime_get_boot_ns();
 	t.length = (__s64)syscall_arg(1);
@@ -1048,18 +1097,17 @@ int tracepoint__syscalls__sys_exit_truncate(struct trace_event_raw_sys_exit *ctx
 }
 
 /*
- * Who a thread was as it leaves (exit_group(2) or exit(2)), in the exits map
- * (maps.bpf.h). Attached in tracepoint mode only; a thread killed by a
- * signal makes no such call and is named by its id alone.
+ * Who a thread is, by its id as the agent's pid namespace numbers it, into
+ * map (exits or execs, maps.bpf.h): only the process fields of the event.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct hive_event);
-} exit_scratch SEC(".maps");
+} who_scratch SEC(".maps");
 
-static __always_inline int remember_exit(void)
+static __always_inline int remember_who(void *map)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -1068,7 +1116,7 @@ static __always_inline int remember_exit(void)
 	struct hive_event *ev;
 	__u32 tid = current_tid_seen_by_self(), zero = 0;
 
-	ev = bpf_map_lookup_elem(&exit_scratch, &zero);
+	ev = bpf_map_lookup_elem(&who_scratch, &zero);
 	if (!tid || !ev)
 		return 0;
 	process_key(task, pid_tgid, &dkey);
@@ -1076,20 +1124,39 @@ static __always_inline int remember_exit(void)
 	ev->boot_ns = bpf_ktime_get_boot_ns();
 	fill_process(ev, &dkey, &who);
 	ev->flags = exe_path(task, ev->exe);
-	bpf_map_update_elem(&exits, &tid, ev, BPF_ANY);
+	bpf_map_update_elem(map, &tid, ev, BPF_ANY);
 	return 0;
 }
 
+/* Who a thread was as it leaves (exit_group(2) or exit(2)). Attached in
+ * tracepoint mode only; a thread killed by a signal makes no such call and
+ * is named by its id alone. */
 SEC("tracepoint/syscalls/sys_enter_exit_group")
 int tracepoint__syscalls__sys_enter_exit_group(void *ctx)
 {
-	return remember_exit();
+	return remember_who(&exits);
 }
 
 SEC("tracepoint/syscalls/sys_enter_exit")
 int tracepoint__syscalls__sys_enter_exit(void *ctx)
 {
-	return remember_exit();
+	return remember_who(&exits);
+}
+
+/* Who a thread that changed a file was as it calls exec (see
+ * mark_changer()); attached to execve(2) and execveat(2). A failed exec
+ * leaves an entry that names the program still running: user space finds
+ * nothing before it to name. */
+SEC("tracepoint/syscalls/sys_enter_execve")
+int tracepoint__syscalls__sys_enter_exec(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = current_tid_seen_by_self();
+	__u64 *start = tid ? bpf_map_lookup_elem(&changers, &tid) : NULL;
+
+	if (!start || *start != BPF_CORE_READ(task, start_time))
+		return 0;
+	return remember_who(&execs);
 }
 
 #include "deny.bpf.h"

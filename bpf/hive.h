@@ -83,9 +83,10 @@ struct hive_watch_key {
  * entries are per process instance and exec, and say who; 6: change kinds
  * in access masks, change events in the ring buffer; 7: threads that exited
  * (exits); 8: truncate(2) calls (truncations), logins (auid, session, tty)
- * in what dedup entries and exits say of a process.
+ * in what dedup entries and exits say of a process; 9: threads that changed a
+ * file since their exec (changers), who they were before it (execs).
  */
-#define HIVE_MAPS_LAYOUT 8
+#define HIVE_MAPS_LAYOUT 9
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -295,6 +296,12 @@ struct hive_event {
  * audit-deny policies; DENIED when it was refused. */
 #define HIVE_EVENT_PERMISSION 0x100
 #define HIVE_EVENT_DENIED 0x200
+/* Made by user space, never by the hooks, for a change fanotify reported
+ * (tracepoint mode): the acting thread ran another program until an exec
+ * that may have come after the change (maps.bpf.h, execs). Who it was then
+ * follows everything else of the event, as a struct hive_event of which
+ * only the process fields are set. */
+#define HIVE_EVENT_BEFORE_EXEC 0x400
 
 /*
  * Refusals in the kernel (bpf/deny.bpf.h): a BPF LSM program on file_open

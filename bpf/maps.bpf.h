@@ -81,6 +81,39 @@ struct {
 } exits SEC(".maps");
 
 /*
+ * Threads that changed a file (a successful chmod, rename, unlink, an open
+ * that made or truncated a file...) since their last exec, by their id as
+ * the agent's pid namespace numbers them, with the task's start_time (an id
+ * reused by another thread is not the same thread). Tracepoint mode only:
+ * fanotify reports such a change by the thread's id, and user space reads
+ * who the thread is when it reads the report, perhaps after an exec. Least
+ * recently marked first out: a thread's mark is lost only after 8192 other
+ * threads changed files, while its change waits to be read.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} changers SEC(".maps");
+
+/*
+ * Who a thread of changers was just before it called exec (hive.bpf.c,
+ * remember_exec()), with the time of that call: a change reported by
+ * fanotify and read after that time may have been made by the program that
+ * ran before, and the record says so (HIVE_EVENT_BEFORE_EXEC). A thread
+ * other than the process's first takes the process's id at the exec: its
+ * own id then names no thread, and this entry is all that says who made its
+ * changes. Only the process fields of the event are set.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct hive_event);
+} execs SEC(".maps");
+
+/*
  * A thread's last successful truncate(2), by its id as the agent's pid
  * namespace numbers it (tracepoint mode only). The call names a path, which
  * nothing at its exit resolves the way the kernel did; fanotify tells which

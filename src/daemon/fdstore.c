@@ -19,6 +19,8 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_NAME_FILTER] = "hive-name-filter",
 	[KEPT_EXITS] = "hive-exits",
 	[KEPT_TRUNCATIONS] = "hive-truncations",
+	[KEPT_CHANGERS] = "hive-changers",
+	[KEPT_EXECS] = "hive-execs",
 };
 #define LINK_NAME "hive-link"
 #define CHANGES_NAME "hive-changes"

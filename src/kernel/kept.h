@@ -22,6 +22,8 @@ enum kept_map {
 	KEPT_NAME_FILTER,
 	KEPT_EXITS,
 	KEPT_TRUNCATIONS,
+	KEPT_CHANGERS,
+	KEPT_EXECS,
 	_KEPT_MAP_MAX,
 };
 
@@ -36,7 +38,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                                 \
+		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                         \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

@@ -22,6 +22,26 @@
 /* The most programs one attach mode attaches (fentry's and kprobe's). */
 #define HOOKS_MAX 18
 
+/*
+ * The system calls whose exit marks a thread as having changed a file until
+ * its next exec (tracepoint mode; bpf/hive.bpf.c, mark_changer()): every
+ * call fanotify reports a change of that no other hook of the mode sees
+ * (opens and truncations mark in their own programs). Each is optional:
+ * fchmodat2 is 6.6+, setxattrat and removexattrat 6.13+. Not kept across a
+ * restart: while no agent runs, a change made before an exec is named as
+ * the program after it, as without these hooks.
+ */
+static const char *const change_calls[] = {
+	"chmod",      "fchmod",	    "fchmodat",	  "fchmodat2", "chown",	      "fchown",	     "lchown",
+	"fchownat",   "utime",	    "utimes",	  "futimesat", "utimensat",   "setxattr",    "lsetxattr",
+	"fsetxattr",  "setxattrat", "removexattr", "lremovexattr", "fremovexattr", "removexattrat", "rename",
+	"renameat",   "renameat2",  "link",	  "linkat",    "unlink",      "unlinkat",    "rmdir",
+	"mkdir",      "mkdirat",    "mknod",	  "mknodat",   "symlink",     "symlinkat",   "bind",
+};
+/* And the entries of the exec calls, which keep who a marked thread was. */
+static const char *const exec_calls[] = { "execve", "execveat" };
+#define CALLS_MAX (ARRAY_SIZE(change_calls) + ARRAY_SIZE(exec_calls))
+
 /* One attach point: its program, where the skeleton keeps its link (so that
  * hive_bpf__destroy() detaches it), whether the kernel may lack it, and for
  * a change hook, its function (looked up in the kernel's BTF before load)
@@ -55,6 +75,7 @@ struct loader {
 	enum attach_mode mode;
 	struct hook hooks[HOOKS_MAX]; /* the mode's, once loaded */
 	size_t n_hooks;
+	struct bpf_link *calls[CALLS_MAX]; /* tracepoint mode: see change_calls */
 	uint32_t unseen; /* change kinds this mode cannot see here */
 	bool adopted;
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
@@ -251,6 +272,37 @@ static int attach_hook(const struct hook *h)
 	return r;
 }
 
+/* Tracepoint mode's marks of threads that changed a file, and what their
+ * exec keeps (change_calls). A call the kernel lacks is skipped; one that
+ * does not attach costs the records of its changes the name before an
+ * exec, not the mode. */
+static void attach_calls(struct loader *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CALLS_MAX; i++) {
+		bool exec = i >= ARRAY_SIZE(change_calls);
+		const char *call = exec ? exec_calls[i - ARRAY_SIZE(change_calls)] : change_calls[i];
+		struct bpf_program *prog = exec ? l->skel->progs.tracepoint__syscalls__sys_enter_exec
+						: l->skel->progs.tracepoint__syscalls__sys_exit_change;
+		char tp[64];
+		int r;
+
+		snprintf(tp, sizeof(tp), "sys_%s_%s", exec ? "enter" : "exit", call);
+		l->calls[n] = bpf_program__attach_tracepoint(prog, "syscalls", tp);
+		if (l->calls[n]) {
+			n++;
+			continue;
+		}
+		r = negative_errno();
+		if (r == -ENOENT)
+			log_debug("No tracepoint %s on this kernel, skipping.", tp);
+		else
+			log_warning_errno(r, "Cannot attach to tracepoint %s (%m): a change it makes and then "
+					     "an exec is named as the program exec'd alone.", tp);
+	}
+}
+
 static void destroy_skel(struct loader *l)
 {
 	ring_buffer__free(l->ring);
@@ -258,6 +310,10 @@ static void destroy_skel(struct loader *l)
 	if (l->positions)
 		munmap((void *)l->positions, 2 * l->page_size);
 	l->positions = NULL;
+	for (size_t i = 0; i < CALLS_MAX; i++) {
+		bpf_link__destroy(l->calls[i]);
+		l->calls[i] = NULL;
+	}
 	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
 	l->skel = NULL;
 	l->n_hooks = 0;
@@ -272,7 +328,8 @@ static void destroy_skel(struct loader *l)
 		[KEPT_DEDUP] = (obj)->maps.dedup, [KEPT_STATS] = (obj)->maps.stats,                            \
 		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
 		[KEPT_NAME_FILTER] = (obj)->maps.name_filter, [KEPT_EXITS] = (obj)->maps.exits,                \
-		[KEPT_TRUNCATIONS] = (obj)->maps.truncations,                                                  \
+		[KEPT_TRUNCATIONS] = (obj)->maps.truncations, [KEPT_CHANGERS] = (obj)->maps.changers,          \
+		[KEPT_EXECS] = (obj)->maps.execs,                                                              \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -498,6 +555,8 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		l->hooks[l->n_hooks++] = l->hooks[i];
 	}
 	bpf_program__set_autoload(skel->progs.lsm__file_open, with_deny);
+	bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_exit_change, mode == ATTACH_TRACEPOINT);
+	bpf_program__set_autoload(skel->progs.tracepoint__syscalls__sys_enter_exec, mode == ATTACH_TRACEPOINT);
 
 	r = hive_bpf__load(skel);
 	if (r < 0)
@@ -514,6 +573,8 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		if (!*l->hooks[i].link)
 			l->unseen |= l->hooks[i].kinds;
 	}
+	if (mode == ATTACH_TRACEPOINT)
+		attach_calls(l);
 	return 0;
 }
 
@@ -675,6 +736,13 @@ enum attach_mode loader_mode(const struct loader *l)
 int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
 {
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exits), &tid, ret) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_before_exec(const struct loader *l, uint32_t tid, struct hive_event *ret)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.execs), &tid, ret) < 0)
 		return negative_errno();
 	return 0;
 }

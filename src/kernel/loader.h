@@ -77,6 +77,10 @@ const char *loader_unseen_calls(const struct loader *l);
  * exited, in tracepoint mode: the process fields of *ret. -ENOENT: not
  * known (still running, exited long ago, or another mode). */
 int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret);
+/* Who thread tid was as it last called exec after changing a file, in
+ * tracepoint mode (bpf/maps.bpf.h, execs), its boot_ns the time of that
+ * call. -ENOENT: no such exec known. */
+int loader_before_exec(const struct loader *l, uint32_t tid, struct hive_event *ret);
 /* Whether the kept maps were adopted. */
 bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds

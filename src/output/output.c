@@ -64,6 +64,9 @@ enum record_field {
 	F_EXE,
 	F_EXE_INODE,
 	F_EXE_DEV,
+	F_BEFORE_EXEC_COMM,
+	F_BEFORE_EXEC_EXE,
+	F_BEFORE_EXEC_EXE_INODE,
 	F_PARENT_COMM,
 	F_PARENT_EXE,
 	F_ANCESTORS,
@@ -136,6 +139,9 @@ static const struct {
 	[F_EXE] = { "exe", "HIVE_EXE", FIELD_STRING },
 	[F_EXE_INODE] = { "exe_inode", "HIVE_EXE_INODE", FIELD_NUMBER },
 	[F_EXE_DEV] = { "exe_dev", "HIVE_EXE_DEV", FIELD_STRING },
+	[F_BEFORE_EXEC_COMM] = { "before_exec_comm", "HIVE_BEFORE_EXEC_COMM", FIELD_STRING },
+	[F_BEFORE_EXEC_EXE] = { "before_exec_exe", "HIVE_BEFORE_EXEC_EXE", FIELD_STRING },
+	[F_BEFORE_EXEC_EXE_INODE] = { "before_exec_exe_inode", "HIVE_BEFORE_EXEC_EXE_INODE", FIELD_NUMBER },
 	[F_PARENT_COMM] = { "parent_comm", "HIVE_PARENT_COMM", FIELD_STRING },
 	[F_PARENT_EXE] = { "parent_exe", "HIVE_PARENT_EXE", FIELD_STRING },
 	[F_ANCESTORS] = { "ancestors", "HIVE_ANCESTORS", FIELD_LINEAGE },
@@ -323,6 +329,11 @@ static void record_values(const struct access_record *r, struct record_devs *dev
 		number(v, F_EXE_INODE, ev->exe_file.ino);
 		string(v, F_EXE_DEV, devs->exe);
 	}
+	if (r->before_exec) {
+		string(v, F_BEFORE_EXEC_COMM, r->before_comm);
+		string(v, F_BEFORE_EXEC_EXE, r->before_exe);
+		number(v, F_BEFORE_EXEC_EXE_INODE, r->before_exec->exe_file.ino);
+	}
 	lineage_values(r, devs, v);
 	number(v, F_CGROUP_ID, ev->cgroup_id);
 	string(v, F_NAMESPACE, e->namespace);
@@ -409,6 +420,18 @@ static char *login_summary(const struct access_record *r)
 	return asprintf(&m, " (login %u)", ev->auid) < 0 ? NULL : m;
 }
 
+/* Who the process was before an exec that may have come after the change:
+ * " (exec'd from python3)", or "". */
+static char *exec_summary(const struct access_record *r)
+{
+	_cleanup_(freep) char *comm = r->before_exec ? escaped(r->before_comm) : NULL;
+	char *m = NULL;
+
+	if (!r->before_exec)
+		return strdup("");
+	return comm && asprintf(&m, " (exec'd from %s)", comm) >= 0 ? m : NULL;
+}
+
 /* MESSAGE=: the sentence journalctl shows. */
 static char *message(const struct access_record *r)
 {
@@ -419,12 +442,13 @@ static char *message(const struct access_record *r)
 			      *container = escaped(e->container ? e->container : ""),
 			      *pns = escaped(r->proc.namespace ? r->proc.namespace : ""),
 			      *ppod = escaped(r->proc.pod ? r->proc.pod : ""), *exe = escaped(r->exe),
-			      *change = change_summary(r->ext), *login = login_summary(r);
+			      *change = change_summary(r->ext), *login = login_summary(r), *execd = exec_summary(r);
 	const char *access = r->access[0] ? r->access : "access";
 	char where[512] = "", as[32] = "", *m = NULL;
 	int n;
 
-	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe || !change || !login)
+	if (!comm || !path || !policy || !ns || !pod || !container || !pns || !ppod || !exe || !change || !login ||
+	    !execd)
 		return NULL;
 	/* Names the API server validated; still escaped like the rest. */
 	if (e->pod)
@@ -446,8 +470,8 @@ static char *message(const struct access_record *r)
 			     ev->tgid, ev->uid, login, as, access, path, where, policy,
 			     (unsigned long long)ev->suppressed + 1);
 	else
-		n = asprintf(&m, "MESSAGE=%s[%u] uid=%u%s%s %s %s%s%s (policy %s)", comm, ev->tgid, ev->uid, login, as,
-			     access, path, change, where, policy);
+		n = asprintf(&m, "MESSAGE=%s[%u]%s uid=%u%s%s %s %s%s%s (policy %s)", comm, ev->tgid, execd, ev->uid,
+			     login, as, access, path, change, where, policy);
 	return n < 0 ? NULL : m;
 }
 

@@ -125,6 +125,21 @@ static void name_of(struct recorder *r, uint32_t uid, bool wanted, char buf[stat
 	snprintf(buf, LOGIN_NAME_MAX, "%s", name ? name : "");
 }
 
+/* The process's comm and executable's path of ev, NUL-terminated. From the
+ * kernel, not /proc/PID/exe: the process may be gone, and its pid (the
+ * kernel's initial-namespace one) may name another process in the pid
+ * namespace hived runs in. */
+static void process_names(const struct hive_event *ev, char comm[static HIVE_COMM_LEN + 1],
+			  char exe[static HIVE_EXE_LEN + 4])
+{
+	memcpy(comm, ev->comm, HIVE_COMM_LEN);
+	comm[HIVE_COMM_LEN] = '\0';
+	exe[0] = '\0';
+	if (ev->exe[0])
+		snprintf(exe, HIVE_EXE_LEN + 4, "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
+			 (int)sizeof(ev->exe), ev->exe);
+}
+
 /* What every record of the event shares: time, names, the process's pod. */
 static void fill(struct recorder *r, const struct hive_event *ev, const char *attach, struct access_record *rec)
 {
@@ -137,17 +152,13 @@ static void fill(struct recorder *r, const struct hive_event *ev, const char *at
 		.attach = attach,
 		.record_labels = r->o.record_labels,
 	};
-	memcpy(rec->comm, ev->comm, sizeof(ev->comm));
-	rec->comm[sizeof(ev->comm)] = '\0';
+	process_names(ev, rec->comm, rec->exe);
+	rec->before_exec = hive_event_before_exec(ev);
+	if (rec->before_exec)
+		process_names(rec->before_exec, rec->before_comm, rec->before_exe);
 	memcpy(rec->tty, ev->tty, sizeof(ev->tty));
 	rec->tty[sizeof(ev->tty)] = '\0';
 	access_to_string(ev->mask, rec->access, sizeof(rec->access));
-	/* From the kernel, not /proc/PID/exe: the process may be gone, and its
-	 * pid (the kernel's initial-namespace one) may name another process in
-	 * the pid namespace hived runs in. */
-	if (ev->exe[0])
-		snprintf(rec->exe, sizeof(rec->exe), "%s%.*s", ev->flags & HIVE_EVENT_EXE_TRUNCATED ? "..." : "",
-			 (int)sizeof(ev->exe), ev->exe);
 	if (r->o.process_place)
 		r->o.process_place(r->o.userdata, ev->cgroup_id, &rec->proc);
 	name_of(r, ev->auid, ev->auid != HIVE_ID_UNSET, rec->login);
@@ -285,7 +296,11 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 			fill(r, ev, attach, &rec);
 			filled = true;
 		}
-		if (e->filter && !watch_entry_admits(r->o.watches, e, ev, rec.proc.container)) {
+		/* A process that exec'd after the change may have made it as
+		 * either program: excepted only as both. */
+		if (e->filter && !watch_entry_admits(r->o.watches, e, ev, rec.proc.container) &&
+		    (!rec.before_exec ||
+		     !watch_entry_admits(r->o.watches, e, rec.before_exec, rec.proc.container))) {
 			r->counters.excepted++;
 			count_outcome(r, e, ev, true);
 			continue;

@@ -52,6 +52,11 @@ struct access_record {
 	char comm[HIVE_COMM_LEN + 1];
 	char exe[HIVE_EXE_LEN + 4]; /* empty for kernel threads */
 	char access[96];            /* "read,write" */
+	/* Who the process was before an exec that may have come after the
+	 * access (a change fanotify reported), or NULL; its comm and exe. */
+	const struct hive_event *before_exec;
+	char before_comm[HIVE_COMM_LEN + 1];
+	char before_exe[HIVE_EXE_LEN + 4];
 };
 
 /*

@@ -52,16 +52,34 @@ static inline const struct hive_lineage *hive_event_lineage(const struct hive_ev
 /* The size of the record ev says it is. */
 static inline size_t hive_event_size(const struct hive_event *ev)
 {
+	/* What user space adds (HIVE_EVENT_BEFORE_EXEC) comes last. */
+	size_t before = ev->flags & HIVE_EVENT_BEFORE_EXEC ? sizeof(struct hive_event) : 0;
+
 	switch (ev->flags & (HIVE_EVENT_EXT | HIVE_EVENT_LINEAGE)) {
 	case HIVE_EVENT_EXT | HIVE_EVENT_LINEAGE:
-		return sizeof(struct hive_ext_lin_event);
+		return sizeof(struct hive_ext_lin_event) + before;
 	case HIVE_EVENT_EXT:
-		return sizeof(struct hive_ext_event);
+		return sizeof(struct hive_ext_event) + before;
 	case HIVE_EVENT_LINEAGE:
-		return sizeof(struct hive_lin_event);
+		return sizeof(struct hive_lin_event) + before;
 	default:
-		return sizeof(struct hive_event);
+		return sizeof(struct hive_event) + before;
 	}
+}
+
+_Static_assert(sizeof(struct hive_ext_event) % _Alignof(struct hive_event) == 0 &&
+		       sizeof(struct hive_ext_lin_event) % _Alignof(struct hive_event) == 0 &&
+		       sizeof(struct hive_lin_event) % _Alignof(struct hive_event) == 0,
+	       "what follows an event is aligned as one");
+
+/* Who the process of ev was before an exec that may have come after it
+ * (HIVE_EVENT_BEFORE_EXEC; only its process fields), or NULL. The same rule
+ * for its memory as hive_event_ext(). */
+static inline const struct hive_event *hive_event_before_exec(const struct hive_event *ev)
+{
+	if (!(ev->flags & HIVE_EVENT_BEFORE_EXEC))
+		return NULL;
+	return (const struct hive_event *)((const char *)ev + hive_event_size(ev) - sizeof(struct hive_event));
 }
 
 /* The kernel's dev_t: (major << 20) | minor, majors below 4096. */

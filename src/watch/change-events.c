@@ -76,7 +76,14 @@ struct change_events {
 	bool unresolved; /* dir_place_of() met a directory gone, and not told where */
 	struct hive_event who; /* the last acting thread of this read, while who_known */
 	struct hive_lineage who_lineage; /* and its ancestors */
-	bool who_known;
+	struct hive_event who_before; /* and who it was before an exec, if who_execd */
+	bool who_known, who_execd;
+	/* CLOCK_BOOTTIME before the last read that found the queue empty:
+	 * every event read since was made after it. 0: not known (a group
+	 * kept from the agent before). The same for the events put off, as of
+	 * the read the first of them came in. */
+	uint64_t drained_ns, deferred_drained_ns;
+	uint64_t floor_ns; /* of the events being placed now: one of the two */
 	const struct followed_file *root_path_of; /* root_path is its, in this read */
 	char root_path[PATH_MAX];
 	enum { CHILD_UNKNOWN, CHILD_THERE, CHILD_GONE } child_state; /* of child_st, in this event */
@@ -221,6 +228,23 @@ static void copy_who(struct hive_event *to, const struct hive_event *from)
 	memcpy(to->exe, from->exe, sizeof(to->exe));
 }
 
+/*
+ * Who thread tid was before an exec that may have come after its change:
+ * one the loader kept (loader_before_exec()), made after every event read
+ * before this one could have been (c->floor_ns), and another program than
+ * the thread runs now (who, or NULL when it is gone without a trace).
+ */
+static bool execd_after(struct change_events *c, uint32_t tid, const struct hive_event *who,
+			struct hive_event *ret)
+{
+	if (!tid || !c->loader || loader_before_exec(c->loader, tid, ret) < 0 || ret->boot_ns <= c->floor_ns)
+		return false;
+	/* (/proc gives no generation: the same file is the same number on the
+	 * same device.) */
+	return !who || who->exe_file.ino != ret->exe_file.ino || who->exe_file.dev != ret->exe_file.dev ||
+	       memcmp(who->comm, ret->comm, sizeof(who->comm));
+}
+
 static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *ev)
 {
 	struct hive_event *who = &c->who;
@@ -232,17 +256,21 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 	}
 	*who = (struct hive_event){ .tid = tid };
 	c->who_lineage.n = 0;
-	if (tid && proc_who(c->cgroup2, tid, who))
+	c->who_execd = false;
+	if (tid && proc_who(c->cgroup2, tid, who)) {
 		proc_lineage(who->tgid, &c->who_lineage);
-	else {
-		if (!tid || !c->loader || loader_exited(c->loader, tid, who) < 0) {
-			/* Gone, and not seen leaving: its id is all there is. */
-			*who = (struct hive_event){ .tid = tid, .tgid = tid, .auid = HIVE_ID_UNSET,
-						    .sessionid = HIVE_ID_UNSET };
-			snprintf(who->comm, sizeof(who->comm), "?");
-		}
-		who->tid = tid;
+		c->who_execd = execd_after(c, tid, who, &c->who_before);
+	} else if (tid && c->loader && loader_exited(c->loader, tid, who) >= 0)
+		c->who_execd = execd_after(c, tid, who, &c->who_before);
+	else if (!execd_after(c, tid, NULL, who)) {
+		/* Gone, and not seen leaving: its id is all there is. */
+		*who = (struct hive_event){ .tgid = tid, .auid = HIVE_ID_UNSET, .sessionid = HIVE_ID_UNSET };
+		snprintf(who->comm, sizeof(who->comm), "?");
 	}
+	/* (A thread that exec'd while not its process's first takes the
+	 * process's id: this one then names no thread, and who it was before
+	 * the exec made the change.) */
+	who->tid = tid;
 	c->who_known = true;
 	copy_who(ev, who);
 }
@@ -498,20 +526,28 @@ static void attrib_values(struct change_events *c, struct followed_file *f, cons
 
 static void emit(struct change_events *c, struct hive_ext_event *ce, uint32_t tid)
 {
-	struct hive_ext_lin_event full;
+	/* The change, then its lineage as the ring buffer has them, then who
+	 * the thread was before an exec (shared/abi.h says where each is). */
+	alignas(struct hive_event) unsigned char full[sizeof(struct hive_ext_lin_event) + sizeof(struct hive_event)];
+	size_t len = sizeof(*ce);
 
 	ce->ev.boot_ns = clock_nsec(CLOCK_BOOTTIME);
 	who_acted(c, tid, &ce->ev);
 	ce->ev.flags |= HIVE_EVENT_EXT;
 	c->stats.reported++;
-	if (!c->who_lineage.n) {
+	if (!c->who_lineage.n && !c->who_execd) {
 		c->fn(ce, c->userdata);
 		return;
 	}
-	/* With its lineage after the change, as the ring buffer has them. */
-	full = (struct hive_ext_lin_event){ .ev = ce->ev, .ext = ce->ext, .lin = c->who_lineage };
-	full.ev.flags |= HIVE_EVENT_LINEAGE;
-	c->fn((const struct hive_ext_event *)&full, c->userdata);
+	ce->ev.flags |= (c->who_lineage.n ? HIVE_EVENT_LINEAGE : 0) | (c->who_execd ? HIVE_EVENT_BEFORE_EXEC : 0);
+	memcpy(full, ce, len);
+	if (c->who_lineage.n) {
+		memcpy(full + len, &c->who_lineage, sizeof(c->who_lineage));
+		len += sizeof(c->who_lineage);
+	}
+	if (c->who_execd)
+		memcpy(full + len, &c->who_before, sizeof(c->who_before));
+	c->fn((const struct hive_ext_event *)full, c->userdata);
 }
 
 /* How many names the event's file has now (0: gone). */
@@ -826,6 +862,7 @@ static int consume(struct change_events *c, unsigned budget)
 	unsigned n = 0, waits = 0;
 
 	for (;;) {
+		uint64_t before = clock_nsec(CLOCK_BOOTTIME);
 		ssize_t len = read(c->fd, c->buf, sizeof(c->buf));
 		struct fanotify_walk walk = { .buf = c->buf, .len = len < 0 ? 0 : (size_t)len };
 		struct fanotify_event_metadata meta;
@@ -834,6 +871,9 @@ static int consume(struct change_events *c, unsigned budget)
 		if (len < 0) {
 			int r = errno == EAGAIN ? 0 : -errno;
 
+			if (r == 0)
+				c->drained_ns = before;
+			c->floor_ns = c->deferred_drained_ns;
 			if (r == 0 && c->deferred_len && waits++ < DEFER_WAITS_MAX &&
 			    poll(&(struct pollfd){ .fd = c->fd, .events = POLLIN }, 1, DEFER_WAIT_MS) > 0)
 				continue;
@@ -847,12 +887,16 @@ static int consume(struct change_events *c, unsigned budget)
 		c->who_known = false;
 		c->root_path_of = NULL;
 		collect_gone(c, walk.len);
+		c->floor_ns = c->deferred_drained_ns;
 		retry_deferred(c, false);
+		c->floor_ns = c->drained_ns;
 		while (fanotify_event_next(&walk, &meta, &event)) {
 			if (meta.vers != FANOTIFY_METADATA_VERSION)
 				return -EPROTO;
 			if (c->loader && !on_fanotify_event(c, &meta, event,
 							    c->deferred_len + meta.event_len > sizeof(c->deferred))) {
+				if (!c->deferred_len)
+					c->deferred_drained_ns = c->drained_ns;
 				memcpy(c->deferred + c->deferred_len, event, meta.event_len);
 				c->deferred_len += meta.event_len;
 			}
@@ -861,6 +905,7 @@ static int consume(struct change_events *c, unsigned budget)
 			n++;
 		}
 		if (budget && n >= budget) {
+			c->floor_ns = c->deferred_drained_ns;
 			retry_deferred(c, true);
 			return -EAGAIN;
 		}

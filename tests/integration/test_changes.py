@@ -124,6 +124,9 @@ class FileChanges(unittest.TestCase):
             os.kill(self.hived.proc.pid, signal.SIGCONT)
         r = self.hived.wait_record(pid=pid, access=["attrib"])
         self.assertEqual((r["comm"], r["exe"], r["new_mode"]), ("chmod", shutil.which("chmod"), "0600"))
+        # Forked, exec'd, then changed: nothing before the exec had changed
+        # anything, so no other program is named.
+        self.assertNotIn("before_exec_exe", r)
 
     def test_a_process_of_another_pid_namespace_gone_first_is_named(self):
         """The same from a pid namespace of its own, as a container's
@@ -136,6 +139,56 @@ class FileChanges(unittest.TestCase):
             os.kill(self.hived.proc.pid, signal.SIGCONT)
         r = self.hived.wait_record(access=["attrib"], new_mode="0640")
         self.assertEqual((r["comm"], r["exe"]), ("chmod", shutil.which("chmod")))
+
+    def exec_after_change(self, code):
+        """Run python code that changes the watched file and then execs
+        sleep(1), with hived stopped until the exec is done: the change is
+        read when the process already runs another program. Its pid."""
+        sleep = shutil.which("sleep")
+        os.kill(self.hived.proc.pid, signal.SIGSTOP)
+        try:
+            p = subprocess.Popen([sys.executable, "-c", code, self.file, sleep])
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            wait_until(lambda: os.path.realpath(f"/proc/{p.pid}/exe") == sleep, what="the exec of sleep")
+        finally:
+            os.kill(self.hived.proc.pid, signal.SIGCONT)
+        return p.pid
+
+    def test_a_change_made_before_an_exec_names_who_made_it(self):
+        """A program that changes a watched file and then execs another
+        must not be named as the other alone: an attacker's tool would hide
+        behind sleep(1). Where a hook sees the change (fentry, kprobe) it
+        names python itself; where fanotify tells it (tracepoint mode),
+        the record names the process as it is now and as it was before an
+        exec that may have followed the change."""
+        pid = self.exec_after_change(
+            "import os, sys; os.chmod(sys.argv[1], 0o4755); os.execv(sys.argv[2], ['sleep', '30'])")
+        r = self.hived.wait_record(pid=pid, access=["attrib"])
+        self.assertEqual(r["new_mode"], "4755")
+        python = os.path.realpath(sys.executable)
+        if r["comm"] == "sleep":
+            comm = os.path.basename(sys.executable)[:15]
+            self.assertEqual((r.get("before_exec_exe"), r.get("before_exec_comm")), (python, comm), r)
+            self.assertEqual(r["before_exec_exe_inode"], os.stat(python).st_ino)
+        else:
+            self.assertEqual(r["exe"], python, r)
+
+    def test_a_change_by_a_thread_that_then_execs(self):
+        """The same from a thread that is not the process's first: the
+        exec gives it the process's id, so the id the change was made by
+        names no thread any more, and only what the kernel kept at the exec
+        can say who it was."""
+        pid = self.exec_after_change(
+            "import os, sys, threading\n"
+            "def act():\n"
+            "    os.chmod(sys.argv[1], 0o4711)\n"
+            "    os.execv(sys.argv[2], ['sleep', '30'])\n"
+            "threading.Thread(target=act).start()\n"
+            "threading.Event().wait()\n")
+        r = self.hived.wait_record(access=["attrib"], new_mode="4711")
+        self.assertEqual((r["pid"], r["exe"]), (pid, os.path.realpath(sys.executable)), r)
+        self.assertNotEqual(r["tid"], pid)
 
     def test_the_login_behind_a_change(self):
         pid = spawn("sh", "-c", f"echo 65534 > /proc/self/loginuid; exec chmod 0604 {self.file}")

@@ -8,7 +8,9 @@ Accesses a filter leaves out are no records, and are counted."""
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
 from tests.lib import hivetest
 from tests.lib.hivetest import Hived, cat, host_policy, wait_until
@@ -100,6 +102,29 @@ class Filters(hivetest.MountingTest):
         mark = run("chmod", "0644", self.file)
         h.wait_record(pid=mark, path=self.file, access=["attrib"])
         self.assertEqual(h.matching(pid=pid), [])
+
+    def test_an_exec_into_an_excepted_program_hides_no_change(self):
+        """A program that chmods the file and then execs the excepted one
+        made the change as itself: still a record. With hived stopped
+        until the exec is done, the change is read while the process
+        already runs the excepted program (tracepoint mode's case)."""
+        sleep = os.path.join(self.bin, "sleep")
+        shutil.copy2("/usr/bin/sleep", sleep)
+        policy = dict(host_policy("secret", self.file, access=["attrib"]),
+                      **{"except": {"executables": [sleep]}})
+        h = self.start(policy)
+        h.wait_log(f"Watching executable {sleep} (policy secret)")
+        os.kill(h.proc.pid, signal.SIGSTOP)
+        try:
+            p = subprocess.Popen([sys.executable, "-c",
+                                  "import os, sys; os.chmod(sys.argv[1], 0o600); "
+                                  "os.execv(sys.argv[2], ['sleep', '30'])", self.file, sleep])
+            self.addCleanup(p.wait)
+            self.addCleanup(p.kill)
+            wait_until(lambda: os.path.realpath(f"/proc/{p.pid}/exe") == sleep, what="the exec of sleep")
+        finally:
+            os.kill(h.proc.pid, signal.SIGCONT)
+        h.wait_record(pid=p.pid, path=self.file, access=["attrib"])
 
     def test_a_replaced_executable_is_followed(self):
         policy = dict(host_policy("secret", self.file), **{"except": {"executables": [self.reader]}})

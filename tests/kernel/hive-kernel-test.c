@@ -403,6 +403,40 @@ static int make_file(const char *path)
  * truncations through a descriptor or at open, on kernels that tell a
  * system call's arguments at its exit, and the loader says so.
  */
+/* A child that chmods an unwatched file, then execs this program (--noop);
+ * change: whether it chmods at all. */
+static pid_t child_change_then_exec(bool change)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (change && chmod(DIR_ "/other", 0644) < 0)
+			_exit(126);
+		execl(self_exe, self_exe, "--noop", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/* Tracepoint mode keeps who a thread that changed a file was as it
+ * exec'd (user space names both when the change is read after the exec);
+ * a fork that execs before any change is not kept. */
+static void exec_marks(struct loader *l, const char *mode_name)
+{
+	struct hive_event before = {};
+	pid_t changed = child_change_then_exec(true), plain = child_change_then_exec(false);
+	char what[256];
+	int r = loader_before_exec(l, (uint32_t)changed, &before);
+
+	snprintf(what, sizeof(what), "who a thread was before its exec after a change is kept (%d, tgid %u, exe %.100s)",
+		 r, before.tgid, before.exe);
+	report(r == 0 && before.tgid == (uint32_t)changed && before.boot_ns > 0 && strcmp(before.exe, self_exe) == 0,
+	       mode_name, what);
+	report(loader_before_exec(l, (uint32_t)plain, &before) == -ENOENT, mode_name,
+	       "a fork that execs before any change is not kept");
+}
+
 static void change_scenario(struct loader *l, const char *mode_name)
 {
 	const char *files[] = { DIR_ "/c-attr", DIR_ "/c-gone", DIR_ "/c-move", DIR_ "/c-over", DIR_ "/c-new",
@@ -423,6 +457,7 @@ static void change_scenario(struct loader *l, const char *mode_name)
 		report((loader_unseen(l) | HIVE_ACCESS_TRUNCATE) == HIVE_ACCESS_CHANGES &&
 			       truncations == (loader_unseen_calls(l) != NULL),
 		       mode_name, what);
+		exec_marks(l, mode_name);
 		if (!truncations)
 			return;
 	} else {

@@ -494,6 +494,62 @@ static void test_lineage_fields(void)
 	watch_entry_free(e);
 }
 
+/* Who a process was before an exec that may have come after its change:
+ * after everything else of the event (with or without a lineage), in both
+ * formats and the MESSAGE, its name escaped. */
+static void test_before_exec_fields(void)
+{
+	struct watch_entry *e = entry("p", 10, HIVE_ACCESS_ATTRIB, "pol");
+	struct {
+		struct hive_ext_lin_event full;
+		struct hive_event before;
+	} b = { .full.ev = event(10, 7, HIVE_ACCESS_ATTRIB, "sleep") };
+	struct hive_event *ev = &b.full.ev;
+	const struct hive_event *before;
+	struct access_record rec = { .event = ev, .entry = e, .realtime_usec = 1 };
+	int seen = 0;
+	char **lines, *line;
+	cJSON *o;
+
+	ev->flags = HIVE_EVENT_EXT | HIVE_EVENT_LINEAGE | HIVE_EVENT_BEFORE_EXEC;
+	CHECK(hive_event_before_exec(ev) == &b.before && hive_event_size(ev) == sizeof(b));
+	ev->flags = HIVE_EVENT_EXT | HIVE_EVENT_BEFORE_EXEC;
+	before = hive_event_before_exec(ev);
+	CHECK((const char *)before == (const char *)ev + sizeof(struct hive_ext_event));
+	CHECK(hive_event_size(ev) == sizeof(struct hive_ext_event) + sizeof(struct hive_event));
+	ev->flags = HIVE_EVENT_EXT;
+	CHECK(!hive_event_before_exec(ev));
+
+	rec.before_exec = &b.before;
+	b.before.exe_file.ino = 4242;
+	snprintf(rec.comm, sizeof(rec.comm), "sleep");
+	snprintf(rec.access, sizeof(rec.access), "attrib");
+	snprintf(rec.before_comm, sizeof(rec.before_comm), "evil\nPRIORITY=0");
+	snprintf(rec.before_exe, sizeof(rec.before_exe), "/tmp/evil");
+	lines = output_journal_lines(&rec);
+	for (size_t i = 0; lines && lines[i]; i++) {
+		CHECK(strcmp(lines[i], "PRIORITY=0") != 0);
+		seen += strcmp(lines[i], "HIVE_BEFORE_EXEC_COMM=evil\\x0aPRIORITY=0") == 0 ||
+			strcmp(lines[i], "HIVE_BEFORE_EXEC_EXE=/tmp/evil") == 0 ||
+			strcmp(lines[i], "HIVE_BEFORE_EXEC_EXE_INODE=4242") == 0 ||
+			strstr(lines[i], "MESSAGE=sleep[7] (exec'd from evil\\x0aPRIORITY=0) uid=1000 attrib") != NULL;
+	}
+	CHECK(seen == 4);
+	output_journal_lines_free(lines);
+
+	line = output_json_line(&rec);
+	o = cJSON_Parse(line);
+	CHECK_STREQ(str(o, "before_exec_exe"), "/tmp/evil");
+	CHECK(cJSON_GetObjectItemCaseSensitive(o, "before_exec_exe_inode")->valuedouble == 4242);
+	cJSON_Delete(o);
+	free(line);
+	rec.before_exec = NULL;
+	line = output_json_line(&rec);
+	CHECK(line && !strstr(line, "before_exec"));
+	free(line);
+	watch_entry_free(e);
+}
+
 static cJSON *web_labels;
 
 /* The watched file's pod, as the pod source describes it: a Deployment's. */
@@ -647,6 +703,7 @@ int main(void)
 	RUN(test_change_fields);
 	RUN(test_login_fields);
 	RUN(test_lineage_fields);
+	RUN(test_before_exec_fields);
 	RUN(test_pod_fields);
 	RUN(test_users);
 	return TAP_END();
