@@ -586,7 +586,10 @@ static __noinline int record_access(const struct hive_watch_key *key, const stru
 	__u64 *active;
 	long carried;
 
-	if (!(mask & (by && by->flags & HIVE_EVENT_IN_TREE ? watch->tree_access : watch->access)))
+	/* (A tree's root: which of its trees found the file, tree_levels()
+	 * knew; user space tells their entries apart by the depth.) */
+	if (!(mask & (by && by->flags & HIVE_EVENT_IN_TREE ? watch->tree_access | watch->entries_access
+							 : watch->access)))
 		return 0;
 	active = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_ACTIVE });
 	if (!active || *active != generation)
@@ -712,7 +715,7 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 /*
  * Directory trees (hive.h, HIVE_TREE_DEPTH): how many levels above dentry,
  * on its own file system, the nearest tree root is whose tree wants one of
- * kinds, with that root's key in tree_root; 0 where dentry is in no such
+ * kinds at that depth (one of its own entries' trees: just above), with that root's key in tree_root; 0 where dentry is in no such
  * tree. A global function: the verifier checks it once, on its own, however
  * many callers and names use it.
  */
@@ -736,7 +739,8 @@ __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 		dentry_up(parent, &next, &inode);
 		if (inode && name_filter_has(HIVE_NAME_FILTER_DIR(BPF_CORE_READ(inode, i_ino)))) {
 			v = watched(inode, root);
-			if (v && (v->tree_access & kinds))
+			/* Its own entries' trees only from just above. */
+			if (v && ((v->tree_access | (i == 0 ? v->entries_access : 0)) & kinds))
 				return i + 1;
 		}
 		d = parent;

@@ -84,7 +84,8 @@ struct hive_watch_key {
  * in access masks, change events in the ring buffer; 7: threads that exited
  * (exits); 8: truncate(2) calls (truncations), logins (auid, session, tty)
  * in what dedup entries and exits say of a process; 9: threads that changed a
- * file since their exec (changers), who they were before it (execs).
+ * file since their exec (changers), who they were before it (execs); trees
+ * of a directory's own entries (entries_access in watch values).
  */
 #define HIVE_MAPS_LAYOUT 9
 
@@ -109,10 +110,14 @@ struct hive_watch_value {
 	/* On a directory: the union of what the trees rooted here want for
 	 * everything below it, at any depth (0: no tree). */
 	__u32 tree_access;
+	/* And of what those of its own entries only ("DIR/" "*") want of
+	 * them: a file of a directory below is not theirs. */
+	__u32 entries_access;
 };
 
 /*
- * Directory trees (a policy path ending in "/" "**"): an access to a file none of the
+ * Directory trees (a policy path ending in "/" "**", or "/" "*" for a
+ * directory's own entries, one level below): an access to a file none of the
  * maps name walks the file's parents up, on its own file system, looking for
  * a tree's root: the kernel's dentries, so a hard link, a bind mount or a
  * symlink that reaches a file of the tree reaches it there. Each parent

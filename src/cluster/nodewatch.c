@@ -174,6 +174,7 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	e->policy_kind = kind;
 	/* The directory's whole tree; anything but true is a single file. */
 	e->tree = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "tree"));
+	e->shallow = e->tree && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(json, "shallow"));
 	if (presence_for && !(e->presence_for = strdup(presence_for))) {
 		watch_entry_free(e);
 		return -ENOMEM;
@@ -230,7 +231,7 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	    (e->container && !cJSON_AddStringToObject(o, "container", e->container)) ||
 	    (e->container_id && !cJSON_AddStringToObject(o, "containerID", e->container_id)) ||
 	    (e->presence_for && !cJSON_AddStringToObject(o, "presenceFor", e->presence_for)) ||
-	    (e->tree && !cJSON_AddTrueToObject(o, "tree")))
+	    (e->tree && !cJSON_AddTrueToObject(o, "tree")) || (e->shallow && !cJSON_AddTrueToObject(o, "shallow")))
 		goto oom;
 	cJSON_AddItemToArray(b->entries, o);
 	b->n++;

@@ -140,6 +140,15 @@ static void process_names(const struct hive_event *ev, char comm[static HIVE_COM
 			 (int)sizeof(ev->exe), ev->exe);
 }
 
+/* Whether a file found in e's tree, where ext says (NULL: not said), is of
+ * that tree: a shallow one ("DIR/" "*") has its root's own entries alone.
+ * A folded record says not where: taken (the kernel found it at a depth
+ * one of the root's trees wants). */
+static bool tree_reaches(const struct watch_entry *e, const struct hive_ext *ext)
+{
+	return e->tree && (!e->shallow || !ext || !strchr(ext->below, '/'));
+}
+
 /* What every record of the event shares: time, names, the process's pod. */
 static void fill(struct recorder *r, const struct hive_event *ev, const char *attach, struct access_record *rec)
 {
@@ -287,7 +296,8 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 		const struct watch_entry *e = inode->entries[i];
 		int k;
 
-		if (!(e->access & ev->mask) || (in_tree && !e->tree) || watch_inode_entry_repeats(inode, i))
+		if (!(e->access & ev->mask) || (in_tree && !tree_reaches(e, hive_event_ext(ev))) ||
+		    watch_inode_entry_repeats(inode, i))
 			continue;
 		/* An enforced entry's records are its permission events' alone. */
 		if ((e->action != 0) != !!(ev->flags & HIVE_EVENT_PERMISSION))

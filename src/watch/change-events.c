@@ -374,7 +374,8 @@ static void find_tree(struct change_events *c, int dir_fd, struct hive_watch_key
 			return;
 		f = change_marks_file_by_ino(c->marks, st.st_ino, kernel_dev_from_user(st.st_dev));
 		w = f ? watch_set_find(c->set, 0, &f->key) : NULL;
-		if (w && w->tree_access) {
+		/* A tree of a directory's own entries holds nothing deeper. */
+		if (w && (w->tree_access || (depth == 0 && w->entries_access))) {
 			*ret = f->key;
 			return;
 		}
@@ -447,7 +448,7 @@ static const struct followed_file *tree_of(struct change_events *c, const struct
 	if (!place || !place->root.ino || !(root = change_marks_file_by_key(c->marks, &place->root)))
 		return NULL;
 	w = watch_set_find(c->set, 0, &root->key);
-	return w && w->tree_access & kind ? root : NULL;
+	return w && (w->tree_access | w->entries_access) & kind ? root : NULL;
 }
 
 /* The watched name n is, with its directory's key, or NULL. */
@@ -694,8 +695,6 @@ static bool on_tree_entry(struct change_events *c, const struct parsed_event *e,
 	if (!root || !(w = watch_set_find(c->set, 0, &root->key)))
 		return !c->unresolved;
 	kind = tree_kind(c, e, kind);
-	if (!(w->tree_access & kind))
-		return true;
 	/* Where in the tree, before anything is said: a directory on the way
 	 * may have gone and be told of by the next read. */
 	entry_full_path(c, in, full);
@@ -703,6 +702,9 @@ static bool on_tree_entry(struct change_events *c, const struct parsed_event *e,
 		ce.ext.changed |= HIVE_CHANGED_BELOW_TRUNCATED;
 	if (c->unresolved && !final)
 		return false;
+	/* The root's own entries: what its shallow trees want too. */
+	if (!((w->tree_access | (strchr(ce.ext.below, '/') ? 0 : w->entries_access)) & kind))
+		return true;
 	ce.ev.watch_id = w->id;
 	ce.ev.dir = root->key;
 	ce.ev.flags = HIVE_EVENT_IN_TREE;

@@ -117,7 +117,7 @@ static struct watch_file_life *life_new(const struct watch_item_target *t, int f
 int watch_item_init(struct watch_item *item, const struct policy *p, const char *path, const char *scope)
 {
 	size_t root_len = 0;
-	bool tree = policy_path_tree(path, &root_len);
+	enum policy_tree tree = policy_path_tree(path, &root_len);
 
 	*item = (struct watch_item){
 		.key = watch_key(scope, path, NULL),
@@ -129,7 +129,8 @@ int watch_item_init(struct watch_item *item, const struct policy *p, const char 
 		.path = tree ? strndup(path, root_len) : strdup(path),
 		.access = p->access,
 		.action = p->action,
-		.tree = tree,
+		.tree = tree != POLICY_TREE_NONE,
+		.shallow = tree == POLICY_TREE_ENTRIES,
 		.follow_symlinks = p->follow_symlinks,
 	};
 	return item->key && item->scope && item->policy && item->path ? 0 : -ENOMEM;
@@ -307,6 +308,7 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 	if (e) {
 		e->policy_kind = item->policy_kind;
 		e->tree = item->tree;
+		e->shallow = item->shallow;
 		e->executable = item->executable;
 		e->action = item->action;
 		e->filter = process_filter_ref(item->filter);

@@ -66,6 +66,7 @@ struct watch_item {
 	uint32_t access; /* HIVE_MAY_* */
 	int action;      /* enum policy_action */
 	bool tree;       /* path is a directory whose whole tree is watched */
+	bool shallow;    /* that tree is its own entries only (DIR/ "*") */
 	bool follow_symlinks;
 	bool present; /* its file is the watch set's entry for key */
 	/* Its name (the last component as the kernel resolves the path) is

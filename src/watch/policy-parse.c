@@ -291,7 +291,7 @@ static int verify_action(struct policy *p, const struct json_context *c)
 
 		snprintf(field, sizeof(field), "paths[%zu]", i);
 		if (policy_path_tree(p->paths[i], &(size_t){ 0 }))
-			return json_fail(c, field, "action \"%s\" takes files, not a tree (\"/**\")",
+			return json_fail(c, field, "action \"%s\" takes files, not a tree (\"/**\" or \"/*\")",
 					 policy_action_to_string(p->action));
 	}
 	return 0;

@@ -200,14 +200,19 @@ bool policy_path_below(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-bool policy_path_tree(const char *path, size_t *root_len)
+enum policy_tree policy_path_tree(const char *path, size_t *root_len)
 {
 	size_t len = strlen(path);
 
-	if (len < 3 || strcmp(path + len - 3, "/**") != 0)
-		return false;
-	*root_len = len == 3 ? 1 : len - 3;
-	return true;
+	if (len >= 3 && strcmp(path + len - 3, "/**") == 0) {
+		*root_len = len == 3 ? 1 : len - 3;
+		return POLICY_TREE_ALL;
+	}
+	if (len >= 2 && strcmp(path + len - 2, "/*") == 0) {
+		*root_len = len == 2 ? 1 : len - 2;
+		return POLICY_TREE_ENTRIES;
+	}
+	return POLICY_TREE_NONE;
 }
 
 const char *policy_path_invalid(const char *s)

@@ -140,10 +140,17 @@ int policy_set_validate(const struct policy_set *set, struct diag *d);
  * control characters, within PATH_MAX and NAME_MAX. policy_path_invalid()
  * says why not (NULL when valid). */
 bool policy_path_is_valid(const char *path);
-/* Whether path ends in "/" "**": it watches the directory before that and
- * everything below it, at any depth; *root_len is the length of that
- * directory's path: 4 for "/etc" and the tree suffix, 1 for "/" and it). */
-bool policy_path_tree(const char *path, size_t *root_len);
+/* What a path's last component says of the directory before it: "**", it
+ * and everything below it at any depth; "*", it and its own entries
+ * (files, directories, links: not what is in those directories). */
+enum policy_tree {
+	POLICY_TREE_NONE,    /* a file (or a directory itself) */
+	POLICY_TREE_ALL,     /* "DIR/" "**" */
+	POLICY_TREE_ENTRIES, /* "DIR/" "*" */
+};
+/* Which of those path is; *root_len is the length of the directory's path:
+ * 4 for "/etc" and a tree suffix, 1 for "/" and one). */
+enum policy_tree policy_path_tree(const char *path, size_t *root_len);
 /* Whether path is dir or below it ("/etc/pam.d/sshd" is below "/etc/pam.d",
  * "/etc/pam.dx" is not). */
 bool policy_path_below(const char *path, const char *dir);

@@ -23,7 +23,7 @@ struct inode_slot {
 	uint32_t name_access;       /* their union */
 	uint32_t synced_access;     /* what the map holds; both 0: not in it */
 	uint32_t synced_name_access;
-	uint32_t synced_tree_access;
+	uint32_t synced_tree_access, synced_entries_access;
 	bool tree_counted; /* in n_trees and the name filter */
 	bool unsynced;              /* counted in n_unsynced */
 };
@@ -209,7 +209,8 @@ bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&
-	       name_equal(a->name, b->name) && a->access == b->access && a->tree == b->tree && a->shared == b->shared &&
+	       name_equal(a->name, b->name) && a->access == b->access && a->tree == b->tree &&
+	       a->shallow == b->shallow && a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
 	       streq_ptr(a->policy_kind, b->policy_kind) && streq_ptr(a->node, b->node) &&
 	       streq_ptr(a->namespace, b->namespace) && streq_ptr(a->pod, b->pod) &&
@@ -370,13 +371,15 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 		.access = slot->pub.access,
 		.name_access = slot->name_access,
 		.tree_access = slot->pub.tree_access,
+		.entries_access = slot->pub.entries_access,
 	};
 	bool differs = slot->synced_access != value.access || slot->synced_name_access != value.name_access ||
-		       slot->synced_tree_access != value.tree_access;
+		       slot->synced_tree_access != value.tree_access ||
+		       slot->synced_entries_access != value.entries_access;
 	int r = 0;
 
 	if (s->map_ops && differs) {
-		if (!value.access && !value.name_access && !value.tree_access)
+		if (!value.access && !value.name_access && !value.tree_access && !value.entries_access)
 			r = s->map_ops->delete(s->map, &slot->pub.file);
 		else
 			r = s->map_ops->put(s->map, &slot->pub.file, &value);
@@ -384,6 +387,7 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 			slot->synced_access = value.access;
 			slot->synced_name_access = value.name_access;
 			slot->synced_tree_access = value.tree_access;
+			slot->synced_entries_access = value.entries_access;
 			differs = false;
 		}
 	}
@@ -410,13 +414,15 @@ static int sync_name(struct watch_set *s, struct name_slot *ns)
 
 static void recompute_access(struct watch_inode *pub)
 {
-	pub->access = pub->tree_access = 0;
+	pub->access = pub->tree_access = pub->entries_access = 0;
 	for (size_t i = 0; i < pub->n_entries; i++) {
-		if (pub->entries[i]->action != 0) /* enforced: its records come from the permission events */
+		const struct watch_entry *e = pub->entries[i];
+
+		if (e->action != 0) /* enforced: its records come from the permission events */
 			continue;
-		pub->access |= pub->entries[i]->access;
-		if (pub->entries[i]->tree)
-			pub->tree_access |= pub->entries[i]->access;
+		pub->access |= e->access;
+		if (e->tree)
+			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= e->access;
 	}
 }
 
@@ -633,7 +639,8 @@ static int file_remove(struct watch_set *s, struct watch_entry *e)
 		return 0;
 	entries_remove(&slot->pub, e);
 	r = sync_inode(s, slot);
-	if (!slot->pub.tree_access && slot->synced_tree_access == 0)
+	if (!slot->pub.tree_access && !slot->pub.entries_access && !slot->synced_tree_access &&
+	    !slot->synced_entries_access)
 		count_tree(s, slot, false);
 	inode_slot_drop_if_empty(s, slot);
 	return r;
@@ -671,7 +678,7 @@ static int file_add(struct watch_set *s, struct watch_entry *e)
 		return -ENOMEM;
 	}
 	e->file_id = slot->pub.id;
-	if (slot->pub.tree_access)
+	if (slot->pub.tree_access || slot->pub.entries_access)
 		count_tree(s, slot, true);
 	return sync_inode(s, slot);
 }
@@ -890,7 +897,9 @@ int watch_set_set_map(struct watch_set *s, const struct watch_map_ops *ops, void
 		struct inode_slot *slot = v;
 
 		slot->synced_access = slot->synced_name_access = slot->synced_tree_access = 0;
-		count_unsynced(s, &slot->unsynced, slot->pub.access || slot->name_access || slot->pub.tree_access);
+		slot->synced_entries_access = 0;
+		count_unsynced(s, &slot->unsynced,
+			       slot->pub.access || slot->name_access || slot->pub.tree_access || slot->pub.entries_access);
 	}
 	hashmap_iter_init(&it, s->names);
 	while (hashmap_iter_next(&it, NULL, NULL, &v)) {

@@ -35,8 +35,9 @@ struct watch_entry {
 	uint32_t access;            /* HIVE_MAY_* */
 	/* The file is a directory whose whole tree is watched (a policy's
 	 * path ending in "/" "**"): access is also wanted for everything below
-	 * it, at any depth. */
-	bool tree;
+	 * it, at any depth; shallow: its own entries only (a path ending in
+	 * "/" "*"), not what is in the directories among them. */
+	bool tree, shallow;
 	char *policy;
 	const char *policy_kind; /* static: policy_kind_to_string() */
 	char *path;
@@ -74,7 +75,8 @@ struct watch_inode {
 	struct hive_watch_key file; /* a name's: its directory */
 	uint32_t id;                /* echoed by the kernel in every event */
 	uint32_t access;
-	uint32_t tree_access; /* what its tree entries want below it */
+	uint32_t tree_access;    /* what its tree entries want below it */
+	uint32_t entries_access; /* what its shallow tree entries want of its own entries */
 	struct watch_entry **entries;
 	size_t n_entries;
 };

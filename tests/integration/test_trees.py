@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Directory trees: a policy path ending in /** watches the directory and
-everything below it, at any depth, files made later included, by the
+everything below it, at any depth (one ending in /*: its own entries), files made later included, by the
 kernel's dentries: however a file of the tree is reached (a hard link
 outside it, a bind mount, a symlink, /proc/PID/root), it is a record naming
 its path in the tree. On this machine's real kernel, in whatever attach mode
@@ -168,6 +168,69 @@ class TreeAccess(unittest.TestCase):
             writer.wait()
             self.assertEqual(h.wait_record(pid=writer.pid)["path"], f)
             self.assertEqual(h.matching(pid=reader.pid), [])
+
+
+class OwnEntries(unittest.TestCase):
+    """A path ending in /* watches the directory and its own entries: files,
+    directories, links made later too, reached however (a hard link from
+    outside); not what is in the directories among them. The same for what
+    is done to them (fanotify in tracepoint mode, the kernel's hooks
+    elsewhere)."""
+
+    def setUp(self):
+        hivetest.skip_unless_root()
+        self.tmp = hivetest.files_dir(self)
+        self.dir = os.path.join(self.tmp, "cron.d")
+        self.sub = os.path.join(self.dir, "sub")
+        os.makedirs(self.sub)
+        self.top = Trees.write(os.path.join(self.dir, "job"))
+        self.deep = Trees.write(os.path.join(self.sub, "deep"))
+        self.link = os.path.join(self.tmp, "link")
+        os.link(self.top, self.link)
+        self.hived = Hived({"10-entries.json": [host_policy("entries", self.dir + "/*")]}).start()
+
+    def tearDown(self):
+        self.hived.close()
+
+    def spawn(self, *cmd):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.assertEqual(p.wait(), 0)
+        return p.pid
+
+    def test_its_own_entries_and_not_deeper(self):
+        deep = self.spawn("cat", self.deep)
+        late = Trees.write(os.path.join(self.dir, "late"))
+        for cmd, path in ((("cat", self.top), self.top), (("cat", self.link), self.top),
+                          (("cat", late), late), (("ls", self.sub), self.sub)):
+            pid = self.spawn(*cmd)
+            r = self.hived.wait_record(pid=pid, path=path)
+            self.assertEqual((r["policy"], r["access"]), ("entries", ["read"]))
+        self.assertEqual(self.hived.matching(pid=deep), [])
+
+    def test_what_is_done_to_its_own_entries_and_not_deeper(self):
+        quiet = [self.spawn("chmod", "0600", self.deep), self.spawn("touch", os.path.join(self.sub, "new")),
+                 self.spawn("rm", self.deep)]
+        made = os.path.join(self.dir, "made")
+        for cmd, kind, path in ((("chmod", "0600", self.top), "attrib", self.top),
+                                (("touch", made), "create", made),
+                                (("mkdir", os.path.join(self.dir, "d")), "create", os.path.join(self.dir, "d")),
+                                (("rm", made), "delete", made)):
+            pid = self.spawn(*cmd)
+            r = self.hived.wait_record(pid=pid, access=[kind])
+            self.assertEqual((r["policy"], r["path"]), ("entries", path))
+        self.assertEqual([r for r in self.hived.snapshot() if r.get("pid") in quiet], [])
+
+    def test_beside_a_whole_tree_of_the_same_directory(self):
+        """Two policies on one directory: the whole tree's records below it,
+        the shallow one's only for the directory's own entries."""
+        self.hived.close()
+        self.hived = Hived({"10-both.json": [host_policy("entries", self.dir + "/*"),
+                                             host_policy("all", self.dir + "/**")]}).start()
+        top, deep = self.spawn("cat", self.top), self.spawn("cat", self.deep)
+        self.hived.wait_record(pid=top, policy="all")
+        self.hived.wait_record(pid=top, policy="entries")
+        self.hived.wait_record(pid=deep, policy="all")
+        self.assertEqual(self.hived.matching(pid=deep, policy="entries"), [])
 
 
 if __name__ == "__main__":

@@ -538,6 +538,54 @@ static void act_tree_chmod(void) { _exit(chmod(DIR_ "/tree/sub/f", 0600) < 0); }
 static void act_tree_move_in(void) { _exit(rename(DIR_ "/tree-in", DIR_ "/tree/sub/moved") < 0); }
 static void act_tree_unlink(void) { _exit(unlink(DIR_ "/tree/sub/new") < 0); }
 
+static void act_entries_create(void) { _exit(open(DIR_ "/entries/new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0); }
+static void act_entries_deep_create(void)
+{
+	_exit(open(DIR_ "/entries/sub/new", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0);
+}
+
+/* A tree of a directory's own entries ("DIR/" "*": entries_access on its
+ * root): a file in it is found, one in a directory of it is not; the same
+ * of a create where changes have hooks. */
+static void entries_scenario(struct loader *l, const char *mode_name)
+{
+	struct hive_watch_key root;
+	int r, status;
+	pid_t top, deep;
+
+	mkdir(DIR_ "/entries", 0755);
+	mkdir(DIR_ "/entries/sub", 0755);
+	unlink(DIR_ "/entries/new");
+	unlink(DIR_ "/entries/sub/new");
+	r = make_file(DIR_ "/entries/f");
+	if (r >= 0)
+		r = make_file(DIR_ "/entries/sub/g");
+	if (r >= 0)
+		r = watch(l, DIR_ "/entries", 21, &root);
+	if (r >= 0)
+		r = loader_watch_put(l, &root, &(struct hive_watch_value){ .watch_id = 21, .access = HIVE_ACCESS_ALL,
+									  .entries_access = HIVE_ACCESS_ALL });
+	if (r >= 0)
+		r = name_filter_set(l, HIVE_NAME_FILTER_DIR(root.ino));
+	if (r >= 0)
+		r = loader_set_trees(l, 2);
+	report(r >= 0, mode_name, "a directory's own entries watched");
+	if (r < 0)
+		return;
+	deep = child_open(DIR_ "/entries/sub/g", O_RDONLY);
+	top = child_open(DIR_ "/entries/f", O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(top, 21, HIVE_MAY_READ, "f") && !seen_in_tree(deep, 21, HIVE_MAY_READ, "sub/g"), mode_name,
+	       "a read of a directory's own entry is found, one a level deeper is not");
+	if (loader_mode(l) == ATTACH_TRACEPOINT)
+		return;
+	deep = child_do(act_entries_deep_create, &status);
+	top = child_do(act_entries_create, &status);
+	drain(l, 300);
+	report(seen_in_tree(top, 21, HIVE_ACCESS_CREATE, "new") && !seen_in_tree(deep, 21, HIVE_ACCESS_CREATE, "sub/new"),
+	       mode_name, "a create among a directory's own entries is found, one a level deeper is not");
+}
+
 /*
  * A directory tree (HIVE_WATCH_TREE's tree_access on its root, as the watch
  * set writes it): a file at any depth below it, also through a hard link
@@ -595,6 +643,7 @@ static void tree_scenario(struct loader *l, const char *mode_name)
 	report(stat(DIR_ "/other", &outside) == 0 && seen_in_tree(control, 20, HIVE_MAY_READ, "sub/f") &&
 		       !seen_ino(outside.st_ino),
 	       mode_name, "a file outside the tree is silent");
+	entries_scenario(l, mode_name);
 	if (loader_mode(l) == ATTACH_TRACEPOINT)
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(tree_changes); i++) {

@@ -129,6 +129,21 @@ static void test_node_watch_entries(void)
 	CHECK(e && e->presence_for && strcmp(e->presence_for, "node-a") == 0);
 	watch_entry_free(e);
 	cJSON_Delete(j);
+	/* A tree of a directory's own entries; "shallow" alone is no tree. */
+	j = cJSON_Parse("{\"key\": \"host/p//etc/cron.d/*\", \"path\": \"/etc/cron.d\", \"policy\": \"p\", "
+			"\"inode\": \"7\", \"dev\": \"0:25\", \"tree\": true, \"shallow\": true}");
+	e = NULL;
+	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	CHECK(e && e->tree && e->shallow);
+	watch_entry_free(e);
+	cJSON_Delete(j);
+	j = cJSON_Parse("{\"key\": \"host/p//etc/x\", \"path\": \"/etc/x\", \"policy\": \"p\", \"inode\": \"7\", "
+			"\"dev\": \"0:25\", \"shallow\": true}");
+	e = NULL;
+	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	CHECK(e && !e->tree && !e->shallow);
+	watch_entry_free(e);
+	cJSON_Delete(j);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		e = NULL;
 		why = NULL;

@@ -42,7 +42,8 @@ static const struct bad_case {
 	{ "{\"name\": \"a\", " OK_PATHS ", \"access\": [\"read\", \"read\"]}", "access[1]: \"read\" is listed twice" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"block\"}", "action: unknown action \"block\" (expected log, deny or audit-deny)" },
 	{ "{\"name\": \"a\", " OK_PATHS ", \"action\": \"deny\", \"access\": [\"read\", \"attrib\"]}", "access: attrib cannot be refused: action \"deny\" refuses opens (read, write, append) and exec only" },
-	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", \"/etc/**\"], \"action\": \"audit-deny\"}", "paths[1]: action \"audit-deny\" takes files, not a tree (\"/**\")" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/x\", \"/etc/**\"], \"action\": \"audit-deny\"}", "paths[1]: action \"audit-deny\" takes files, not a tree (\"/**\" or \"/*\")" },
+	{ "{\"name\": \"a\", \"host\": true, \"paths\": [\"/etc/cron.d/*\"], \"action\": \"deny\"}", "paths[0]: action \"deny\" takes files, not a tree" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"]}", "selects nothing" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"namespaces\": [\"Security\"]}", "namespaces[0]: \"Security\" is not a valid name" },
 	{ "{\"name\": \"a\", \"paths\": [\"/x\"], \"podSelector\": {\"matchLabels\": {\"app\": 5}}}", "podSelector.matchLabels.app: must be a string, got a number" },
@@ -444,11 +445,15 @@ static void test_tree_paths(void)
 {
 	size_t len = 0;
 
-	CHECK(policy_path_tree("/etc/sudoers.d/**", &len) && len == strlen("/etc/sudoers.d"));
-	CHECK(policy_path_tree("/**", &len) && len == 1);
-	CHECK(!policy_path_tree("/etc/**/x", &len) && !policy_path_tree("/etc/*", &len) &&
-	      !policy_path_tree("/etc/a**", &len) && !policy_path_tree("/etc", &len));
-	CHECK(policy_path_is_valid("/etc/**") && policy_path_is_valid("/**"));
+	CHECK(policy_path_tree("/etc/sudoers.d/**", &len) == POLICY_TREE_ALL && len == strlen("/etc/sudoers.d"));
+	CHECK(policy_path_tree("/**", &len) == POLICY_TREE_ALL && len == 1);
+	/* Its own entries only. */
+	CHECK(policy_path_tree("/etc/cron.d/*", &len) == POLICY_TREE_ENTRIES && len == strlen("/etc/cron.d"));
+	CHECK(policy_path_tree("/*", &len) == POLICY_TREE_ENTRIES && len == 1);
+	CHECK(!policy_path_tree("/etc/**/x", &len) && !policy_path_tree("/etc/a*", &len) &&
+	      !policy_path_tree("/etc/*/x", &len) && !policy_path_tree("/etc/a**", &len) &&
+	      !policy_path_tree("/etc", &len));
+	CHECK(policy_path_is_valid("/etc/**") && policy_path_is_valid("/**") && policy_path_is_valid("/etc/*"));
 }
 
 static void keep_line(const char *line, void *userdata)

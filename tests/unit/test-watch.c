@@ -191,7 +191,7 @@ static int fake_put(void *map, const struct hive_watch_key *key, const struct hi
 		m->slots[i].key = *key;
 	}
 	m->slots[i].value = *value;
-	m->tree_uncounted |= value->tree_access && (!m->trees || !filter_has(m, HIVE_NAME_FILTER_DIR(key->ino)));
+	m->tree_uncounted |= (value->tree_access || value->entries_access) && (!m->trees || !filter_has(m, HIVE_NAME_FILTER_DIR(key->ino)));
 	return 0;
 }
 
@@ -587,6 +587,22 @@ static void test_trees_are_counted_and_marked(void)
 	CHECK(m.trees == 1);
 	CHECK(watch_set_remove(s, "plain") == 0);
 	CHECK(m.n == 0 && m.trees == 0);
+	/* A tree of the directory's own entries: what it wants of them, apart
+	 * from what a whole tree wants below; counted and marked alike. */
+	tree = entry("own", 10, HIVE_ACCESS_CREATE, "o");
+	tree->tree = tree->shallow = true;
+	CHECK(watch_set_put(s, tree) == 0);
+	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
+	CHECK(i >= 0 && m.slots[i].value.entries_access == HIVE_ACCESS_CREATE && m.slots[i].value.tree_access == 0);
+	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_DIR(10)) && !m.tree_uncounted);
+	tree = entry("all", 10, HIVE_MAY_READ, "a");
+	tree->tree = true;
+	CHECK(watch_set_put(s, tree) == 0);
+	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
+	CHECK(i >= 0 && m.slots[i].value.entries_access == HIVE_ACCESS_CREATE &&
+	      m.slots[i].value.tree_access == HIVE_MAY_READ && m.trees == 1);
+	CHECK(watch_set_remove(s, "all") == 0 && watch_set_remove(s, "own") == 0);
+	CHECK(m.n == 0 && m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_DIR(10)));
 	watch_set_free(s);
 }
 
