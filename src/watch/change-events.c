@@ -23,6 +23,7 @@
 #include "shared/hashmap.h"
 #include "shared/log.h"
 #include "shared/macro.h"
+#include "shared/proc-stat.h"
 #include "watch/change-events.h"
 #include "watch/change-marks.h"
 #include "watch/proc-who.h"
@@ -232,12 +233,18 @@ static void copy_who(struct hive_event *to, const struct hive_event *from)
  * Who thread tid was before an exec that may have come after its change:
  * one the loader kept (loader_before_exec()), made after every event read
  * before this one could have been (c->floor_ns), and another program than
- * the thread runs now (who, or NULL when it is gone without a trace).
+ * the thread runs now (who, or NULL when it is gone without a trace). A
+ * thread still running started before its exec: an older entry is another
+ * thread's that had its id.
  */
-static bool execd_after(struct change_events *c, uint32_t tid, const struct hive_event *who,
+static bool execd_after(struct change_events *c, uint32_t tid, const struct hive_event *who, bool running,
 			struct hive_event *ret)
 {
+	uint64_t start_usec;
+
 	if (!tid || !c->loader || loader_before_exec(c->loader, tid, ret) < 0 || ret->boot_ns <= c->floor_ns)
+		return false;
+	if (running && (proc_start_usec((pid_t)tid, &start_usec) < 0 || ret->boot_ns / 1000 < start_usec))
 		return false;
 	/* (/proc gives no generation: the same file is the same number on the
 	 * same device.) */
@@ -259,10 +266,10 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 	c->who_execd = false;
 	if (tid && proc_who(c->cgroup2, tid, who)) {
 		proc_lineage(who->tgid, &c->who_lineage);
-		c->who_execd = execd_after(c, tid, who, &c->who_before);
+		c->who_execd = execd_after(c, tid, who, true, &c->who_before);
 	} else if (tid && c->loader && loader_exited(c->loader, tid, who) >= 0)
-		c->who_execd = execd_after(c, tid, who, &c->who_before);
-	else if (!execd_after(c, tid, NULL, who)) {
+		c->who_execd = execd_after(c, tid, who, false, &c->who_before);
+	else if (!execd_after(c, tid, NULL, false, who)) {
 		/* Gone, and not seen leaving: its id is all there is. */
 		*who = (struct hive_event){ .tgid = tid, .auid = HIVE_ID_UNSET, .sessionid = HIVE_ID_UNSET };
 		snprintf(who->comm, sizeof(who->comm), "?");
