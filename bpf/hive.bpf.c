@@ -937,10 +937,15 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 static __always_inline void mark_changer(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 start = BPF_CORE_READ(task, start_time);
+	__u64 start = BPF_CORE_READ(task, start_time), *marked;
 	__u32 tid = current_tid_seen_by_self();
 
-	if (tid)
+	if (!tid)
+		return;
+	/* A thread that changes many files is marked once: a lookup costs
+	 * less than an update of the LRU map. */
+	marked = bpf_map_lookup_elem(&changers, &tid);
+	if (!marked || *marked != start)
 		bpf_map_update_elem(&changers, &tid, &start, BPF_ANY);
 }
 

@@ -72,6 +72,18 @@ static void test_query_strings_are_encoded(void)
 	free(p);
 }
 
+/* A NodeWatch entry parsed for node-b, or NULL. */
+static struct watch_entry *entry_of(const char *json)
+{
+	cJSON *j = cJSON_Parse(json);
+	struct watch_entry *e = NULL;
+	const char *why = NULL;
+
+	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	cJSON_Delete(j);
+	return e;
+}
+
 static void test_node_watch_entries(void)
 {
 	const char *good = "{\"key\": \"host/p//etc/shadow\", \"path\": \"/etc/shadow\", \"policy\": \"p\","
@@ -122,28 +134,19 @@ static void test_node_watch_entries(void)
 	}
 	watch_entry_free(e);
 	/* A presence probe names the one agent that is to answer it. */
-	j = cJSON_Parse("{\"key\": \"presence/node-a\", \"path\": \"/run/hive/presence-node-b\", \"policy\": "
-			"\"hive-presence\", \"inode\": \"7\", \"dev\": \"0:25\", \"presenceFor\": \"node-a\"}");
-	e = NULL;
-	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	e = entry_of("{\"key\": \"presence/node-a\", \"path\": \"/run/hive/presence-node-b\", \"policy\": "
+		     "\"hive-presence\", \"inode\": \"7\", \"dev\": \"0:25\", \"presenceFor\": \"node-a\"}");
 	CHECK(e && e->presence_for && strcmp(e->presence_for, "node-a") == 0);
 	watch_entry_free(e);
-	cJSON_Delete(j);
 	/* A tree of a directory's own entries; "shallow" alone is no tree. */
-	j = cJSON_Parse("{\"key\": \"host/p//etc/cron.d/*\", \"path\": \"/etc/cron.d\", \"policy\": \"p\", "
-			"\"inode\": \"7\", \"dev\": \"0:25\", \"tree\": true, \"shallow\": true}");
-	e = NULL;
-	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	e = entry_of("{\"key\": \"host/p//etc/cron.d/*\", \"path\": \"/etc/cron.d\", \"policy\": \"p\", "
+		     "\"inode\": \"7\", \"dev\": \"0:25\", \"tree\": true, \"shallow\": true}");
 	CHECK(e && e->tree && e->shallow);
 	watch_entry_free(e);
-	cJSON_Delete(j);
-	j = cJSON_Parse("{\"key\": \"host/p//etc/x\", \"path\": \"/etc/x\", \"policy\": \"p\", \"inode\": \"7\", "
-			"\"dev\": \"0:25\", \"shallow\": true}");
-	e = NULL;
-	CHECK(nodewatch_entry_parse(j, "node-b", &e, &why) == 0);
+	e = entry_of("{\"key\": \"host/p//etc/x\", \"path\": \"/etc/x\", \"policy\": \"p\", \"inode\": \"7\", "
+		     "\"dev\": \"0:25\", \"shallow\": true}");
 	CHECK(e && !e->tree && !e->shallow);
 	watch_entry_free(e);
-	cJSON_Delete(j);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		e = NULL;
 		why = NULL;
