@@ -926,6 +926,38 @@ int kprobe__inode_permission(struct pt_regs *ctx)
 #include "changes.bpf.h"
 
 /*
+ * Who a thread is, by its id as the agent's pid namespace numbers it, into
+ * map (exits, execs or changed, maps.bpf.h): only the process fields of the event.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hive_event);
+} who_scratch SEC(".maps");
+
+static __always_inline int remember_who(void *map)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct hive_dedup_key dkey = {};
+	struct hive_process who = {};
+	struct hive_event *ev;
+	__u32 tid = current_tid_seen_by_self(), zero = 0;
+
+	ev = bpf_map_lookup_elem(&who_scratch, &zero);
+	if (!tid || !ev)
+		return 0;
+	process_key(task, pid_tgid, &dkey);
+	process_who(task, pid_tgid, &who);
+	ev->boot_ns = bpf_ktime_get_boot_ns();
+	fill_process(ev, &dkey, &who);
+	ev->flags = exe_path(task, ev->exe);
+	bpf_map_update_elem(map, &tid, ev, BPF_ANY);
+	return 0;
+}
+
+/*
  * Tracepoint mode names who made a change in user space, when it reads
  * fanotify's report, by the thread's id: the thread may have exec'd another
  * program by then. A thread that changed a file is marked (changers, with
@@ -934,6 +966,14 @@ int kprobe__inode_permission(struct pt_regs *ctx)
  * change. Only a thread that changed something before its exec is kept,
  * not every fork-and-exec (whose changes come after it).
  */
+/* Who it is, at its first change since its exec: all that names a thread
+ * killed before its change is read (it makes no exit call). A function of
+ * its own: every caller shares its instructions. */
+static __noinline int remember_changer(void)
+{
+	return remember_who(&changed);
+}
+
 static __always_inline void mark_changer(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -945,8 +985,10 @@ static __always_inline void mark_changer(void)
 	/* A thread that changes many files is marked once: a lookup costs
 	 * less than an update of the LRU map. */
 	marked = bpf_map_lookup_elem(&changers, &tid);
-	if (!marked || *marked != start)
-		bpf_map_update_elem(&changers, &tid, &start, BPF_ANY);
+	if (marked && *marked == start)
+		return;
+	bpf_map_update_elem(&changers, &tid, &start, BPF_ANY);
+	remember_changer();
 }
 
 static __always_inline void forget_changer(void)
@@ -1102,38 +1144,6 @@ int tracepoint__syscalls__sys_exit_truncate(struct trace_event_raw_sys_exit *ctx
 	t.boot_ns = bpf_ktime_get_boot_ns();
 	t.length = (__s64)syscall_arg(1);
 	bpf_map_update_elem(&truncations, &tid, &t, BPF_ANY);
-	return 0;
-}
-
-/*
- * Who a thread is, by its id as the agent's pid namespace numbers it, into
- * map (exits or execs, maps.bpf.h): only the process fields of the event.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hive_event);
-} who_scratch SEC(".maps");
-
-static __always_inline int remember_who(void *map)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct hive_dedup_key dkey = {};
-	struct hive_process who = {};
-	struct hive_event *ev;
-	__u32 tid = current_tid_seen_by_self(), zero = 0;
-
-	ev = bpf_map_lookup_elem(&who_scratch, &zero);
-	if (!tid || !ev)
-		return 0;
-	process_key(task, pid_tgid, &dkey);
-	process_who(task, pid_tgid, &who);
-	ev->boot_ns = bpf_ktime_get_boot_ns();
-	fill_process(ev, &dkey, &who);
-	ev->flags = exe_path(task, ev->exe);
-	bpf_map_update_elem(map, &tid, ev, BPF_ANY);
 	return 0;
 }
 

@@ -84,7 +84,8 @@ struct hive_watch_key {
  * in access masks, change events in the ring buffer; 7: threads that exited
  * (exits); 8: truncate(2) calls (truncations), logins (auid, session, tty)
  * in what dedup entries and exits say of a process; 9: threads that changed a
- * file since their exec (changers), who they were before it (execs); trees
+ * file since their exec (changers), who they were before it (execs) and at
+ * their first change (changed); trees
  * of a directory's own entries (entries_access in watch values).
  */
 #define HIVE_MAPS_LAYOUT 9

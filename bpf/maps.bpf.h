@@ -114,6 +114,19 @@ struct {
 } execs SEC(".maps");
 
 /*
+ * Who a thread of changers was at its first change since its exec
+ * (hive.bpf.c, mark_changer()): a thread killed before its change is read
+ * makes no exit call for exits to keep it by, and would be named by its id
+ * alone. Only the process fields of the event are set.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct hive_event);
+} changed SEC(".maps");
+
+/*
  * A thread's last successful truncate(2), by its id as the agent's pid
  * namespace numbers it (tracepoint mode only). The call names a path, which
  * nothing at its exit resolves the way the kernel did; fanotify tells which

@@ -21,6 +21,7 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_TRUNCATIONS] = "hive-truncations",
 	[KEPT_CHANGERS] = "hive-changers",
 	[KEPT_EXECS] = "hive-execs",
+	[KEPT_CHANGED] = "hive-changed",
 };
 #define LINK_NAME "hive-link"
 #define CHANGES_NAME "hive-changes"

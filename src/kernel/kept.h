@@ -24,6 +24,7 @@ enum kept_map {
 	KEPT_TRUNCATIONS,
 	KEPT_CHANGERS,
 	KEPT_EXECS,
+	KEPT_CHANGED,
 	_KEPT_MAP_MAX,
 };
 
@@ -38,7 +39,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                         \
+		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                     \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

@@ -329,7 +329,7 @@ static void destroy_skel(struct loader *l)
 		[KEPT_CONTROL] = (obj)->maps.control, [KEPT_NAMES] = (obj)->maps.names,                        \
 		[KEPT_NAME_FILTER] = (obj)->maps.name_filter, [KEPT_EXITS] = (obj)->maps.exits,                \
 		[KEPT_TRUNCATIONS] = (obj)->maps.truncations, [KEPT_CHANGERS] = (obj)->maps.changers,          \
-		[KEPT_EXECS] = (obj)->maps.execs,                                                              \
+		[KEPT_EXECS] = (obj)->maps.execs, [KEPT_CHANGED] = (obj)->maps.changed,                        \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -743,6 +743,13 @@ int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
 int loader_before_exec(const struct loader *l, uint32_t tid, struct hive_event *ret)
 {
 	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.execs), &tid, ret) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int loader_changed(const struct loader *l, uint32_t tid, struct hive_event *ret)
+{
+	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.changed), &tid, ret) < 0)
 		return negative_errno();
 	return 0;
 }

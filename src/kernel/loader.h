@@ -81,6 +81,10 @@ int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret);
  * tracepoint mode (bpf/maps.bpf.h, execs), its boot_ns the time of that
  * call. -ENOENT: no such exec known. */
 int loader_before_exec(const struct loader *l, uint32_t tid, struct hive_event *ret);
+/* Who thread tid was at its first change of a file since its last exec, in
+ * tracepoint mode (bpf/maps.bpf.h, changed): for one killed before its
+ * change was read. -ENOENT: not known. */
+int loader_changed(const struct loader *l, uint32_t tid, struct hive_event *ret);
 /* Whether the kept maps were adopted. */
 bool loader_adopted(const struct loader *l);
 /* What to keep across a restart: the maps and the attached links' fds

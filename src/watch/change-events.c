@@ -269,14 +269,16 @@ static void who_acted(struct change_events *c, uint32_t tid, struct hive_event *
 		c->who_execd = execd_after(c, tid, who, true, &c->who_before);
 	} else if (tid && c->loader && loader_exited(c->loader, tid, who) >= 0)
 		c->who_execd = execd_after(c, tid, who, false, &c->who_before);
-	else if (!execd_after(c, tid, NULL, false, who)) {
+	else if (!execd_after(c, tid, NULL, false, who) &&
+		 (!tid || !c->loader || loader_changed(c->loader, tid, who) < 0)) {
 		/* Gone, and not seen leaving: its id is all there is. */
 		*who = (struct hive_event){ .tgid = tid, .auid = HIVE_ID_UNSET, .sessionid = HIVE_ID_UNSET };
 		snprintf(who->comm, sizeof(who->comm), "?");
 	}
 	/* (A thread that exec'd while not its process's first takes the
 	 * process's id: this one then names no thread, and who it was before
-	 * the exec made the change.) */
+	 * the exec made the change. One killed made no exit call: who it was at
+	 * its first change since its exec is what is known.) */
 	who->tid = tid;
 	c->who_known = true;
 	copy_who(ev, who);

@@ -190,6 +190,20 @@ class FileChanges(unittest.TestCase):
         self.assertEqual((r["pid"], r["exe"]), (pid, os.path.realpath(sys.executable)), r)
         self.assertNotEqual(r["tid"], pid)
 
+    def test_a_process_killed_before_its_change_is_read_is_named(self):
+        """A program that changes a watched file and kills itself at once
+        makes no exit call to be seen leaving by: what the kernel kept at
+        its first change since its exec names it."""
+        os.kill(self.hived.proc.pid, signal.SIGSTOP)
+        try:
+            p = subprocess.Popen([sys.executable, "-c", "import os, signal, sys; os.chmod(sys.argv[1], 0o4750); "
+                                  "os.kill(os.getpid(), signal.SIGKILL)", self.file])
+            self.assertEqual(p.wait(), -signal.SIGKILL)
+        finally:
+            os.kill(self.hived.proc.pid, signal.SIGCONT)
+        r = self.hived.wait_record(access=["attrib"], new_mode="4750")
+        self.assertEqual((r["pid"], r["exe"]), (p.pid, os.path.realpath(sys.executable)), r)
+
     def test_the_login_behind_a_change(self):
         pid = spawn("sh", "-c", f"echo 65534 > /proc/self/loginuid; exec chmod 0604 {self.file}")
         r = self.hived.wait_record(pid=pid, access=["attrib"])
