@@ -14,7 +14,7 @@
 struct bpf_self {
 	uint32_t tgid;      /* getpid() */
 	uint64_t pidns_dev; /* our pid namespace: its nsfs device (the kernel's encoding) */
-	uint64_t pidns_ino; /* and inode; 0: unknown, the programs compare the tgid alone */
+	uint64_t pidns_ino; /* and inode; 0: the initial one, or unknown: the programs compare the tgid alone */
 };
 
 void bpf_self_get(struct bpf_self *ret);
