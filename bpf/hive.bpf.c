@@ -715,8 +715,9 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 /*
  * Directory trees (hive.h, HIVE_TREE_DEPTH): how many levels above dentry,
  * on its own file system, the nearest tree root is whose tree wants one of
- * kinds at that depth (one of its own entries' trees: just above), with that root's key in tree_root; 0 where dentry is in no such
- * tree. A global function: the verifier checks it once, on its own, however
+ * kinds at that depth (one of its own entries' trees: just above), with
+ * that root's key in tree_root; 0 where dentry is in no such tree. A global
+ * function: the verifier checks it once, on its own, however
  * many callers and names use it.
  */
 __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
@@ -957,6 +958,14 @@ static __always_inline int remember_who(void *map)
 	return 0;
 }
 
+/* Who it is, at its first change since its exec: all that names a thread
+ * killed before its change is read (it makes no exit call). A function of
+ * its own: every caller shares its instructions. */
+static __noinline int remember_changer(void)
+{
+	return remember_who(&changed);
+}
+
 /*
  * Tracepoint mode names who made a change in user space, when it reads
  * fanotify's report, by the thread's id: the thread may have exec'd another
@@ -966,26 +975,22 @@ static __always_inline int remember_who(void *map)
  * change. Only a thread that changed something before its exec is kept,
  * not every fork-and-exec (whose changes come after it).
  */
-/* Who it is, at its first change since its exec: all that names a thread
- * killed before its change is read (it makes no exit call). A function of
- * its own: every caller shares its instructions. */
-static __noinline int remember_changer(void)
+static __always_inline bool changer_marked(__u32 tid, __u64 start)
 {
-	return remember_who(&changed);
+	__u64 *marked = bpf_map_lookup_elem(&changers, &tid);
+
+	return marked && *marked == start;
 }
 
 static __always_inline void mark_changer(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 start = BPF_CORE_READ(task, start_time), *marked;
+	__u64 start = BPF_CORE_READ(task, start_time);
 	__u32 tid = current_tid_seen_by_self();
 
-	if (!tid)
-		return;
 	/* A thread that changes many files is marked once: a lookup costs
 	 * less than an update of the LRU map. */
-	marked = bpf_map_lookup_elem(&changers, &tid);
-	if (marked && *marked == start)
+	if (!tid || changer_marked(tid, start))
 		return;
 	bpf_map_update_elem(&changers, &tid, &start, BPF_ANY);
 	remember_changer();
@@ -1171,9 +1176,8 @@ int tracepoint__syscalls__sys_enter_exec(void *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = current_tid_seen_by_self();
-	__u64 *start = tid ? bpf_map_lookup_elem(&changers, &tid) : NULL;
 
-	if (!start || *start != BPF_CORE_READ(task, start_time))
+	if (!tid || !changer_marked(tid, BPF_CORE_READ(task, start_time)))
 		return 0;
 	return remember_who(&execs);
 }

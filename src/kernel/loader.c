@@ -733,25 +733,27 @@ enum attach_mode loader_mode(const struct loader *l)
 	return l->mode;
 }
 
-int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
+/* Who thread tid was, as map (exits, execs or changed) keeps it. */
+static int who_lookup(const struct bpf_map *map, uint32_t tid, struct hive_event *ret)
 {
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.exits), &tid, ret) < 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &tid, ret) < 0)
 		return negative_errno();
 	return 0;
+}
+
+int loader_exited(const struct loader *l, uint32_t tid, struct hive_event *ret)
+{
+	return who_lookup(l->skel->maps.exits, tid, ret);
 }
 
 int loader_before_exec(const struct loader *l, uint32_t tid, struct hive_event *ret)
 {
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.execs), &tid, ret) < 0)
-		return negative_errno();
-	return 0;
+	return who_lookup(l->skel->maps.execs, tid, ret);
 }
 
 int loader_changed(const struct loader *l, uint32_t tid, struct hive_event *ret)
 {
-	if (bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.changed), &tid, ret) < 0)
-		return negative_errno();
-	return 0;
+	return who_lookup(l->skel->maps.changed, tid, ret);
 }
 
 int loader_truncated(const struct loader *l, uint32_t tid, int64_t *ret_length)
