@@ -15,21 +15,9 @@
 #define __FMODE_EXEC 0x20
 #define EACCES 13
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536); /* resized from user space */
-	__type(key, struct hive_watch_key);
-	__type(value, struct hive_deny_value);
-} denies SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, struct hive_deny_member);
-	__type(value, __u8);
-} deny_members SEC(".maps");
+/* Its rules and their members are maps.bpf.h's denies and deny_members:
+ * kept across a restart, so that the next agent's program refuses what this
+ * one did from the moment it attaches. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

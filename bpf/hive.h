@@ -86,9 +86,10 @@ struct hive_watch_key {
  * in what dedup entries and exits say of a process; 9: threads that changed a
  * file since their exec (changers), who they were before it (execs) and at
  * their first change (changed); trees
- * of a directory's own entries (entries_access in watch values).
+ * of a directory's own entries (entries_access in watch values); 10: the
+ * deny program's rules and filter members (denies, deny_members) kept.
  */
-#define HIVE_MAPS_LAYOUT 9
+#define HIVE_MAPS_LAYOUT 10
 
 /* The control map's entries (maps.bpf.h). */
 enum {

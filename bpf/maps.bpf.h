@@ -141,4 +141,26 @@ struct {
 	__type(value, struct hive_truncation);
 } truncations SEC(".maps");
 
+/*
+ * The refusals of deny.bpf.h: a file's rules (struct hive_deny_value) by
+ * its key as the watch map has it, and the members of the rules' process
+ * filters. Kept and adopted like the others, so that a restarted agent
+ * refuses from its first moment what the previous one refused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536); /* resized from user space */
+	__type(key, struct hive_watch_key);
+	__type(value, struct hive_deny_value);
+} denies SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct hive_deny_member);
+	__type(value, __u8);
+} deny_members SEC(".maps");
+
 #endif

@@ -22,6 +22,8 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 	[KEPT_CHANGERS] = "hive-changers",
 	[KEPT_EXECS] = "hive-execs",
 	[KEPT_CHANGED] = "hive-changed",
+	[KEPT_DENIES] = "hive-denies",
+	[KEPT_DENY_MEMBERS] = "hive-deny-members",
 };
 #define LINK_NAME "hive-link"
 #define CHANGES_NAME "hive-changes"

@@ -13,6 +13,7 @@
 #include "metrics/http.h"
 #include "daemon/fdstore.h"
 #include "enforce/enforce.h"
+#include "enforce/kernel-deny.h"
 #include "watch/host.h"
 #include "kernel/identity.h"
 #include "kernel/loader.h"
@@ -48,7 +49,9 @@ struct manager {
 	 * (NULL: fanotify cannot here), and its descriptor's source. */
 	struct change_events *changes;
 	sd_event_source *changes_source;
-	/* Refusals of deny policies (NULL: fanotify cannot here). */
+	/* Refusals of deny policies: in the kernel where it runs BPF LSM
+	 * programs (standalone), else through fanotify (NULL: neither here). */
+	struct kernel_denier *denier;
 	struct enforcer *enforcer;
 	enum attach_mode attach;   /* to attach: the configuration's, until auto leaves fentry */
 	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
@@ -200,6 +203,17 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		enforcer_stats_get(m->enforcer, &es);
 		ret->denied = es.denied;
 		ret->allowed = es.allowed;
+	}
+	if (m->denier && m->loader && loader_can_deny(m->loader)) {
+		struct hive_deny_stats ds;
+
+		if (loader_deny_stats(m->loader, &ds) >= 0) {
+			ret->denied = ds.denied;
+			ret->allowed = ds.allowed + ds.would_deny;
+			/* A decision whose event found no room is an access unrecorded. */
+			ret->kernel.matched += ds.dropped;
+			ret->kernel.dropped += ds.dropped;
+		}
 	}
 	ret->ring_used = m->loader ? loader_ring_used(m->loader) : 0;
 	resources_count(m->resources, &ret->objects_applied, &ret->objects_rejected);
@@ -451,6 +465,7 @@ static void ready_when_settled(struct manager *m)
 		return;
 	}
 	m->ready_pending = false;
+	kernel_denier_sync(m->denier);
 	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
 		log_error("Cannot read the ring buffer: no access is logged.");
 	if (m->starting && m->changes_source && sd_event_source_set_enabled(m->changes_source, SD_EVENT_ON) < 0)
@@ -459,7 +474,10 @@ static void ready_when_settled(struct manager *m)
 		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
 			 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
-	if (m->starting && has_refusals(m->policies))
+	if (m->starting && has_refusals(m->policies) && m->denier)
+		log_info("Deny policies are enforced in the kernel (BPF LSM): a refused open or exec fails with EACCES; "
+			 "refusals hold while hived restarts (hive-policy(5)).");
+	else if (m->starting && has_refusals(m->policies))
 		log_info("Deny policies are enforced through fanotify permission events: a refused open or exec fails "
 			 "with EPERM; while hived does not run, nothing is refused (hive-policy(5)).");
 	m->starting = false;
@@ -610,8 +628,10 @@ struct manager *manager_free(struct manager *m)
 	/* After the sources: they stop following their files. */
 	sd_event_source_disable_unref(m->changes_source);
 	change_events_free(m->changes);
-	/* Every refusal goes with it. */
+	/* Every refusal goes with it; the kernel's stay with the maps kept
+	 * for the next agent (a stop has detached them). */
 	enforcer_free(m->enforcer);
+	kernel_denier_free(m->denier);
 	/* Whatever the service manager keeps for the next agent stays
 	 * attached; without one, our exit closes the last descriptors. */
 	if (m->loader)
@@ -661,17 +681,35 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (n > 0)
 		log_info("No longer watching %d inodes the previous agent watched.", n);
+	kernel_denier_prune(m->denier);
 	m->prune_timer = sd_event_source_disable_unref(m->prune_timer);
 	return 0;
 }
 
 /* l is attached: the previous agent's programs can go, and l's maps and
  * links go to the service manager, to outlive this process. */
-static void keep_kernel_side(struct manager *m, struct loader *l)
+static void store_kernel_side(struct loader *l)
 {
 	int maps[_KEPT_MAP_MAX], links[KEPT_LINKS_MAX], r;
 	size_t n = loader_kernel_fds(l, maps, links);
 
+	r = fdstore_put(maps, links, n);
+	if (r < 0)
+		log_warning_errno(r, "Cannot hand the BPF side to the service manager (%m): a restart will "
+				  "leave a moment unwatched.");
+}
+
+/* The deny program was attached or detached: its link is kept, or not. */
+static void on_deny_attach_changed(void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->loader)
+		store_kernel_side(m->loader);
+}
+
+static void keep_kernel_side(struct manager *m, struct loader *l)
+{
 	if (kept_bpf_any(&m->kept)) {
 		if (loader_adopted(l)) {
 			log_id(LOG_INFO, HIVE_MESSAGE_ADOPTED,
@@ -682,10 +720,31 @@ static void keep_kernel_side(struct manager *m, struct loader *l)
 		}
 		kept_bpf_close(&m->kept); /* the old programs detach now that ours are attached */
 	}
-	r = fdstore_put(maps, links, n);
-	if (r < 0)
-		log_warning_errno(r, "Cannot hand the BPF side to the service manager (%m): a restart will "
-				  "leave a moment unwatched.");
+	store_kernel_side(l);
+}
+
+/* What the hooks of l do not see, fanotify may; what neither sees is said. */
+static void say_unseen(struct manager *m, struct loader *l)
+{
+	uint32_t seen;
+
+	seen = change_events_start(m->changes, loader_unseen(l) || loader_unseen_calls(l) ? l : NULL);
+	m->unseen = loader_unseen(l) & ~seen;
+	if (m->unseen) {
+		char unseen[96];
+
+		log_warning("In %s mode on this kernel, %s changes are not seen%s%s%s: policies that ask for them get "
+			    "no such records (hived(8), ATTACH MODES).",
+			    attach_mode_to_string(loader_mode(l)), access_to_string(m->unseen, unseen, sizeof(unseen)),
+			    m->changes_error ? " (fanotify: " : "", m->changes_error ? strerror(-m->changes_error) : "",
+			    m->changes_error ? ")" : "");
+	} else if (loader_unseen(l))
+		log_info("Changes to watched files are seen through fanotify.");
+	if (loader_unseen_calls(l))
+		log_warning("In %s mode, %s is %s (hived(8), ATTACH MODES).", attach_mode_to_string(loader_mode(l)),
+			    loader_unseen_calls(l),
+			    seen & HIVE_ACCESS_TRUNCATE ? "seen on watched files (through fanotify), not on the files of a tree"
+							: "not seen: policies get no record of it");
 }
 
 static int switch_loader(struct manager *m, enum attach_mode mode)
@@ -698,11 +757,13 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
 		.ancestors = m->config->ancestors,
+		/* Standalone: in a cluster the loader changes with the lease, and
+		 * its followers refuse through fanotify. */
+		.deny = !m->config->kubeconfig,
 		.kept = &m->kept,
 	};
 	char notes[LOADER_NOTES_SIZE];
 	struct loader *l = NULL;
-	uint32_t seen;
 	int r;
 
 	if (mode == ATTACH_NONE) {
@@ -728,30 +789,17 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 				    notes, r == -EPERM ? "; hived needs CAP_BPF and CAP_PERFMON (run as root)" : "");
 	log_id(LOG_INFO, HIVE_MESSAGE_ATTACHED, "Attached in %s mode%s%s.", attach_mode_to_string(loader_mode(l)),
 	       notes[0] ? "; skipped: " : "", notes);
-	/* What the hooks do not see, fanotify may. */
-	seen = change_events_start(m->changes, loader_unseen(l) || loader_unseen_calls(l) ? l : NULL);
-	m->unseen = loader_unseen(l) & ~seen;
-	if (m->unseen) {
-		char unseen[96];
-
-		log_warning("In %s mode on this kernel, %s changes are not seen%s%s%s: policies that ask for them get "
-			    "no such records (hived(8), ATTACH MODES).",
-			    attach_mode_to_string(loader_mode(l)), access_to_string(m->unseen, unseen, sizeof(unseen)),
-			    m->changes_error ? " (fanotify: " : "", m->changes_error ? strerror(-m->changes_error) : "",
-			    m->changes_error ? ")" : "");
-	} else if (loader_unseen(l))
-		log_info("Changes to watched files are seen through fanotify.");
-	if (loader_unseen_calls(l))
-		log_warning("In %s mode, %s is %s (hived(8), ATTACH MODES).", attach_mode_to_string(loader_mode(l)),
-			    loader_unseen_calls(l),
-			    seen & HIVE_ACCESS_TRUNCATE ? "seen on watched files (through fanotify), not on the files of a tree"
-							: "not seen: policies get no record of it");
+	say_unseen(m, l);
 
 	/* The new programs are attached and their map filled before the old
 	 * ones go: duplicates for a moment, never a gap. */
 	r = watch_set_set_loader(m->watches, l);
 	if (r < 0)
 		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
+	if (m->denier && kernel_denier_set_loader(m->denier, l) < 0)
+		log_error("The BPF LSM program did not load in %s mode: deny policies refuse nothing until hived "
+			  "restarts.",
+			  attach_mode_to_string(loader_mode(l)));
 	replace_loader(m, l);
 	keep_kernel_side(m, l);
 	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
@@ -774,6 +822,33 @@ static void on_leader(bool attach, void *userdata)
 	if (switch_loader(m, attach ? m->attach : ATTACH_NONE) < 0 && attach)
 		log_error("This agent should be its kernel's loader but could not attach: nothing is logged on this "
 			  "kernel.");
+}
+
+/* Refusals in the kernel where the loader can (the BPF LSM program loaded),
+ * else through fanotify. */
+static int start_refusals(struct manager *m)
+{
+	int r;
+
+	if (m->loader && loader_can_deny(m->loader)) {
+		r = kernel_denier_new(m->event, m->loader,
+				      &(struct kernel_denier_options){ .watches = m->watches,
+								       .attach_changed = on_deny_attach_changed,
+								       .userdata = m },
+				      &m->denier);
+		if (r >= 0)
+			return 0;
+		log_warning_errno(r, "Cannot refuse in the kernel (%m): deny policies go through fanotify.");
+	}
+	r = enforcer_new(m->event,
+			 &(struct enforcer_options){ .watches = m->watches,
+						     .container = process_container,
+						     .decided = on_decided,
+						     .userdata = m },
+			 &m->enforcer);
+	if (r >= 0)
+		watch_set_set_enforcer(m->watches, enforcer_follower(m->enforcer));
+	return r;
 }
 
 /* Cluster mode: the lease, NodeWatches, this node's pods, policy objects. */
@@ -915,21 +990,15 @@ int manager_start(struct manager *m)
 		m->changes_error = r;
 		m->changes = change_events_free(m->changes);
 	}
-	/* Before any source finds an enforced file, too. */
-	r = enforcer_new(m->event,
-			 &(struct enforcer_options){ .watches = m->watches,
-						     .container = process_container,
-						     .decided = on_decided,
-						     .userdata = m },
-			 &m->enforcer);
-	if (r >= 0)
-		watch_set_set_enforcer(m->watches, enforcer_follower(m->enforcer));
-	else
-		log_debug_errno(r, "No fanotify permission events here (%m): no policy can deny.");
 	/* In a cluster, start as a follower: the lease decides who attaches. */
 	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->attach);
 	if (r < 0)
 		return r;
+	/* Before any source finds an enforced file, too. */
+	r = start_refusals(m);
+	if (r < 0)
+		log_debug_errno(r, "Neither BPF LSM programs nor fanotify permission events here (%m): no policy can "
+				"deny.");
 
 	r = host_source_new(m->event, m->watches, m->identity, m->node_name,
 			    m->config->rescan_interval_ms * USEC_PER_MSEC, &m->host);

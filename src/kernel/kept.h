@@ -25,6 +25,8 @@ enum kept_map {
 	KEPT_CHANGERS,
 	KEPT_EXECS,
 	KEPT_CHANGED,
+	KEPT_DENIES,
+	KEPT_DENY_MEMBERS,
 	_KEPT_MAP_MAX,
 };
 
@@ -39,7 +41,7 @@ struct kept_bpf {
 #define KEPT_BPF_NONE                                                                                          \
 	(struct kept_bpf)                                                                                      \
 	{                                                                                                      \
-		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                                     \
+		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                               \
 	}
 
 bool kept_bpf_any(const struct kept_bpf *k);

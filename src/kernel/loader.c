@@ -330,6 +330,7 @@ static void destroy_skel(struct loader *l)
 		[KEPT_NAME_FILTER] = (obj)->maps.name_filter, [KEPT_EXITS] = (obj)->maps.exits,                \
 		[KEPT_TRUNCATIONS] = (obj)->maps.truncations, [KEPT_CHANGERS] = (obj)->maps.changers,          \
 		[KEPT_EXECS] = (obj)->maps.execs, [KEPT_CHANGED] = (obj)->maps.changed,                        \
+		[KEPT_DENIES] = (obj)->maps.denies, [KEPT_DENY_MEMBERS] = (obj)->maps.deny_members,            \
 	}
 
 /* The kept map fits m as configured now: same type, sizes and capacity.
@@ -412,6 +413,8 @@ static struct flush_bpf *load_flusher(const struct loader_options *o, bool *adop
 	r = bpf_map__set_max_entries(f->maps.watches, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(f->maps.names, o->max_watches);
+	if (r >= 0)
+		r = bpf_map__set_max_entries(f->maps.denies, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(f->maps.events, o->ringbuf_bytes);
 	/* With the flusher, no entry is evicted with a count pending: the
@@ -511,6 +514,24 @@ static int configure(struct loader *l, const struct loader_options *o, const str
 	return 0;
 }
 
+static bool map_has_entries(const struct bpf_map *m)
+{
+	char key[64];
+
+	_Static_assert(sizeof(key) >= sizeof(struct hive_watch_key), "a denies key fits");
+	return bpf_map_get_next_key(bpf_map__fd(m), NULL, key) == 0;
+}
+
+static int deny_attach(struct loader *l)
+{
+	struct hive_bpf *skel = l->skel;
+
+	if (skel->links.lsm__file_open)
+		return 0;
+	skel->links.lsm__file_open = bpf_program__attach_lsm(skel->progs.lsm__file_open);
+	return skel->links.lsm__file_open ? 0 : negative_errno();
+}
+
 static int try_mode(struct loader *l, enum attach_mode mode, const struct loader_options *o,
 		    const struct kernel_funcs *k, bool with_deny)
 {
@@ -561,10 +582,13 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 	r = hive_bpf__load(skel);
 	if (r < 0)
 		return r;
-	if (with_deny) {
-		skel->links.lsm__file_open = bpf_program__attach_lsm(skel->progs.lsm__file_open);
-		if (!skel->links.lsm__file_open)
-			return negative_errno();
+	/* Attached at the first refusal (loader_deny_put()): every open pays
+	 * for the program, a host with no deny policy should not. Refusals
+	 * adopted from the previous agent hold from now on. */
+	if (with_deny && l->adopted && map_has_entries(skel->maps.denies)) {
+		r = deny_attach(l);
+		if (r < 0)
+			return r;
 	}
 	for (size_t i = 0; i < l->n_hooks; i++) {
 		r = attach_hook(&l->hooks[i]);
@@ -821,14 +845,61 @@ static int counters_add(const struct loader *l, const struct bpf_map *m, __u64 *
 
 bool loader_can_deny(const struct loader *l)
 {
+	return bpf_program__fd(l->skel->progs.lsm__file_open) >= 0;
+}
+
+bool loader_deny_attached(const struct loader *l)
+{
 	return l->skel->links.lsm__file_open != NULL;
+}
+
+void loader_deny_detach(struct loader *l)
+{
+	bpf_link__destroy(l->skel->links.lsm__file_open);
+	l->skel->links.lsm__file_open = NULL;
 }
 
 int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value)
 {
+	int r;
+
 	if (!loader_can_deny(l))
 		return -EOPNOTSUPP;
-	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, value, BPF_ANY) < 0 ? negative_errno() : 0;
+	/* The rule first: attached, the program finds it at once. */
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, value, BPF_ANY) < 0)
+		return negative_errno();
+	r = deny_attach(l);
+	if (r < 0)
+		(void)bpf_map_delete_elem(bpf_map__fd(l->skel->maps.denies), key);
+	return r;
+}
+
+int loader_deny_foreach(const struct loader *l, int (*rule)(const struct hive_watch_key *key,
+							   const struct hive_deny_value *value, void *userdata),
+			int (*member)(const struct hive_deny_member *m, void *userdata), void *userdata)
+{
+	int denies = bpf_map__fd(l->skel->maps.denies), members = bpf_map__fd(l->skel->maps.deny_members);
+	struct hive_watch_key key, *prev = NULL;
+	struct hive_deny_member m, *prev_m = NULL;
+	int r = 0;
+
+	/* The callbacks may delete the entry they are given: the next key is
+	 * taken before. Entries deleted meanwhile restart the walk at worst. */
+	while (r >= 0 && rule && bpf_map_get_next_key(denies, prev, &key) == 0) {
+		struct hive_watch_key at = key;
+		struct hive_deny_value v;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(denies, &at, &v) == 0)
+			r = rule(&at, &v, userdata);
+	}
+	while (r >= 0 && member && bpf_map_get_next_key(members, prev_m, &m) == 0) {
+		struct hive_deny_member at = m;
+
+		prev_m = &m;
+		r = member(&at, userdata);
+	}
+	return r;
 }
 
 int loader_deny_delete(struct loader *l, const struct hive_watch_key *key)
@@ -1003,6 +1074,9 @@ void loader_disconnect(struct loader *l)
 	for (size_t i = 0; i < l->n_hooks; i++)
 		if (*l->hooks[i].link)
 			bpf_link__disconnect(*l->hooks[i].link);
+	/* Refusals too: the next agent's start is no way through. */
+	if (l->skel->links.lsm__file_open)
+		bpf_link__disconnect(l->skel->links.lsm__file_open);
 }
 
 int loader_detach_and_flush_all(struct loader *l)
@@ -1011,6 +1085,8 @@ int loader_detach_and_flush_all(struct loader *l)
 		bpf_link__destroy(*l->hooks[i].link);
 		*l->hooks[i].link = NULL;
 	}
+	/* A stop ends every refusal. */
+	loader_deny_detach(l);
 	if (!l->flush)
 		return -EOPNOTSUPP;
 	l->flush->bss->flush_all = 1;

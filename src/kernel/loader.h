@@ -40,7 +40,7 @@ struct loader_options {
 	uint32_t max_watches;
 	uint32_t ringbuf_bytes; /* power of two, multiple of the page size */
 	uint32_t ancestors;     /* how many a record names (at most HIVE_ANCESTORS_MAX) */
-	/* Attach the deny program (bpf/deny.bpf.h) where the kernel runs BPF
+	/* Load the deny program (bpf/deny.bpf.h) where the kernel runs BPF
 	 * LSM programs; where it does not, notes say "deny: ...". */
 	bool deny;
 	/* Maps a previous agent left (kept.h), adopted when they fit: the
@@ -93,15 +93,26 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 
 /*
  * Refusals decided in the kernel (struct hive_deny_value in hive.h), where
- * options.deny and the kernel attached the deny program: rules per file,
+ * options.deny and the kernel loaded the deny program: rules per file,
  * keyed like the watch map, and the members of their process filters.
- * -EOPNOTSUPP without it.
+ * -EOPNOTSUPP without it. The program is attached at the first rule put (or
+ * at load, when the maps adopted from the previous agent hold rules): until
+ * then opens do not pay for it.
  */
 bool loader_can_deny(const struct loader *l);
+bool loader_deny_attached(const struct loader *l);
+/* No rule is left: opens need not pay for the program any more. */
+void loader_deny_detach(struct loader *l);
 int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value);
 int loader_deny_delete(struct loader *l, const struct hive_watch_key *key);
 int loader_deny_member_put(struct loader *l, const struct hive_deny_member *m);
 int loader_deny_member_delete(struct loader *l, const struct hive_deny_member *m);
+/* Every rule, then every member the maps hold (those a previous agent
+ * left too); either callback may be NULL, and may delete what it is given. */
+int loader_deny_foreach(const struct loader *l,
+			int (*rule)(const struct hive_watch_key *key, const struct hive_deny_value *value,
+				    void *userdata),
+			int (*member)(const struct hive_deny_member *m, void *userdata), void *userdata);
 int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret);
 /* The deny program's link (owned by l), -EBADF: none. Whoever holds a copy
  * keeps the refusals of its maps in force after l is gone. */

@@ -1056,6 +1056,8 @@ static void deny_scenario(void)
 		loader_free(l);
 		return;
 	}
+	/* Opens pay for the program only once there is something to refuse. */
+	report(!loader_deny_attached(l) && loader_deny_link_fd(l) < 0, "deny", "not attached before its first rule");
 	r = copy_file("/proc/self/exe", reader_path);
 	if (r >= 0)
 		r = link(reader_path, link_path);
@@ -1094,7 +1096,8 @@ static void deny_scenario(void)
 	if (r >= 0)
 		r = deny_file(l, DENY_DIR "/audit", &audit,
 			      &(struct hive_deny_rule){ .access = HIVE_MAY_READ, .action = HIVE_DENY_AUDIT, .watch_id = 34 });
-	report(r >= 0, "deny", "deny rules and filter members written");
+	report(r >= 0 && loader_deny_attached(l), "deny",
+	       "deny rules and filter members written, the program attached at the first");
 	if (r < 0) {
 		loader_free(l);
 		return;

@@ -1,0 +1,109 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+# hived itself refusing in the kernel (BPF LSM), in run-qemu's guest: a deny
+# policy with an excepted program, hived run by fdstore-keeper (systemd's fd
+# store and restarts, for a guest without systemd), then kill -9 and a stop.
+# One "HIVE: ok/not ok - ..." line per check; the last says it ran to its end.
+D=/tmp/hived-deny
+OUT=$D/out.json
+ERR=$D/hived.log
+
+ok() { echo "HIVE: ok - hived: $*"; }
+not_ok() { echo "HIVE: not ok - hived: $*"; }
+check() {
+	what=$1
+	shift
+	: >$D/why
+	if "$@"; then ok "$what"; else
+		not_ok "$what"
+		sed 's/^/HIVE: said: /' $D/why
+	fi
+}
+# How many lines of file $2 match $1 (0 while it is not there).
+count() {
+	n=$(grep -c "$1" "$2" 2>/dev/null)
+	echo "${n:-0}"
+}
+# Up to $3 seconds for $2 lines of pattern $1 in the log.
+wait_log() {
+	i=0
+	while [ "$(count "$1" $ERR)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt "$3" ] && return 1
+		sleep 1
+	done
+}
+# Up to 60 seconds for $2 records matching $1 in the output.
+wait_records() {
+	i=0
+	while [ "$(count "$1" $OUT)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -gt 60 ] && return 1
+		sleep 1
+	done
+}
+refused() { ! "$@" $D/secret >/dev/null 2>$D/why && grep -q "Permission denied" $D/why; }
+reads() { [ "$("$@" $D/secret 2>/dev/null)" = s3cret ]; }
+
+mkdir -p $D/policies $D/bin $D/copy $D/elsewhere
+echo s3cret >$D/secret
+: >$D/hive.conf
+# The excepted program is a file of its own (busybox's applets are one
+# file); a copy of it is another file; a hard link elsewhere is the same.
+cp /bin/busybox $D/reader
+cp /bin/busybox $D/copy/reader
+ln -s $D/reader $D/bin/cat
+ln -s $D/copy/reader $D/copy/cat
+ln $D/reader $D/elsewhere/cat
+cat >$D/policies/deny.json <<EOF
+{"name": "secret-readers", "host": true, "paths": ["$D/secret"], "access": ["read"], "action": "deny",
+ "except": {"executables": ["$D/reader"]}}
+EOF
+
+READY="inodes watched; output to json"
+: >$OUT
+: >$ERR
+LD_LIBRARY_PATH=/lib/x86_64-linux-gnu /fdstore-keeper /hived --config $D/hive.conf --policy-dir $D/policies \
+	--output json --dedup-window 0 >>$OUT 2>>$ERR &
+KEEPER=$!
+if ! wait_log "$READY" 1 180; then
+	not_ok "started"
+	sed 's/^/HIVE: log: /' $ERR | tail -20
+	kill $KEEPER
+	echo "HIVE: hived scenario done"
+	exit 0
+fi
+check "says it refuses in the kernel" wait_log "Deny policies are enforced in the kernel (BPF LSM)" 1 10
+check "attached the deny program at the first rule" grep -q "Attached the BPF LSM program" $ERR
+check "a read of the denied file is refused (EACCES)" refused cat
+check "the excepted program reads" reads $D/bin/cat
+check "a hard link to it elsewhere is the same program and reads" reads $D/elsewhere/cat
+check "a copy of it is another program and is refused" refused $D/copy/cat
+check "the refusals are records" wait_records '"action":"denied"' 2
+# Two refusals, two records: the excepted program's reads are none.
+check "the excepted reads are no records" [ "$(count . $OUT)" -eq 2 ]
+
+# kill -9: every read until the next agent is up is refused (the keeper
+# holds the program's link and maps, as systemd's fd store does).
+HIVED=$(pidof hived)
+kill -9 $HIVED
+tries=0
+through=0
+while [ "$(count "$READY" $ERR)" -lt 2 ] && [ $tries -lt 600 ]; do
+	refused cat || through=$((through + 1))
+	tries=$((tries + 1))
+done
+check "after kill -9, the next agent starts with the kept descriptors" wait_log "$READY" 2 120
+check "no read got through while hived restarted ($tries tries, $through through)" [ $tries -gt 0 -a $through -eq 0 ]
+check "the next agent adopted the kept maps" grep -q "Adopted the BPF maps kept across the restart" $ERR
+check "the next agent refuses" refused cat
+check "and lets the excepted program read" reads $D/bin/cat
+check "its refusals are records" wait_records '"action":"denied"' $((3 + tries))
+
+# A stop: the agent and everything it kept go; nothing is refused.
+kill $KEEPER
+wait $KEEPER
+check "after a stop nothing is refused" reads cat
+# What hived said, for whoever reads a failure.
+sed "s/^/HIVE: log: /" $ERR | head -60
+echo "HIVE: hived scenario done"
