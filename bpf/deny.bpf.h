@@ -97,9 +97,11 @@ static __noinline int deny_report(const struct hive_watch_key *key, __u32 watch_
 	bool with_lineage = ancestors_max && !ring_busy();
 	__u64 *active = bpf_map_lookup_elem(&control, &(__u32){ HIVE_CONTROL_ACTIVE });
 
-	/* While a new agent takes over, both programs decide; the active
-	 * one's alone says so. */
-	if (!active || *active != generation)
+	/* While a new agent takes over, both programs are attached. Of two
+	 * LSM programs on one hook the kernel runs the second only when the
+	 * first allowed: a refusal is made, and said, by one of them alone,
+	 * whichever is active; what both allow, the active one's alone says. */
+	if (!(flags & HIVE_EVENT_DENIED) && (!active || *active != generation))
 		return 0;
 	event = bpf_ringbuf_reserve(&events, with_lineage ? sizeof(struct hive_lin_event) : sizeof(struct hive_event),
 				    0);
@@ -132,15 +134,12 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 	__u32 kinds, wanted = 0, watch_id = 0, zero = 0;
 	bool refuse = false, would = false;
 
-	/* Another program refused already: its answer stands. */
-	if (ret)
-		return ret;
 	inode_key(BPF_CORE_READ(file, f_inode), &key);
 	if (!with_generation)
 		key.gen = 0;
 	v = bpf_map_lookup_elem(&denies, &key);
 	if (!v || current_is_self())
-		return 0;
+		return ret;
 	kinds = deny_open_kinds(file);
 	deny_subject_read(&s);
 	for (int i = 0; i < HIVE_DENY_RULES; i++) {
@@ -158,8 +157,11 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 		else
 			would = true;
 	}
-	if (!wanted)
-		return 0;
+	/* Another program refused already (the kernel runs no LSM program
+	 * after a refusal; ret is the previous ones' answer where it does):
+	 * its answer stands. */
+	if (!wanted || ret)
+		return ret;
 	st = bpf_map_lookup_elem(&deny_stats, &zero);
 	if (st) {
 		if (refuse)
