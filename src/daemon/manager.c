@@ -466,6 +466,10 @@ static void ready_when_settled(struct manager *m)
 	}
 	m->ready_pending = false;
 	kernel_denier_sync(m->denier);
+	/* Standalone, the host's paths are every source: what a previous
+	 * agent refused and this one does not is allowed from now on. */
+	if (m->starting)
+		kernel_denier_prune(m->denier);
 	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
 		log_error("Cannot read the ring buffer: no access is logged.");
 	if (m->starting && m->changes_source && sd_event_source_set_enabled(m->changes_source, SD_EVENT_ON) < 0)
@@ -681,7 +685,6 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (n > 0)
 		log_info("No longer watching %d inodes the previous agent watched.", n);
-	kernel_denier_prune(m->denier);
 	m->prune_timer = sd_event_source_disable_unref(m->prune_timer);
 	return 0;
 }

@@ -42,7 +42,7 @@ int kernel_denier_set_loader(struct kernel_denier *d, struct loader *loader);
 void kernel_denier_sync(struct kernel_denier *d);
 
 /* Once every source has found its files: remove the rules and members a
- * previous agent left that this one does not have. */
+ * previous agent left that this one does not have. Once; syncs first. */
 void kernel_denier_prune(struct kernel_denier *d);
 
 #endif
