@@ -44,6 +44,8 @@ wait_records() {
 }
 refused() { ! "$@" $D/secret >/dev/null 2>$D/why && grep -q "Permission denied" $D/why; }
 reads() { [ "$("$@" $D/secret 2>/dev/null)" = s3cret ]; }
+reads_file() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+refused_file() { ! cat "$1" >/dev/null 2>$D/why && grep -q "Permission denied" $D/why; }
 
 mkdir -p $D/policies $D/bin $D/copy $D/elsewhere
 echo s3cret >$D/secret
@@ -56,6 +58,10 @@ ln -s $D/reader $D/bin/cat
 ln -s $D/copy/reader $D/copy/cat
 ln $D/reader $D/elsewhere/cat
 echo trial >$D/trial
+echo gone >$D/gone
+cat >$D/policies/gone.json <<EOF
+{"name": "gone", "host": true, "paths": ["$D/gone"], "access": ["read"], "action": "deny"}
+EOF
 cat >$D/policies/trial.json <<EOF
 {"name": "trial", "host": true, "paths": ["$D/trial"], "access": ["read"], "action": "audit-deny"}
 EOF
@@ -91,9 +97,10 @@ check "and records what it would have refused" wait_records '"action":"would-den
 
 # kill -9: every read until the next agent is up is refused (the keeper
 # holds the program's link and maps, as systemd's fd store does).
-# The audit-deny policy goes while no agent runs: the next one must not
-# keep the previous one's rule.
-rm $D/policies/trial.json
+check "a second deny policy refuses" refused_file $D/gone
+# A deny policy goes while no agent runs: the next one must not keep the
+# previous one's rule.
+rm $D/policies/gone.json
 HIVED=$(pidof hived)
 kill -9 $HIVED
 tries=0
@@ -106,15 +113,13 @@ check "after kill -9, the next agent starts with the kept descriptors" wait_log 
 check "no read got through while hived restarted ($tries tries, $through through)" [ $tries -gt 0 -a $through -eq 0 ]
 check "the reads went on until the next agent was up" [ $tries -lt 5000 ]
 check "the next agent adopted the kept maps" grep -q "Adopted the BPF maps kept across the restart" $ERR
-# A read of trial first: its record, if any, comes before the next one's.
-cat $D/trial >/dev/null
 check "the next agent refuses" refused cat
 check "and lets the excepted program read" reads $D/bin/cat
-# Each refusal one record (the first agent's 2, these, the one after), by
+check "a deny policy gone across the restart refuses nothing" reads_file $D/gone gone
+# Each refusal one record (the first agent's 3, these, the one after), by
 # whichever program made it while both were attached; a missing one named.
-wait_records '"action":"denied"' $((3 + tries))
-check "its refusals are records, one each" [ "$(count '"action":"denied"' $OUT)" -eq $((3 + tries)) ]
-check "a policy gone across the restart decides nothing" [ "$(count '"action":"would-deny"' $OUT)" -eq 1 ]
+wait_records '"action":"denied"' $((4 + tries))
+check "its refusals are records, one each" [ "$(count '"action":"denied"' $OUT)" -eq $((4 + tries)) ]
 i=0
 for p in $(cat $D/pids); do
 	i=$((i + 1))
