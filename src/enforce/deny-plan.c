@@ -139,7 +139,8 @@ static int set_members(struct building *b, const struct deny_filter_id *f, const
 }
 
 /* Room for rule in v: merged with one of the same action and filter, or a
- * free slot, or an audit-deny rule's when it refuses. False: none. */
+ * free slot, or an audit-deny rule's when it refuses (that one is then
+ * left out). False when a rule was left out. */
 static bool rule_add(struct hive_deny_value *v, const struct hive_deny_rule *rule)
 {
 	struct hive_deny_rule *free_slot = NULL, *audit = NULL;
@@ -158,12 +159,13 @@ static bool rule_add(struct hive_deny_value *v, const struct hive_deny_rule *rul
 		if (r->action == HIVE_DENY_AUDIT)
 			audit = r;
 	}
-	if (!free_slot && rule->action == HIVE_DENY_REFUSE)
-		free_slot = audit;
-	if (!free_slot)
-		return false;
-	*free_slot = *rule;
-	return true;
+	if (free_slot) {
+		*free_slot = *rule;
+		return true;
+	}
+	if (audit && rule->action == HIVE_DENY_REFUSE)
+		*audit = *rule;
+	return false;
 }
 
 static int add_entry(const struct watch_entry *e, void *userdata)
@@ -207,7 +209,7 @@ static int add_entry(const struct watch_entry *e, void *userdata)
 		}
 	}
 	if (!rule_add(v, &rule) && b->plan->n_left_out++ == 0)
-		snprintf(b->plan->left_out, sizeof(b->plan->left_out), "policy %s on %s", e->policy, e->path);
+		snprintf(b->plan->left_out, sizeof(b->plan->left_out), "%s (policy %s among them)", e->path, e->policy);
 	return 0;
 }
 

@@ -29,8 +29,9 @@ struct deny_filter_ids {
 struct deny_plan {
 	struct hashmap *rules;   /* struct hive_watch_key -> struct hive_deny_value (owned) */
 	struct hashmap *members; /* struct hive_deny_member -> a copy of it (owned) */
-	/* Enforced entries left out: a file with more than HIVE_DENY_RULES
-	 * policies of its own. The first of them, for the log. */
+	/* Rules left out: a file with more than HIVE_DENY_RULES policies of
+	 * its own (refusals are kept before audit-deny). The first such file,
+	 * for the log. */
 	size_t n_left_out;
 	char left_out[256];
 };

@@ -25,12 +25,14 @@ struct kernel_denier {
 	size_t last_left_out;
 };
 
-static void say_error(struct kernel_denier *d, int r, const char *what)
+/* Whether r is no error; an error is said once until another comes. */
+static bool say_error(struct kernel_denier *d, int r, const char *what)
 {
 	if (r < 0 && r != d->last_error)
 		log_error_errno(r, "Cannot write %s into the kernel's deny maps (%m): the access may not be refused.",
 				what);
-	d->last_error = r;
+	d->last_error = r < 0 ? r : d->last_error;
+	return r >= 0;
 }
 
 static int highest_rule_filter(const struct hive_watch_key *key, const struct hive_deny_value *v, void *userdata)
@@ -63,8 +65,10 @@ static void tell_attach(struct kernel_denier *d, bool before)
 {
 	if (loader_deny_attached(d->loader) == before)
 		return;
-	log_info("%s the BPF LSM program that refuses deny policies' accesses.",
-		 before ? "Detached (no deny policy is left)" : "Attached");
+	if (before)
+		log_info("Detached the BPF LSM program: no deny policy is left.");
+	else
+		log_info("Attached the BPF LSM program that refuses deny policies' accesses.");
 	if (d->o.attach_changed)
 		d->o.attach_changed(d->o.userdata);
 }
@@ -77,18 +81,28 @@ static void apply(struct kernel_denier *d, struct deny_plan *plan)
 	bool attached = loader_deny_attached(d->loader);
 	struct hashmap_iter it;
 	const void *key;
+	size_t len;
 	void *v;
 
+	/* What the kernel refused is left out of what is written: tried
+	 * again at the next change. */
 	hashmap_iter_init(&it, plan->members);
-	while (hashmap_iter_next(&it, &key, NULL, NULL))
-		if (!hashmap_get(d->written.members, key, sizeof(struct hive_deny_member)))
-			say_error(d, loader_deny_member_put(d->loader, key), "a process filter");
+	while (hashmap_iter_next(&it, &key, &len, NULL))
+		if (!hashmap_get(d->written.members, key, len) && !say_error(d, loader_deny_member_put(d->loader, key),
+									       "a process filter"))
+			free(hashmap_remove(plan->members, key, len));
 	hashmap_iter_init(&it, plan->rules);
-	while (hashmap_iter_next(&it, &key, NULL, &v)) {
-		const struct hive_deny_value *old = hashmap_get(d->written.rules, key, sizeof(struct hive_watch_key));
+	while (hashmap_iter_next(&it, &key, &len, &v)) {
+		const struct hive_deny_value *old = hashmap_get(d->written.rules, key, len);
 
-		if (!old || memcmp(old, v, sizeof(*old)) != 0)
-			say_error(d, loader_deny_put(d->loader, key, v), "a rule");
+		if (!old && !say_error(d, loader_deny_put(d->loader, key, v), "a rule")) {
+			free(hashmap_remove(plan->rules, key, len));
+			continue;
+		}
+		if (!old || memcmp(old, v, sizeof(*old)) == 0 || say_error(d, loader_deny_put(d->loader, key, v), "a rule"))
+			continue;
+		/* The kernel still has the old one. */
+		memcpy(v, old, sizeof(*old));
 	}
 	hashmap_iter_init(&it, d->written.rules);
 	while (hashmap_iter_next(&it, &key, NULL, NULL))
@@ -119,8 +133,8 @@ static void sync_rules(struct kernel_denier *d)
 		return;
 	}
 	if (plan.n_left_out && plan.n_left_out != d->last_left_out)
-		log_error("A file has more than %d deny or audit-deny policies of its own: %zu left out in the kernel, "
-			  "%s the first.",
+		log_error("A file has more than %d deny or audit-deny policies of its own: %zu rules left out in the "
+			  "kernel (refusals kept first), on %s.",
 			  HIVE_DENY_RULES, plan.n_left_out, plan.left_out);
 	d->last_left_out = plan.n_left_out;
 	apply(d, &plan);

@@ -883,8 +883,9 @@ int loader_deny_foreach(const struct loader *l, int (*rule)(const struct hive_wa
 	struct hive_deny_member m, *prev_m = NULL;
 	int r = 0;
 
-	/* The callbacks may delete the entry they are given: the next key is
-	 * taken before. Entries deleted meanwhile restart the walk at worst. */
+	/* The callbacks may delete the entry they are given: the kernel then
+	 * answers the next key with the first one, and the walk starts over
+	 * (what was kept is given again; deleting is idempotent). */
 	while (r >= 0 && rule && bpf_map_get_next_key(denies, prev, &key) == 0) {
 		struct hive_watch_key at = key;
 		struct hive_deny_value v;

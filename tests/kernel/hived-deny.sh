@@ -126,6 +126,19 @@ for p in $(cat $D/pids); do
 	grep -q "\"pid\":$p," $OUT || echo "HIVE: no record of try $i (pid $p)"
 done
 
+# A reload that leaves no deny policy: nothing refused, the program detached
+# (opens no longer pay for it); one that brings one back attaches it again.
+mv $D/policies/deny.json $D/deny.json.off
+rm $D/policies/trial.json
+kill -HUP "$(pidof hived)"
+check "a reload without deny policies detaches the program" \
+	wait_log "Detached the BPF LSM program: no deny policy is left" 1 60
+check "and nothing is refused" reads cat
+mv $D/deny.json.off $D/policies/deny.json
+kill -HUP "$(pidof hived)"
+check "a reload that brings one back attaches it" wait_log "Attached the BPF LSM program" 2 60
+check "and refuses" refused cat
+
 # A stop: the agent and everything it kept go; nothing is refused.
 kill $KEEPER
 wait $KEEPER
