@@ -689,8 +689,7 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* l is attached: the previous agent's programs can go, and l's maps and
- * links go to the service manager, to outlive this process. */
+/* l's maps and links go to the service manager, to outlive this process. */
 static void store_kernel_side(struct loader *l)
 {
 	int maps[_KEPT_MAP_MAX], links[KEPT_LINKS_MAX], r;
@@ -711,6 +710,7 @@ static void on_deny_attach_changed(void *userdata)
 		store_kernel_side(m->loader);
 }
 
+/* l is attached: the previous agent's programs can go, and l's side is kept. */
 static void keep_kernel_side(struct manager *m, struct loader *l)
 {
 	if (kept_bpf_any(&m->kept)) {
