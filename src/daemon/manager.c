@@ -701,7 +701,7 @@ static void store_kernel_side(struct loader *l)
 				  "leave a moment unwatched.");
 }
 
-/* The deny program was attached or detached: its link is kept, or not. */
+/* The deny program was attached: its link is kept too. */
 static void on_deny_attach_changed(void *userdata)
 {
 	struct manager *m = userdata;

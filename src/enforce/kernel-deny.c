@@ -65,10 +65,7 @@ static void tell_attach(struct kernel_denier *d, bool before)
 {
 	if (loader_deny_attached(d->loader) == before)
 		return;
-	if (before)
-		log_info("Detached the BPF LSM program: no deny policy is left.");
-	else
-		log_info("Attached the BPF LSM program that refuses deny policies' accesses.");
+	log_info("Attached the BPF LSM program that refuses deny policies' accesses.");
 	if (d->o.attach_changed)
 		d->o.attach_changed(d->o.userdata);
 }
@@ -115,9 +112,10 @@ static void apply(struct kernel_denier *d, struct deny_plan *plan)
 	deny_plan_done(&d->written);
 	d->written = *plan;
 	*plan = (struct deny_plan){};
-	/* Until the prune, what a previous agent left may still be in force. */
-	if (d->pruned && hashmap_size(d->written.rules) == 0)
-		loader_deny_detach(d->loader);
+	/* Once attached, the program stays while this agent runs, rules or
+	 * none: Linux 5.10 refuses to attach a BPF LSM program a second time
+	 * (ENOENT), which would leave a deny policy of a later reload
+	 * refusing nothing. A rule-less program costs an open one lookup. */
 	tell_attach(d, attached);
 }
 
@@ -243,7 +241,5 @@ void kernel_denier_prune(struct kernel_denier *d)
 	attached = loader_deny_attached(d->loader);
 	(void)loader_deny_foreach(d->loader, prune_rule, prune_member, d);
 	d->pruned = true;
-	if (hashmap_size(d->written.rules) == 0)
-		loader_deny_detach(d->loader);
 	tell_attach(d, attached);
 }

@@ -21,8 +21,8 @@ struct kernel_denier;
 
 struct kernel_denier_options {
 	struct watch_set *watches;
-	/* The program was attached or detached (its first rule written, its
-	 * last removed): what the service manager keeps is to be stored anew. */
+	/* The program was attached (its first rule written): what the service
+	 * manager keeps is to be stored anew. */
 	void (*attach_changed)(void *userdata);
 	void *userdata;
 };

@@ -97,11 +97,12 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
  * keyed like the watch map, and the members of their process filters.
  * -EOPNOTSUPP without it. The program is attached at the first rule put (or
  * at load, when the maps adopted from the previous agent hold rules): until
- * then opens do not pay for it.
+ * then opens do not pay for it; then until the agent ends.
  */
 bool loader_can_deny(const struct loader *l);
 bool loader_deny_attached(const struct loader *l);
-/* No rule is left: opens need not pay for the program any more. */
+/* A stop: every refusal ends. (Not while rules may come again: Linux 5.10
+ * cannot attach the program a second time.) */
 void loader_deny_detach(struct loader *l);
 int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value);
 int loader_deny_delete(struct loader *l, const struct hive_watch_key *key);
