@@ -35,6 +35,14 @@ static bool say_error(struct kernel_denier *d, int r, const char *what)
 	return r >= 0;
 }
 
+/* Nothing written yet (new maps, or another loader's). */
+static int written_reset(struct kernel_denier *d)
+{
+	deny_plan_done(&d->written);
+	d->written = (struct deny_plan){ .rules = hashmap_new(), .members = hashmap_new() };
+	return d->written.rules && d->written.members ? 0 : -ENOMEM;
+}
+
 static int highest_rule_filter(const struct hive_watch_key *key, const struct hive_deny_value *v, void *userdata)
 {
 	uint32_t *highest = userdata;
@@ -61,9 +69,10 @@ static uint32_t first_free_id(const struct loader *l)
 	return highest + 1;
 }
 
+/* The first rule attached the program: said, and its link kept. */
 static void tell_attach(struct kernel_denier *d, bool before)
 {
-	if (loader_deny_attached(d->loader) == before)
+	if (before || !loader_deny_attached(d->loader))
 		return;
 	log_info("Attached the BPF LSM program that refuses deny policies' accesses.");
 	if (d->o.attach_changed)
@@ -92,14 +101,12 @@ static void apply(struct kernel_denier *d, struct deny_plan *plan)
 	while (hashmap_iter_next(&it, &key, &len, &v)) {
 		const struct hive_deny_value *old = hashmap_get(d->written.rules, key, len);
 
-		if (!old && !say_error(d, loader_deny_put(d->loader, key, v), "a rule")) {
+		if ((old && memcmp(old, v, sizeof(*old)) == 0) || say_error(d, loader_deny_put(d->loader, key, v), "a rule"))
+			continue;
+		if (old) /* the kernel still has the old one */
+			memcpy(v, old, sizeof(*old));
+		else
 			free(hashmap_remove(plan->rules, key, len));
-			continue;
-		}
-		if (!old || memcmp(old, v, sizeof(*old)) == 0 || say_error(d, loader_deny_put(d->loader, key, v), "a rule"))
-			continue;
-		/* The kernel still has the old one. */
-		memcpy(v, old, sizeof(*old));
 	}
 	hashmap_iter_init(&it, d->written.rules);
 	while (hashmap_iter_next(&it, &key, NULL, NULL))
@@ -169,8 +176,7 @@ int kernel_denier_new(sd_event *event, struct loader *loader, const struct kerne
 	/* New maps hold nothing to prune. */
 	d->pruned = !loader_adopted(loader);
 	deny_filter_ids_init(&d->ids, first_free_id(loader));
-	d->written = (struct deny_plan){ .rules = hashmap_new(), .members = hashmap_new() };
-	if (!d->ids.by_filter || !d->written.rules || !d->written.members) {
+	if (!d->ids.by_filter || written_reset(d) < 0) {
 		kernel_denier_free(d);
 		return -ENOMEM;
 	}
@@ -199,9 +205,7 @@ int kernel_denier_set_loader(struct kernel_denier *d, struct loader *loader)
 	if (loader == d->loader)
 		return 0;
 	d->loader = loader;
-	deny_plan_done(&d->written);
-	d->written = (struct deny_plan){ .rules = hashmap_new(), .members = hashmap_new() };
-	if (!d->written.rules || !d->written.members)
+	if (written_reset(d) < 0)
 		return -ENOMEM;
 	if (!loader_can_deny(loader)) {
 		d->loader = NULL;
@@ -233,13 +237,9 @@ static int prune_member(const struct hive_deny_member *m, void *userdata)
 
 void kernel_denier_prune(struct kernel_denier *d)
 {
-	bool attached;
-
 	if (!d || !d->loader || d->pruned)
 		return;
 	sync_rules(d);
-	attached = loader_deny_attached(d->loader);
 	(void)loader_deny_foreach(d->loader, prune_rule, prune_member, d);
 	d->pruned = true;
-	tell_attach(d, attached);
 }
