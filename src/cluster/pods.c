@@ -69,6 +69,7 @@ struct pod_source {
 	struct reflector *reflector;
 	struct hashmap *pods;      /* uid -> struct pod */
 	struct hashmap *by_cgroup; /* cgroup id (8 bytes) -> struct container */
+	uint64_t cgroups_generation; /* moved by every change of by_cgroup */
 	struct workloads *workloads;
 	struct histogram discovery; /* a container's start -> its first file watched */
 	bool listed;		    /* the first list of pods is done */
@@ -103,8 +104,10 @@ static void forget_cgroup(struct pod_source *s, struct container *c)
 {
 	uint64_t id = c->cgroup.cgroup_id;
 
-	if (id && hashmap_get(s->by_cgroup, &id, sizeof(id)) == c)
+	if (id && hashmap_get(s->by_cgroup, &id, sizeof(id)) == c) {
 		hashmap_remove(s->by_cgroup, &id, sizeof(id));
+		s->cgroups_generation++;
+	}
 }
 
 static void pod_free(struct pod_source *s, struct pod *p, bool remove_entries)
@@ -253,8 +256,12 @@ static void remember_cgroup(struct pod_source *s, struct container *c)
 {
 	uint64_t id = c->cgroup.cgroup_id;
 
-	if (id && hashmap_put(s->by_cgroup, &id, sizeof(id), c, NULL) < 0)
+	if (!id)
+		return;
+	if (hashmap_put(s->by_cgroup, &id, sizeof(id), c, NULL) < 0)
 		log_warning("Out of memory: accesses by container %s will not be attributed to its pod.", c->id);
+	else
+		s->cgroups_generation++;
 }
 
 static const char *describe_error(int error)
@@ -724,6 +731,28 @@ bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct wat
 		return false;
 	describe(s, c, ret);
 	return true;
+}
+
+int pod_source_foreach_cgroup(const struct pod_source *s, const char *name,
+			      int (*fn)(uint64_t cgroup_id, void *userdata), void *userdata)
+{
+	struct hashmap_iter it;
+	const void *key;
+	void *v;
+	int r = 0;
+
+	if (!s)
+		return 0;
+	hashmap_iter_init(&it, s->by_cgroup);
+	while (r >= 0 && hashmap_iter_next(&it, &key, NULL, &v))
+		if (strcmp(((const struct container *)v)->status->name, name) == 0)
+			r = fn(*(const uint64_t *)key, userdata);
+	return r;
+}
+
+uint64_t pod_source_cgroups_generation(const struct pod_source *s)
+{
+	return s ? s->cgroups_generation : 0;
 }
 
 bool pod_source_describe(const struct pod_source *s, const char *pod_uid, const char *container,

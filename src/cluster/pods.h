@@ -49,6 +49,12 @@ void pod_source_apply(struct pod_source *s, const struct policy_set *policies);
 /* The pod and container a process with this cgroup id runs in (namespace,
  * pod and container names); false when none of this node's. */
 bool pod_source_owner(const struct pod_source *s, uint64_t cgroup_id, struct watch_place *ret);
+/* Each cgroup id of this node's containers named name, to fn: a process
+ * filter's "containers" as the kernel tells processes apart. */
+int pod_source_foreach_cgroup(const struct pod_source *s, const char *name,
+			      int (*fn)(uint64_t cgroup_id, void *userdata), void *userdata);
+/* Moves whenever a container's cgroup is found or forgotten. */
+uint64_t pod_source_cgroups_generation(const struct pod_source *s);
 /* The same of a container of this node's pods by the pod's uid and the
  * container's name (a watched file's); false when not one of them. */
 bool pod_source_describe(const struct pod_source *s, const char *pod_uid, const char *container,

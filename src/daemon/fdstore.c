@@ -27,14 +27,26 @@ static const char *const map_names[_KEPT_MAP_MAX] = {
 };
 #define LINK_NAME "hive-link"
 #define CHANGES_NAME "hive-changes"
+#define REFUSALS_LINK_NAME "hive-refusals-link"
+#define REFUSALS_EVENTS_NAME "hive-refusals-events"
 
-void fdstore_take(struct kept_bpf *k, int *ret_changes)
+/* fd into *slot if name is want and the slot is free. */
+static bool take_one(const char *name, const char *want, int fd, int *slot)
+{
+	if (strcmp(name, want) != 0 || *slot >= 0)
+		return false;
+	*slot = fd;
+	return true;
+}
+
+void fdstore_take(struct kept_bpf *k, int *ret_changes, struct kept_refusals *ret_refusals)
 {
 	char **names = NULL;
 	int n = sd_listen_fds_with_names(true, &names);
 
 	*k = KEPT_BPF_NONE;
 	*ret_changes = -1;
+	*ret_refusals = KEPT_REFUSALS_NONE;
 	if (n > 0) {
 		char list[512] = "";
 		size_t used = 0;
@@ -53,8 +65,9 @@ void fdstore_take(struct kept_bpf *k, int *ret_changes)
 				k->maps[m] = fd, taken = true;
 		if (!taken && strcmp(name, LINK_NAME) == 0 && k->n_links < KEPT_LINKS_MAX)
 			k->links[k->n_links++] = fd, taken = true;
-		if (!taken && strcmp(name, CHANGES_NAME) == 0 && *ret_changes < 0)
-			*ret_changes = fd, taken = true;
+		taken = taken || take_one(name, CHANGES_NAME, fd, ret_changes) ||
+			take_one(name, REFUSALS_LINK_NAME, fd, &ret_refusals->link) ||
+			take_one(name, REFUSALS_EVENTS_NAME, fd, &ret_refusals->events);
 		if (!taken) {
 			log_debug("Closing an unknown descriptor from the service manager (%s).", name);
 			close(fd);
@@ -142,4 +155,18 @@ int fdstore_put_changes(int fd)
 	/* Replaces the one kept before, which is the same group or a stale one. */
 	unstore_name(CHANGES_NAME);
 	return sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDPOLL=0\nFDNAME=" CHANGES_NAME, &fd, 1);
+}
+
+int fdstore_put_refusals(int link, int events)
+{
+	int r;
+
+	unstore_name(REFUSALS_LINK_NAME);
+	unstore_name(REFUSALS_EVENTS_NAME);
+	if (link < 0)
+		return 0;
+	r = sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDPOLL=0\nFDNAME=" REFUSALS_EVENTS_NAME, &events, 1);
+	if (r > 0)
+		r = sd_pid_notify_with_fds(0, false, "FDSTORE=1\nFDPOLL=0\nFDNAME=" REFUSALS_LINK_NAME, &link, 1);
+	return r;
 }

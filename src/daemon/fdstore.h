@@ -19,19 +19,26 @@
  * replaces the programs (new ones attached before the old ones go).
  */
 
-/* What the service manager passed us (LISTEN_FDS), and the fanotify group
- * of changes (*ret_changes, -1: none); anything else is closed. */
-void fdstore_take(struct kept_bpf *k, int *ret_changes);
+/* What the service manager passed us (LISTEN_FDS), the fanotify group of
+ * changes (*ret_changes, -1: none) and what a loader of the deny program
+ * alone left (*ret_refusals); anything else is closed. */
+void fdstore_take(struct kept_bpf *k, int *ret_changes, struct kept_refusals *ret_refusals);
 
 /* Keep the fanotify group of changes (watch/change-events.h) too: what it
  * queues while no agent runs is read by the next one. Left alone by
  * fdstore_put() and fdstore_empty(). */
 int fdstore_put_changes(int fd);
 
+/* Keep the link and ring buffer of a loader of the deny program alone
+ * (kept.h) instead of the ones kept before; link -1: none any more. Left
+ * alone by fdstore_put() and fdstore_empty(). */
+int fdstore_put_refusals(int link, int events);
+
 /* Replace what the store holds by these maps and links. */
 int fdstore_put(const int maps[static _KEPT_MAP_MAX], const int *links, size_t n_links);
-/* Empty the store: nothing survives this agent (it attaches nothing); wait:
- * until the service manager has closed its copies (at most a second). */
+/* Empty the store of the access hooks' side: nothing of it survives this
+ * agent (it attaches no hooks); wait: until the service manager has closed
+ * its copies (at most a second), what was removed before included. */
 void fdstore_empty(bool wait);
 
 /*

@@ -12,8 +12,7 @@
 #include "daemon/metrics-page.h"
 #include "metrics/http.h"
 #include "daemon/fdstore.h"
-#include "enforce/enforce.h"
-#include "enforce/kernel-deny.h"
+#include "daemon/refusals.h"
 #include "watch/host.h"
 #include "kernel/identity.h"
 #include "kernel/loader.h"
@@ -49,12 +48,10 @@ struct manager {
 	 * (NULL: fanotify cannot here), and its descriptor's source. */
 	struct change_events *changes;
 	sd_event_source *changes_source;
-	/* Refusals of deny policies: in the kernel where it runs BPF LSM
-	 * programs (standalone), else through fanotify (NULL: neither here). */
-	struct kernel_denier *denier;
-	struct enforcer *enforcer;
+	struct refusals *refusals; /* of deny policies (NULL: no mechanism here) */
 	enum attach_mode attach;   /* to attach: the configuration's, until auto leaves fentry */
 	struct kept_bpf kept;      /* from the agent before this one, until adopted or dropped */
+	struct kept_refusals kept_refusals; /* its deny program alone, until refusals take it */
 	sd_event_source *prune_timer;
 	sd_event_source *ring_source;
 	sd_event_source *status_timer;
@@ -91,9 +88,14 @@ struct manager {
 static int on_event(const struct hive_event *ev, void *userdata)
 {
 	struct manager *m = userdata;
+	/* A decision of the deny program, whichever loader holds it (one of
+	 * it alone has no attach mode); else what a previous agent's hooks
+	 * queued is read with none of ours attached (a follower's start). */
+	bool decided = ev->flags & HIVE_EVENT_PERMISSION;
 
-	record_event(m->recorder, ev, attach_mode_to_string(loader_mode(m->loader)),
-		     m->flush_timer && loader_has_flusher(m->loader));
+	record_event(m->recorder, ev,
+		     decided ? "lsm" : attach_mode_to_string(m->loader ? loader_mode(m->loader) : ATTACH_NONE),
+		     !decided && m->loader && m->flush_timer && loader_has_flusher(m->loader));
 	if (m->ring_budget && --m->ring_budget == 0)
 		return -EAGAIN; /* this event is consumed; the next wait for on_ring() */
 	return 0;
@@ -164,6 +166,7 @@ static int on_ring(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 static void stats_get(struct manager *m, struct loader_stats *st)
 {
 	struct change_events_stats changes;
+	struct refusals_stats rs;
 
 	*st = m->stats_base;
 	if (m->loader && loader_stats_add(m->loader, st) < 0)
@@ -174,10 +177,17 @@ static void stats_get(struct manager *m, struct loader_stats *st)
 	st->matched += changes.reported + changes.lost;
 	st->emitted += changes.reported;
 	st->dropped += changes.lost;
+	/* A decision of the deny program whose event found no room is an
+	 * access unrecorded. */
+	refusals_stats_get(m->refusals, &rs);
+	st->matched += rs.dropped;
+	st->dropped += rs.dropped;
 }
 
 void manager_get_status(struct manager *m, struct manager_status *ret)
 {
+	struct refusals_stats rs;
+
 	*ret = (struct manager_status){
 		.attach = m->loader ? attach_mode_to_string(loader_mode(m->loader)) : "none",
 		.role = m->cluster ? cluster_role(m->cluster) : "standalone",
@@ -197,24 +207,9 @@ void manager_get_status(struct manager *m, struct manager_status *ret)
 		.reloads_refused = m->reloads_refused,
 	};
 	stats_get(m, &ret->kernel);
-	if (m->enforcer) {
-		struct enforcer_stats es;
-
-		enforcer_stats_get(m->enforcer, &es);
-		ret->denied = es.denied;
-		ret->allowed = es.allowed;
-	}
-	if (m->denier && m->loader && loader_can_deny(m->loader)) {
-		struct hive_deny_stats ds;
-
-		if (loader_deny_stats(m->loader, &ds) >= 0) {
-			ret->denied = ds.denied;
-			ret->allowed = ds.allowed + ds.would_deny;
-			/* A decision whose event found no room is an access unrecorded. */
-			ret->kernel.matched += ds.dropped;
-			ret->kernel.dropped += ds.dropped;
-		}
-	}
+	refusals_stats_get(m->refusals, &rs);
+	ret->denied = rs.denied;
+	ret->allowed = rs.allowed;
 	ret->ring_used = m->loader ? loader_ring_used(m->loader) : 0;
 	resources_count(m->resources, &ret->objects_applied, &ret->objects_rejected);
 }
@@ -343,6 +338,28 @@ static void released(void *userdata)
 	exit_now(NULL, 0, userdata);
 }
 
+/* At SIGTERM: a restart leaves the hooks and the refusals attached for the
+ * next agent (the service manager keeps them); a stop for good leaves
+ * nothing attached or refused, and reports the pending folded counts. */
+static void leave_kernel_side(struct manager *m)
+{
+	int r = fdstore_restarting(m->bus);
+
+	if (r > 0 && m->loader)
+		log_info("Restarting: the hooks stay attached and keep recording for the next agent.");
+	if (r != 0)
+		return;
+	(void)fdstore_put_refusals(-1, -1);
+	fdstore_empty(true);
+	refusals_stop(m->refusals);
+	r = m->loader ? loader_detach_and_flush_all(m->loader) : -EOPNOTSUPP;
+	if (r < 0 && r != -EOPNOTSUPP)
+		log_warning_errno(r, "Cannot report the last folded accesses: %m");
+	/* And the changes fanotify queued: nobody reads them later. */
+	if (m->loader && m->changes)
+		(void)change_events_consume(m->changes, 0);
+}
+
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
@@ -351,25 +368,12 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 		return 0; /* already on our way out */
 	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down.");
 	log_info("Received SIG%s, detaching.", sigabbrev_np(si->ssi_signo));
-	if (m->loader) {
-		int r = fdstore_restarting(m->bus);
-
-		if (r == 0) {
-			/* Stopped for good: nothing keeps the hooks or the
-			 * pending folded counts, so report them all now. */
-			fdstore_empty(true);
-			r = loader_detach_and_flush_all(m->loader);
-			if (r < 0 && r != -EOPNOTSUPP)
-				log_warning_errno(r, "Cannot report the last folded accesses: %m");
-			/* And the changes fanotify queued: nobody reads them later. */
-			if (m->changes)
-				(void)change_events_consume(m->changes, 0);
-		} else if (r > 0)
-			log_info("Restarting: the hooks stay attached and keep recording for the next agent.");
-	}
+	if (m->loader || streq_ptr(refusals_mechanism(m->refusals), "kernel"))
+		leave_kernel_side(m);
 	/* Whatever the kernel already queued is still worth a record. */
 	if (m->loader)
 		loader_consume(m->loader);
+	refusals_consume(m->refusals);
 	report_stats(m, true);
 	if (!m->cluster)
 		return sd_event_exit(m->event, 0);
@@ -465,11 +469,12 @@ static void ready_when_settled(struct manager *m)
 		return;
 	}
 	m->ready_pending = false;
-	kernel_denier_sync(m->denier);
+	refusals_sync(m->refusals);
 	/* Standalone, the host's paths are every source: what a previous
-	 * agent refused and this one does not is allowed from now on. */
-	if (m->starting)
-		kernel_denier_prune(m->denier);
+	 * agent refused and this one does not is allowed from now on (in a
+	 * cluster, once the pods had time: on_prune_timer()). */
+	if (m->starting && !m->cluster)
+		refusals_settled(m->refusals);
 	if (m->starting && m->ring_source && sd_event_source_set_enabled(m->ring_source, SD_EVENT_ON) < 0)
 		log_error("Cannot read the ring buffer: no access is logged.");
 	if (m->starting && m->changes_source && sd_event_source_set_enabled(m->changes_source, SD_EVENT_ON) < 0)
@@ -478,7 +483,7 @@ static void ready_when_settled(struct manager *m)
 		log_info("Node %s, kernel %s: %zu policies, %zu host paths, %zu inodes watched; output to %s.",
 			 m->node_name, m->kernel_id, m->policies->n, host_source_n_paths(m->host),
 			 watch_set_n_inodes(m->watches), output_kind_to_string(m->config->output));
-	if (m->starting && has_refusals(m->policies) && m->denier)
+	if (m->starting && has_refusals(m->policies) && streq_ptr(refusals_mechanism(m->refusals), "kernel"))
 		log_info("Deny policies are enforced in the kernel (BPF LSM): a refused open or exec fails with EACCES; "
 			 "refusals hold while hived restarts (hive-policy(5)).");
 	else if (m->starting && has_refusals(m->policies))
@@ -559,6 +564,7 @@ int manager_new(struct config *config, struct policy_set *policies, struct manag
 	m->attach = config->attach;
 	m->files = policies;
 	m->kept = KEPT_BPF_NONE;
+	m->kept_refusals = KEPT_REFUSALS_NONE;
 	m->policies = policy_set_new();
 	if (!m->policies) {
 		r = -ENOMEM;
@@ -634,8 +640,7 @@ struct manager *manager_free(struct manager *m)
 	change_events_free(m->changes);
 	/* Every refusal goes with it; the kernel's stay with the maps kept
 	 * for the next agent (a stop has detached them). */
-	enforcer_free(m->enforcer);
-	kernel_denier_free(m->denier);
+	refusals_free(m->refusals);
 	/* Whatever the service manager keeps for the next agent stays
 	 * attached; without one, our exit closes the last descriptors. */
 	if (m->loader)
@@ -685,8 +690,16 @@ static int on_prune_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (n > 0)
 		log_info("No longer watching %d inodes the previous agent watched.", n);
+	refusals_settled(m->refusals);
 	m->prune_timer = sd_event_source_disable_unref(m->prune_timer);
 	return 0;
+}
+
+static void arm_prune_timer(struct manager *m)
+{
+	if (!m->prune_timer)
+		(void)sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC, PRUNE_DELAY_USEC,
+						 USEC_PER_SEC, on_prune_timer, m);
 }
 
 /* l's maps and links go to the service manager, to outlive this process. */
@@ -710,6 +723,23 @@ static void on_deny_attach_changed(void *userdata)
 		store_kernel_side(m->loader);
 }
 
+/*
+ * A follower: the previous agent's hooks and programs go (attaching is the
+ * lease holder's business), and then what they queued is read: refusals
+ * its deny program made while no agent ran are records of ours.
+ */
+static void drop_kept(struct manager *m)
+{
+	int events = TAKE_FD(m->kept.maps[KEPT_EVENTS]);
+
+	fdstore_empty(true);
+	kept_bpf_close(&m->kept);
+	if (events >= 0) {
+		(void)loader_drain_ring(events, on_event, m);
+		close(events);
+	}
+}
+
 /* l is attached: the previous agent's programs can go, and l's side is kept. */
 static void keep_kernel_side(struct manager *m, struct loader *l)
 {
@@ -717,9 +747,7 @@ static void keep_kernel_side(struct manager *m, struct loader *l)
 		if (loader_adopted(l)) {
 			log_id(LOG_INFO, HIVE_MESSAGE_ADOPTED,
 			       "Adopted the BPF maps kept across the restart: accesses made meanwhile are read now.");
-			if (!m->prune_timer)
-				(void)sd_event_add_time_relative(m->event, &m->prune_timer, CLOCK_MONOTONIC,
-								 PRUNE_DELAY_USEC, USEC_PER_SEC, on_prune_timer, m);
+			arm_prune_timer(m);
 		}
 		kept_bpf_close(&m->kept); /* the old programs detach now that ours are attached */
 	}
@@ -750,9 +778,10 @@ static void say_unseen(struct manager *m, struct loader *l)
 							: "not seen: policies get no record of it");
 }
 
-static int switch_loader(struct manager *m, enum attach_mode mode)
+/* How this agent's loaders are made, in mode. */
+static struct loader_options loader_options_of(const struct manager *m, enum attach_mode mode)
 {
-	struct loader_options o = {
+	return (struct loader_options){
 		.mode = mode,
 		.with_generation = identity_from_kernel(m->identity),
 		.dedup_window_ns = m->config->dedup_window_ms * NSEC_PER_MSEC,
@@ -760,11 +789,15 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 		.max_watches = m->config->max_watches,
 		.ringbuf_bytes = m->config->ringbuf_kib * 1024,
 		.ancestors = m->config->ancestors,
-		/* Standalone: in a cluster the loader changes with the lease, and
-		 * its followers refuse through fanotify. */
-		.deny = !m->config->kubeconfig,
+		/* Its program refuses while this agent attaches hooks (refusals.h). */
+		.deny = true,
 		.kept = &m->kept,
 	};
+}
+
+static int switch_loader(struct manager *m, enum attach_mode mode)
+{
+	struct loader_options o = loader_options_of(m, mode);
 	char notes[LOADER_NOTES_SIZE];
 	struct loader *l = NULL;
 	int r;
@@ -774,14 +807,14 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 			log_info("Detaching: not this kernel's loader.");
 		watch_set_set_loader(m->watches, NULL);
 		(void)change_events_start(m->changes, NULL);
+		/* Before the loader goes: its refusals are made elsewhere. */
+		refusals_follow(m->refusals, NULL);
 		replace_loader(m, NULL);
 		/* At start in a cluster, the lease decides whether we adopt what
 		 * the previous agent left attached; once it has, a follower keeps
 		 * nothing attached beyond its own life. */
-		if (m->cluster) {
-			kept_bpf_close(&m->kept);
-			fdstore_empty(false);
-		}
+		if (m->cluster)
+			drop_kept(m);
 		notify_status(m, "");
 		return 0;
 	}
@@ -799,10 +832,7 @@ static int switch_loader(struct manager *m, enum attach_mode mode)
 	r = watch_set_set_loader(m->watches, l);
 	if (r < 0)
 		log_warning_errno(r, "Some watched inodes did not fit in the kernel map: %m");
-	if (m->denier && kernel_denier_set_loader(m->denier, l) < 0)
-		log_error("The BPF LSM program did not load in %s mode: deny policies refuse nothing until hived "
-			  "restarts.",
-			  attach_mode_to_string(loader_mode(l)));
+	refusals_follow(m->refusals, l);
 	replace_loader(m, l);
 	keep_kernel_side(m, l);
 	r = sd_event_add_io(m->event, &m->ring_source, loader_event_fd(l), EPOLLIN, on_ring, m);
@@ -827,31 +857,38 @@ static void on_leader(bool attach, void *userdata)
 			  "kernel.");
 }
 
-/* Refusals in the kernel where the loader can (the BPF LSM program loaded),
- * else through fanotify. */
+static int container_cgroups(void *userdata, const char *name, int (*fn)(uint64_t cgroup_id, void *ctx), void *ctx)
+{
+	struct manager *m = userdata;
+
+	return pod_source_foreach_cgroup(m->pods, name, fn, ctx);
+}
+
+static uint64_t container_cgroups_generation(void *userdata)
+{
+	struct manager *m = userdata;
+
+	return pod_source_cgroups_generation(m->pods);
+}
+
+/* Refusals in the kernel where it runs BPF LSM programs, else through
+ * fanotify (refusals.h). */
 static int start_refusals(struct manager *m)
 {
-	int r;
+	struct loader_options o = loader_options_of(m, ATTACH_NONE);
 
-	if (m->loader && loader_can_deny(m->loader)) {
-		r = kernel_denier_new(m->event, m->loader,
-				      &(struct kernel_denier_options){ .watches = m->watches,
-								       .attach_changed = on_deny_attach_changed,
-								       .userdata = m },
-				      &m->denier);
-		if (r >= 0)
-			return 0;
-		log_warning_errno(r, "Cannot refuse in the kernel (%m): deny policies go through fanotify.");
-	}
-	r = enforcer_new(m->event,
-			 &(struct enforcer_options){ .watches = m->watches,
-						     .container = process_container,
-						     .decided = on_decided,
-						     .userdata = m },
-			 &m->enforcer);
-	if (r >= 0)
-		watch_set_set_enforcer(m->watches, enforcer_follower(m->enforcer));
-	return r;
+	return refusals_new(m->event,
+			    &(struct refusals_options){ .watches = m->watches,
+							.containers = { .foreach = container_cgroups,
+									.generation = container_cgroups_generation,
+									.userdata = m },
+							.loader = o,
+							.on_event = on_event,
+							.hooks_side_changed = on_deny_attach_changed,
+							.container = process_container,
+							.decided = on_decided,
+							.userdata = m },
+			    m->loader, &m->kept_refusals, &m->refusals);
 }
 
 /* Cluster mode: the lease, NodeWatches, this node's pods, policy objects. */
@@ -969,7 +1006,7 @@ int manager_start(struct manager *m)
 	int kept_changes, r;
 
 	m->starting = true;
-	fdstore_take(&m->kept, &kept_changes);
+	fdstore_take(&m->kept, &kept_changes, &m->kept_refusals);
 	if (kept_bpf_any(&m->kept))
 		log_info("The previous agent's BPF side is still attached (%zu links): taking it over.", m->kept.n_links);
 	r = identity_new(&m->identity);
@@ -997,6 +1034,10 @@ int manager_start(struct manager *m)
 	r = switch_loader(m, m->config->kubeconfig ? ATTACH_NONE : m->attach);
 	if (r < 0)
 		return r;
+	/* In a cluster, the previous agent's program alone refuses until the
+	 * pods had time to be found again (on_prune_timer()). */
+	if (m->config->kubeconfig && (m->kept_refusals.link >= 0 || m->kept_refusals.events >= 0))
+		arm_prune_timer(m);
 	/* Before any source finds an enforced file, too. */
 	r = start_refusals(m);
 	if (r < 0)

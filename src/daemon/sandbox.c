@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/sandbox.h"
+#include "kernel/loader.h"
 #include "shared/macro.h"
 #include "shared/log.h"
 #include "shared/mountinfo.h"
@@ -89,13 +90,14 @@ static void check_refusals(const struct policy_set *set, struct diag *d)
 
 		if (pol->action == POLICY_ACTION_LOG)
 			continue;
+		/* fanotify first: the BPF LSM program takes a load to tell. */
 		if (r > 0)
-			r = permission_events();
+			r = permission_events() < 0 ? loader_probe_deny() : 0;
 		if (r < 0)
 			diag_add(d,
-				 "%s: policy \"%s\": action: \"%s\" needs fanotify permission events, which this "
-				 "kernel refuses (%s): a kernel with CONFIG_FANOTIFY_ACCESS_PERMISSIONS, and hived with "
-				 "CAP_SYS_ADMIN",
+				 "%s: policy \"%s\": action: \"%s\" needs BPF LSM programs or fanotify permission "
+				 "events, and this kernel gives neither (BPF LSM: %s): \"bpf\" in the kernel's lsm= "
+				 "list, or CONFIG_FANOTIFY_ACCESS_PERMISSIONS and hived with CAP_SYS_ADMIN",
 				 pol->file, pol->name, policy_action_to_string(pol->action), strerror(-r));
 	}
 }

@@ -49,6 +49,7 @@ void deny_plan_done(struct deny_plan *p)
 
 struct building {
 	const struct watch_set *set;
+	const struct deny_containers *containers;
 	struct deny_filter_ids *ids;
 	struct deny_plan *plan;
 };
@@ -101,14 +102,30 @@ static int member_add(struct deny_plan *p, const struct hive_deny_member *m)
 	return 0;
 }
 
-/* The values of one set as members. Containers have none: they are named
- * by cgroup ids of this node's pods, which the kernel's program is not
- * given (hived keeps pod policies on fanotify); a set naming them holds no
- * process, as no process of a pod runs on a node without pods. */
+struct cgroup_member {
+	struct deny_plan *plan;
+	struct hive_deny_member m;
+};
+
+static int add_cgroup(uint64_t cgroup_id, void *userdata)
+{
+	struct cgroup_member *c = userdata;
+
+	c->m.value = cgroup_id;
+	return member_add(c->plan, &c->m);
+}
+
+/* The values of one set as members. Containers by the cgroup ids of this
+ * node's containers of that name (none without pods: no process of a pod
+ * runs on a node without any). */
 static int set_members(struct building *b, const struct deny_filter_id *f, const struct process_set *s, uint16_t except)
 {
 	struct hive_deny_member m = { .filter = f->id, .except = except };
+	struct cgroup_member c = { .plan = b->plan, .m = { .filter = f->id, .except = except, .kind = HIVE_PROC_CGROUP } };
 	int r = 0;
+
+	for (size_t i = 0; i < s->n_containers && r >= 0 && b->containers && b->containers->foreach; i++)
+		r = b->containers->foreach(b->containers->userdata, s->containers[i], add_cgroup, &c);
 
 	m.kind = HIVE_PROC_UID;
 	for (size_t i = 0; i < s->n_uids && r >= 0; i++) {
@@ -213,9 +230,10 @@ static int add_entry(const struct watch_entry *e, void *userdata)
 	return 0;
 }
 
-int deny_plan_build(const struct watch_set *s, struct deny_filter_ids *ids, struct deny_plan *ret)
+int deny_plan_build(const struct watch_set *s, const struct deny_containers *containers, struct deny_filter_ids *ids,
+		    struct deny_plan *ret)
 {
-	struct building b = { .set = s, .ids = ids, .plan = ret };
+	struct building b = { .set = s, .containers = containers, .ids = ids, .plan = ret };
 	struct hashmap_iter it;
 	const void *name;
 	size_t len;

@@ -39,8 +39,19 @@ struct deny_plan {
 void deny_filter_ids_init(struct deny_filter_ids *ids, uint32_t first);
 void deny_filter_ids_done(struct deny_filter_ids *ids);
 
+/* The containers a process filter names, as the kernel tells processes
+ * apart: each cgroup id of this node's containers of a name, to fn. NULL
+ * (or a NULL foreach): there are none (standalone, no pods). */
+struct deny_containers {
+	int (*foreach)(void *userdata, const char *name, int (*fn)(uint64_t cgroup_id, void *ctx), void *ctx);
+	/* Moves whenever a container's cgroup is found or gone. */
+	uint64_t (*generation)(void *userdata);
+	void *userdata;
+};
+
 /* ids: forgets the filters no entry of s has any more. */
-int deny_plan_build(const struct watch_set *s, struct deny_filter_ids *ids, struct deny_plan *ret);
+int deny_plan_build(const struct watch_set *s, const struct deny_containers *containers, struct deny_filter_ids *ids,
+		    struct deny_plan *ret);
 void deny_plan_done(struct deny_plan *p);
 
 #endif

@@ -19,7 +19,7 @@ struct kernel_denier {
 	struct deny_filter_ids ids;
 	/* What this agent wrote into the loader's maps. */
 	struct deny_plan written;
-	uint64_t generation;
+	uint64_t generation, containers_generation;
 	bool synced, pruned;
 	int last_error; /* said once */
 	size_t last_left_out;
@@ -126,13 +126,19 @@ static void apply(struct kernel_denier *d, struct deny_plan *plan)
 	tell_attach(d, attached);
 }
 
+static uint64_t containers_generation(const struct kernel_denier *d)
+{
+	return d->o.containers.generation ? d->o.containers.generation(d->o.containers.userdata) : 0;
+}
+
 static void sync_rules(struct kernel_denier *d)
 {
 	struct deny_plan plan;
 	int r;
 
 	d->generation = watch_set_local_generation(d->o.watches);
-	r = deny_plan_build(d->o.watches, &d->ids, &plan);
+	d->containers_generation = containers_generation(d);
+	r = deny_plan_build(d->o.watches, &d->o.containers, &d->ids, &plan);
 	if (r < 0) {
 		say_error(d, r, "the rules");
 		return;
@@ -149,7 +155,9 @@ static void sync_rules(struct kernel_denier *d)
 
 void kernel_denier_sync(struct kernel_denier *d)
 {
-	if (d && d->loader && (!d->synced || watch_set_local_generation(d->o.watches) != d->generation))
+	if (d && d->loader &&
+	    (!d->synced || watch_set_local_generation(d->o.watches) != d->generation ||
+	     containers_generation(d) != d->containers_generation))
 		sync_rules(d);
 }
 
@@ -207,7 +215,7 @@ int kernel_denier_set_loader(struct kernel_denier *d, struct loader *loader)
 	d->loader = loader;
 	if (written_reset(d) < 0)
 		return -ENOMEM;
-	if (!loader_can_deny(loader)) {
+	if (!loader || !loader_can_deny(loader)) {
 		d->loader = NULL;
 		return -EOPNOTSUPP;
 	}

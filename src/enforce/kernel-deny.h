@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "enforce/deny-plan.h"
+
 struct loader;
 struct watch_set;
 
@@ -21,6 +23,8 @@ struct kernel_denier;
 
 struct kernel_denier_options {
 	struct watch_set *watches;
+	/* What process filters' containers are (deny-plan.h); may be empty. */
+	struct deny_containers containers;
 	/* The program was attached (its first rule written): what the service
 	 * manager keeps is to be stored anew. */
 	void (*attach_changed)(void *userdata);
@@ -32,9 +36,9 @@ int kernel_denier_new(sd_event *event, struct loader *loader, const struct kerne
 		      struct kernel_denier **ret);
 struct kernel_denier *kernel_denier_free(struct kernel_denier *d);
 
-/* Another loader (an attach mode changed): everything is written into its
- * maps at once, before the caller lets the old one go. -EOPNOTSUPP: it
- * cannot deny; nothing is refused any more. */
+/* Another loader (an attach mode changed, the lease moved): everything is
+ * written into its maps at once, before the caller lets the old one go.
+ * -EOPNOTSUPP: it cannot deny (or NULL); nothing is refused any more. */
 int kernel_denier_set_loader(struct kernel_denier *d, struct loader *loader);
 
 /* Now rather than after this turn of the loop: before the agent says it is

@@ -20,3 +20,12 @@ void kept_bpf_close(struct kept_bpf *k)
 		close(k->links[i]);
 	*k = KEPT_BPF_NONE;
 }
+
+void kept_refusals_close(struct kept_refusals *k)
+{
+	if (k->link >= 0)
+		close(k->link);
+	if (k->events >= 0)
+		close(k->events);
+	*k = KEPT_REFUSALS_NONE;
+}

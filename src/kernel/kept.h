@@ -44,8 +44,22 @@ struct kept_bpf {
 		.maps = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 }                               \
 	}
 
+/*
+ * What a loader of the deny program alone left (a cluster's follower refuses
+ * with one, daemon/manager.c): its link keeps its refusals while no agent
+ * runs, and its ring buffer holds the records of what it refused meanwhile.
+ * -1: none.
+ */
+struct kept_refusals {
+	int link;
+	int events;
+};
+
+#define KEPT_REFUSALS_NONE ((struct kept_refusals){ .link = -1, .events = -1 })
+
 bool kept_bpf_any(const struct kept_bpf *k);
 /* Close our copies (old links: their programs detach unless stored again). */
 void kept_bpf_close(struct kept_bpf *k);
+void kept_refusals_close(struct kept_refusals *k);
 
 #endif

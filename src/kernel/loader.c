@@ -466,16 +466,36 @@ void loader_prepare(void)
 	ensure_tracefs();
 }
 
-static int ring_event(void *ctx, void *data, size_t size)
+static int deliver(loader_event_fn fn, void *userdata, const void *data, size_t size)
 {
-	struct loader *l = ctx;
 	const struct hive_event *ev = data;
 
 	if (size < sizeof(struct hive_event) || size < hive_event_size(ev)) {
 		log_warning("Ignoring short event from the kernel (%zu bytes).", size);
 		return 0;
 	}
-	return l->on_event(ev, l->userdata);
+	return fn(ev, userdata);
+}
+
+static int ring_event(void *ctx, void *data, size_t size)
+{
+	struct loader *l = ctx;
+
+	return deliver(l->on_event, l->userdata, data, size);
+}
+
+/* The deny program alone: the access hooks' preallocated maps are not
+ * read, one entry each will do. */
+static int refusals_only(struct hive_bpf *skel)
+{
+	struct bpf_map *const unused[] = { skel->maps.watches, skel->maps.dedup,    skel->maps.exits,
+					   skel->maps.changers, skel->maps.execs, skel->maps.changed,
+					   skel->maps.truncations };
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(unused) && r >= 0; i++)
+		r = bpf_map__set_max_entries(unused[i], 1);
+	return r;
 }
 
 /* The object's constants and map sizes, before it is loaded. */
@@ -506,6 +526,8 @@ static int configure(struct loader *l, const struct loader_options *o, const str
 	r = bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 	if (r < 0)
 		return r;
+	if (o->mode == ATTACH_NONE)
+		return refusals_only(skel);
 	if (o->dedup_entries) {
 		r = bpf_map__set_max_entries(skel->maps.dedup, o->dedup_entries);
 		if (r < 0)
@@ -554,7 +576,9 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 			return r;
 		skel->rodata->flusher = 1;
 	} else {
-		r = adopt_kept(SHARED_MAPS(skel), o->kept);
+		/* Refusals alone adopt nothing: the kept maps are the access hooks'
+		 * too, which a loader of their own takes over (or closes). */
+		r = adopt_kept(SHARED_MAPS(skel), mode == ATTACH_NONE ? NULL : o->kept);
 		if (r < 0)
 			return r;
 		l->adopted = r > 0;
@@ -605,7 +629,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 /* Whether the running kernel lists the BPF LSM among its active security
  * modules (lsm= on its command line, or its CONFIG_LSM). Unknown (no
  * securityfs): tried. */
-static bool bpf_lsm_listed(void)
+bool loader_lsm_listed(void)
 {
 	char list[512] = "";
 	FILE *f = fopen("/sys/kernel/security/lsm", "re");
@@ -632,7 +656,8 @@ static void note(char *notes, size_t size, size_t *used, const char *what, int r
 /* The modes o allows, best first, until one loads and attaches; why each
  * one before it was skipped goes into notes. With o->deny, the deny program
  * too where the kernel runs BPF LSM programs (they need the trampolines
- * fentry needs: never in tracepoint mode); a mode that loads only without
+ * fentry needs: not with tracepoint hooks, whose refusals are a loader's
+ * of the program alone, mode ATTACH_NONE); a mode that loads only without
  * it is taken without it, and why goes into notes as "deny". */
 static int load_best_mode(struct loader *l, const struct loader_options *o, char *notes, size_t size)
 {
@@ -641,11 +666,23 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 	size_t used = 0;
 	int r = -EOPNOTSUPP;
 
-	bool deny = o->deny && bpf_lsm_listed();
+	bool deny = o->deny && loader_lsm_listed();
 
 	if (o->deny && !deny)
 		note(notes, size, &used, "deny", -EOPNOTSUPP);
+	if (o->mode == ATTACH_NONE && !deny)
+		return -EOPNOTSUPP;
 	kernel_funcs_probe(&k);
+	if (o->mode == ATTACH_NONE) {
+		libbpf_set_print(libbpf_print_probing);
+		r = try_mode(l, ATTACH_NONE, o, &k, true);
+		libbpf_set_print(libbpf_print);
+		if (r < 0)
+			note(notes, size, &used, "deny", r);
+		l->mode = ATTACH_NONE;
+		btf__free(k.btf);
+		return r;
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum attach_mode mode = order[i];
 		bool with_deny = deny && mode != ATTACH_TRACEPOINT;
@@ -675,8 +712,6 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
 		destroy_skel(l);
 	}
-	if (deny && r >= 0 && l->mode == ATTACH_TRACEPOINT)
-		note(notes, size, &used, "deny", -EOPNOTSUPP);
 	btf__free(k.btf);
 	return r < 0 ? r : 0;
 }
@@ -688,7 +723,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	int r;
 
 	notes[0] = '\0';
-	if (o->mode == ATTACH_NONE)
+	if (o->mode == ATTACH_NONE && !o->deny)
 		return -EINVAL; /* nothing to load: the caller needs no loader */
 	loader_prepare();
 
@@ -704,7 +739,8 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	}
 
 	l->generation = clock_nsec(CLOCK_BOOTTIME) | 1;
-	l->flush = load_flusher(o, &l->adopted);
+	if (o->mode != ATTACH_NONE)
+		l->flush = load_flusher(o, &l->adopted);
 	r = load_best_mode(l, o, notes, LOADER_NOTES_SIZE);
 	if (r < 0)
 		goto fail;
@@ -738,6 +774,18 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 	return 0;
 
 fail:
+	loader_free(l);
+	return r;
+}
+
+int loader_probe_deny(void)
+{
+	/* The smallest maps the program loads with: nothing is attached. */
+	struct loader_options o = { .mode = ATTACH_NONE, .deny = true, .max_watches = 1, .ringbuf_bytes = 4096 };
+	char notes[LOADER_NOTES_SIZE];
+	struct loader *l = NULL;
+	int r = loader_new(&o, NULL, NULL, &l, notes);
+
 	loader_free(l);
 	return r;
 }
@@ -931,6 +979,36 @@ int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret)
 int loader_deny_link_fd(const struct loader *l)
 {
 	return l->skel->links.lsm__file_open ? bpf_link__fd(l->skel->links.lsm__file_open) : -EBADF;
+}
+
+int loader_events_map_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+struct drain {
+	loader_event_fn fn;
+	void *userdata;
+};
+
+static int drain_event(void *ctx, void *data, size_t size)
+{
+	const struct drain *d = ctx;
+
+	return deliver(d->fn, d->userdata, data, size);
+}
+
+int loader_drain_ring(int events_fd, loader_event_fn fn, void *userdata)
+{
+	struct drain d = { .fn = fn, .userdata = userdata };
+	struct ring_buffer *ring = ring_buffer__new(events_fd, drain_event, &d, NULL);
+	int r;
+
+	if (!ring)
+		return negative_errno();
+	r = ring_buffer__consume(ring);
+	ring_buffer__free(ring);
+	return r < 0 ? r : 0;
 }
 
 int loader_event_fd(const struct loader *l)

@@ -22,7 +22,8 @@ enum attach_mode {
 	ATTACH_KPROBE,
 	ATTACH_TRACEPOINT,
 	/* No access hooks: an agent that is not its kernel's loader. There
-	 * is no loader then (loader_new() refuses it); the name is for status. */
+	 * is no loader then, or one of the deny program alone (loader_new()
+	 * with deny: a cluster's follower refuses in the kernel too). */
 	ATTACH_NONE,
 	_ATTACH_MODE_MAX,
 };
@@ -57,6 +58,15 @@ struct loader;
 /* Why the modes before the chosen one (or all of them, on failure) were
  * skipped, e.g. "fentry: Operation not permitted". */
 #define LOADER_NOTES_SIZE 256
+
+/* Whether the running kernel lists the BPF LSM among its active security
+ * modules (lsm= on its command line, or its CONFIG_LSM): where the deny
+ * program may load. True when it cannot tell (no securityfs). */
+bool loader_lsm_listed(void);
+/* Whether the deny program loads here (listed is not enough: a kernel may
+ * list the BPF LSM and still refuse its programs): 0, or why not. Loads
+ * and frees it: a fraction of a second. */
+int loader_probe_deny(void);
 
 int loader_new(const struct loader_options *options, loader_event_fn on_event, void *userdata, struct loader **ret,
 	       char notes[static LOADER_NOTES_SIZE]);
@@ -120,6 +130,10 @@ int loader_deny_stats(const struct loader *l, struct hive_deny_stats *ret);
 int loader_deny_link_fd(const struct loader *l);
 
 int loader_event_fd(const struct loader *l);
+/* The ring buffer map itself, to be kept (daemon/fdstore.h). */
+int loader_events_map_fd(const struct loader *l);
+/* Every event a ring buffer map (another loader's, kept) holds, to fn. */
+int loader_drain_ring(int events_fd, loader_event_fn fn, void *userdata);
 int loader_consume(struct loader *l);
 
 /* fn for every key in the watch map; returns the sum of what fn returned. */

@@ -27,7 +27,8 @@
 #include <unistd.h>
 
 #define MAX_FDS 64
-#define SOCKET_NAME "hive-fdstore-keeper"
+/* Abstract, one per keeper (two agents may run side by side): "@" and this. */
+static char socket_name[64];
 
 struct stored {
 	int fd;
@@ -95,9 +96,10 @@ static pid_t start(char **argv)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* Out of the way of 3..3+n first, then in place. */
+		/* Out of the way of 3..3+n first, then in place: only those go to
+		 * the command (systemd passes nothing else either). */
 		for (size_t i = 0; i < n_store; i++)
-			high[i] = fcntl(store[i].fd, F_DUPFD, 100);
+			high[i] = fcntl(store[i].fd, F_DUPFD_CLOEXEC, 100);
 		for (size_t i = 0; i < n_store; i++) {
 			dup2(high[i], 3 + (int)i);
 			strcat(names, i ? ":" : "");
@@ -105,7 +107,7 @@ static pid_t start(char **argv)
 		}
 		snprintf(count, sizeof(count), "%zu", n_store);
 		snprintf(self, sizeof(self), "%d", (int)getpid());
-		setenv("NOTIFY_SOCKET", "@" SOCKET_NAME, 1);
+		setenv("NOTIFY_SOCKET", socket_name, 1);
 		if (n_store) {
 			setenv("LISTEN_FDS", count, 1);
 			setenv("LISTEN_FDNAMES", names, 1);
@@ -119,7 +121,7 @@ static pid_t start(char **argv)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(SOCKET_NAME);
+	socklen_t len;
 	bool stopping = false;
 	sigset_t mask;
 	pid_t child;
@@ -130,7 +132,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Abstract: nothing to clean up, nothing a file system must allow. */
-	memcpy(addr.sun_path + 1, SOCKET_NAME, strlen(SOCKET_NAME));
+	snprintf(socket_name, sizeof(socket_name), "@hive-fdstore-keeper-%d", (int)getpid());
+	memcpy(addr.sun_path + 1, socket_name + 1, strlen(socket_name) - 1);
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(socket_name);
 	sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0 || bind(sock, (struct sockaddr *)&addr, len) < 0 ||
 	    setsockopt(sock, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) < 0) {

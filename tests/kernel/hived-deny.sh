@@ -4,44 +4,12 @@
 # policy with an excepted program and an audit-deny one, hived run by fdstore-keeper (systemd's fd
 # store and restarts, for a guest without systemd), then kill -9 and a stop.
 # One "HIVE: ok/not ok - ..." line per check; the last says it ran to its end.
-D=/tmp/hived-deny
-OUT=$D/out.json
-ERR=$D/hived.log
-
-ok() { echo "HIVE: ok - hived: $*"; }
-not_ok() { echo "HIVE: not ok - hived: $*"; }
-check() {
-	what=$1
-	shift
-	: >$D/why
-	if "$@"; then ok "$what"; else
-		not_ok "$what"
-		sed 's/^/HIVE: said: /' $D/why
-	fi
-}
-# How many lines of file $2 match $1 (0 while it is not there).
-count() {
-	n=$(grep -c "$1" "$2" 2>/dev/null)
-	echo "${n:-0}"
-}
+. /guest-checks.sh
+on_failure() { :; }
 # Up to $3 seconds for $2 lines of pattern $1 in the log.
-wait_log() {
-	i=0
-	while [ "$(count "$1" $ERR)" -lt "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt "$3" ] && return 1
-		sleep 1
-	done
-}
+wait_log() { wait_lines "$1" "$2" $ERR "$3"; }
 # Up to 60 seconds for $2 records matching $1 in the output.
-wait_records() {
-	i=0
-	while [ "$(count "$1" $OUT)" -lt "$2" ]; do
-		i=$((i + 1))
-		[ $i -gt 60 ] && return 1
-		sleep 1
-	done
-}
+wait_records() { wait_lines "$1" "$2" $OUT 60; }
 refused() { ! "$@" $D/secret >/dev/null 2>$D/why && grep -q "Permission denied" $D/why; }
 reads() { [ "$("$@" $D/secret 2>/dev/null)" = s3cret ]; }
 reads_file() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
@@ -56,9 +24,19 @@ wait_refused() {
 }
 refused_file() { ! cat "$1" >/dev/null 2>$D/why && grep -q "Permission denied" $D/why; }
 
+# The scenario in attach mode $1: "auto" refuses with the access hooks'
+# deny program; "tracepoint" (whose hooks cannot refuse) with a loader of
+# that program alone, as a cluster's follower does.
+scenario() {
+MODE=$1
+D=/tmp/hived-deny-$MODE
+WHO="hived ($MODE)"
+WHY=$D/why
+OUT=$D/out.json
+ERR=$D/hived.log
 mkdir -p $D/policies $D/bin $D/copy $D/elsewhere
 echo s3cret >$D/secret
-: >$D/hive.conf
+printf "[agent]\nattach = %s\n" $MODE >$D/hive.conf
 # The excepted program is a file of its own (busybox's applets are one
 # file); a copy of it is another file; a hard link elsewhere is the same.
 cp /bin/busybox $D/reader
@@ -89,8 +67,7 @@ if ! wait_log "$READY" 1 180; then
 	not_ok "started"
 	sed 's/^/HIVE: log: /' $ERR | tail -20
 	kill $KEEPER
-	echo "HIVE: hived scenario done"
-	exit 0
+	return
 fi
 check "says it refuses in the kernel" wait_log "Deny policies are enforced in the kernel (BPF LSM)" 1 10
 check "attached the deny program at the first rule" grep -q "Attached the BPF LSM program" $ERR
@@ -99,6 +76,7 @@ check "the excepted program reads" reads $D/bin/cat
 check "a hard link to it elsewhere is the same program and reads" reads $D/elsewhere/cat
 check "a copy of it is another program and is refused" refused $D/copy/cat
 check "the refusals are records" wait_records '"action":"denied"' 2
+check "made by the BPF LSM program" [ "$(count '"action":"denied".*"attach":"lsm"' $OUT)" -eq 2 ]
 # Two refusals, two records: the excepted program's reads are none.
 check "the excepted reads are no records" [ "$(count . $OUT)" -eq 2 ]
 check "audit-deny refuses nothing" [ "$(cat $D/trial 2>/dev/null)" = trial ]
@@ -154,5 +132,9 @@ kill $KEEPER
 wait $KEEPER
 check "after a stop nothing is refused" reads cat
 # What hived said, for whoever reads a failure.
-sed "s/^/HIVE: log: /" $ERR | head -60
+sed "s/^/HIVE: log ($MODE): /" $ERR | head -60
+}
+
+scenario auto
+scenario tracepoint
 echo "HIVE: hived scenario done"

@@ -160,7 +160,9 @@ class Cluster(Processes):
         ext = self.path(f"{name}.ext")
         with open(ext, "w") as f:
             if server:
-                f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+                # 10.0.2.2: this host as a QEMU guest reaches it
+                # (tests/integration/test_qemu_cluster.py).
+                f.write("subjectAltName=IP:127.0.0.1,IP:10.0.2.2,DNS:localhost\nextendedKeyUsage=serverAuth\n")
             else:
                 f.write("extendedKeyUsage=clientAuth\n")
         openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",

@@ -77,7 +77,7 @@ static void test_rules_and_members(void)
 	CHECK(watch_set_put(s, enforced("audit", 10, HIVE_MAY_WRITE, POLICY_ACTION_AUDIT_DENY, NULL)) >= 0);
 	CHECK(watch_set_put(s, enforced("log", 11, HIVE_MAY_READ, POLICY_ACTION_LOG, NULL)) >= 0);
 	CHECK(watch_set_put(s, executable("/usr/bin/head", 50)) >= 0);
-	CHECK(deny_plan_build(s, &ids, &plan) == 0);
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 
 	/* One file; the log policy's is not the deny program's. */
 	CHECK(hashmap_size(plan.rules) == 1);
@@ -106,7 +106,7 @@ static void test_rules_and_members(void)
 
 	/* Built again: the same ids (5 and 6 above, none new). */
 	CHECK(ids.next == 7);
-	CHECK(deny_plan_build(s, &ids, &plan) == 0);
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 	CHECK(rules_of(&plan, 10) != NULL);
 	CHECK(ids.next == 7);
 	deny_plan_done(&plan);
@@ -117,20 +117,20 @@ static void test_rules_and_members(void)
 
 		CHECK(watch_set_remove(s, key) >= 0);
 	}
-	CHECK(deny_plan_build(s, &ids, &plan) == 0);
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 	CHECK(hashmap_size(plan.members) == 1);
 	deny_plan_done(&plan);
 
 	/* The policy gone and another made: a new id, never the old one. */
 	CHECK(watch_set_remove(s, "deny") >= 0);
-	CHECK(deny_plan_build(s, &ids, &plan) == 0);
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 	deny_plan_done(&plan);
 	{
 		struct process_filter *g = except_filter("/usr/bin/tail", 0);
 		const struct hive_deny_value *w;
 
 		CHECK(watch_set_put(s, enforced("deny2", 10, HIVE_MAY_READ, POLICY_ACTION_DENY, g)) >= 0);
-		CHECK(deny_plan_build(s, &ids, &plan) == 0);
+		CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 		w = rules_of(&plan, 10);
 		CHECK(w && (w->rules[0].filter >= 7 || w->rules[1].filter >= 7));
 		deny_plan_done(&plan);
@@ -164,7 +164,7 @@ static void test_too_many_rules(void)
 						i == ARRAY_SIZE(f) - 1 ? POLICY_ACTION_DENY : POLICY_ACTION_AUDIT_DENY,
 						f[i])) >= 0);
 	}
-	CHECK(deny_plan_build(s, &ids, &plan) == 0);
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
 	v = rules_of(&plan, 10);
 	CHECK(v != NULL);
 	for (size_t i = 0; v && i < HIVE_DENY_RULES; i++)
@@ -179,9 +179,67 @@ static void test_too_many_rules(void)
 		process_filter_unref(f[i]);
 }
 
+/* This node's containers: "nginx" twice (two pods), "sidecar" once. */
+static int fake_cgroups(void *userdata, const char *name, int (*fn)(uint64_t cgroup_id, void *ctx), void *ctx)
+{
+	static const struct {
+		const char *name;
+		uint64_t id;
+	} node[] = { { "nginx", 101 }, { "sidecar", 102 }, { "nginx", 103 } };
+	int r = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(node) && r >= 0; i++)
+		if (strcmp(node[i].name, name) == 0)
+			r = fn(node[i].id, ctx);
+	return r;
+}
+
+static void test_containers_by_cgroup(void)
+{
+	struct process_filter *f = process_filter_new();
+	struct deny_containers containers = { .foreach = fake_cgroups };
+	const struct hive_deny_value *v;
+	struct deny_filter_ids ids;
+	struct deny_plan plan;
+	struct watch_set *s;
+
+	/* only: {"containers": ["nginx", "gone"]} */
+	f->has_only = true;
+	f->only.containers = calloc(2, sizeof(char *));
+	f->only.containers[0] = strdup("nginx");
+	f->only.containers[1] = strdup("gone");
+	f->only.n_containers = 2;
+	CHECK(watch_set_new(&s) == 0);
+	deny_filter_ids_init(&ids, 1);
+	CHECK(watch_set_put(s, enforced("deny", 10, HIVE_MAY_READ, POLICY_ACTION_DENY, f)) >= 0);
+	CHECK(deny_plan_build(s, &containers, &ids, &plan) == 0);
+	v = rules_of(&plan, 10);
+	CHECK(v && v->rules[0].only == HIVE_PROC_CGROUP);
+	/* Each cgroup of a container of that name, on this node; none of
+	 * another name, nothing for a name no container has. */
+	if (v) {
+		CHECK(has_member(&plan, (struct hive_deny_member){ .filter = v->rules[0].filter,
+								   .kind = HIVE_PROC_CGROUP, .value = 101 }));
+		CHECK(has_member(&plan, (struct hive_deny_member){ .filter = v->rules[0].filter,
+								   .kind = HIVE_PROC_CGROUP, .value = 103 }));
+	}
+	CHECK(hashmap_size(plan.members) == 2);
+	deny_plan_done(&plan);
+	/* Without pods (standalone): the rule still names containers, with
+	 * no member: no process is one of them. */
+	CHECK(deny_plan_build(s, NULL, &ids, &plan) == 0);
+	CHECK(hashmap_size(plan.members) == 0);
+	CHECK(rules_of(&plan, 10) && rules_of(&plan, 10)->rules[0].only == HIVE_PROC_CGROUP);
+	deny_plan_done(&plan);
+	deny_filter_ids_done(&ids);
+	watch_set_free(s);
+	process_filter_unref(f);
+}
+
 int main(void)
 {
 	RUN(test_rules_and_members);
+	RUN(test_containers_by_cgroup);
 	RUN(test_too_many_rules);
 	return TAP_END();
 }
