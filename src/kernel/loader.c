@@ -647,6 +647,31 @@ bool loader_lsm_listed(void)
 	return false;
 }
 
+/* Why this kernel refused the deny program, once it did (0: not seen):
+ * later loaders do not try it again, for each try is a load of the whole
+ * object, in the agent's loop (seconds where modes fail too). */
+static int deny_refused;
+
+static void refused_deny(int r)
+{
+	if (r != -ENOMEM && r != -EAGAIN && r != -EINTR)
+		deny_refused = r;
+}
+
+/* The deny program alone (ATTACH_NONE). */
+static int load_deny_alone(struct loader *l, const struct loader_options *o, const struct kernel_funcs *k)
+{
+	int r;
+
+	libbpf_set_print(libbpf_print_probing);
+	r = try_mode(l, ATTACH_NONE, o, k, true);
+	libbpf_set_print(libbpf_print);
+	if (r < 0)
+		refused_deny(r);
+	l->mode = ATTACH_NONE;
+	return r;
+}
+
 static void note(char *notes, size_t size, size_t *used, const char *what, int r)
 {
 	if (*used < size)
@@ -666,20 +691,17 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 	size_t used = 0;
 	int r = -EOPNOTSUPP;
 
-	bool deny = o->deny && loader_lsm_listed();
+	bool deny = o->deny && loader_lsm_listed() && !deny_refused;
 
 	if (o->deny && !deny)
-		note(notes, size, &used, "deny", -EOPNOTSUPP);
+		note(notes, size, &used, "deny", deny_refused ? deny_refused : -EOPNOTSUPP);
 	if (o->mode == ATTACH_NONE && !deny)
 		return -EOPNOTSUPP;
 	kernel_funcs_probe(&k);
 	if (o->mode == ATTACH_NONE) {
-		libbpf_set_print(libbpf_print_probing);
-		r = try_mode(l, ATTACH_NONE, o, &k, true);
-		libbpf_set_print(libbpf_print);
+		r = load_deny_alone(l, o, &k);
 		if (r < 0)
 			note(notes, size, &used, "deny", r);
-		l->mode = ATTACH_NONE;
 		btf__free(k.btf);
 		return r;
 	}
@@ -700,6 +722,7 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 			if (without >= 0) {
 				note(notes, size, &used, "deny", r);
 				deny = false;
+				refused_deny(r);
 			}
 			r = without;
 		}
