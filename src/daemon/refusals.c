@@ -275,7 +275,6 @@ void refusals_stop(struct refusals *r)
 
 	if (l)
 		loader_deny_detach(l);
-	refusals_consume(r);
 }
 
 void refusals_consume(struct refusals *r)

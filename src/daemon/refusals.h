@@ -72,7 +72,7 @@ void refusals_sync(struct refusals *r);
  * program alone goes (what it refused meanwhile read first). Once. */
 void refusals_settled(struct refusals *r);
 
-/* A stop: nothing stays refused. What the kernel queued is read. */
+/* A stop: nothing stays refused (what the kernel queued: refusals_consume()). */
 void refusals_stop(struct refusals *r);
 
 /* What the queues hold now, read (at exit). */
