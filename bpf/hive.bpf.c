@@ -1077,34 +1077,45 @@ static __always_inline int handle_exec_exit(long ret)
 			      HIVE_MAY_EXEC | HIVE_MAY_OPEN, NULL);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int tracepoint__syscalls__sys_exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_open_exit(ctx->ret, syscall_arg(1));
-}
+/* The open calls' numbers on this architecture (user space's SYS_*; -1:
+ * no such call): one program serves the four, for each program is verified
+ * at every start (a third of a second each, here). */
+const volatile int nr_open = -1;
+const volatile int nr_creat = -1;
+const volatile int nr_openat2 = -1;
 
+/* A syscalls/sys_exit_* tracepoint's record, as its tracefs format file
+ * says (the kernel's own struct is not in every kernel's BTF). */
+struct syscall_exit_record {
+	__u64 common;
+	int nr;
+	long ret;
+};
+
+/* open(2), openat(2), openat2(2) and creat(2): the loader attaches it to
+ * each. */
 SEC("tracepoint/syscalls/sys_exit_openat")
-int tracepoint__syscalls__sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+int tracepoint__syscalls__sys_exit_opens(struct syscall_exit_record *ctx)
 {
-	return handle_open_exit(ctx->ret, syscall_arg(2));
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tracepoint__syscalls__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	struct open_how *how = (struct open_how *)syscall_arg(2);
 	long ret = ctx->ret; /* read once: a context pointer moved is refused */
+	int nr = ctx->nr;
 	__u64 flags = 0;
 
-	if (ret >= 0 && how)
-		bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-	return handle_open_exit(ret, flags);
-}
+	if (ret < 0)
+		return 0;
+	if (nr == nr_creat) {
+		flags = O_TRUNC;
+	} else if (nr == nr_open) {
+		flags = syscall_arg(1);
+	} else if (nr == nr_openat2) {
+		struct open_how *how = (struct open_how *)syscall_arg(2);
 
-SEC("tracepoint/syscalls/sys_exit_creat")
-int tracepoint__syscalls__sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_open_exit(ctx->ret, O_TRUNC);
+		if (how)
+			bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	} else {
+		flags = syscall_arg(2);
+	}
+	return handle_open_exit(ret, flags);
 }
 
 /* ftruncate(2): the descriptor is still open at the exit. */
@@ -1121,14 +1132,9 @@ int tracepoint__syscalls__sys_exit_ftruncate(struct trace_event_raw_sys_exit *ct
 	return on_truncated(BPF_CORE_READ(file, f_path.dentry), (__s64)syscall_arg(1));
 }
 
+/* execve(2) and execveat(2): the loader attaches it to each. */
 SEC("tracepoint/syscalls/sys_exit_execve")
-int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_exec_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_execveat")
-int tracepoint__syscalls__sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+int tracepoint__syscalls__sys_exit_execs(struct trace_event_raw_sys_exit *ctx)
 {
 	return handle_exec_exit(ctx->ret);
 }
@@ -1152,17 +1158,11 @@ int tracepoint__syscalls__sys_exit_truncate(struct trace_event_raw_sys_exit *ctx
 	return 0;
 }
 
-/* Who a thread was as it leaves (exit_group(2) or exit(2)). Attached in
- * tracepoint mode only; a thread killed by a signal makes no such call and
- * is named by its id alone. */
+/* Who a thread was as it leaves (exit_group(2) or exit(2): the loader
+ * attaches it to each). Attached in tracepoint mode only; a thread killed
+ * by a signal makes no such call and is named by its id alone. */
 SEC("tracepoint/syscalls/sys_enter_exit_group")
-int tracepoint__syscalls__sys_enter_exit_group(void *ctx)
-{
-	return remember_who(&exits);
-}
-
-SEC("tracepoint/syscalls/sys_enter_exit")
-int tracepoint__syscalls__sys_enter_exit(void *ctx)
+int tracepoint__syscalls__sys_enter_exits(void *ctx)
 {
 	return remember_who(&exits);
 }

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,10 +49,13 @@ static const char *const exec_calls[] = { "execve", "execveat" };
  * and the change kinds that are not seen without it. */
 struct hook {
 	struct bpf_program *prog;
-	struct bpf_link **link;
+	struct bpf_link *link; /* once attached */
 	bool optional;
 	const char *func;
 	uint32_t kinds;
+	/* The system call tracepoint to attach prog to (NULL: its section's),
+	 * for one program serves several calls. */
+	const char *call;
 };
 
 /* What the kernel's BTF says about the hooked functions. */
@@ -190,7 +194,8 @@ static bool kernel_has(const struct kernel_funcs *k, const char *func)
 	return !k->btf || btf__find_by_name_kind(k->btf, func, BTF_KIND_FUNC) >= 0;
 }
 
-#define HOOK(name, opt) { skel->progs.name, &skel->links.name, opt, NULL, 0 }
+#define HOOK(name, opt) { skel->progs.name, NULL, opt, NULL, 0, NULL }
+#define CALL_HOOK(name, call, opt) { skel->progs.name, NULL, opt, NULL, 0, call }
 /* The change hooks (bpf/changes.bpf.h) of a mode (fentry or kprobe). */
 #define CHANGE_HOOKS(mode)                                                                                     \
 	CHANGE(mode, security_inode_setattr, HIVE_ACCESS_ATTRIB | HIVE_ACCESS_TRUNCATE),                       \
@@ -207,7 +212,7 @@ static bool kernel_has(const struct kernel_funcs *k, const char *func)
 		CHANGE_AS(mode, security_path_rename_over, security_path_rename, HIVE_ACCESS_RENAME | HIVE_ACCESS_DELETE), \
 		CHANGE_AS(mode, security_path_rename_to, security_path_rename, HIVE_ACCESS_RENAME),             \
 		CHANGE(mode, security_path_link, HIVE_ACCESS_LINK | HIVE_ACCESS_CREATE)
-#define CHANGE_AS(mode, name, func, kinds) { skel->progs.mode##__##name, &skel->links.mode##__##name, true, #func, kinds }
+#define CHANGE_AS(mode, name, func, kinds) { skel->progs.mode##__##name, NULL, true, #func, kinds, NULL }
 #define CHANGE(mode, func, kinds) CHANGE_AS(mode, func, func, kinds)
 
 static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct hook hooks[static HOOKS_MAX])
@@ -215,22 +220,21 @@ static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct ho
 	const struct hook fentry[] = { HOOK(fentry__inode_permission, false), CHANGE_HOOKS(fentry) };
 	const struct hook kprobe[] = { HOOK(kprobe__inode_permission, false), CHANGE_HOOKS(kprobe) };
 	const struct hook tracepoint[] = {
-		HOOK(tracepoint__syscalls__sys_exit_openat, false),
-		HOOK(tracepoint__syscalls__sys_exit_openat2, false),
-		HOOK(tracepoint__syscalls__sys_exit_execve, false),
-		HOOK(tracepoint__syscalls__sys_exit_execveat, false),
+		CALL_HOOK(tracepoint__syscalls__sys_exit_opens, "sys_exit_openat", false),
+		CALL_HOOK(tracepoint__syscalls__sys_exit_opens, "sys_exit_openat2", false),
+		CALL_HOOK(tracepoint__syscalls__sys_exit_execs, "sys_exit_execve", false),
+		CALL_HOOK(tracepoint__syscalls__sys_exit_execs, "sys_exit_execveat", false),
 		/* open(2) and creat(2) exist on x86_64, not on newer architectures. */
-		HOOK(tracepoint__syscalls__sys_exit_open, true),
-		HOOK(tracepoint__syscalls__sys_exit_creat, true),
-		{ skel->progs.tracepoint__syscalls__sys_exit_ftruncate, &skel->links.tracepoint__syscalls__sys_exit_ftruncate,
-		  true, NULL, HIVE_ACCESS_TRUNCATE },
+		CALL_HOOK(tracepoint__syscalls__sys_exit_opens, "sys_exit_open", true),
+		CALL_HOOK(tracepoint__syscalls__sys_exit_opens, "sys_exit_creat", true),
+		{ skel->progs.tracepoint__syscalls__sys_exit_ftruncate, NULL, true, NULL, HIVE_ACCESS_TRUNCATE, NULL },
 		/* Paired with fanotify's FAN_MODIFY of a watched file. */
 		HOOK(tracepoint__syscalls__sys_exit_truncate, true),
 		/* Who a process was once it is gone, for changes seen through
 		 * fanotify (kernel/change-events.h); without them such a change
 		 * names a process that exited first by its id alone. */
-		HOOK(tracepoint__syscalls__sys_enter_exit_group, true),
-		HOOK(tracepoint__syscalls__sys_enter_exit, true),
+		CALL_HOOK(tracepoint__syscalls__sys_enter_exits, "sys_enter_exit_group", true),
+		CALL_HOOK(tracepoint__syscalls__sys_enter_exits, "sys_enter_exit", true),
 	};
 	const struct hook *src = NULL;
 	size_t n = 0;
@@ -254,12 +258,12 @@ static size_t mode_hooks(struct hive_bpf *skel, enum attach_mode mode, struct ho
 	return n;
 }
 
-static int attach_hook(const struct hook *h)
+static int attach_hook(struct hook *h)
 {
 	int r;
 
-	*h->link = bpf_program__attach(h->prog);
-	if (*h->link)
+	h->link = h->call ? bpf_program__attach_tracepoint(h->prog, "syscalls", h->call) : bpf_program__attach(h->prog);
+	if (h->link)
 		return 0;
 	r = negative_errno();
 	/* A change hook's function may be in BTF and still not attachable
@@ -303,6 +307,14 @@ static void attach_calls(struct loader *l)
 	}
 }
 
+static void detach_hooks(struct loader *l)
+{
+	for (size_t i = 0; i < l->n_hooks; i++) {
+		bpf_link__destroy(l->hooks[i].link);
+		l->hooks[i].link = NULL;
+	}
+}
+
 static void destroy_skel(struct loader *l)
 {
 	ring_buffer__free(l->ring);
@@ -314,7 +326,8 @@ static void destroy_skel(struct loader *l)
 		bpf_link__destroy(l->calls[i]);
 		l->calls[i] = NULL;
 	}
-	hive_bpf__destroy(l->skel); /* detaches every link kept in skel->links */
+	detach_hooks(l);
+	hive_bpf__destroy(l->skel); /* and the deny program's link */
 	l->skel = NULL;
 	l->n_hooks = 0;
 }
@@ -498,6 +511,23 @@ static int refusals_only(struct hive_bpf *skel)
 	return r;
 }
 
+/* The numbers of the calls one tracepoint program serves (-1: this
+ * architecture has no such call). */
+static void set_call_numbers(struct hive_bpf *skel)
+{
+#ifdef SYS_open
+	skel->rodata->nr_open = SYS_open;
+#endif
+#ifdef SYS_creat
+	skel->rodata->nr_creat = SYS_creat;
+#endif
+#ifdef SYS_openat2
+	skel->rodata->nr_openat2 = SYS_openat2;
+#else
+	skel->rodata->nr_openat2 = 437; /* the same on every architecture; libc headers may predate it */
+#endif
+}
+
 /* The object's constants and map sizes, before it is loaded. */
 static int configure(struct loader *l, const struct loader_options *o, const struct kernel_funcs *k)
 {
@@ -516,6 +546,7 @@ static int configure(struct loader *l, const struct loader_options *o, const str
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
 	skel->rodata->ancestors_max = MIN(o->ancestors, (uint32_t)HIVE_ANCESTORS_MAX);
 	skel->rodata->generation = l->generation;
+	set_call_numbers(skel);
 	r = bpf_map__set_max_entries(skel->maps.watches, o->max_watches);
 	if (r >= 0)
 		r = bpf_map__set_max_entries(skel->maps.names, o->max_watches);
@@ -618,7 +649,7 @@ static int try_mode(struct loader *l, enum attach_mode mode, const struct loader
 		r = attach_hook(&l->hooks[i]);
 		if (r < 0)
 			return r;
-		if (!*l->hooks[i].link)
+		if (!l->hooks[i].link)
 			l->unseen |= l->hooks[i].kinds;
 	}
 	if (mode == ATTACH_TRACEPOINT)
@@ -647,10 +678,13 @@ bool loader_lsm_listed(void)
 	return false;
 }
 
-/* Why this kernel refused the deny program, once it did (0: not seen):
- * later loaders do not try it again, for each try is a load of the whole
- * object, in the agent's loop (seconds where modes fail too). */
+/* Why this kernel refused the deny program, once it did (0: not seen), and
+ * whether it loaded it once: a mode's load carries the program only once it
+ * is known to load, for a refusal there comes after every hook's program
+ * was verified, and the mode is then loaded again without it (seconds, in
+ * the agent's loop). */
 static int deny_refused;
+static bool deny_loaded;
 
 static void refused_deny(int r)
 {
@@ -668,14 +702,49 @@ static int load_deny_alone(struct loader *l, const struct loader_options *o, con
 	libbpf_set_print(libbpf_print);
 	if (r < 0)
 		refused_deny(r);
+	else
+		deny_loaded = true;
 	l->mode = ATTACH_NONE;
 	return r;
+}
+
+/* Whether kprobes attach at all: through the kprobe PMU, else tracefs's
+ * kprobe_events, the two ways libbpf knows. A kernel without them would
+ * have every program of the mode verified before its first attach fails
+ * (2 s on a host built without kprobes). */
+static bool kprobes_attachable(void)
+{
+	static const char *const where[] = { "/sys/bus/event_source/devices/kprobe/type",
+					     "/sys/kernel/tracing/kprobe_events",
+					     "/sys/kernel/debug/tracing/kprobe_events" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++)
+		if (access(where[i], F_OK) == 0)
+			return true;
+	return false;
 }
 
 static void note(char *notes, size_t size, size_t *used, const char *what, int r)
 {
 	if (*used < size)
 		*used += snprintf(notes + *used, size - *used, "%s%s: %s", *used ? ", " : "", what, strerror(-r));
+}
+
+/* Why a mode's load goes without the deny program (0: it carries it). It
+ * is tried alone first, once: a refusal within a mode's load comes after
+ * every hook's program was verified, and the mode is then loaded again
+ * without it. */
+static int deny_left_out(const struct loader_options *o)
+{
+	if (!o->deny)
+		return 0;
+	if (!loader_lsm_listed())
+		return -EOPNOTSUPP;
+	if (deny_refused)
+		return deny_refused;
+	if (deny_loaded || o->mode == ATTACH_NONE || o->mode == ATTACH_TRACEPOINT)
+		return 0;
+	return MIN(loader_probe_deny(), 0);
 }
 
 /* The modes o allows, best first, until one loads and attaches; why each
@@ -687,30 +756,30 @@ static void note(char *notes, size_t size, size_t *used, const char *what, int r
 static int load_best_mode(struct loader *l, const struct loader_options *o, char *notes, size_t size)
 {
 	static const enum attach_mode order[] = { ATTACH_FENTRY, ATTACH_KPROBE, ATTACH_TRACEPOINT };
+	int deny_why = deny_left_out(o);
+	bool deny = o->deny && !deny_why;
 	struct kernel_funcs k;
 	size_t used = 0;
 	int r = -EOPNOTSUPP;
 
-	bool deny = o->deny && loader_lsm_listed() && !deny_refused;
-
-	if (o->deny && !deny)
-		note(notes, size, &used, "deny", deny_refused ? deny_refused : -EOPNOTSUPP);
-	if (o->mode == ATTACH_NONE && !deny)
-		return -EOPNOTSUPP;
-	kernel_funcs_probe(&k);
-	if (o->mode == ATTACH_NONE) {
-		r = load_deny_alone(l, o, &k);
-		if (r < 0)
-			note(notes, size, &used, "deny", r);
-		btf__free(k.btf);
-		return r;
+	if (o->mode == ATTACH_NONE && !deny) {
+		note(notes, size, &used, "deny", deny_why);
+		return deny_why;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+	kernel_funcs_probe(&k); /* the kernel's whole BTF: not for nothing */
+	if (o->mode == ATTACH_NONE)
+		r = load_deny_alone(l, o, &k);
+	for (size_t i = 0; i < ARRAY_SIZE(order) && o->mode != ATTACH_NONE; i++) {
 		enum attach_mode mode = order[i];
 		bool with_deny = deny && mode != ATTACH_TRACEPOINT;
 
 		if (o->mode != ATTACH_AUTO && mode != o->mode)
 			continue;
+		if (mode == ATTACH_KPROBE && !kprobes_attachable()) {
+			r = -ENOENT;
+			note(notes, size, &used, attach_mode_to_string(mode), r);
+			continue;
+		}
 		if (o->mode == ATTACH_AUTO || with_deny)
 			libbpf_set_print(libbpf_print_probing);
 		r = try_mode(l, mode, o, &k, with_deny);
@@ -720,7 +789,7 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 			destroy_skel(l);
 			without = try_mode(l, mode, o, &k, false);
 			if (without >= 0) {
-				note(notes, size, &used, "deny", r);
+				deny_why = r;
 				deny = false;
 				refused_deny(r);
 			}
@@ -735,6 +804,8 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
 		destroy_skel(l);
 	}
+	if (deny_why || (o->mode == ATTACH_NONE && r < 0))
+		note(notes, size, &used, "deny", deny_why ? deny_why : r);
 	btf__free(k.btf);
 	return r < 0 ? r : 0;
 }
@@ -798,6 +869,7 @@ int loader_new(const struct loader_options *o, loader_event_fn on_event, void *u
 
 fail:
 	loader_free(l);
+	malloc_trim(0); /* a failed load parsed the kernel's BTF too */
 	return r;
 }
 
@@ -890,8 +962,8 @@ size_t loader_kernel_fds(const struct loader *l, int maps[static _KEPT_MAP_MAX],
 	for (size_t i = 0; i < _KEPT_MAP_MAX; i++)
 		maps[i] = bpf_map__fd(shared[i]);
 	for (size_t i = 0; i < l->n_hooks && k < KEPT_LINKS_MAX; i++)
-		if (*l->hooks[i].link)
-			links[k++] = bpf_link__fd(*l->hooks[i].link);
+		if (l->hooks[i].link)
+			links[k++] = bpf_link__fd(l->hooks[i].link);
 	/* Kept, the deny program refuses while no agent runs. */
 	if (l->skel->links.lsm__file_open && k < KEPT_LINKS_MAX)
 		links[k++] = bpf_link__fd(l->skel->links.lsm__file_open);
@@ -1174,8 +1246,8 @@ int loader_flush_folded(struct loader *l)
 void loader_disconnect(struct loader *l)
 {
 	for (size_t i = 0; i < l->n_hooks; i++)
-		if (*l->hooks[i].link)
-			bpf_link__disconnect(*l->hooks[i].link);
+		if (l->hooks[i].link)
+			bpf_link__disconnect(l->hooks[i].link);
 	/* Refusals too: the next agent's start is no way through. */
 	if (l->skel->links.lsm__file_open)
 		bpf_link__disconnect(l->skel->links.lsm__file_open);
@@ -1183,16 +1255,21 @@ void loader_disconnect(struct loader *l)
 
 int loader_detach_and_flush_all(struct loader *l)
 {
-	for (size_t i = 0; i < l->n_hooks; i++) {
-		bpf_link__destroy(*l->hooks[i].link);
-		*l->hooks[i].link = NULL;
-	}
+	detach_hooks(l);
 	/* A stop ends every refusal. */
 	loader_deny_detach(l);
 	if (!l->flush)
 		return -EOPNOTSUPP;
 	l->flush->bss->flush_all = 1;
 	return loader_flush_folded(l);
+}
+
+static bool first_of_its_program(const struct loader *l, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (l->hooks[j].prog == l->hooks[i].prog)
+			return false;
+	return true;
 }
 
 int loader_stats_add(const struct loader *l, struct loader_stats *total)
@@ -1209,6 +1286,9 @@ int loader_stats_add(const struct loader *l, struct loader_stats *total)
 	for (size_t i = 0; i < l->n_hooks; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
+
+		if (!first_of_its_program(l, i))
+			continue; /* one program, several calls: counted once */
 
 		/* Older kernels fill less of info and leave the rest 0. */
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(l->hooks[i].prog), &info, &len) == 0)

@@ -19,6 +19,26 @@ from tests.lib import hivetest
 from tests.lib.hivetest import Hived, host_policy, wait_until
 
 
+# One open call by its x86_64 number: argv call, path, "1" for O_TRUNC.
+OPEN_CALL = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+call, path, flags = sys.argv[1], sys.argv[2].encode(), os.O_RDONLY | (os.O_TRUNC if sys.argv[3] == "1" else 0)
+at_fdcwd = ctypes.c_long(-100)
+if call == "open":
+    fd = libc.syscall(ctypes.c_long(2), path, ctypes.c_long(flags))
+elif call == "openat":
+    fd = libc.syscall(ctypes.c_long(257), at_fdcwd, path, ctypes.c_long(flags))
+elif call == "openat2":
+    how = (ctypes.c_uint64 * 3)(flags, 0, 0)  # struct open_how: flags, mode, resolve
+    fd = libc.syscall(ctypes.c_long(437), at_fdcwd, path, how, ctypes.c_size_t(ctypes.sizeof(how)))
+else:
+    fd = libc.syscall(ctypes.c_long(85), path, ctypes.c_long(0o644))
+if fd < 0:
+    sys.exit(f"{call}: {os.strerror(ctypes.get_errno())}")
+"""
+
+
 def spawn(*cmd):
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, err = p.communicate()
@@ -64,6 +84,23 @@ class FileChanges(unittest.TestCase):
         # Opened for reading, still truncated: Linux does, whatever POSIX says.
         pid = spawn(sys.executable, "-c", f"import os; os.open({self.file!r}, os.O_RDONLY | os.O_TRUNC)")
         self.assertEqual(self.hived.wait_record(pid=pid, access=["truncate"])["path"], self.file)
+
+    def test_every_open_call(self):
+        """open(2), openat(2), openat2(2) and creat(2), each by its own number
+        (x86_64's): a read, and O_TRUNC (creat's own) a truncation, whichever
+        call it came through (tracepoint mode serves the four with one
+        program that tells them apart)."""
+        for call in ("open", "openat", "openat2", "creat"):
+            for trunc in (False, True) if call != "creat" else (True,):
+                with self.subTest(call=call, trunc=trunc):
+                    pid = spawn(sys.executable, "-c", OPEN_CALL, call, self.file, "1" if trunc else "0")
+                    if trunc:
+                        r = self.hived.wait_record(pid=pid, access=lambda a: "truncate" in a)
+                        self.assertEqual((r["path"], r["new_size"]), (self.file, 0))
+                    else:
+                        r = self.hived.wait_record(pid=pid, access=lambda a: "read" in a)
+                        self.assertEqual(r["path"], self.file)
+                        self.assertEqual(self.hived.matching(pid=pid, access=lambda a: "truncate" in a), [])
 
     def test_truncate_of_a_path(self):
         """truncate(2) by name, through a symlink elsewhere: the file it
