@@ -21,6 +21,10 @@ struct inode_slot {
 	struct name_slot **names;   /* the watched names in it */
 	size_t n_names;
 	uint32_t name_access;       /* their union */
+	/* How many of the names want each access bit (allocated with the
+	 * first name): a directory may hold 100,000 watched names, whose union
+	 * is not recomputed at each one's change. */
+	uint32_t *name_counts;
 	uint32_t synced_access;     /* what the map holds; both 0: not in it */
 	uint32_t synced_name_access;
 	uint32_t synced_tree_access, synced_entries_access;
@@ -33,6 +37,8 @@ struct name_slot {
 	struct watch_inode pub; /* pub.file: the directory */
 	struct hive_name_key key;
 	struct inode_slot *dir;
+	size_t at;              /* in dir->names */
+	uint32_t counted;       /* its access, as counted in dir->name_counts */
 	uint32_t synced_access; /* 0: not in the map */
 	bool unsynced;
 };
@@ -494,14 +500,29 @@ static void inode_slot_drop_if_empty(struct watch_set *s, struct inode_slot *slo
 	count_tree(s, slot, false);
 	free(slot->pub.entries);
 	free(slot->names);
+	free(slot->name_counts);
 	free(slot);
 }
 
-static void recompute_name_access(struct inode_slot *dir)
+#define ACCESS_BITS 14
+_Static_assert(HIVE_ACCESS_ALL < (1U << ACCESS_BITS), "every access bit has a count");
+
+/* ns's access counted in its directory's union as it is now. */
+static void count_name_access(struct name_slot *ns)
 {
+	struct inode_slot *dir = ns->dir;
+	uint32_t changed = ns->counted ^ ns->pub.access;
+
+	if (!changed)
+		return;
 	dir->name_access = 0;
-	for (size_t i = 0; i < dir->n_names; i++)
-		dir->name_access |= dir->names[i]->pub.access;
+	for (unsigned b = 0; b < ACCESS_BITS; b++) {
+		if (changed & (1U << b))
+			dir->name_counts[b] += ns->pub.access & (1U << b) ? 1 : -1;
+		if (dir->name_counts[b])
+			dir->name_access |= 1U << b;
+	}
+	ns->counted = ns->pub.access;
 }
 
 /* The name filter's words the map does not have yet. */
@@ -554,7 +575,9 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_na
 	dir = inode_slot_get(s, &key->dir);
 	if (!dir)
 		return NULL;
-	ns = calloc(1, sizeof(*ns));
+	if (!dir->name_counts)
+		dir->name_counts = calloc(ACCESS_BITS, sizeof(*dir->name_counts));
+	ns = dir->name_counts ? calloc(1, sizeof(*ns)) : NULL;
 	grown = ns ? realloc(dir->names, (dir->n_names + 1) * sizeof(*grown)) : NULL;
 	if (!grown)
 		goto fail;
@@ -569,6 +592,7 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_na
 		hashmap_remove(s->names, &ns->key, sizeof(ns->key));
 		goto fail;
 	}
+	ns->at = dir->n_names;
 	dir->names[dir->n_names++] = ns;
 	/* Before the name enters the map (failed: watch_set_sync() retries). */
 	name_filter_count(s->name_filter, key, +1);
@@ -590,12 +614,9 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 
 	if (ns->pub.n_entries)
 		return 0;
-	for (size_t i = 0; i < dir->n_names; i++)
-		if (dir->names[i] == ns) {
-			dir->names[i] = dir->names[--dir->n_names];
-			break;
-		}
-	recompute_name_access(dir);
+	dir->names[ns->at] = dir->names[--dir->n_names];
+	dir->names[ns->at]->at = ns->at;
+	count_name_access(ns);
 	r = sync_inode(s, dir);
 	k = sync_name(s, ns);
 	(void)count_data_dir_name(s, &ns->key, -1);
@@ -656,7 +677,7 @@ static int name_remove(struct watch_set *s, struct watch_entry *e)
 	entries_remove(&ns->pub, e);
 	if (!ns->pub.n_entries)
 		return name_slot_drop_if_empty(s, ns);
-	recompute_name_access(ns->dir);
+	count_name_access(ns);
 	r = sync_inode(s, ns->dir);
 	return r < 0 ? r : sync_name(s, ns);
 }
@@ -697,7 +718,7 @@ static int name_add(struct watch_set *s, struct watch_entry *e)
 	}
 	e->name_id = ns->pub.id;
 	r = sync_name(s, ns);
-	recompute_name_access(ns->dir);
+	count_name_access(ns);
 	k = sync_inode(s, ns->dir);
 	return r < 0 ? r : k;
 }
@@ -817,11 +838,16 @@ const struct watch_inode *watch_set_find_name_at(const struct watch_set *s, uint
 					      const char *name)
 {
 	struct inode_slot *dir = hashmap_get(s->numbers, &(struct inode_number){ ino, dev }, sizeof(struct inode_number));
+	struct hive_name_key key = {}; /* NUL-padded, as every key of names */
+	struct name_slot *ns;
+	size_t len = strlen(name);
 
-	for (size_t i = 0; dir && i < dir->n_names; i++)
-		if (dir->names[i]->pub.n_entries && strcmp(dir->names[i]->key.name, name) == 0)
-			return &dir->names[i]->pub;
-	return NULL;
+	if (!dir || len >= sizeof(key.name))
+		return NULL;
+	key.dir = dir->pub.file;
+	memcpy(key.name, name, len);
+	ns = hashmap_get(s->names, &key, sizeof(key));
+	return ns && ns->pub.n_entries ? &ns->pub : NULL;
 }
 
 static int prune_inode(const struct hive_watch_key *key, void *userdata)

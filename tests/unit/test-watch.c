@@ -421,6 +421,19 @@ static void test_names_are_watched_with_their_directory(void)
 	CHECK(m.n_names == 2 && m.n == 2);
 	CHECK(map_value(&m, 2, 7)->name_access == (HIVE_MAY_READ | HIVE_MAY_WRITE));
 	CHECK(watch_set_n_inodes(s) == 1); /* the directory is not a watched file */
+	/* A name's access changed by its entry's replacement: the union is
+	 * kept by counts, not recomputed. */
+	b = watch_entry_new("b", NULL, HIVE_MAY_EXEC, "b", "/etc/gshadow", NULL);
+	CHECK(b && watch_entry_set_name(b, &gshadow) == 0 && watch_set_put(s, b) == 0);
+	CHECK(map_value(&m, 2, 7)->name_access == (HIVE_MAY_READ | HIVE_MAY_EXEC));
+	b = watch_entry_new("b", NULL, HIVE_MAY_READ, "b", "/etc/gshadow", NULL);
+	CHECK(b && watch_entry_set_name(b, &gshadow) == 0 && watch_set_put(s, b) == 0);
+	CHECK(map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
+	/* fanotify names a directory by number and device, and the name. */
+	found = watch_set_find_name_at(s, 2, dir.dev, "gshadow");
+	CHECK(found && found->n_entries == 1 && found->entries[0] == b);
+	CHECK(watch_set_find_name_at(s, 2, dir.dev, "gshado") == NULL);
+	CHECK(watch_set_find_name_at(s, 3, dir.dev, "gshadow") == NULL);
 	/* An event found by name is the name's, checked against its directory. */
 	found = watch_set_find_name(s, m.names[0].value.watch_id, &dir);
 	CHECK(found && found->n_entries == 1);
@@ -429,7 +442,11 @@ static void test_names_are_watched_with_their_directory(void)
 	/* Removing the names takes the directory out of the map too. */
 	CHECK(watch_set_remove(s, "b") == 0);
 	CHECK(m.n_names == 1 && map_value(&m, 2, 7)->name_access == HIVE_MAY_READ);
+	b = watch_entry_new("b", NULL, HIVE_MAY_WRITE, "b", "/etc/gshadow", NULL);
+	CHECK(b && watch_entry_set_name(b, &gshadow) == 0 && watch_set_put(s, b) == 0);
 	CHECK(watch_set_remove(s, "a") == 0);
+	CHECK(m.n_names == 1 && map_value(&m, 2, 7)->name_access == HIVE_MAY_WRITE);
+	CHECK(watch_set_remove(s, "b") == 0);
 	CHECK(m.n_names == 0 && m.n == 0);
 	CHECK(!filter_passes(&m, 2, "shadow") && !filter_has(&m, HIVE_NAME_FILTER_DIR(2)));
 	CHECK(!m.unmarked);
