@@ -255,6 +255,14 @@ int watch_set_new(struct watch_set **ret)
 	return 0;
 }
 
+static void inode_slot_free(struct inode_slot *slot)
+{
+	free(slot->pub.entries);
+	free(slot->names);
+	free(slot->name_counts);
+	free(slot);
+}
+
 struct watch_set *watch_set_free(struct watch_set *s)
 {
 	struct hashmap_iter it;
@@ -269,11 +277,8 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	}
 	if (s->inodes) {
 		hashmap_iter_init(&it, s->inodes);
-		while (hashmap_iter_next(&it, NULL, NULL, &v)) {
-			free(((struct inode_slot *)v)->pub.entries);
-			free(((struct inode_slot *)v)->names);
-			free(v);
-		}
+		while (hashmap_iter_next(&it, NULL, NULL, &v))
+			inode_slot_free(v);
 	}
 	if (s->names) {
 		hashmap_iter_init(&it, s->names);
@@ -498,10 +503,7 @@ static void inode_slot_drop_if_empty(struct watch_set *s, struct inode_slot *slo
 			       sizeof(struct inode_number));
 	s->n_unsynced -= slot->unsynced;
 	count_tree(s, slot, false);
-	free(slot->pub.entries);
-	free(slot->names);
-	free(slot->name_counts);
-	free(slot);
+	inode_slot_free(slot);
 }
 
 #define ACCESS_BITS 14
