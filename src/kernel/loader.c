@@ -524,7 +524,7 @@ static void set_call_numbers(struct hive_bpf *skel)
 #ifdef SYS_openat2
 	skel->rodata->nr_openat2 = SYS_openat2;
 #else
-	skel->rodata->nr_openat2 = 437; /* the same on every architecture; libc headers may predate it */
+	skel->rodata->nr_openat2 = 437; /* the unified table's number (x86_64, arm64...); older libc headers lack it */
 #endif
 }
 
@@ -678,32 +678,33 @@ bool loader_lsm_listed(void)
 	return false;
 }
 
-/* Why this kernel refused the deny program, once it did (0: not seen), and
- * whether it loaded it once: a mode's load carries the program only once it
- * is known to load, for a refusal there comes after every hook's program
- * was verified, and the mode is then loaded again without it (seconds, in
- * the agent's loop). */
-static int deny_refused;
-static bool deny_loaded;
+/* What this kernel said of the deny program: 0 not asked yet, 1 it loads,
+ * -errno why it refused. A mode's load carries the program only once it is
+ * known to load, for a refusal there comes after every hook's program was
+ * verified, and the mode is then loaded again without it (seconds, in the
+ * agent's loop). */
+static int deny_verdict;
 
-static void refused_deny(int r)
+static void deny_said(int r)
 {
-	if (r != -ENOMEM && r != -EAGAIN && r != -EINTR)
-		deny_refused = r;
+	if (r >= 0)
+		deny_verdict = 1;
+	else if (r != -ENOMEM && r != -EAGAIN && r != -EINTR) /* passing: asked again */
+		deny_verdict = r;
 }
 
 /* The deny program alone (ATTACH_NONE). */
-static int load_deny_alone(struct loader *l, const struct loader_options *o, const struct kernel_funcs *k)
+static int load_deny_alone(struct loader *l, const struct loader_options *o)
 {
+	struct kernel_funcs k;
 	int r;
 
+	kernel_funcs_probe(&k);
 	libbpf_set_print(libbpf_print_probing);
-	r = try_mode(l, ATTACH_NONE, o, k, true);
+	r = try_mode(l, ATTACH_NONE, o, &k, true);
 	libbpf_set_print(libbpf_print);
-	if (r < 0)
-		refused_deny(r);
-	else
-		deny_loaded = true;
+	btf__free(k.btf);
+	deny_said(r);
 	l->mode = ATTACH_NONE;
 	return r;
 }
@@ -740,9 +741,9 @@ static int deny_left_out(const struct loader_options *o)
 		return 0;
 	if (!loader_lsm_listed())
 		return -EOPNOTSUPP;
-	if (deny_refused)
-		return deny_refused;
-	if (deny_loaded || o->mode == ATTACH_NONE || o->mode == ATTACH_TRACEPOINT)
+	if (deny_verdict)
+		return MIN(deny_verdict, 0);
+	if (o->mode == ATTACH_NONE || o->mode == ATTACH_TRACEPOINT)
 		return 0;
 	return MIN(loader_probe_deny(), 0);
 }
@@ -762,14 +763,14 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 	size_t used = 0;
 	int r = -EOPNOTSUPP;
 
-	if (o->mode == ATTACH_NONE && !deny) {
-		note(notes, size, &used, "deny", deny_why);
-		return deny_why;
+	if (o->mode == ATTACH_NONE) {
+		r = deny ? load_deny_alone(l, o) : deny_why;
+		if (r < 0)
+			note(notes, size, &used, "deny", r);
+		return r;
 	}
-	kernel_funcs_probe(&k); /* the kernel's whole BTF: not for nothing */
-	if (o->mode == ATTACH_NONE)
-		r = load_deny_alone(l, o, &k);
-	for (size_t i = 0; i < ARRAY_SIZE(order) && o->mode != ATTACH_NONE; i++) {
+	kernel_funcs_probe(&k);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		enum attach_mode mode = order[i];
 		bool with_deny = deny && mode != ATTACH_TRACEPOINT;
 
@@ -791,7 +792,7 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 			if (without >= 0) {
 				deny_why = r;
 				deny = false;
-				refused_deny(r);
+				deny_said(r);
 			}
 			r = without;
 		}
@@ -804,8 +805,8 @@ static int load_best_mode(struct loader *l, const struct loader_options *o, char
 		log_debug_errno(r, "Attach mode %s unavailable: %m", attach_mode_to_string(mode));
 		destroy_skel(l);
 	}
-	if (deny_why || (o->mode == ATTACH_NONE && r < 0))
-		note(notes, size, &used, "deny", deny_why ? deny_why : r);
+	if (deny_why)
+		note(notes, size, &used, "deny", deny_why);
 	btf__free(k.btf);
 	return r < 0 ? r : 0;
 }
