@@ -263,6 +263,12 @@ static void inode_slot_free(struct inode_slot *slot)
 	free(slot);
 }
 
+static void name_slot_free(struct name_slot *ns)
+{
+	free(ns->pub.entries);
+	free(ns);
+}
+
 struct watch_set *watch_set_free(struct watch_set *s)
 {
 	struct hashmap_iter it;
@@ -282,10 +288,8 @@ struct watch_set *watch_set_free(struct watch_set *s)
 	}
 	if (s->names) {
 		hashmap_iter_init(&it, s->names);
-		while (hashmap_iter_next(&it, NULL, NULL, &v)) {
-			free(((struct name_slot *)v)->pub.entries);
-			free(v);
-		}
+		while (hashmap_iter_next(&it, NULL, NULL, &v))
+			name_slot_free(v);
 	}
 	hashmap_free(s->entries);
 	hashmap_free(s->inodes);
@@ -627,8 +631,7 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 	hashmap_remove(s->names, &ns->key, sizeof(ns->key));
 	hashmap_remove(s->name_ids, &ns->pub.id, sizeof(ns->pub.id));
 	s->n_unsynced -= ns->unsynced;
-	free(ns->pub.entries);
-	free(ns);
+	name_slot_free(ns);
 	inode_slot_drop_if_empty(s, dir);
 	return r < 0 ? r : k;
 }
