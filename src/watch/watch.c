@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -46,7 +47,7 @@ struct name_slot {
 struct watch_set {
 	struct hashmap *entries;  /* key -> struct watch_entry */
 	struct hashmap *inodes;   /* struct hive_watch_key -> struct inode_slot */
-	struct hashmap *names;    /* struct hive_name_key -> struct name_slot */
+	struct hashmap *names;    /* struct hive_name_key, its used bytes -> struct name_slot */
 	struct hashmap *ids;      /* uint32_t id -> struct inode_slot */
 	struct hashmap *numbers;  /* struct inode_number -> struct inode_slot: its file, whatever its generation */
 	struct hashmap *name_ids; /* uint32_t id -> struct name_slot */
@@ -183,6 +184,14 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	free(e->presence_for);
 	free(e);
 	return NULL;
+}
+
+/* The bytes of a name key that say something: the directory and the name
+ * up to its NUL. The map keeps a copy of each key and a name is mostly
+ * padding; hashing and holding all of it cost a path 250 bytes. */
+static size_t name_key_len(const struct hive_name_key *key)
+{
+	return offsetof(struct hive_name_key, name) + strnlen(key->name, sizeof(key->name));
 }
 
 static bool name_equal(const struct hive_name_key *a, const struct hive_name_key *b)
@@ -572,7 +581,7 @@ static int count_data_dir_name(struct watch_set *s, const struct hive_name_key *
 
 static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_name_key *key)
 {
-	struct name_slot *ns = hashmap_get(s->names, key, sizeof(*key));
+	struct name_slot *ns = hashmap_get(s->names, key, name_key_len(key));
 	struct inode_slot *dir;
 	struct name_slot **grown;
 
@@ -592,10 +601,10 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_na
 	ns->pub.file = key->dir;
 	ns->pub.id = next_id(s);
 	ns->dir = dir;
-	if (hashmap_put(s->names, &ns->key, sizeof(ns->key), ns, NULL) < 0)
+	if (hashmap_put(s->names, &ns->key, name_key_len(&ns->key), ns, NULL) < 0)
 		goto fail;
 	if (hashmap_put(s->name_ids, &ns->pub.id, sizeof(ns->pub.id), ns, NULL) < 0) {
-		hashmap_remove(s->names, &ns->key, sizeof(ns->key));
+		hashmap_remove(s->names, &ns->key, name_key_len(&ns->key));
 		goto fail;
 	}
 	ns->at = dir->n_names;
@@ -628,7 +637,7 @@ static int name_slot_drop_if_empty(struct watch_set *s, struct name_slot *ns)
 	(void)count_data_dir_name(s, &ns->key, -1);
 	name_filter_count(s->name_filter, &ns->key, -1);
 	(void)sync_name_filter(s);
-	hashmap_remove(s->names, &ns->key, sizeof(ns->key));
+	hashmap_remove(s->names, &ns->key, name_key_len(&ns->key));
 	hashmap_remove(s->name_ids, &ns->pub.id, sizeof(ns->pub.id));
 	s->n_unsynced -= ns->unsynced;
 	name_slot_free(ns);
@@ -674,7 +683,7 @@ static int file_remove(struct watch_set *s, struct watch_entry *e)
 
 static int name_remove(struct watch_set *s, struct watch_entry *e)
 {
-	struct name_slot *ns = e->name ? hashmap_get(s->names, e->name, sizeof(*e->name)) : NULL;
+	struct name_slot *ns = e->name ? hashmap_get(s->names, e->name, name_key_len(e->name)) : NULL;
 	int r;
 
 	if (!ns)
@@ -851,7 +860,7 @@ const struct watch_inode *watch_set_find_name_at(const struct watch_set *s, uint
 		return NULL;
 	key.dir = dir->pub.file;
 	memcpy(key.name, name, len);
-	ns = hashmap_get(s->names, &key, sizeof(key));
+	ns = hashmap_get(s->names, &key, name_key_len(&key));
 	return ns && ns->pub.n_entries ? &ns->pub : NULL;
 }
 
@@ -868,7 +877,7 @@ static int prune_name(const struct hive_name_key *key, void *userdata)
 {
 	struct watch_set *s = userdata;
 
-	if (hashmap_get(s->names, key, sizeof(*key)))
+	if (hashmap_get(s->names, key, name_key_len(key)))
 		return 0;
 	return s->map_ops->name_delete(s->map, key) < 0 ? 0 : 1;
 }
