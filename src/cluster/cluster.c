@@ -201,9 +201,9 @@ void cluster_warn_node(struct cluster *c, const char *reason, const char *messag
 			 reason, message);
 }
 
-bool cluster_holder_foreign(const struct cluster *c)
+struct lease_episodes cluster_lease_episodes(const struct cluster *c)
 {
-	return lease_driver_holder_foreign(c->lease);
+	return lease_driver_episodes(c->lease);
 }
 
 const char *cluster_role(const struct cluster *c)

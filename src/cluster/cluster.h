@@ -57,8 +57,8 @@ void cluster_warn_node(struct cluster *c, const char *reason, const char *messag
 /* "leader", "follower" or "self-attached" (attached without the lease:
  * its holder is foreign to this kernel, or not known yet to run here). */
 const char *cluster_role(const struct cluster *c);
-/* Self-attached because the holder was found not to run on this kernel. */
-bool cluster_holder_foreign(const struct cluster *c);
+/* Leases lost and foreign holders found, since start (lease.h). */
+struct lease_episodes cluster_lease_episodes(const struct cluster *c);
 
 /* Give the lease back if held; done runs once that is settled. */
 void cluster_release(struct cluster *c, void (*done)(void *userdata), void *userdata);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
-#include <string.h>
 
 #include "cluster/cluster.h"
 #include "daemon/fleet-warnings.h"
@@ -26,22 +25,23 @@ static void dropped(struct fleet_warnings *w, struct cluster *c, const struct ma
 	w->dropped_said_usec = now;
 }
 
-/* From the lease's state, not from the role's name: a lost lease goes
- * through "self-attached" for as long as the new holder is checked, which
- * is no foreign holder. */
-static void role(struct fleet_warnings *w, struct cluster *c, const struct manager_status *st)
+/* From what the lease driver counted, not from the role seen at each tick:
+ * a lease held between two ticks (as one is by an agent stopped as soon as
+ * it took it, which steps down on waking) is still lost; and a lost lease
+ * goes through "self-attached" while the new holder is checked, which is
+ * no foreign holder. */
+static void role(struct fleet_warnings *w, struct cluster *c)
 {
-	bool leader = strcmp(st->role, "leader") == 0, foreign = cluster_holder_foreign(c);
+	struct lease_episodes now = cluster_lease_episodes(c);
 
-	if (foreign && !w->foreign)
+	if (now.foreign != w->said.foreign)
 		cluster_warn_node(c, "HiveSelfAttached",
 				  "This kernel's lease is held by a node not known to run on it: the agent attached "
 				  "its hooks on its own (see its journal).");
-	if (w->leader && !leader)
+	if (now.lost != w->said.lost)
 		cluster_warn_node(c, "HiveLeaseLost",
 				  "The agent lost this kernel's lease: another agent records its accesses now.");
-	w->leader = leader;
-	w->foreign = foreign;
+	w->said = now;
 }
 
 static void api(struct fleet_warnings *w, struct cluster *c, uint64_t renew_deadline_usec)
@@ -71,6 +71,6 @@ void fleet_warnings_check(struct fleet_warnings *w, struct cluster *c, const str
 	if (!c)
 		return;
 	dropped(w, c, st);
-	role(w, c, st);
+	role(w, c);
 	api(w, c, renew_deadline_usec);
 }

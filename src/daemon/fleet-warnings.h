@@ -2,10 +2,10 @@
 #ifndef HIVE_FLEET_WARNINGS_H
 #define HIVE_FLEET_WARNINGS_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon/manager.h"
+#include "kube/lease.h"
 
 struct cluster;
 
@@ -21,7 +21,7 @@ struct cluster;
 struct fleet_warnings {
 	uint64_t dropped_said;      /* the drop count the last Event covered */
 	uint64_t dropped_said_usec; /* CLOCK_MONOTONIC of that Event */
-	bool leader, foreign;       /* as last seen: held the lease; attached for a foreign holder */
+	struct lease_episodes said; /* the leases lost and foreign holders the Events covered */
 	uint64_t api_lost_usec;     /* CLOCK_REALTIME of the last answer before an outage; 0: none */
 };
 

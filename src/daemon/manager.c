@@ -377,8 +377,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 	report_stats(m, true);
 	if (!m->cluster)
 		return sd_event_exit(m->event, 0);
-	/* The last status is said: a tick now would take the lease handed
-	 * over for one lost (a HiveLeaseLost Event). */
+	/* The last status is said. */
 	sd_event_source_set_enabled(m->status_timer, SD_EVENT_OFF);
 	/* Hand the lease over now rather than make the next loader wait for
 	 * it to expire; but do not hang on an unreachable API server. */

@@ -228,6 +228,7 @@ struct lease_driver {
 	bool reported_leader;
 	bool reported_attached;
 	enum holder_state reported_holder;
+	struct lease_episodes episodes;
 	bool complained; /* a failure is logged once per series */
 	bool kept_while_unreachable;
 	void (*release_done)(void *userdata);
@@ -269,6 +270,7 @@ static void settle(struct lease_driver *d)
 	d->kept_while_unreachable = d->e.unreachable && d->e.leader;
 	if (d->e.leader != d->reported_leader) {
 		d->reported_leader = d->e.leader;
+		d->episodes.lost += !d->e.leader;
 		log_info("%s the lease %s/%s as %s.", d->e.leader ? "Acquired" : "Lost", d->namespace, d->name,
 			 d->e.identity);
 	}
@@ -276,6 +278,7 @@ static void settle(struct lease_driver *d)
 		enum holder_state was = d->reported_holder;
 
 		d->reported_holder = holder_state(&d->e);
+		d->episodes.foreign += d->reported_holder == HOLDER_FOREIGN;
 		if (d->reported_holder == HOLDER_FOREIGN)
 			log_id(LOG_WARNING, HIVE_MESSAGE_SELF_ATTACHED,
 			       "Lease %s/%s is held by %s, which is not known to run on this kernel (no Node of "
@@ -459,9 +462,9 @@ bool lease_driver_leader(const struct lease_driver *d)
 	return d->e.leader;
 }
 
-bool lease_driver_holder_foreign(const struct lease_driver *d)
+struct lease_episodes lease_driver_episodes(const struct lease_driver *d)
 {
-	return holder_state(&d->e) == HOLDER_FOREIGN;
+	return d->episodes;
 }
 
 bool lease_driver_attached(const struct lease_driver *d)

@@ -116,9 +116,15 @@ int lease_driver_new(struct kube_client *client, sd_event *event, const char *na
 struct lease_driver *lease_driver_free(struct lease_driver *d);
 bool lease_driver_leader(const struct lease_driver *d);
 bool lease_driver_attached(const struct lease_driver *d);
-/* Attached because the holder was found not to run on this kernel (not
- * while that is being checked). */
-bool lease_driver_holder_foreign(const struct lease_driver *d);
+/* How often, since start, this agent lost the lease it held (stepped down:
+ * another holder, or no renewal in time; a release is no loss) and found
+ * the holder not to run on this kernel (and attached anyway). Counted where
+ * they happen, so that one shorter than any polling interval still counts. */
+struct lease_episodes {
+	unsigned lost;
+	unsigned foreign;
+};
+struct lease_episodes lease_driver_episodes(const struct lease_driver *d);
 /* What decides trust changed: look at the lease again now. */
 void lease_driver_recheck(struct lease_driver *d);
 /* Give the lease up (holder "", duration 1 s) if held; done runs when settled. */
