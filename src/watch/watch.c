@@ -873,11 +873,23 @@ static int prune_inode(const struct hive_watch_key *key, void *userdata)
 	return s->map_ops->delete(s->map, key) < 0 ? 0 : 1;
 }
 
+/* Whether nothing follows the name's NUL: the names map is keyed by the
+ * bytes before it, the hooks look names up NUL-padded. */
+static bool name_key_padded(const struct hive_name_key *key)
+{
+	for (size_t i = strnlen(key->name, sizeof(key->name)); i < sizeof(key->name); i++)
+		if (key->name[i])
+			return false;
+	return true;
+}
+
 static int prune_name(const struct hive_name_key *key, void *userdata)
 {
 	struct watch_set *s = userdata;
 
-	if (hashmap_get(s->names, key, name_key_len(key)))
+	/* One with bytes after its NUL is no name of the set's, whatever it
+	 * starts with: the hooks never find it. */
+	if (name_key_padded(key) && hashmap_get(s->names, key, name_key_len(key)))
 		return 0;
 	return s->map_ops->name_delete(s->map, key) < 0 ? 0 : 1;
 }

@@ -393,6 +393,27 @@ static const struct hive_watch_value *map_value(struct fake_map *m, uint64_t ino
 	return i < 0 ? NULL : &m->slots[i].value;
 }
 
+/* The hooks look a name up NUL-padded: a kept map's key with a byte after
+ * its NUL is none they find, whatever name it starts with, and goes. */
+static void test_prune_drops_a_name_key_not_padded(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct hive_watch_value v = { .watch_id = 99, .access = HIVE_MAY_READ };
+	struct hive_name_key shadow = name_in(2, "shadow"), unpadded = shadow;
+	struct watch_entry *a = entry("a", 10, HIVE_MAY_READ, "a");
+	struct watch_set *s;
+
+	unpadded.name[sizeof(unpadded.name) - 1] = 'x';
+	CHECK(fake_name_put(&m, &unpadded, &v) == 0);
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_entry_set_name(a, &shadow) == 0 && watch_set_put(s, a) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(m.n_names == 2);
+	CHECK(watch_set_prune(s) == 1);
+	CHECK(m.n_names == 1 && fake_name_find(&m, &shadow) == 0);
+	watch_set_free(s);
+}
+
 static void test_names_are_watched_with_their_directory(void)
 {
 	struct fake_map m = { .capacity = 4 };
@@ -632,6 +653,7 @@ int main(void)
 	RUN(test_map_follows_the_set);
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
+	RUN(test_prune_drops_a_name_key_not_padded);
 	RUN(test_keys);
 	RUN(test_kept_away_entries_do_not_repeat_records);
 	RUN(test_tenant_quota);
