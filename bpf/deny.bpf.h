@@ -86,6 +86,37 @@ static __always_inline void deny_subject_read(struct deny_subject *s)
 	s->auid = bpf_core_field_exists(task->loginuid) ? BPF_CORE_READ(task, loginuid.val) : HIVE_ID_UNSET;
 }
 
+/* Reads that are one value of the rules' whole (struct hive_deny_value):
+ * more tries than a writer can take from a reader in a row. */
+#define DENY_READ_TRIES 4
+
+static __always_inline bool same_key(const struct hive_watch_key *a, const struct hive_watch_key *b)
+{
+	return a->ino == b->ino && a->dev == b->dev && a->gen == b->gen;
+}
+
+/* A copy of key's rules: 1, none: 0, or -1 when every try found the element
+ * rewritten under it (hive.h: the kernel reuses a freed element at once; a
+ * writer that did so ran on this CPU while the program was preempted, and
+ * then did its whole write). */
+static __always_inline int deny_value_read(const struct hive_watch_key *key, struct hive_deny_value *out)
+{
+	for (int i = 0; i < DENY_READ_TRIES; i++) {
+		struct hive_deny_value *v = bpf_map_lookup_elem(&denies, key);
+		__u64 version;
+
+		if (!v)
+			return 0;
+		version = *(volatile __u64 *)&v->version;
+		asm volatile("" ::: "memory");
+		__builtin_memcpy(out, v, sizeof(*out));
+		asm volatile("" ::: "memory");
+		if (*(volatile __u64 *)&v->version == version && out->version == version && same_key(&out->key, key))
+			return 1;
+	}
+	return -1;
+}
+
 /* The decision's event, as fanotify's are made (no folding: each one). */
 static __noinline int deny_report(const struct hive_watch_key *key, __u32 watch_id, __u32 mask, __u32 flags)
 {
@@ -129,21 +160,30 @@ int BPF_PROG(lsm__file_open, struct file *file, int ret)
 {
 	struct hive_watch_key key = {};
 	struct deny_subject s = {};
-	struct hive_deny_value *v;
+	struct hive_deny_value v;
 	struct hive_deny_stats *st;
 	__u32 kinds, wanted = 0, watch_id = 0, zero = 0;
 	bool refuse = false, would = false;
+	int found;
 
 	inode_key(BPF_CORE_READ(file, f_inode), &key);
 	if (!with_generation)
 		key.gen = 0;
-	v = bpf_map_lookup_elem(&denies, &key);
-	if (!v || current_is_self())
+	found = deny_value_read(&key, &v);
+	if (!found || current_is_self())
 		return ret;
 	kinds = deny_open_kinds(file);
 	deny_subject_read(&s);
-	for (int i = 0; i < HIVE_DENY_RULES; i++) {
-		const struct hive_deny_rule *r = &v->rules[i];
+	/* Rules rewritten under every try (a writer preempting this program
+	 * again and again): the file has rules, and refusing what they might
+	 * allow beats allowing what they refuse. Said with no watch id: user
+	 * space finds the file by its key. */
+	if (found < 0) {
+		wanted = kinds;
+		refuse = true;
+	}
+	for (int i = 0; found > 0 && i < HIVE_DENY_RULES; i++) {
+		const struct hive_deny_rule *r = &v.rules[i];
 
 		if (!(r->access & kinds))
 			continue;

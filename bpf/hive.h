@@ -87,9 +87,10 @@ struct hive_watch_key {
  * file since their exec (changers), who they were before it (execs) and at
  * their first change (changed); trees
  * of a directory's own entries (entries_access in watch values); 10: the
- * deny program's rules and filter members (denies, deny_members) kept.
+ * deny program's rules and filter members (denies, deny_members) kept; 11:
+ * deny rules say their key and version (struct hive_deny_value).
  */
-#define HIVE_MAPS_LAYOUT 10
+#define HIVE_MAPS_LAYOUT 11
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -344,8 +345,18 @@ struct hive_deny_rule {
 	__u32 except;
 };
 
+/*
+ * The kernel hands an element of a hash map that an update or a delete freed
+ * to the next update on its CPU at once, without waiting for the programs
+ * still reading it (preempted there): such a program would read another
+ * file's rules. So a value says whose it is and which write made it (the
+ * loader stamps both, a version no write used before on this boot), and the
+ * program keeps a copy only when both held from before to after it.
+ */
 struct hive_deny_value {
 	struct hive_deny_rule rules[HIVE_DENY_RULES];
+	struct hive_watch_key key;
+	__u64 version;
 };
 
 /* A value of a kind in a rule's only or except set; no padding: hashed. */

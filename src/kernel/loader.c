@@ -83,6 +83,7 @@ struct loader {
 	uint32_t unseen; /* change kinds this mode cannot see here */
 	bool adopted;
 	uint64_t generation; /* nonzero, unique per loader: see control in maps.bpf.h */
+	uint64_t deny_version; /* the last deny value's (struct hive_deny_value) */
 	int n_cpus;
 	loader_event_fn on_event;
 	void *userdata;
@@ -1005,12 +1006,18 @@ void loader_deny_detach(struct loader *l)
 
 int loader_deny_put(struct loader *l, const struct hive_watch_key *key, const struct hive_deny_value *value)
 {
+	struct hive_deny_value stamped = *value;
 	int r;
 
 	if (!loader_can_deny(l))
 		return -EOPNOTSUPP;
+	/* Whose and which write (hive.h): boot time, so that no agent of
+	 * this boot, before or after, writes the same version. */
+	l->deny_version = MAX(l->deny_version + 1, clock_nsec(CLOCK_BOOTTIME));
+	stamped.key = *key;
+	stamped.version = l->deny_version;
 	/* The rule first: attached, the program finds it at once. */
-	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, value, BPF_ANY) < 0)
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.denies), key, &stamped, BPF_ANY) < 0)
 		return negative_errno();
 	r = deny_attach(l);
 	if (r < 0)

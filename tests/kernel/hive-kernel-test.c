@@ -891,6 +891,84 @@ static void held_across_kill(const struct loader_options *o)
 	report(stopped == 0, "deny", "closing the last link (a stop) allows everything again");
 }
 
+static bool kernel_preempts(void);
+
+/* Readers for rewritten_under_readers(): each opens path reads times; its
+ * exit status is 0 when every open was refused with EACCES, 1 when one got
+ * through, 2 when one failed otherwise. */
+#define DENY_READERS 3
+#define DENY_READS 4000
+
+static int deny_reader(const char *path, int reads)
+{
+	int worst = 0;
+
+	for (int i = 0; i < reads; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC), st = fd >= 0 ? 1 : errno == EACCES ? 0 : 2;
+
+		if (fd >= 0)
+			close(fd);
+		worst = st > worst ? st : worst;
+	}
+	return worst;
+}
+
+/*
+ * Rules rewritten while processes are refused: the kernel hands a freed
+ * element of a hash map to the next update on its CPU at once, without
+ * waiting for the readers of the old one, so a program preempted between
+ * its lookup and its reading of the rules (a kernel booted with
+ * preempt=full) may read another file's rules in the same memory. Here the
+ * refused file's rule and an audit-deny rule of another file are rewritten
+ * in turn, in a loop while readers are refused: none may get through.
+ */
+static void rewritten_under_readers(struct loader *l)
+{
+	const struct hive_deny_value audit = { .rules = { { .access = HIVE_MAY_READ, .action = HIVE_DENY_AUDIT,
+							     .watch_id = 41 } } };
+	struct hive_watch_key churned, other;
+	int running = 0, through = 0, failed = 0, st;
+	unsigned long rewrites = 0;
+	char what[200];
+	pid_t p;
+
+	if (deny_file(l, DENY_DIR "/churned", &churned,
+		      &(struct hive_deny_rule){ .access = HIVE_MAY_READ, .action = HIVE_DENY_REFUSE, .watch_id = 40 }) < 0 ||
+	    new_file(DENY_DIR "/other-rule", &other) < 0) {
+		report(false, "deny", "rewritten rules: files");
+		return;
+	}
+	for (int i = 0; i < DENY_READERS; i++) {
+		p = fork();
+		if (p == 0)
+			_exit(deny_reader(DENY_DIR "/churned", DENY_READS));
+		running += p > 0;
+	}
+	while (running > 0) {
+		struct hive_deny_value refuse = { .rules = { { .access = HIVE_MAY_READ, .action = HIVE_DENY_REFUSE,
+							       .watch_id = 40 + rewrites % 2 } } };
+
+		/* The element the first frees, the second takes. */
+		(void)loader_deny_put(l, &churned, &refuse);
+		(void)loader_deny_put(l, &other, &audit);
+		rewrites++;
+		/* A pair per wakeup: each wakeup preempts a reader wherever it
+		 * is, the more of them the likelier one inside the program. */
+		usleep(100);
+		while (running > 0 && (p = waitpid(-1, &st, WNOHANG)) > 0) {
+			running--;
+			through += WIFEXITED(st) && WEXITSTATUS(st) == 1;
+			failed += !WIFEXITED(st) || WEXITSTATUS(st) > 1;
+		}
+	}
+	(void)loader_deny_delete(l, &churned);
+	(void)loader_deny_delete(l, &other);
+	snprintf(what, sizeof(what), "rules rewritten %lu times while %d processes were refused %d reads each%s: %d "
+		 "let one through, %d failed otherwise", rewrites, DENY_READERS, DENY_READS,
+		 kernel_preempts() ? ", on a kernel that preempts them" : "", through, failed);
+	report(rewrites > 0 && through == 0 && failed == 0, "deny", what);
+}
+
 static double fastest(double *v, size_t n);
 
 static double open_close_ns(const char *path)
@@ -1180,6 +1258,7 @@ static void deny_scenario(void)
 	/* Refused: 0, 3, 4, 7, 8, 11; audit: 10; allowed: 1, 2, 9. */
 	report(r >= 0 && st.denied == 6 && st.would_deny == 1 && st.allowed == 3 && st.dropped == 0, "deny", what);
 
+	rewritten_under_readers(l);
 	held_across_kill(&o);
 	loader_free(l);
 	child_open_as(DENY_DIR "/secret", O_RDONLY, 0, &status[0]);
