@@ -129,12 +129,18 @@ int watch_entry_set_place(struct watch_entry *e, const struct watch_place *place
 
 int watch_entry_set_name(struct watch_entry *e, const struct hive_name_key *name)
 {
+	size_t len = name ? strnlen(name->name, sizeof(name->name)) : 0;
+
 	free(e->name);
-	e->name = name ? malloc(sizeof(*name)) : NULL;
-	if (name && !e->name)
+	e->name = NULL;
+	if (!name)
+		return 0;
+	e->name = malloc(sizeof(*e->name) + len + 1);
+	if (!e->name)
 		return -ENOMEM;
-	if (name)
-		*e->name = *name;
+	e->name->dir = name->dir;
+	memcpy(e->name->name, name->name, len);
+	e->name->name[len] = '\0';
 	return 0;
 }
 
@@ -194,9 +200,18 @@ static size_t name_key_len(const struct hive_name_key *key)
 	return offsetof(struct hive_name_key, name) + strnlen(key->name, sizeof(key->name));
 }
 
-static bool name_equal(const struct hive_name_key *a, const struct hive_name_key *b)
+_Static_assert(offsetof(struct watch_name, name) == offsetof(struct hive_name_key, name),
+	       "a watch_name's bytes are a name key's");
+
+/* The bytes of e's name that key the set's names (name_key_len()'s). */
+static size_t watch_name_len(const struct watch_name *n)
 {
-	return (!a && !b) || (a && b && memcmp(a, b, sizeof(*a)) == 0);
+	return offsetof(struct watch_name, name) + strlen(n->name);
+}
+
+static bool name_equal(const struct watch_name *a, const struct watch_name *b)
+{
+	return (!a && !b) || (a && b && watch_key_equal(&a->dir, &b->dir) && strcmp(a->name, b->name) == 0);
 }
 
 /* The item key an entry's key belongs to: its length. */
@@ -579,15 +594,16 @@ static int count_data_dir_name(struct watch_set *s, const struct hive_name_key *
 	return sync_data_dir_names(s);
 }
 
-static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_name_key *key)
+static struct name_slot *name_slot_get(struct watch_set *s, const struct watch_name *name)
 {
-	struct name_slot *ns = hashmap_get(s->names, key, name_key_len(key));
+	struct name_slot *ns = hashmap_get(s->names, name, watch_name_len(name));
+	const struct hive_name_key *key;
 	struct inode_slot *dir;
 	struct name_slot **grown;
 
 	if (ns)
 		return ns;
-	dir = inode_slot_get(s, &key->dir);
+	dir = inode_slot_get(s, &name->dir);
 	if (!dir)
 		return NULL;
 	if (!dir->name_counts)
@@ -597,7 +613,10 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct hive_na
 	if (!grown)
 		goto fail;
 	dir->names = grown;
-	ns->key = *key;
+	/* The kernel's key, padded with zeros (calloc) as the hooks make theirs. */
+	ns->key.dir = name->dir;
+	memcpy(ns->key.name, name->name, MIN(strlen(name->name), sizeof(ns->key.name)));
+	key = &ns->key;
 	ns->pub.file = key->dir;
 	ns->pub.id = next_id(s);
 	ns->dir = dir;
@@ -683,7 +702,7 @@ static int file_remove(struct watch_set *s, struct watch_entry *e)
 
 static int name_remove(struct watch_set *s, struct watch_entry *e)
 {
-	struct name_slot *ns = e->name ? hashmap_get(s->names, e->name, name_key_len(e->name)) : NULL;
+	struct name_slot *ns = e->name ? hashmap_get(s->names, e->name, watch_name_len(e->name)) : NULL;
 	int r;
 
 	if (!ns)

@@ -27,11 +27,20 @@
 
 struct loader;
 
+/* A watched name as an entry keeps it: struct hive_name_key at its used
+ * length (the kernel's key is mostly NUL padding, 272 bytes a path). Its
+ * bytes up to the name's end are a hive_name_key's, which the set's names
+ * are keyed by. */
+struct watch_name {
+	struct hive_watch_key dir;
+	char name[]; /* NUL-terminated */
+};
+
 struct watch_entry {
 	char *key; /* unique over all sources, e.g. "host/etc-shadow//etc/shadow" */
 	struct hive_watch_key file;
 	bool has_file;              /* false: only the name is watched, nothing is there yet */
-	struct hive_name_key *name; /* the file's name in its directory, or NULL */
+	struct watch_name *name;    /* the file's name in its directory, or NULL */
 	uint32_t access;            /* HIVE_MAY_* */
 	/* The file is a directory whose whole tree is watched (a policy's
 	 * path ending in "/" "**"): access is also wanted for everything below

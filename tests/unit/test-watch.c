@@ -414,6 +414,35 @@ static void test_prune_drops_a_name_key_not_padded(void)
 	watch_set_free(s);
 }
 
+/* An entry keeps its name at its used length; the map gets the kernel's
+ * whole key, NUL-padded, for the longest names too (255 bytes and a NUL,
+ * and 256 bytes with none, which a name key may hold). */
+static void test_longest_names_reach_the_map_whole(void)
+{
+	struct fake_map m = { .capacity = 4 };
+	struct hive_name_key longest = name_in(2, ""), full = name_in(2, "");
+	struct watch_entry *a = entry("a", 10, HIVE_MAY_READ, "a"), *b = entry("b", 11, HIVE_MAY_READ, "b");
+	struct watch_set *s;
+
+	memset(longest.name, 'l', sizeof(longest.name) - 1);
+	memset(full.name, 'f', sizeof(full.name));
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	CHECK(watch_entry_set_name(a, &longest) == 0 && watch_set_put(s, a) == 0);
+	CHECK(watch_entry_set_name(b, &full) == 0 && watch_set_put(s, b) == 0);
+	CHECK(m.n_names == 2 && fake_name_find(&m, &longest) >= 0 && fake_name_find(&m, &full) >= 0);
+	CHECK(watch_set_find_name_at(s, 2, longest.dir.dev, longest.name));
+	/* The same name again is the same slot; one byte shorter is another. */
+	b = entry("b", 11, HIVE_MAY_READ, "b");
+	CHECK(b && watch_entry_set_name(b, &full) == 0 && watch_set_put(s, b) == 0 && m.n_names == 2);
+	full.name[sizeof(full.name) - 1] = '\0';
+	b = entry("b", 11, HIVE_MAY_READ, "b");
+	CHECK(b && watch_entry_set_name(b, &full) == 0 && watch_set_put(s, b) == 0 && m.n_names == 2);
+	CHECK(fake_name_find(&m, &full) >= 0);
+	CHECK(watch_set_remove(s, "a") == 0 && watch_set_remove(s, "b") == 0 && m.n_names == 0);
+	watch_set_free(s);
+}
+
 static void test_names_are_watched_with_their_directory(void)
 {
 	struct fake_map m = { .capacity = 4 };
@@ -654,6 +683,7 @@ int main(void)
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_prune_drops_a_name_key_not_padded);
+	RUN(test_longest_names_reach_the_map_whole);
 	RUN(test_keys);
 	RUN(test_kept_away_entries_do_not_repeat_records);
 	RUN(test_tenant_quota);
