@@ -203,7 +203,7 @@ static size_t name_key_len(const struct hive_name_key *key)
 _Static_assert(offsetof(struct watch_name, name) == offsetof(struct hive_name_key, name),
 	       "a watch_name's bytes are a name key's");
 
-/* The bytes of e's name that key the set's names (name_key_len()'s). */
+/* The bytes of n that key the set's names (name_key_len()'s). */
 static size_t watch_name_len(const struct watch_name *n)
 {
 	return offsetof(struct watch_name, name) + strlen(n->name);
@@ -597,7 +597,6 @@ static int count_data_dir_name(struct watch_set *s, const struct hive_name_key *
 static struct name_slot *name_slot_get(struct watch_set *s, const struct watch_name *name)
 {
 	struct name_slot *ns = hashmap_get(s->names, name, watch_name_len(name));
-	const struct hive_name_key *key;
 	struct inode_slot *dir;
 	struct name_slot **grown;
 
@@ -616,8 +615,7 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct watch_n
 	/* The kernel's key, padded with zeros (calloc) as the hooks make theirs. */
 	ns->key.dir = name->dir;
 	memcpy(ns->key.name, name->name, MIN(strlen(name->name), sizeof(ns->key.name)));
-	key = &ns->key;
-	ns->pub.file = key->dir;
+	ns->pub.file = name->dir;
 	ns->pub.id = next_id(s);
 	ns->dir = dir;
 	if (hashmap_put(s->names, &ns->key, name_key_len(&ns->key), ns, NULL) < 0)
@@ -629,9 +627,9 @@ static struct name_slot *name_slot_get(struct watch_set *s, const struct watch_n
 	ns->at = dir->n_names;
 	dir->names[dir->n_names++] = ns;
 	/* Before the name enters the map (failed: watch_set_sync() retries). */
-	name_filter_count(s->name_filter, key, +1);
+	name_filter_count(s->name_filter, &ns->key, +1);
 	(void)sync_name_filter(s);
-	(void)count_data_dir_name(s, key, +1);
+	(void)count_data_dir_name(s, &ns->key, +1);
 	return ns;
 fail:
 	free(ns);
