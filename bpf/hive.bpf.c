@@ -713,6 +713,49 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 }
 
 /*
+ * Where the kernel has bpf_rdonly_cast() (6.2+), the walk reads the parents
+ * by plain loads: a bpf_probe_read_kernel() is a call, and the walk is what
+ * every open outside the trees pays, three calls a level otherwise. Set by
+ * the loader from the kernel's BTF; where it is false the verifier drops the
+ * direct walk as dead code, unresolved call and all.
+ */
+const volatile bool direct_walk = false;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* One level of the walk: whether parent, i levels above the file, is the
+ * root of a tree that wants one of kinds there, its key then in root. */
+static __always_inline bool tree_root_at(struct inode *parent, __u32 i, __u32 kinds, struct hive_watch_key *root,
+					 __u64 ino)
+{
+	struct hive_watch_value *v;
+
+	if (!parent || !name_filter_has(HIVE_NAME_FILTER_TREE(ino)))
+		return false;
+	v = watched(parent, root);
+	/* Its own entries' trees only from just above. */
+	return v && ((v->tree_access | (i == 0 ? v->entries_access : 0)) & kinds);
+}
+
+static __always_inline __u32 tree_levels_direct(struct dentry *d, __u32 kinds, struct hive_watch_key *root)
+{
+	struct dentry *parent;
+	struct inode *inode;
+
+	d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
+	parent = d->d_parent;
+	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
+		if (!parent || parent == d)
+			return 0;
+		inode = parent->d_inode;
+		if (inode && tree_root_at(inode, i, kinds, root, inode->i_ino))
+			return i + 1;
+		d = parent;
+		parent = d->d_parent;
+	}
+	return 0;
+}
+
+/*
  * Directory trees (hive.h, HIVE_TREE_DEPTH): how many levels above dentry,
  * on its own file system, the nearest tree root is whose tree wants one of
  * kinds at that depth (one of its own entries' trees: just above), with
@@ -723,7 +766,6 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 {
 	struct dentry *d = (struct dentry *)dentry, *parent, *next;
-	struct hive_watch_value *v;
 	struct hive_watch_key *root;
 	struct inode *inode;
 	__u32 zero = 0;
@@ -731,19 +773,17 @@ __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 	root = bpf_map_lookup_elem(&tree_root, &zero);
 	if (!d || !root)
 		return 0;
+	if (direct_walk)
+		return tree_levels_direct(d, kinds, root);
 	parent = BPF_CORE_READ(d, d_parent);
 	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
 		if (!parent || parent == d)
 			return 0;
-		/* The walk is what every open outside the trees pays: two
-		 * reads a level, the parent's own parent with its inode. */
+		/* Two reads a level: the parent's own parent with its inode,
+		 * and the inode's number. */
 		dentry_up(parent, &next, &inode);
-		if (inode && name_filter_has(HIVE_NAME_FILTER_DIR(BPF_CORE_READ(inode, i_ino)))) {
-			v = watched(inode, root);
-			/* Its own entries' trees only from just above. */
-			if (v && ((v->tree_access | (i == 0 ? v->entries_access : 0)) & kinds))
-				return i + 1;
-		}
+		if (inode && tree_root_at(inode, i, kinds, root, BPF_CORE_READ(inode, i_ino)))
+			return i + 1;
 		d = parent;
 		parent = next;
 	}

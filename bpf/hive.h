@@ -88,9 +88,10 @@ struct hive_watch_key {
  * their first change (changed); trees
  * of a directory's own entries (entries_access in watch values); 10: the
  * deny program's rules and filter members (denies, deny_members) kept; 11:
- * deny rules say their key and version (struct hive_deny_value).
+ * deny rules say their key and version (struct hive_deny_value); 12: tree
+ * roots have bits of their own in name_filter (HIVE_NAME_FILTER_TREE()).
  */
-#define HIVE_MAPS_LAYOUT 11
+#define HIVE_MAPS_LAYOUT 12
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -124,9 +125,10 @@ struct hive_watch_value {
  * maps name walks the file's parents up, on its own file system, looking for
  * a tree's root: the kernel's dentries, so a hard link, a bind mount or a
  * symlink that reaches a file of the tree reaches it there. Each parent
- * costs one bit of the name filter (a root sets its directory's bit,
- * HIVE_NAME_FILTER_DIR(), as a directory with watched names does); only
- * where it is set, the watch map is asked. Deeper below its root than
+ * costs one bit of the name filter (a root sets HIVE_NAME_FILTER_TREE() of
+ * its inode number); only where it is set, the watch map is asked. Not the
+ * bit of a directory with watched names: "/" has those (the name "etc" of a
+ * tree "/etc/" "**"), and every walk passes it. Deeper below its root than
  * HIVE_TREE_DEPTH, a file is not found.
  */
 #define HIVE_TREE_DEPTH 48
@@ -141,8 +143,9 @@ struct hive_watch_value {
  * one array read, beside a watched file three bytes of the name more. Bits
  * are shared (they may say yes wrongly, never no).
  */
-#define HIVE_NAME_FILTER_BITS (1U << 17)
+#define HIVE_NAME_FILTER_BITS (3U << 16)
 #define HIVE_NAME_FILTER_DIR(ino) ((__u32)((ino)&0xffff))
+#define HIVE_NAME_FILTER_TREE(ino) ((__u32)0x20000 | (__u32)((ino)&0xffff))
 #define HIVE_NAME_FILTER_NAME(ino, len, first, last)                                                          \
 	((__u32)0x10000 | (__u32)((((__u64)(ino)*0x9e3779b97f4a7c15ULL) ^                                        \
 				   ((__u64)(len) << 16 | (__u64)(first) << 8 | (__u64)(last))) *                   \

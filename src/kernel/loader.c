@@ -65,6 +65,7 @@ struct kernel_funcs {
 	int setattr_arg; /* struct dentry * in security_inode_setattr() */
 	int xattr_arg;   /* struct dentry * in security_inode_setxattr() */
 	bool task_regs;  /* bpf_task_pt_regs(): a syscall's arguments at its exit (5.15+) */
+	bool rdonly_cast; /* bpf_rdonly_cast(): plain loads of kernel memory (6.2+) */
 };
 
 struct loader {
@@ -182,6 +183,7 @@ static void kernel_funcs_probe(struct kernel_funcs *k)
 	k->setattr_arg = btf_param_position(k->btf, "security_inode_setattr", "dentry");
 	k->xattr_arg = btf_param_position(k->btf, "security_inode_setxattr", "dentry");
 	k->task_regs = btf_has_enum_value(k->btf, "bpf_func_id", "BPF_FUNC_task_pt_regs");
+	k->rdonly_cast = btf__find_by_name_kind(k->btf, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
 	if (k->inode_arg < 0) {
 		log_debug_errno(k->inode_arg, "Cannot find inode_permission()'s inode in BTF (%m), assuming 5.12+.");
 		k->inode_arg = 1;
@@ -542,6 +544,7 @@ static int configure(struct loader *l, const struct loader_options *o, const str
 	skel->rodata->self_pidns_ino = self.pidns_ino;
 	skel->rodata->with_generation = o->with_generation;
 	skel->rodata->inode_arg = k->inode_arg;
+	skel->rodata->direct_walk = k->rdonly_cast;
 	skel->rodata->setattr_arg = k->setattr_arg;
 	skel->rodata->xattr_arg = k->xattr_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;

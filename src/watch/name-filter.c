@@ -65,7 +65,7 @@ void name_filter_count(struct name_filter *f, const struct hive_name_key *key, i
 
 void name_filter_count_tree(struct name_filter *f, const struct hive_watch_key *root, int delta)
 {
-	count_bit(f, HIVE_NAME_FILTER_DIR(root->ino), delta);
+	count_bit(f, HIVE_NAME_FILTER_TREE(root->ino), delta);
 }
 
 int name_filter_sync(struct name_filter *f, int (*put)(void *map, uint32_t word, uint64_t bits), void *map)

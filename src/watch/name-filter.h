@@ -21,8 +21,9 @@ struct name_filter *name_filter_free(struct name_filter *f);
  * never miss a name because of the filter. */
 void name_filter_count(struct name_filter *f, const struct hive_name_key *key, int delta);
 
-/* A tree's root comes (+1) or goes (-1): its directory's bit, which the
- * hooks check at every parent of a file before asking the watch map. */
+/* A tree's root comes (+1) or goes (-1): its bit (HIVE_NAME_FILTER_TREE()),
+ * which the hooks check at every parent of a file before asking the watch
+ * map. */
 void name_filter_count_tree(struct name_filter *f, const struct hive_watch_key *root, int delta);
 
 /* Write the words that changed (all of them after name_filter_unsynced()):

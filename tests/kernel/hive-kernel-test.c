@@ -566,7 +566,7 @@ static void entries_scenario(struct loader *l, const char *mode_name)
 		r = loader_watch_put(l, &root, &(struct hive_watch_value){ .watch_id = 21, .access = HIVE_ACCESS_ALL,
 									  .entries_access = HIVE_ACCESS_ALL });
 	if (r >= 0)
-		r = name_filter_set(l, HIVE_NAME_FILTER_DIR(root.ino));
+		r = name_filter_set(l, HIVE_NAME_FILTER_TREE(root.ino));
 	if (r >= 0)
 		r = loader_set_trees(l, 2);
 	report(r >= 0, mode_name, "a directory's own entries watched");
@@ -625,7 +625,7 @@ static void tree_scenario(struct loader *l, const char *mode_name)
 		r = loader_watch_put(l, &root, &(struct hive_watch_value){ .watch_id = 20, .access = HIVE_ACCESS_ALL,
 									  .tree_access = HIVE_ACCESS_ALL });
 	if (r >= 0)
-		r = name_filter_set(l, HIVE_NAME_FILTER_DIR(root.ino));
+		r = name_filter_set(l, HIVE_NAME_FILTER_TREE(root.ino));
 	if (r >= 0)
 		r = loader_set_trees(l, 1);
 	report(r >= 0, mode_name, "tree watched");
@@ -1098,7 +1098,7 @@ static struct loader *tree_cost_loader(int trees)
 										  .access = HIVE_ACCESS_ALL,
 										  .tree_access = HIVE_ACCESS_ALL });
 		if (r >= 0)
-			r = name_filter_set(l, HIVE_NAME_FILTER_DIR(key.ino));
+			r = name_filter_set(l, HIVE_NAME_FILTER_TREE(key.ino));
 	}
 	if (r >= 0 && trees)
 		r = loader_set_trees(l, trees);

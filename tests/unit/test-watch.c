@@ -191,7 +191,7 @@ static int fake_put(void *map, const struct hive_watch_key *key, const struct hi
 		m->slots[i].key = *key;
 	}
 	m->slots[i].value = *value;
-	m->tree_uncounted |= (value->tree_access || value->entries_access) && (!m->trees || !filter_has(m, HIVE_NAME_FILTER_DIR(key->ino)));
+	m->tree_uncounted |= (value->tree_access || value->entries_access) && (!m->trees || !filter_has(m, HIVE_NAME_FILTER_TREE(key->ino)));
 	return 0;
 }
 
@@ -641,12 +641,15 @@ static void test_trees_are_counted_and_marked(void)
 	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
 	CHECK(i >= 0 && m.slots[i].value.tree_access == (HIVE_MAY_READ | HIVE_ACCESS_CREATE));
 	CHECK(i >= 0 && m.slots[i].value.access == (HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_ACCESS_CREATE));
-	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_DIR(10)) && !m.tree_uncounted);
+	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_TREE(10)) && !m.tree_uncounted);
+	/* Not the bit of a directory with watched names, which every walk
+	 * passes at "/" (the name "etc" of "/etc/" "**"). */
+	CHECK(!filter_has(&m, HIVE_NAME_FILTER_DIR(10)));
 	/* The tree goes, the plain watch of the directory stays. */
 	CHECK(watch_set_remove(s, "t") == 0);
 	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
 	CHECK(i >= 0 && m.slots[i].value.tree_access == 0 && m.slots[i].value.access == HIVE_MAY_WRITE);
-	CHECK(m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_DIR(10)));
+	CHECK(m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_TREE(10)));
 	/* A tree is not the same entry as the directory alone. */
 	tree = entry("plain", 10, HIVE_MAY_WRITE, "p");
 	tree->tree = true;
@@ -661,7 +664,7 @@ static void test_trees_are_counted_and_marked(void)
 	CHECK(watch_set_put(s, tree) == 0);
 	i = fake_find(&m, &(struct hive_watch_key){ .ino = 10, .dev = (8 << 20) | 1 });
 	CHECK(i >= 0 && m.slots[i].value.entries_access == HIVE_ACCESS_CREATE && m.slots[i].value.tree_access == 0);
-	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_DIR(10)) && !m.tree_uncounted);
+	CHECK(m.trees == 1 && filter_has(&m, HIVE_NAME_FILTER_TREE(10)) && !m.tree_uncounted);
 	tree = entry("all", 10, HIVE_MAY_READ, "a");
 	tree->tree = true;
 	CHECK(watch_set_put(s, tree) == 0);
@@ -669,7 +672,7 @@ static void test_trees_are_counted_and_marked(void)
 	CHECK(i >= 0 && m.slots[i].value.entries_access == HIVE_ACCESS_CREATE &&
 	      m.slots[i].value.tree_access == HIVE_MAY_READ && m.trees == 1);
 	CHECK(watch_set_remove(s, "all") == 0 && watch_set_remove(s, "own") == 0);
-	CHECK(m.n == 0 && m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_DIR(10)));
+	CHECK(m.n == 0 && m.trees == 0 && !filter_has(&m, HIVE_NAME_FILTER_TREE(10)));
 	watch_set_free(s);
 }
 
