@@ -470,7 +470,7 @@ static __always_inline bool name_filter_passes(struct inode *dir, struct dentry 
 
 	if (!dir)
 		return false;
-	ino = BPF_CORE_READ(dir, i_ino);
+	ino = KREAD(dir, i_ino);
 	if (!name_filter_has(HIVE_NAME_FILTER_DIR(ino)))
 		return false;
 	name_sig_read(dentry, sig);
@@ -517,10 +517,10 @@ static __always_inline struct hive_watch_value *watched_name(struct dentry *dent
 
 	if (!dentry)
 		return NULL;
-	parent = BPF_CORE_READ(dentry, d_parent);
+	parent = KREAD(dentry, d_parent);
 	if (!parent || parent == dentry)
 		return NULL;
-	parent_inode = BPF_CORE_READ(parent, d_inode);
+	parent_inode = KREAD(parent, d_inode);
 	if (name_filter_passes(parent_inode, dentry, &sig))
 		found = lookup_name(parent_inode, dentry, NULL, dkey);
 	if (found)
@@ -712,16 +712,6 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 	*inode = (struct inode *)span[3];
 }
 
-/*
- * Where the kernel has bpf_rdonly_cast() (6.2+), the walk reads the parents
- * by plain loads: a bpf_probe_read_kernel() is a call, and the walk is what
- * every open outside the trees pays, three calls a level otherwise. Set by
- * the loader from the kernel's BTF; where it is false the verifier drops the
- * direct walk as dead code, unresolved call and all.
- */
-const volatile bool direct_walk = false;
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
 /* One level of the walk: whether parent, i levels above the file, is the
  * root of a tree that wants one of kinds there, its key then in root. */
 static __always_inline bool tree_root_at(struct inode *parent, __u32 i, __u32 kinds, struct hive_watch_key *root,
@@ -736,12 +726,14 @@ static __always_inline bool tree_root_at(struct inode *parent, __u32 i, __u32 ki
 	return v && ((v->tree_access | (i == 0 ? v->entries_access : 0)) & kinds);
 }
 
+/* The walk by plain loads (read.bpf.h): what every open outside the trees
+ * pays, two calls a level otherwise. */
 static __always_inline __u32 tree_levels_direct(struct dentry *d, __u32 kinds, struct hive_watch_key *root)
 {
 	struct dentry *parent;
 	struct inode *inode;
 
-	d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
+	d = KERNEL_CAST(d);
 	parent = d->d_parent;
 	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
 		if (!parent || parent == d)
@@ -773,7 +765,7 @@ __noinline __u32 tree_levels(__u64 dentry, __u32 kinds)
 	root = bpf_map_lookup_elem(&tree_root, &zero);
 	if (!d || !root)
 		return 0;
-	if (direct_walk)
+	if (direct_reads)
 		return tree_levels_direct(d, kinds, root);
 	parent = BPF_CORE_READ(d, d_parent);
 	for (__u32 i = 0; i < HIVE_TREE_DEPTH; i++) {
@@ -1064,7 +1056,7 @@ static __always_inline int record_open(struct file *file)
 	struct dentry *dentry;
 	struct inode *inode;
 
-	inode = BPF_CORE_READ(file, f_inode);
+	inode = KREAD(file, f_inode);
 	watch = watched(inode, &key);
 	if (watch)
 		return record_access(&key, watch, open_mask(file), NULL, NULL);
@@ -1083,7 +1075,7 @@ static __always_inline int handle_open_exit(long ret, __u64 flags)
 	if (!file)
 		return 0;
 	record_open(file);
-	if (BPF_CORE_READ(file, f_mode) & FMODE_CREATED) {
+	if (KREAD(file, f_mode) & FMODE_CREATED) {
 		mark_changer();
 		return 0;
 	}

@@ -3,6 +3,8 @@
 #ifndef HIVE_INODE_BPF_H
 #define HIVE_INODE_BPF_H
 
+#include "read.bpf.h"
+
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 /* The parts of overlayfs' inode Hive reads, as they were until 6.4 (the
@@ -72,10 +74,12 @@ static __always_inline __u32 overlay_gen(struct inode *inode)
 /* The identity the watch map is keyed on: see struct hive_watch_key. */
 static __always_inline void inode_key(struct inode *inode, struct hive_watch_key *key)
 {
-	key->ino = BPF_CORE_READ(inode, i_ino);
-	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	key->gen = BPF_CORE_READ(inode, i_generation);
-	if (!key->gen && BPF_CORE_READ(inode, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
+	struct super_block *sb = KREAD(inode, i_sb);
+
+	key->ino = KREAD(inode, i_ino);
+	key->dev = KREAD(sb, s_dev);
+	key->gen = KREAD(inode, i_generation);
+	if (!key->gen && KREAD(sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
 		key->gen = overlay_gen(inode);
 }
 

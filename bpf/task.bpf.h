@@ -3,6 +3,8 @@
 #ifndef HIVE_TASK_BPF_H
 #define HIVE_TASK_BPF_H
 
+#include "read.bpf.h"
+
 /* Set by user space (kernel/self.h): this agent's tgid as its own pid
  * namespace numbers it, and that namespace. */
 const volatile __u32 self_tgid = 0;
@@ -65,6 +67,22 @@ static __always_inline unsigned long syscall_arg(__u32 i)
 	if (!syscall_args_known())
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* The helper's pointer is the kernel's own: plain loads may read it
+	 * wherever they read anything (read.bpf.h). */
+	if (direct_reads) {
+		switch (i) {
+		case 0:
+			return PT_REGS_PARM1_SYSCALL(regs);
+		case 1:
+			return PT_REGS_PARM2_SYSCALL(regs);
+		case 2:
+			return PT_REGS_PARM3_SYSCALL(regs);
+		case 3:
+			return PT_REGS_PARM4_SYSCALL(regs);
+		default:
+			return PT_REGS_PARM5_SYSCALL(regs);
+		}
+	}
 	switch (i) {
 	case 0:
 		return PT_REGS_PARM1_CORE_SYSCALL(regs);
@@ -83,13 +101,15 @@ static __always_inline unsigned long syscall_arg(__u32 i)
 static __always_inline struct file *current_fd_file(long fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
 	struct file *file = NULL;
+	struct fdtable *fdt;
+	struct file **fds;
 
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	fdt = direct_reads ? bpf_get_current_task_btf()->files->fdt : BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || fd >= KREAD(fdt, max_fds))
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	/* A pointer to pointers: a number to the verifier, read by a call. */
+	fds = KREAD(fdt, fd);
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
 		return NULL;
 	return file;

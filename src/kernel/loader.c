@@ -544,7 +544,7 @@ static int configure(struct loader *l, const struct loader_options *o, const str
 	skel->rodata->self_pidns_ino = self.pidns_ino;
 	skel->rodata->with_generation = o->with_generation;
 	skel->rodata->inode_arg = k->inode_arg;
-	skel->rodata->direct_walk = k->rdonly_cast;
+	skel->rodata->direct_reads = k->rdonly_cast;
 	skel->rodata->setattr_arg = k->setattr_arg;
 	skel->rodata->xattr_arg = k->xattr_arg;
 	skel->rodata->dedup_window_ns = o->dedup_window_ns;
