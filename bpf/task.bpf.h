@@ -57,6 +57,14 @@ static __always_inline bool syscall_args_known(void)
 	return bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs);
 }
 
+/* Argument i (0-4) of a system call entered with regs, read by one family
+ * of libbpf's macros (suffix _SYSCALL: plain loads; _CORE_SYSCALL: calls). */
+#define SYSCALL_ARG(regs, i, family)                                                                         \
+	((i) == 0 ? PT_REGS_PARM1##family(regs) :                                                                \
+	 (i) == 1 ? PT_REGS_PARM2##family(regs) :                                                                \
+	 (i) == 2 ? PT_REGS_PARM3##family(regs) :                                                                \
+	 (i) == 3 ? PT_REGS_PARM4##family(regs) : PT_REGS_PARM5##family(regs))
+
 /* Argument i (0-4) of the current system call, from the registers it was
  * entered with: what a syscall-exit tracepoint does not carry. 0 where
  * !syscall_args_known(). */
@@ -69,32 +77,7 @@ static __always_inline unsigned long syscall_arg(__u32 i)
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	/* The helper's pointer is the kernel's own: plain loads may read it
 	 * wherever they read anything (read.bpf.h). */
-	if (direct_reads) {
-		switch (i) {
-		case 0:
-			return PT_REGS_PARM1_SYSCALL(regs);
-		case 1:
-			return PT_REGS_PARM2_SYSCALL(regs);
-		case 2:
-			return PT_REGS_PARM3_SYSCALL(regs);
-		case 3:
-			return PT_REGS_PARM4_SYSCALL(regs);
-		default:
-			return PT_REGS_PARM5_SYSCALL(regs);
-		}
-	}
-	switch (i) {
-	case 0:
-		return PT_REGS_PARM1_CORE_SYSCALL(regs);
-	case 1:
-		return PT_REGS_PARM2_CORE_SYSCALL(regs);
-	case 2:
-		return PT_REGS_PARM3_CORE_SYSCALL(regs);
-	case 3:
-		return PT_REGS_PARM4_CORE_SYSCALL(regs);
-	default:
-		return PT_REGS_PARM5_CORE_SYSCALL(regs);
-	}
+	return direct_reads ? SYSCALL_ARG(regs, i, _SYSCALL) : SYSCALL_ARG(regs, i, _CORE_SYSCALL);
 }
 
 /* The file behind descriptor fd of the current task, or NULL. */
