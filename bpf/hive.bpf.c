@@ -712,16 +712,17 @@ static __always_inline void dentry_up(struct dentry *d, struct dentry **parent, 
 	*inode = (struct inode *)span[3];
 }
 
-/* One level of the walk: whether parent, i levels above the file, is the
- * root of a tree that wants one of kinds there, its key then in root. */
-static __always_inline bool tree_root_at(struct inode *parent, __u32 i, __u32 kinds, struct hive_watch_key *root,
+/* One level of the walk: whether dir (not NULL, inode number ino), i levels
+ * above the file, is the root of a tree that wants one of kinds there, its
+ * key then in root. */
+static __always_inline bool tree_root_at(struct inode *dir, __u32 i, __u32 kinds, struct hive_watch_key *root,
 					 __u64 ino)
 {
 	struct hive_watch_value *v;
 
-	if (!parent || !name_filter_has(HIVE_NAME_FILTER_TREE(ino)))
+	if (!name_filter_has(HIVE_NAME_FILTER_TREE(ino)))
 		return false;
-	v = watched(parent, root);
+	v = watched(dir, root);
 	/* Its own entries' trees only from just above. */
 	return v && ((v->tree_access | (i == 0 ? v->entries_access : 0)) & kinds);
 }

@@ -83,12 +83,12 @@ static __always_inline unsigned long syscall_arg(__u32 i)
 /* The file behind descriptor fd of the current task, or NULL. */
 static __always_inline struct file *current_fd_file(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *file = NULL;
 	struct fdtable *fdt;
 	struct file **fds;
 
-	fdt = direct_reads ? bpf_get_current_task_btf()->files->fdt : BPF_CORE_READ(task, files, fdt);
+	fdt = direct_reads ? bpf_get_current_task_btf()->files->fdt :
+			     BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
 	if (!fdt || fd < 0 || fd >= KREAD(fdt, max_fds))
 		return NULL;
 	/* A pointer to pointers: a number to the verifier, read by a call. */
