@@ -921,6 +921,49 @@ static __always_inline struct dentry *first_alias(struct inode *inode)
 	return first ? (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias) : NULL;
 }
 
+/*
+ * The overlay whose watched file a thread's permission check just hit, by
+ * its mounter's credentials: overlayfs checks the layer's inode next, nested
+ * in that check and with those credentials (see HIVE_WATCH_LAYER). Never a
+ * thread's own credentials (the mount made a copy of its mounter's), so a
+ * stale entry matches no later access of the thread.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} overlay_checks SEC(".maps");
+
+static __always_inline void overlay_check_begins(struct inode *inode)
+{
+	const struct cred *creator = overlay_creator(KREAD(inode, i_sb));
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 value = (__u64)creator;
+
+	if (creator)
+		bpf_map_update_elem(&overlay_checks, &tid, &value, BPF_ANY);
+}
+
+/* Whether this check of a layer's inode is overlayfs' own, nested in an
+ * overlay file's: of the overlay this thread's last hit was on, or of the
+ * one that is the process's root (its container's image file, which the
+ * watched container's shares). */
+static __always_inline bool overlay_check_nested(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *stashed;
+
+	if (cred == BPF_CORE_READ(task, real_cred))
+		return false; /* the thread's own credentials: not overlayfs' check */
+	stashed = bpf_map_lookup_elem(&overlay_checks, &tid);
+	if (stashed && *stashed == (__u64)cred)
+		return true;
+	return cred == overlay_creator(BPF_CORE_READ(task, fs, root.dentry, d_sb));
+}
+
 static __always_inline int handle_access(struct inode *inode, __u32 mask)
 {
 	struct found by = { .flags = HIVE_EVENT_BY_NAME };
@@ -928,8 +971,15 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	struct hive_watch_value *watch = watched(inode, &key);
 	struct dentry *dentry;
 
-	if (watch)
+	if (watch) {
+		if (watch->access & HIVE_WATCH_LAYER) {
+			if (overlay_check_nested())
+				return 0;
+		} else {
+			overlay_check_begins(inode);
+		}
 		return record_access(&key, watch, mask, NULL, NULL);
+	}
 	/* By name only at an open: inode_permission() is asked for every
 	 * directory of every path walked, and a name is what an open is of. */
 	if (!inode || !(mask & HIVE_MAY_OPEN))

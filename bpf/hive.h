@@ -61,6 +61,19 @@
 #define HIVE_PRESENCE_SIGNAL 23 /* SIGURG: ignored unless asked for */
 
 /*
+ * In a watch value's access: every entry of the inode is a container's file
+ * as the host sees it in the overlay's layers (the overlay inode has an
+ * entry of its own). An open through the container's overlay checks the
+ * overlay inode, then overlayfs checks this one, nested, with its mounter's
+ * credentials: that nested check is the overlay file's access (recorded
+ * there once), or another container's of the same image (not this
+ * container's file), and is no record of the layer. Any other access of it
+ * is: a read of the runtime's snapshot directory, or through another
+ * overlay mounted over it.
+ */
+#define HIVE_WATCH_LAYER 0x40000000u
+
+/*
  * A file as the kernel sees it: inode number plus the superblock's s_dev,
  * encoded the kernel's way ((major << 20) | minor), which is not user space's
  * st_dev encoding and, on btrfs subvolumes, not even the same device; and the
@@ -89,9 +102,10 @@ struct hive_watch_key {
  * of a directory's own entries (entries_access in watch values); 10: the
  * deny program's rules and filter members (denies, deny_members) kept; 11:
  * deny rules say their key and version (struct hive_deny_value); 12: tree
- * roots have bits of their own in name_filter (HIVE_NAME_FILTER_TREE()).
+ * roots have bits of their own in name_filter (HIVE_NAME_FILTER_TREE()); 13:
+ * a container's files watched in the overlay's layers (HIVE_WATCH_LAYER).
  */
-#define HIVE_MAPS_LAYOUT 12
+#define HIVE_MAPS_LAYOUT 13
 
 /* The control map's entries (maps.bpf.h). */
 enum {
@@ -478,6 +492,10 @@ struct hive_resolved {
 	__u32 pad;
 	/* The name the file was reached by: its directory and last component. */
 	struct hive_name_key name;
+	/* On overlayfs: the file below that the overlay shows (its upper
+	 * file once copied up, its lower one before), as the host reaches it
+	 * in the layers; ino 0 elsewhere. */
+	struct hive_watch_key layer;
 };
 
 #endif

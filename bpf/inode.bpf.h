@@ -7,10 +7,10 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
-/* The parts of overlayfs' inode Hive reads, as they were until 6.4 (the
- * lower inode) and since (a stack of lower paths); only where the kernel's
- * BTF describes overlayfs (built in, or its module loaded when the program
- * was). */
+/* The parts of overlayfs' inode Hive reads, as they were until 5.18 (the
+ * lower inode), until 6.4 (the lower path) and since (a stack of lower
+ * paths); only where the kernel's BTF describes overlayfs (built in, or its
+ * module loaded when the program was). */
 struct ovl_inode___hive_old {
 	struct inode vfs_inode;
 	struct dentry *__upperdentry;
@@ -19,6 +19,12 @@ struct ovl_inode___hive_old {
 
 struct ovl_path___hive {
 	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct ovl_inode___hive_mid {
+	struct inode vfs_inode;
+	struct dentry *__upperdentry;
+	struct ovl_path___hive lowerpath;
 } __attribute__((preserve_access_index));
 
 struct ovl_entry___hive {
@@ -32,29 +38,74 @@ struct ovl_inode___hive {
 	struct ovl_entry___hive *oe;
 } __attribute__((preserve_access_index));
 
-/* The real inode below an overlay inode, the lower one if any. */
-static __always_inline struct inode *overlay_real_inode(struct inode *inode)
-{
-	struct inode *real = NULL;
-	struct dentry *upper = NULL;
+/* An overlay's superblock's s_fs_info: the credentials of its mounter,
+ * which overlayfs takes for its own checks of the layers' inodes. */
+struct ovl_fs___hive {
+	const struct cred *creator_cred;
+} __attribute__((preserve_access_index));
 
+/* The mounter's credentials of the overlay sb is, NULL when it is none. */
+static __always_inline const struct cred *overlay_creator(struct super_block *sb)
+{
+	struct ovl_fs___hive *ofs;
+
+	if (!bpf_core_field_exists(struct ovl_fs___hive, creator_cred) || !sb ||
+	    KREAD(sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		return NULL;
+	ofs = BPF_CORE_READ(sb, s_fs_info);
+	return ofs ? BPF_CORE_READ(ofs, creator_cred) : NULL;
+}
+
+/* The inodes below an overlay inode: its first lower one, its upper one
+ * (NULL: none). */
+static __always_inline void overlay_layers(struct inode *inode, struct inode **lower, struct inode **upper)
+{
+	struct dentry *upper_dentry = NULL;
+
+	*lower = NULL;
 	if (bpf_core_field_exists(struct ovl_inode___hive_old, lower)) {
 		struct ovl_inode___hive_old *oi =
 			(void *)inode - bpf_core_field_offset(struct ovl_inode___hive_old, vfs_inode);
 
-		real = BPF_CORE_READ(oi, lower);
-		upper = BPF_CORE_READ(oi, __upperdentry);
+		*lower = BPF_CORE_READ(oi, lower);
+		upper_dentry = BPF_CORE_READ(oi, __upperdentry);
+	} else if (bpf_core_field_exists(struct ovl_inode___hive_mid, lowerpath)) {
+		struct ovl_inode___hive_mid *oi =
+			(void *)inode - bpf_core_field_offset(struct ovl_inode___hive_mid, vfs_inode);
+		struct dentry *lower_dentry = BPF_CORE_READ(oi, lowerpath.dentry);
+
+		*lower = lower_dentry ? BPF_CORE_READ(lower_dentry, d_inode) : NULL;
+		upper_dentry = BPF_CORE_READ(oi, __upperdentry);
 	} else if (bpf_core_field_exists(struct ovl_inode___hive, oe)) {
 		struct ovl_inode___hive *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___hive, vfs_inode);
 		struct ovl_entry___hive *oe = BPF_CORE_READ(oi, oe);
 
 		if (oe && BPF_CORE_READ(oe, __numlower))
-			real = BPF_CORE_READ(oe, __lowerstack[0].dentry, d_inode);
-		upper = BPF_CORE_READ(oi, __upperdentry);
+			*lower = BPF_CORE_READ(oe, __lowerstack[0].dentry, d_inode);
+		upper_dentry = BPF_CORE_READ(oi, __upperdentry);
 	}
-	if (!real && upper)
-		real = BPF_CORE_READ(upper, d_inode);
-	return real;
+	*upper = upper_dentry ? BPF_CORE_READ(upper_dentry, d_inode) : NULL;
+}
+
+/* The real inode below an overlay inode, the lower one if any: the one
+ * whose generation a copy-up keeps. */
+static __always_inline struct inode *overlay_real_inode(struct inode *inode)
+{
+	struct inode *lower, *upper;
+
+	overlay_layers(inode, &lower, &upper);
+	return lower ? lower : upper;
+}
+
+/* The file the overlay shows, as the host sees it in the layers: the upper
+ * one once copied up, the lower one before (what overlayfs itself checks
+ * permission on, and reads). */
+static __always_inline struct inode *overlay_visible_inode(struct inode *inode)
+{
+	struct inode *lower, *upper;
+
+	overlay_layers(inode, &lower, &upper);
+	return upper ? upper : lower;
 }
 
 /*

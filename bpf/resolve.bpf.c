@@ -24,6 +24,7 @@ SEC("tracepoint/syscalls/sys_exit_openat2")
 int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
 	struct hive_watch_key key;
+	struct inode *inode, *layer = NULL;
 	struct file *file;
 
 	if (!current_is_self()) /* only the agent's own calls */
@@ -32,12 +33,18 @@ int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	if (!file)
 		return 0;
 	/* The same functions the hooks key their lookups with. */
-	inode_key(BPF_CORE_READ(file, f_inode), &key);
+	inode = BPF_CORE_READ(file, f_inode);
+	inode_key(inode, &key);
 	resolved.ino = key.ino;
 	resolved.dev = key.dev;
 	resolved.gen = key.gen;
 	__builtin_memset(&resolved.name, 0, sizeof(resolved.name));
 	dentry_name_key(BPF_CORE_READ(file, f_path.dentry), &resolved.name);
+	__builtin_memset(&resolved.layer, 0, sizeof(resolved.layer));
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
+		layer = overlay_visible_inode(inode);
+	if (layer)
+		inode_key(layer, &resolved.layer);
 	resolved.fd = ctx->ret;
 	resolved.seq++;
 	return 0;

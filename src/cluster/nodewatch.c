@@ -110,16 +110,53 @@ static int parse_access(const cJSON *access, uint32_t *ret, const char **why)
 	return 0;
 }
 
+/* A file as an entry names it: "inode", "dev" and "generation" of o (the
+ * entry itself, or its "layer"). */
+static int parse_file(const cJSON *o, struct hive_watch_key *ret, const char **why)
+{
+	const char *inode, *dev, *gen;
+	unsigned long long ino;
+	bool bad = false;
+	char *end;
+
+	inode = opt_string(o, "inode", 20, &bad);
+	dev = opt_string(o, "dev", 12, &bad);
+	gen = opt_string(o, "generation", 10, &bad);
+	if (bad || !inode || !dev)
+		return *why = "missing or malformed inode or dev", -EBADMSG;
+	errno = 0;
+	ino = strtoull(inode, &end, 10);
+	if (errno || *end || inode[0] < '0' || inode[0] > '9')
+		return *why = "inode is not a decimal number", -EBADMSG;
+	*ret = (struct hive_watch_key){ .ino = ino };
+	if (kernel_dev_from_string(dev, &ret->dev) < 0)
+		return *why = "dev is not MAJOR:MINOR", -EBADMSG;
+	/* An agent from before generations were kept publishes none: 0. */
+	if (gen && parse_u32(gen, &ret->gen) < 0)
+		return *why = "generation is not a decimal number below 2^32", -EBADMSG;
+	return 0;
+}
+
+/* What parse_file() reads, into o. */
+static bool add_file(cJSON *o, const struct hive_watch_key *file)
+{
+	char num[24], gen[12], dev[KERNEL_DEV_STRLEN];
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)file->ino);
+	snprintf(gen, sizeof(gen), "%u", file->gen);
+	kernel_dev_to_string(file->dev, dev);
+	return cJSON_AddStringToObject(o, "inode", num) && cJSON_AddStringToObject(o, "dev", dev) &&
+	       cJSON_AddStringToObject(o, "generation", gen);
+}
+
 int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
-	const char *key, *path, *policy, *kind, *inode, *dev, *gen, *ns, *pod, *pod_uid, *container, *container_id,
-		*presence_for;
-	struct hive_watch_key file = {};
-	unsigned long long ino;
+	const char *key, *path, *policy, *kind, *ns, *pod, *pod_uid, *container, *container_id, *presence_for;
+	const cJSON *layer;
+	struct hive_watch_key file;
 	uint32_t mask;
 	struct watch_entry *e;
 	_cleanup_(freep) char *full_key = NULL;
-	char *end;
 	bool bad = false;
 
 	if (!cJSON_IsObject(json))
@@ -128,17 +165,16 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 	path = opt_string(json, "path", 4096, &bad);
 	policy = opt_string(json, "policy", 127, &bad);
 	kind = opt_string(json, "policyKind", 32, &bad);
-	inode = opt_string(json, "inode", 20, &bad);
-	dev = opt_string(json, "dev", 12, &bad);
-	gen = opt_string(json, "generation", 10, &bad);
 	ns = opt_string(json, "namespace", 63, &bad);
 	pod = opt_string(json, "pod", 253, &bad);
 	pod_uid = opt_string(json, "podUID", 64, &bad);
 	container = opt_string(json, "container", 63, &bad);
 	container_id = opt_string(json, "containerID", 192, &bad);
 	presence_for = opt_string(json, "presenceFor", 253, &bad);
-	if (bad || !key || !path || !policy || !inode || !dev)
-		return *why = "missing or malformed key, path, policy, inode or dev", -EBADMSG;
+	if (bad || !key || !path || !policy)
+		return *why = "missing or malformed key, path or policy", -EBADMSG;
+	if (parse_file(json, &file, why) < 0)
+		return -EBADMSG;
 	/* What a policy may name, checked again: this comes from another node. */
 	if (!policy_path_is_valid(path))
 		return *why = "path is not an absolute path without \".\", \"..\" or empty components", -EBADMSG;
@@ -148,18 +184,11 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 		return *why = "presenceFor is not a node name", -EBADMSG;
 	if (kind && !(kind = policy_kind_canonical(kind)))
 		return *why = "policyKind is not file, HivePolicy or HiveNamespacedPolicy", -EBADMSG;
-	errno = 0;
-	ino = strtoull(inode, &end, 10);
-	if (errno || *end || inode[0] < '0' || inode[0] > '9')
-		return *why = "inode is not a decimal number", -EBADMSG;
-	if (kernel_dev_from_string(dev, &file.dev) < 0)
-		return *why = "dev is not MAJOR:MINOR", -EBADMSG;
-	/* An agent from before generations were kept publishes none: 0. */
-	if (gen && parse_u32(gen, &file.gen) < 0)
-		return *why = "generation is not a decimal number below 2^32", -EBADMSG;
 	if (parse_access(cJSON_GetObjectItemCaseSensitive(json, "access"), &mask, why) < 0)
 		return -EBADMSG;
-	file.ino = ino;
+	layer = cJSON_GetObjectItemCaseSensitive(json, "layer");
+	if (layer && !cJSON_IsObject(layer))
+		return *why = "layer is not an object", -EBADMSG;
 	full_key = watch_key("node", node, key, NULL);
 	if (!full_key)
 		return -ENOMEM;
@@ -169,6 +198,11 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 								     .container_id = container_id }) < 0) {
 		watch_entry_free(e);
 		return -ENOMEM;
+	}
+	if (layer && parse_file(layer, &e->layer, why) < 0) {
+		watch_entry_free(e);
+		*why = "layer: missing or malformed inode, dev or generation";
+		return -EBADMSG;
 	}
 	e->shared = true;
 	e->policy_kind = kind;
@@ -194,8 +228,7 @@ struct build {
 static int add_local_entry(const struct watch_entry *e, void *userdata)
 {
 	struct build *b = userdata;
-	char num[24], gen[12], dev[KERNEL_DEV_STRLEN];
-	cJSON *o, *access;
+	cJSON *o, *access, *layer;
 
 	/* Shared: another node's. Without a file: only a name is watched, which
 	 * a co-located loader cannot use (and the CRD wants an inode). A
@@ -213,16 +246,12 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	access = o && e->access != HIVE_ACCESS_ALL ? cJSON_AddArrayToObject(o, "access") : NULL;
 	if (!o || (e->access != HIVE_ACCESS_ALL && !access))
 		goto oom;
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)e->file.ino);
-	snprintf(gen, sizeof(gen), "%u", e->file.gen);
-	kernel_dev_to_string(e->file.dev, dev);
 	for (size_t i = 0; access && i < ACCESS_N; i++)
 		if ((e->access & access_bit(i)) &&
 		    !cJSON_AddItemToArray(access, cJSON_CreateString(access_name(access_bit(i)))))
 			goto oom;
 	if (!cJSON_AddStringToObject(o, "key", e->key) || !cJSON_AddStringToObject(o, "path", e->path) ||
-	    !cJSON_AddStringToObject(o, "policy", e->policy) || !cJSON_AddStringToObject(o, "inode", num) ||
-	    !cJSON_AddStringToObject(o, "dev", dev) || !cJSON_AddStringToObject(o, "generation", gen) ||
+	    !cJSON_AddStringToObject(o, "policy", e->policy) || !add_file(o, &e->file) ||
 	    (e->policy_kind && !cJSON_AddStringToObject(o, "policyKind", e->policy_kind)))
 		goto oom;
 	if ((e->namespace && !cJSON_AddStringToObject(o, "namespace", e->namespace)) ||
@@ -232,6 +261,8 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	    (e->container_id && !cJSON_AddStringToObject(o, "containerID", e->container_id)) ||
 	    (e->presence_for && !cJSON_AddStringToObject(o, "presenceFor", e->presence_for)) ||
 	    (e->tree && !cJSON_AddTrueToObject(o, "tree")) || (e->shallow && !cJSON_AddTrueToObject(o, "shallow")))
+		goto oom;
+	if (e->layer.ino && (!(layer = cJSON_AddObjectToObject(o, "layer")) || !add_file(layer, &e->layer)))
 		goto oom;
 	cJSON_AddItemToArray(b->entries, o);
 	b->n++;

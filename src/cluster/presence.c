@@ -68,7 +68,7 @@ static int make_probe(struct presence *p)
 	closep(&fd);
 	identity_begin(p->identity);
 	fd = resolve_open(-1, p->path, false);
-	r = fd < 0 ? fd : identity_of_fd(p->identity, fd, &file, NULL);
+	r = fd < 0 ? fd : identity_of_fd(p->identity, fd, &file, NULL, NULL);
 	identity_end(p->identity);
 	if (r < 0)
 		return r;

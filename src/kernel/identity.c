@@ -122,10 +122,13 @@ static int from_fstat(int fd, struct hive_watch_key *ret)
 	return 0;
 }
 
-int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name)
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name,
+		   struct hive_watch_key *ret_layer)
 {
 	if (ret_name)
 		memset(ret_name, 0, sizeof(*ret_name));
+	if (ret_layer)
+		*ret_layer = (struct hive_watch_key){};
 	if (identity_from_kernel(id) && id->link) {
 		const volatile struct hive_resolved *r = &id->skel->bss->resolved;
 
@@ -134,6 +137,8 @@ int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, stru
 			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev, .gen = r->gen };
 			if (ret_name)
 				memcpy(ret_name, (const void *)&r->name, sizeof(*ret_name));
+			if (ret_layer)
+				memcpy(ret_layer, (const void *)&r->layer, sizeof(*ret_layer));
 			return 1;
 		}
 		/* Not fstat(): it knows no generation, and the hooks key on one.

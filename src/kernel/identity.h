@@ -46,10 +46,13 @@ void identity_end_lazily(struct identity *id, bool *begun);
  * The identity of the file behind fd, which the calling thread must have just
  * opened with openat2(), and (ret_name, may be NULL) the name it has in its
  * directory, as the kernel resolved the path; ret_name->name is empty when
- * that is unknown (the fstat() fallback, a root). Returns 1 when the kernel
- * reported them, 0 for the fstat() fallback (also when id is NULL), or
- * -errno (-EAGAIN: the resolver missed this open; try again).
+ * that is unknown (the fstat() fallback, a root), and (ret_layer, may be
+ * NULL) on overlayfs the file below that the overlay shows, as the host
+ * reaches it in the layers (ino 0: none, or unknown). Returns 1 when the
+ * kernel reported them, 0 for the fstat() fallback (also when id is NULL),
+ * or -errno (-EAGAIN: the resolver missed this open; try again).
  */
-int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name);
+int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name,
+		   struct hive_watch_key *ret_layer);
 
 #endif

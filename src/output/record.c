@@ -296,7 +296,7 @@ void record_event(struct recorder *r, const struct hive_event *raw, const char *
 		const struct watch_entry *e = inode->entries[i];
 		int k;
 
-		if (!(e->access & ev->mask) || (in_tree && !tree_reaches(e, hive_event_ext(ev))) ||
+		if (!(watch_entry_access_at(e, inode) & ev->mask) || (in_tree && !tree_reaches(e, hive_event_ext(ev))) ||
 		    watch_inode_entry_repeats(inode, i))
 			continue;
 		/* An enforced entry's records are its permission events' alone. */

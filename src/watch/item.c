@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -206,6 +208,7 @@ void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 	item->file = old->file;
 	item->stat = old->stat;
 	item->name = old->name;
+	item->layer = old->layer;
 	item->dir_stat = old->dir_stat;
 	item->last_error = old->last_error;
 	item->present = old->present && same_rules;
@@ -252,13 +255,29 @@ static void kubelet_volume_name(int fd, int root_fd, struct identity *identity, 
 		return;
 	/* Opened once more, for the resolver: it sees the last open only. */
 	identified_fd = open_identified(".", false, identity, volume_fd, batch);
-	if (identified_fd < 0 || identity_of_fd(identity, identified_fd, &volume, NULL) != 1)
+	if (identified_fd < 0 || identity_of_fd(identity, identified_fd, &volume, NULL, NULL) != 1)
 		return;
 	memset(name, 0, sizeof(*name));
 	name->dir = volume;
 	/* Fits: checked above. */
 	memcpy(name->name, HIVE_NAME_ANY_DATA_DIR, strlen(HIVE_NAME_ANY_DATA_DIR));
 	memcpy(name->name + strlen(HIVE_NAME_ANY_DATA_DIR), file, strlen(file) + 1);
+}
+
+/* A container's file on overlayfs for which the kernel reported no layer:
+ * its BTF does not describe overlayfs (a module, before 5.11's module BTF).
+ * Said once: every container's file is in the same case. */
+static void say_no_layer(int fd)
+{
+	static bool said;
+	struct statfs sfs;
+
+	if (said || fstatfs(fd, &sfs) < 0 || sfs.f_type != OVERLAYFS_SUPER_MAGIC)
+		return;
+	said = true;
+	log_notice("The kernel's BTF does not describe overlayfs (a module of a kernel before 5.11): containers' "
+		   "files are watched through their overlay only, and a read of one in the runtime's snapshot "
+		   "directory is not recorded.");
 }
 
 int watch_item_find(struct watch_item *item, struct identity *identity, int root_fd, bool *batch,
@@ -281,14 +300,20 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 		if (fd < 0)
 			return fd;
 	}
-	r = identity_of_fd(identity, fd, &ret->file, &ret->name);
+	r = identity_of_fd(identity, fd, &ret->file, &ret->name, &ret->layer);
 	if (r < 0) {
 		log_warning_errno(r, "Cannot identify %s (policy %s): %m", item->path, item->policy);
 		return 0;
 	}
 	if (ret->name.name[0])
 		kubelet_volume_name(fd, root_fd, identity, batch, &ret->name);
-	if (item->present && watch_key_equal(&ret->file, &item->file) &&
+	/* A container's file is watched in its layers too (the host's files
+	 * are what the host reads; a tree's are below it, in any layer). */
+	if (root_fd < 0 || item->tree || item->executable)
+		ret->layer = (struct hive_watch_key){};
+	else if (!ret->layer.ino && r == 1)
+		say_no_layer(fd);
+	if (item->present && watch_key_equal(&ret->file, &item->file) && watch_key_equal(&ret->layer, &item->layer) &&
 	    (item->named ? memcmp(&ret->name, &item->name, sizeof(ret->name)) == 0 : !ret->name.name[0])) {
 		item->stat = stat_id_of(fd);
 		return 0;
@@ -298,14 +323,17 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 }
 
 /* Put an entry of the item under key: its file (NULL: none), its name (NULL:
- * none). */
+ * none), its layer (NULL: none). */
 static int put_entry_as(struct watch_item *item, const char *key, const struct watch_item_target *t,
-			const struct hive_watch_key *file, const struct hive_name_key *name)
+			const struct hive_watch_key *file, const struct hive_name_key *name,
+			const struct hive_watch_key *layer)
 {
 	struct watch_entry *e = watch_entry_new(key, file, item->access, item->policy, item->path, t->node);
 	int r;
 
 	if (e) {
+		if (layer)
+			e->layer = *layer;
 		e->policy_kind = item->policy_kind;
 		e->tree = item->tree;
 		e->shallow = item->shallow;
@@ -338,9 +366,9 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 
 /* The item's own entry: false when its namespace's quota refused it. */
 static bool put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
-		      const struct hive_name_key *name)
+		      const struct hive_name_key *name, const struct hive_watch_key *layer)
 {
-	if (put_entry_as(item, item->key, t, file, name) == -EDQUOT)
+	if (put_entry_as(item, item->key, t, file, name, layer) == -EDQUOT)
 		return false;
 	item->stale = false;
 	return true;
@@ -381,7 +409,7 @@ static void keep_away(struct watch_item *item, const struct watch_item_target *t
 		return;
 	}
 	strcpy(stpcpy(life->away_key, item->key), suffix);
-	put_entry_as(item, life->away_key, t, &life->file, NULL);
+	put_entry_as(item, life->away_key, t, &life->file, NULL, NULL);
 	item->away[i] = life;
 	/* Not said: a file renamed over or deleted is usually told gone only
 	 * a moment later (its last reference goes after the directory's event). */
@@ -423,7 +451,7 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
 		item->name = f->name;
 	/* Refused by the namespace's quota: what it had stays, and the next
 	 * resolution tries again. */
-	if (!put_entry(item, t, &f->file, item->named ? &item->name : NULL))
+	if (!put_entry(item, t, &f->file, item->named ? &item->name : NULL, &f->layer))
 		return;
 	back = other_file ? take_back(item, &f->file) : NULL;
 	if (back) {
@@ -436,6 +464,7 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
 		item->life = life_new(t, f->fd, &f->file, item->action != 0);
 	}
 	item->file = f->file;
+	item->layer = f->layer;
 	item->stat = stat_id_of(f->fd);
 	item->present = true;
 	item->last_error = 0;
@@ -447,6 +476,7 @@ static void unwatch_own(struct watch_item *item, struct watch_set *set)
 	if (item->present || item->named || item->stale)
 		watch_set_remove(set, item->key);
 	item->present = item->named = item->stale = false;
+	item->layer = (struct hive_watch_key){};
 }
 
 void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
@@ -505,7 +535,7 @@ static bool find_name(struct watch_item *item, const struct watch_item_target *t
 	}
 	closep(&fd);
 	fd = open_identified(dir, item->follow_symlinks, t->identity, root_fd, batch);
-	if (fd < 0 || identity_of_fd(t->identity, fd, &key, NULL) != 1)
+	if (fd < 0 || identity_of_fd(t->identity, fd, &key, NULL, NULL) != 1)
 		return false;
 	memset(ret, 0, sizeof(*ret));
 	ret->dir = key;
@@ -527,12 +557,13 @@ bool watch_item_missing(struct watch_item *item, const struct watch_item_target 
 	}
 	keep_away(item, t);
 	if ((item->present || !item->named || memcmp(&name, &item->name, sizeof(name)) != 0) &&
-	    !put_entry(item, t, NULL, &name))
+	    !put_entry(item, t, NULL, &name, NULL))
 		return news;
 	item->name = name;
 	item->dir_stat = dir_stat;
 	item->named = true;
 	item->present = false;
+	item->layer = (struct hive_watch_key){};
 	item->last_error = -ENOENT;
 	return news;
 }

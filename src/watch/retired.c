@@ -52,6 +52,7 @@ static void forget(struct retired *r, struct watch_entry *e)
 {
 	slot_drop_entry(r, e->file_id, e);
 	slot_drop_entry(r, e->name_id, e);
+	slot_drop_entry(r, e->layer_id, e);
 	watch_entry_free(e);
 }
 
@@ -84,7 +85,7 @@ static int slot_add_entry(struct retired *r, uint32_t id, const struct hive_watc
 	}
 	slot->entries = grown;
 	slot->entries[slot->n_entries++] = e;
-	slot->access |= e->access;
+	slot->access |= watch_entry_access_at(e, slot);
 	return 0;
 }
 
@@ -101,6 +102,8 @@ void retired_add(struct retired *r, struct watch_entry *e)
 		e->file_id = 0;
 	if (e->name_id && e->name && slot_add_entry(r, e->name_id, &e->name->dir, e, false) < 0)
 		e->name_id = 0;
+	if (e->layer_id && slot_add_entry(r, e->layer_id, &e->layer, e, true) < 0)
+		e->layer_id = 0;
 }
 
 const struct watch_inode *retired_find(const struct retired *r, uint32_t id, const struct hive_watch_key *key)

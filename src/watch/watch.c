@@ -239,6 +239,7 @@ bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&
+	       watch_key_equal(&a->layer, &b->layer) &&
 	       name_equal(a->name, b->name) && a->access == b->access && a->tree == b->tree &&
 	       a->shallow == b->shallow && a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
@@ -407,7 +408,7 @@ static int sync_inode(struct watch_set *s, struct inode_slot *slot)
 {
 	struct hive_watch_value value = {
 		.watch_id = slot->pub.id,
-		.access = slot->pub.access,
+		.access = slot->pub.access | (slot->pub.layer && slot->pub.access ? HIVE_WATCH_LAYER : 0),
 		.name_access = slot->name_access,
 		.tree_access = slot->pub.tree_access,
 		.entries_access = slot->pub.entries_access,
@@ -451,15 +452,29 @@ static int sync_name(struct watch_set *s, struct name_slot *ns)
 	return r < 0 ? r : 0;
 }
 
+/* Whether e is in inode's slot for its layer alone. */
+static bool entry_by_layer(const struct watch_entry *e, const struct watch_inode *inode)
+{
+	return e->layer.ino && watch_key_equal(&e->layer, &inode->file) &&
+	       !(e->has_file && watch_key_equal(&e->file, &inode->file));
+}
+
+uint32_t watch_entry_access_at(const struct watch_entry *e, const struct watch_inode *inode)
+{
+	return entry_by_layer(e, inode) ? e->access & WATCH_LAYER_ACCESS : e->access;
+}
+
 static void recompute_access(struct watch_inode *pub)
 {
 	pub->access = pub->tree_access = pub->entries_access = 0;
+	pub->layer = pub->n_entries > 0;
 	for (size_t i = 0; i < pub->n_entries; i++) {
 		const struct watch_entry *e = pub->entries[i];
 
+		pub->layer = pub->layer && entry_by_layer(e, pub);
 		if (e->action != 0) /* enforced: its records come from the permission events */
 			continue;
-		pub->access |= e->access;
+		pub->access |= watch_entry_access_at(e, pub);
 		if (e->tree)
 			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= e->access;
 	}
@@ -682,9 +697,10 @@ static void count_tree(struct watch_set *s, struct inode_slot *slot, bool counte
 	(void)sync_trees(s);
 }
 
-static int file_remove(struct watch_set *s, struct watch_entry *e)
+/* Take e out of the slot of file (its own, or its layer), if any. */
+static int inode_remove(struct watch_set *s, struct watch_entry *e, const struct hive_watch_key *file)
 {
-	struct inode_slot *slot = e->has_file ? hashmap_get(s->inodes, &e->file, sizeof(e->file)) : NULL;
+	struct inode_slot *slot = file ? hashmap_get(s->inodes, file, sizeof(*file)) : NULL;
 	int r;
 
 	if (!slot)
@@ -713,23 +729,31 @@ static int name_remove(struct watch_set *s, struct watch_entry *e)
 	return r < 0 ? r : sync_name(s, ns);
 }
 
-static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
+/* The layer's slot, when the entry has one of its own. */
+static const struct hive_watch_key *layer_of(const struct watch_entry *e)
 {
-	int r = file_remove(s, e), k = name_remove(s, e);
-
-	return r < 0 ? r : k;
+	return e->layer.ino && !(e->has_file && watch_key_equal(&e->layer, &e->file)) ? &e->layer : NULL;
 }
 
-static int file_add(struct watch_set *s, struct watch_entry *e)
+static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
 {
-	struct inode_slot *slot = inode_slot_get(s, &e->file);
+	int r = inode_remove(s, e, e->has_file ? &e->file : NULL), k = name_remove(s, e),
+	    l = inode_remove(s, e, layer_of(e));
+
+	return r < 0 ? r : k < 0 ? k : l;
+}
+
+/* Put e in the slot of file (its own, or its layer); *id: the slot's. */
+static int inode_add(struct watch_set *s, struct watch_entry *e, const struct hive_watch_key *file, uint32_t *id)
+{
+	struct inode_slot *slot = inode_slot_get(s, file);
 
 	if (!slot || entries_add(&slot->pub, e) < 0) {
 		if (slot)
 			inode_slot_drop_if_empty(s, slot);
 		return -ENOMEM;
 	}
-	e->file_id = slot->pub.id;
+	*id = slot->pub.id;
 	if (slot->pub.tree_access || slot->pub.entries_access)
 		count_tree(s, slot, true);
 	return sync_inode(s, slot);
@@ -756,19 +780,24 @@ static int name_add(struct watch_set *s, struct watch_entry *e)
 
 static int slot_add_entry(struct watch_set *s, struct watch_entry *e)
 {
-	int r = 0, k = 0;
+	const struct hive_watch_key *layer = layer_of(e);
+	int r = 0, k = 0, l = 0;
 
 	if (e->has_file)
-		r = file_add(s, e);
+		r = inode_add(s, e, &e->file, &e->file_id);
 	if (r == -ENOMEM)
 		return r;
 	if (e->name)
 		k = name_add(s, e);
-	if (k == -ENOMEM) {
-		file_remove(s, e);
-		return k;
+	if (k != -ENOMEM && layer)
+		l = inode_add(s, e, layer, &e->layer_id);
+	if (k == -ENOMEM || l == -ENOMEM) {
+		inode_remove(s, e, e->has_file ? &e->file : NULL);
+		if (l == -ENOMEM)
+			name_remove(s, e);
+		return -ENOMEM;
 	}
-	return r < 0 ? r : k;
+	return r < 0 ? r : k < 0 ? k : l;
 }
 
 int watch_set_put(struct watch_set *s, struct watch_entry *e)

@@ -74,10 +74,20 @@ struct watch_entry {
 	 * executables are (watch_executable_key()). */
 	struct process_filter *filter;
 	char *filter_scope;
-	/* The set's slots of its file and its name (0: none); a removed entry
-	 * is still found by them for a while (watch/retired.h). */
-	uint32_t file_id, name_id;
+	/* A container's file on overlayfs: the file below that the overlay
+	 * shows (its upper file once copied up, its lower one before), as the
+	 * host reaches it in the runtime's snapshot directory; ino 0: none.
+	 * Watched too, for what an open is checked for (WATCH_LAYER_ACCESS):
+	 * a read of the layer from the host is a read of the container's
+	 * file (HIVE_WATCH_LAYER). */
+	struct hive_watch_key layer;
+	/* The set's slots of its file, its name and its layer (0: none); a
+	 * removed entry is still found by them for a while (watch/retired.h). */
+	uint32_t file_id, name_id, layer_id;
 };
+
+/* What a layer is watched for: the permission checks of an open. */
+#define WATCH_LAYER_ACCESS (HIVE_ACCESS_ALL & ~HIVE_ACCESS_CHANGES)
 
 /* The entries of one inode, or of one name. */
 struct watch_inode {
@@ -86,9 +96,14 @@ struct watch_inode {
 	uint32_t access;
 	uint32_t tree_access;    /* what its tree entries want below it */
 	uint32_t entries_access; /* what its shallow tree entries want of its own entries */
+	bool layer;              /* every entry is here for its layer (HIVE_WATCH_LAYER) */
 	struct watch_entry **entries;
 	size_t n_entries;
 };
+
+/* What e wants of the accesses to inode (one of its slots): of its layer,
+ * only WATCH_LAYER_ACCESS. */
+uint32_t watch_entry_access_at(const struct watch_entry *e, const struct watch_inode *inode);
 
 struct watch_set;
 

@@ -42,6 +42,18 @@ def pod_policy(name, paths, namespaces=("default",), labels=None, containers=Non
     return p
 
 
+def overlay_dirs(pid):
+    """The upper directory and the lower ones (top first) of the overlay
+    that is process pid's root: the runtime's snapshots, as the host sees
+    them."""
+    for line in open(f"/proc/{pid}/mountinfo"):
+        fields, _, fs = line.partition(" - ")
+        if fields.split()[4] == "/" and fs.startswith("overlay "):
+            options = dict(o.partition("=")[::2] for o in fs.split()[2].split(","))
+            return options["upperdir"], options["lowerdir"].split(":")
+    raise AssertionError(f"the root of {pid} is no overlay")
+
+
 class Pods(ClusterTest):
     @classmethod
     def setUpClass(cls):
@@ -225,6 +237,39 @@ class Pods(ClusterTest):
         self.node.exec("reach", "app", "sh", "-c", "echo x > /shared/f")
         r = self.wait_exec_logged(a, "reach", "side", "/shared/f", path="/shared/f")
         self.assertEqual((r["container"], r["proc_container"]), ("app", "side"))
+
+    def test_a_pods_file_read_in_its_layers_from_the_host(self):
+        """The host's view of a container's file: the overlay's layers in
+        containerd's snapshot directory. A read there is the pod's file, one
+        record naming the pod's path; once the container writes the file
+        (copied up), the upper file is the pod's and the image's lower file
+        no longer is."""
+        pod, = self.run_pods(self.node.pod_manifest("layers"))
+        a = self.start_agent(pod_policy("layers", ["/etc/app/secret"]))
+        self.wait_exec_logged(a, "layers", "app", "/etc/app/secret", path="/etc/app/secret")
+        upper, lowers = overlay_dirs(self.node.container_pids(pod, "app")[0])
+        lower = next(f for f in (os.path.join(d, "etc/app/secret") for d in lowers) if os.path.exists(f))
+        r = a.wait_read_logged(lower, path="/etc/app/secret", pod="layers", container="app")
+        self.assertNotIn("proc_pod", r)
+        self.assertEqual(r["inode"], os.stat(lower).st_ino)
+        self.assertEqual(len(a.matching(pid=r["pid"])), 1, a.matching(pid=r["pid"]))
+        # Through the container, still one record per read (counted once a
+        # host read made after it is in: records come in order).
+        before = len(a.matching(proc_pod="layers"))
+        self.exec_read("layers", "app", "/etc/app/secret")
+        a.wait_read_logged(lower, path="/etc/app/secret", pod="layers")
+        self.assertEqual(len(a.matching(proc_pod="layers")), before + 1)
+        # Copied up: the container's file is the upper one from then on.
+        self.node.exec("layers", "app", "sh", "-c", "echo more >> /etc/app/secret")
+        copied = os.path.join(upper, "etc/app/secret")
+        self.assertTrue(os.path.exists(copied))
+        r = a.wait_read_logged(copied, timeout=10, path="/etc/app/secret", pod="layers")
+        self.assertEqual(r["inode"], os.stat(copied).st_ino)
+        a.assert_not_logged(cat(lower), copied, path="/etc/app/secret")
+        # The layer is shared with a loader on the same kernel (NodeWatch
+        # writes are a second apart).
+        wait_until(lambda: [e.get("layer", {}).get("inode") for e in self.entries() if e["pod"] == "layers"] ==
+                   [str(os.stat(copied).st_ino)], 10, interval=0.2, what="the upper file in the NodeWatch entry")
 
     def test_replaced_and_created_files_are_followed_by_events(self):
         """With the rescan a minute apart, a file renamed over the watched

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -31,6 +32,7 @@
 #include "kernel/loader.h"
 #include "kernel/resolve.h"
 #include "shared/log.h"
+#include "watch/watch.h"
 
 #define MAX_EVENTS 256
 #define DIR_ "/tmp/hive-kernel-test"
@@ -177,7 +179,21 @@ static int file_key(const char *path, struct hive_watch_key *key)
 
 	identity_begin(identity);
 	fd = resolve_open(-1, path, true);
-	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL);
+	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL, NULL);
+	identity_end(identity);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* The same, with the file below on overlayfs (ino 0: none). */
+static int file_layer_key(const char *path, struct hive_watch_key *key, struct hive_watch_key *layer)
+{
+	int fd, r;
+
+	identity_begin(identity);
+	fd = resolve_open(-1, path, true);
+	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL, layer);
 	identity_end(identity);
 	if (fd >= 0)
 		close(fd);
@@ -586,6 +602,139 @@ static void entries_scenario(struct loader *l, const char *mode_name)
 	       mode_name, "a create among a directory's own entries is found, one a level deeper is not");
 }
 
+/* Any event of pid for watch id. */
+static bool seen_id(pid_t pid, uint32_t watch_id)
+{
+	for (size_t i = 0; i < n_events; i++)
+		if ((pid_t)events[i].tgid == pid && events[i].watch_id == watch_id)
+			return true;
+	return false;
+}
+
+#define OVL_DIR DIR_ "/ovl"
+
+/* Open path in a child whose root is root first: a container's process. */
+static pid_t child_open_in(const char *root, const char *path, int flags)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(chroot(root) < 0 || chdir("/") < 0 ? 3 : open_status(open(path, flags | O_CLOEXEC)));
+	waitpid(pid, &st, 0);
+	return pid;
+}
+
+/* Overlay name of dir's "lower" (with name-upper, name-work). */
+static int mount_overlay(const char *dir, const char *name)
+{
+	char options[768], upper[128], work[128], merged[128];
+
+	snprintf(upper, sizeof(upper), "%s/%s-upper", dir, name);
+	snprintf(work, sizeof(work), "%s/%s-work", dir, name);
+	snprintf(merged, sizeof(merged), "%s/%s", dir, name);
+	mkdir(upper, 0755);
+	mkdir(work, 0755);
+	mkdir(merged, 0755);
+	snprintf(options, sizeof(options), "lowerdir=%s/lower,upperdir=%s,workdir=%s", dir, upper, work);
+	return mount("overlay", merged, "overlay", 0, options) < 0 ? -errno : 0;
+}
+
+/* dir/name, in a static buffer: one path per call. */
+static const char *in(const char *dir, const char *name)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+/*
+ * A container's file on overlayfs, watched as a pod's entry is: its overlay
+ * inode, and the file below that the overlay shows (HIVE_WATCH_LAYER). A
+ * read through the overlay is one record, the overlay file's (in fentry and
+ * kprobe modes overlayfs checks the lower inode next, nested, with its
+ * mounter's credentials: no second record); a read of the lower file itself
+ * is the layer's record; a process whose root is another overlay of the
+ * same layer (another container of the image) reads its own file: none.
+ */
+static void overlay_scenario(struct loader *l, const char *mode_name)
+{
+	uint32_t layer_access = WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER;
+	struct hive_watch_key file, layer, lower, upper;
+	bool nested_hooks = loader_mode(l) != ATTACH_TRACEPOINT;
+	char what[160], dir[64];
+	pid_t p, control;
+	int r;
+
+	/* A directory per mode: the last one's file was copied up. */
+	snprintf(dir, sizeof(dir), "%s/%s", OVL_DIR, mode_name);
+	mkdir(OVL_DIR, 0755);
+	mkdir(dir, 0755);
+	mkdir(in(dir, "lower"), 0755);
+	r = make_file(in(dir, "lower/f"));
+	if (r >= 0)
+		r = mount_overlay(dir, "merged");
+	if (r >= 0)
+		r = mount_overlay(dir, "other");
+	snprintf(what, sizeof(what), "two overlays over one lower layer (%s)", r < 0 ? strerror(-r) : "mounted");
+	report(r >= 0, mode_name, what);
+	if (r < 0)
+		return;
+	r = file_layer_key(in(dir, "merged/f"), &file, &layer);
+	if (r >= 0)
+		r = file_key(in(dir, "lower/f"), &lower);
+	if (r == 1 && !layer.ino && access("/sys/kernel/btf/overlay", F_OK) < 0) {
+		/* 5.10: overlayfs is a module, and modules have no BTF. */
+		report(true, mode_name, "no layer where the kernel's BTF does not describe overlayfs (a module before 5.11)");
+		goto out;
+	}
+	report(r == 1 && layer.ino && watch_key_equal(&layer, &lower), mode_name,
+	       "the resolver reports the lower file below an overlay file");
+	if (r < 0)
+		goto out;
+	r = loader_watch_put(l, &file, &(struct hive_watch_value){ .watch_id = 40, .access = HIVE_ACCESS_ALL });
+	if (r >= 0)
+		r = loader_watch_put(l, &layer, &(struct hive_watch_value){ .watch_id = 41, .access = layer_access });
+	report(r >= 0, mode_name, "overlay file and its layer watched");
+	if (r < 0)
+		goto out;
+
+	p = child_open(in(dir, "merged/f"), O_RDONLY);
+	control = child_open(DIR_ "/secret", O_RDONLY);
+	drain(l, 300);
+	report(seen(p, 40, HIVE_MAY_READ, self_exe) && !seen_id(p, 41) && seen(control, 1, HIVE_MAY_READ, self_exe),
+	       mode_name, "a read through the overlay is one record, the overlay file's");
+	p = child_open(in(dir, "lower/f"), O_RDONLY);
+	drain(l, 300);
+	report(seen(p, 41, HIVE_MAY_READ, self_exe) && !seen_id(p, 40), mode_name,
+	       "a read of the lower file is the layer's record");
+	p = child_open_in(in(dir, "other"), "/f", O_RDONLY);
+	control = child_open(DIR_ "/secret", O_RDONLY);
+	drain(l, 300);
+	report(!seen_id(p, 41) && !seen_id(p, 40) && seen(control, 1, HIVE_MAY_READ, self_exe), mode_name,
+	       "another overlay's process reading its own file of the layer is silent");
+	p = child_open(in(dir, "other/f"), O_RDONLY);
+	control = child_open(DIR_ "/secret", O_RDONLY);
+	drain(l, 300);
+	snprintf(what, sizeof(what), "a read through another overlay mounted over the layer %s",
+		 nested_hooks ? "is the layer's record" : "is not seen by the syscall-exit fallback");
+	report(seen_id(p, 41) == nested_hooks && seen(control, 1, HIVE_MAY_READ, self_exe), mode_name, what);
+
+	/* A write copies the file up: the overlay shows the upper file. */
+	p = child_open(in(dir, "merged/f"), O_WRONLY | O_APPEND);
+	drain(l, 300);
+	r = file_layer_key(in(dir, "merged/f"), &file, &layer);
+	if (r >= 0)
+		r = file_key(in(dir, "merged-upper/f"), &upper);
+	report(seen(p, 40, HIVE_MAY_WRITE | HIVE_MAY_APPEND, self_exe) && !seen_id(p, 41) && r == 1 &&
+		       watch_key_equal(&layer, &upper) && !watch_key_equal(&upper, &lower),
+	       mode_name, "a write is one record, and copies the file up: the upper file is then below it");
+out:
+	umount(in(dir, "merged"));
+	umount(in(dir, "other"));
+}
+
 /*
  * A directory tree (HIVE_WATCH_TREE's tree_access on its root, as the watch
  * set writes it): a file at any depth below it, also through a hard link
@@ -742,6 +891,7 @@ static void scenario(const char *mode_name)
 
 	change_scenario(l, mode_name);
 	tree_scenario(l, mode_name);
+	overlay_scenario(l, mode_name);
 
 	r = loader_stats_add(l, &st);
 	snprintf(what, sizeof(what), "stats add up (%llu matched, %llu emitted, %zu received)",

@@ -339,6 +339,56 @@ static void test_map_follows_the_set(void)
 	watch_set_free(s);
 }
 
+/* A container's file on overlayfs is watched in its layer too, for opens
+ * alone, and the layer's slot says so to the hooks (HIVE_WATCH_LAYER) while
+ * no other entry wants the file itself. */
+static void test_layers_are_watched_for_opens(void)
+{
+	struct hive_watch_key layer = { .ino = 20, .dev = (8 << 20) | 1 };
+	struct fake_map m = { .capacity = 4 };
+	struct watch_entry *e = entry("pod/u/app/p//etc/shadow", 10, HIVE_ACCESS_ALL, "p");
+	const struct watch_inode *inode;
+	struct watch_set *s;
+	uint32_t id;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	e->layer = layer;
+	CHECK(watch_set_put(s, e) == 0);
+	CHECK(m.n == 2 && watch_set_n_inodes(s) == 2);
+	CHECK(map_access(&m, 10) == HIVE_ACCESS_ALL);
+	CHECK(map_access(&m, 20) == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
+	inode = watch_set_find(s, 0, &layer);
+	CHECK(inode && inode->n_entries == 1 && inode->layer && inode->access == WATCH_LAYER_ACCESS);
+	if (!inode)
+		goto out;
+	id = inode->id;
+	CHECK(watch_entry_access_at(inode->entries[0], inode) == WATCH_LAYER_ACCESS);
+	/* A host policy on the same file: its changes are its own, and the
+	 * hooks no longer take a check nested in an overlay's for the
+	 * overlay's. */
+	CHECK(watch_set_put(s, entry("host/h//snap/etc/shadow", 20, HIVE_ACCESS_ALL, "h")) == 0);
+	CHECK(map_access(&m, 20) == HIVE_ACCESS_ALL);
+	CHECK(watch_set_remove(s, "host/h//snap/etc/shadow") == 0);
+	CHECK(map_access(&m, 20) == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
+	/* Copied up: the layer moves to the upper file, in one put. */
+	e = entry("pod/u/app/p//etc/shadow", 10, HIVE_ACCESS_ALL, "p");
+	e->layer = (struct hive_watch_key){ .ino = 21, .dev = (8 << 20) | 1 };
+	CHECK(watch_set_put(s, e) == 0);
+	CHECK(m.n == 2 && map_access(&m, 20) == 0 && map_access(&m, 21) == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
+	/* The old layer's late events still name the entry (and the host
+	 * policy's, removed before). */
+	inode = watch_set_find(s, id, &layer);
+	CHECK(inode && inode->n_entries == 2);
+	for (size_t i = 0; inode && i < inode->n_entries; i++)
+		CHECK(watch_entry_access_at(inode->entries[i], inode) ==
+		      (inode->entries[i]->layer.ino ? WATCH_LAYER_ACCESS : HIVE_ACCESS_ALL));
+	CHECK(watch_set_remove(s, "pod/u/app/p//etc/shadow") == 0);
+	CHECK(m.n == 0 && watch_set_n_inodes(s) == 0);
+out:
+	watch_set_free(s);
+}
+
 static void test_full_map_is_retried(void)
 {
 	struct fake_map m = { .capacity = 2 };
@@ -683,6 +733,7 @@ int main(void)
 	RUN(test_removed_entries_are_found_for_late_events);
 	RUN(test_pod_metadata);
 	RUN(test_map_follows_the_set);
+	RUN(test_layers_are_watched_for_opens);
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_prune_drops_a_name_key_not_padded);
