@@ -27,10 +27,6 @@
 #define ATTR_ATIME      (1 << 4)
 #define ATTR_MTIME      (1 << 5)
 #define RENAME_EXCHANGE (1 << 1)
-#define S_IFMT_         0170000
-#define S_IFREG_        0100000
-#define S_IFDIR_        0040000
-#define S_IFLNK_        0120000
 
 /* Where struct dentry * sits in security_inode_setattr()'s and the xattr
  * hooks' arguments: first before 5.12, second since an idmap went in front

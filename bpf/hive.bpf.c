@@ -888,39 +888,6 @@ static __always_inline __u32 open_mask(struct file *file)
 	return mask;
 }
 
-/* A file of a tree, found at dentry (see watched_tree()): its access of
- * mask, or with file (the syscall-exit fallback), of what the open was
- * granted, read only once the file is found in a tree. */
-static __always_inline int record_in_tree(struct inode *inode, struct dentry *dentry, __u32 mask, struct file *file)
-{
-	struct found by = { .flags = HIVE_EVENT_IN_TREE };
-	struct hive_watch_key key = {};
-	struct hive_watch_value *watch;
-	struct dentry *in_tree;
-	struct hive_ext *x;
-	__u32 levels;
-
-	watch = watched_tree(dentry, inode, file ? HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND : mask, &by.dir,
-			     &in_tree, &levels);
-	if (!watch || !(x = ext_begin()))
-		return 0;
-	if (file)
-		mask = open_mask(file);
-	if (inode)
-		watched(inode, &key);
-	x->changed = path_below(in_tree, levels, x->below);
-	return record_access(&key, watch, mask, &by, x);
-}
-
-/* The dentry an inode is reached by: its first alias (a file a rename put at
- * a watched name has that one). */
-static __always_inline struct dentry *first_alias(struct inode *inode)
-{
-	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
-
-	return first ? (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias) : NULL;
-}
-
 /*
  * The overlay whose watched file a thread's permission check just hit, by
  * its mounter's credentials: overlayfs checks the layer's inode next, nested
@@ -964,6 +931,52 @@ static __always_inline bool overlay_check_nested(void)
 	return cred == overlay_creator(BPF_CORE_READ(task, fs, root.dentry, d_sb));
 }
 
+/* At a hit of a permission check: false for overlayfs' own check of a
+ * layer nested in an overlay file's; at an overlay file's, the overlay is
+ * remembered for the nested check to come. (At an exec's syscall exit,
+ * which calls it too, no credentials are overridden: it counts.) */
+static __always_inline bool overlay_check_counts(const struct hive_watch_value *watch, struct inode *inode)
+{
+	if (watch->access & HIVE_WATCH_LAYER)
+		return !overlay_check_nested();
+	overlay_check_begins(inode);
+	return true;
+}
+
+/* A file of a tree, found at dentry (see watched_tree()): its access of
+ * mask, or with file (the syscall-exit fallback), of what the open was
+ * granted, read only once the file is found in a tree. */
+static __always_inline int record_in_tree(struct inode *inode, struct dentry *dentry, __u32 mask, struct file *file)
+{
+	struct found by = { .flags = HIVE_EVENT_IN_TREE };
+	struct hive_watch_key key = {};
+	struct hive_watch_value *watch;
+	struct dentry *in_tree;
+	struct hive_ext *x;
+	__u32 levels;
+
+	watch = watched_tree(dentry, inode, file ? HIVE_MAY_READ | HIVE_MAY_WRITE | HIVE_MAY_APPEND : mask, &by.dir,
+			     &in_tree, &levels);
+	/* A permission check (no file): a tree in a layer, or on overlayfs. */
+	if (!watch || (!file && !overlay_check_counts(watch, inode)) || !(x = ext_begin()))
+		return 0;
+	if (file)
+		mask = open_mask(file);
+	if (inode)
+		watched(inode, &key);
+	x->changed = path_below(in_tree, levels, x->below);
+	return record_access(&key, watch, mask, &by, x);
+}
+
+/* The dentry an inode is reached by: its first alias (a file a rename put at
+ * a watched name has that one). */
+static __always_inline struct dentry *first_alias(struct inode *inode)
+{
+	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+
+	return first ? (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias) : NULL;
+}
+
 static __always_inline int handle_access(struct inode *inode, __u32 mask)
 {
 	struct found by = { .flags = HIVE_EVENT_BY_NAME };
@@ -971,15 +984,8 @@ static __always_inline int handle_access(struct inode *inode, __u32 mask)
 	struct hive_watch_value *watch = watched(inode, &key);
 	struct dentry *dentry;
 
-	if (watch) {
-		if (watch->access & HIVE_WATCH_LAYER) {
-			if (overlay_check_nested())
-				return 0;
-		} else {
-			overlay_check_begins(inode);
-		}
-		return record_access(&key, watch, mask, NULL, NULL);
-	}
+	if (watch)
+		return overlay_check_counts(watch, inode) ? record_access(&key, watch, mask, NULL, NULL) : 0;
 	/* By name only at an open: inode_permission() is asked for every
 	 * directory of every path walked, and a name is what an open is of. */
 	if (!inode || !(mask & HIVE_MAY_OPEN))

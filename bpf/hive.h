@@ -483,6 +483,8 @@ struct hive_stats {
  * openat2(): the identity of the file behind the returned descriptor, read
  * back through the mmap()ed .bss.
  */
+#define HIVE_LAYERS_MAX 16
+
 struct hive_resolved {
 	__u64 ino;
 	__u32 dev;
@@ -492,10 +494,14 @@ struct hive_resolved {
 	__u32 pad;
 	/* The name the file was reached by: its directory and last component. */
 	struct hive_name_key name;
-	/* On overlayfs: the file below that the overlay shows (its upper
-	 * file once copied up, its lower one before), as the host reaches it
-	 * in the layers; ino 0 elsewhere. */
-	struct hive_watch_key layer;
+	/* On overlayfs, the files below, as the host reaches them in the
+	 * layers: of a file, the one the overlay shows (its upper file once
+	 * copied up, its lower one before); of a directory, every layer's
+	 * (a file below it may be in any), the upper one first, then the
+	 * lower ones from the top, HIVE_LAYERS_MAX at most. None elsewhere. */
+	struct hive_watch_key layers[HIVE_LAYERS_MAX];
+	__u32 n_layers;
+	__u32 layers_truncated; /* a directory in more layers than that */
 };
 
 #endif

@@ -7,6 +7,12 @@
 
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
+/* i_mode's file types (vmlinux.h has no macros). */
+#define S_IFMT_  0170000
+#define S_IFREG_ 0100000
+#define S_IFDIR_ 0040000
+#define S_IFLNK_ 0120000
+
 /* The parts of overlayfs' inode Hive reads, as they were until 5.18 (the
  * lower inode), until 6.4 (the lower path) and since (a stack of lower
  * paths); only where the kernel's BTF describes overlayfs (built in, or its
@@ -25,6 +31,12 @@ struct ovl_inode___hive_mid {
 	struct inode vfs_inode;
 	struct dentry *__upperdentry;
 	struct ovl_path___hive lowerpath;
+} __attribute__((preserve_access_index));
+
+/* A directory's stack of lower paths until 6.4, in its dentry's d_fsdata. */
+struct ovl_entry___hive_mid {
+	unsigned int numlower;
+	struct ovl_path___hive lowerstack[0];
 } __attribute__((preserve_access_index));
 
 struct ovl_entry___hive {
@@ -132,6 +144,65 @@ static __always_inline void inode_key(struct inode *inode, struct hive_watch_key
 	key->gen = KREAD(inode, i_generation);
 	if (!key->gen && KREAD(sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
 		key->gen = overlay_gen(inode);
+}
+
+/* The dentry of lower path i of a stack that starts at stack: the stride is
+ * the kernel's struct ovl_path, which has more than Hive reads. */
+static __always_inline struct dentry *lower_stack_dentry(void *stack, __u32 i)
+{
+	struct dentry *d = NULL;
+
+	bpf_probe_read_kernel(&d, sizeof(d),
+			      stack + i * bpf_core_type_size(struct ovl_path___hive) +
+				      bpf_core_field_offset(struct ovl_path___hive, dentry));
+	return d;
+}
+
+/*
+ * The directories below an overlay directory, into out (keyed as
+ * inode_key() does): its upper one, then its lower ones from the top, at
+ * most HIVE_LAYERS_MAX; *truncated when it is in more layers. Returns how
+ * many. A file below the directory may be in any of them.
+ */
+static __always_inline __u32 overlay_dir_layers(struct dentry *dentry, struct inode *inode,
+						 struct hive_watch_key *out, __u32 *truncated)
+{
+	struct inode *lower, *upper;
+	void *stack = NULL;
+	__u32 n = 0, numlower = 0;
+
+	overlay_layers(inode, &lower, &upper);
+	if (upper)
+		inode_key(upper, &out[n++]);
+	if (bpf_core_field_exists(struct ovl_inode___hive, oe)) {
+		struct ovl_inode___hive *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode___hive, vfs_inode);
+		struct ovl_entry___hive *oe = BPF_CORE_READ(oi, oe);
+
+		if (oe) {
+			numlower = BPF_CORE_READ(oe, __numlower);
+			stack = (void *)oe + bpf_core_field_offset(struct ovl_entry___hive, __lowerstack);
+		}
+	} else if (bpf_core_field_exists(struct ovl_entry___hive_mid, lowerstack)) {
+		struct ovl_entry___hive_mid *oe = BPF_CORE_READ(dentry, d_fsdata);
+
+		if (oe) {
+			numlower = BPF_CORE_READ(oe, numlower);
+			stack = (void *)oe + bpf_core_field_offset(struct ovl_entry___hive_mid, lowerstack);
+		}
+	} else if (lower) {
+		/* Until 5.18 the inode names only its first lower one. */
+		inode_key(lower, &out[n++]);
+	}
+	for (__u32 i = 0; stack && i < numlower && i < HIVE_LAYERS_MAX; i++) {
+		struct dentry *d = lower_stack_dentry(stack, i);
+		struct inode *li = d ? BPF_CORE_READ(d, d_inode) : NULL;
+
+		if (!li || n >= HIVE_LAYERS_MAX)
+			break;
+		inode_key(li, &out[n++]);
+	}
+	*truncated = numlower + (upper != NULL) > n;
+	return n;
 }
 
 /* The name dentry has in its directory, as a key of the names map (key

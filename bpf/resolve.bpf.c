@@ -40,11 +40,17 @@ int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	resolved.gen = key.gen;
 	__builtin_memset(&resolved.name, 0, sizeof(resolved.name));
 	dentry_name_key(BPF_CORE_READ(file, f_path.dentry), &resolved.name);
-	__builtin_memset(&resolved.layer, 0, sizeof(resolved.layer));
-	if (BPF_CORE_READ(inode, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
-		layer = overlay_visible_inode(inode);
-	if (layer)
-		inode_key(layer, &resolved.layer);
+	resolved.n_layers = 0;
+	resolved.layers_truncated = 0;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
+		;
+	else if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) == S_IFDIR_)
+		resolved.n_layers = overlay_dir_layers(BPF_CORE_READ(file, f_path.dentry), inode, resolved.layers,
+						       &resolved.layers_truncated);
+	else if ((layer = overlay_visible_inode(inode))) {
+		inode_key(layer, &resolved.layers[0]);
+		resolved.n_layers = 1;
+	}
 	resolved.fd = ctx->ret;
 	resolved.seq++;
 	return 0;

@@ -111,7 +111,7 @@ static int parse_access(const cJSON *access, uint32_t *ret, const char **why)
 }
 
 /* A file as an entry names it: "inode", "dev" and "generation" of o (the
- * entry itself, or its "layer"). */
+ * entry itself, or one of its "layers"). */
 static int parse_file(const cJSON *o, struct hive_watch_key *ret, const char **why)
 {
 	const char *inode, *dev, *gen;
@@ -149,15 +149,33 @@ static bool add_file(cJSON *o, const struct hive_watch_key *file)
 	       cJSON_AddStringToObject(o, "generation", gen);
 }
 
+/* An entry's "layers" (NULL: none), checked by the caller to be an array
+ * of at most HIVE_LAYERS_MAX. */
+static int parse_layers(const cJSON *layers, struct watch_layers **ret, const char **why)
+{
+	struct hive_watch_key keys[HIVE_LAYERS_MAX];
+	uint32_t n = 0;
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, layers)
+	{
+		if (!cJSON_IsObject(l) || parse_file(l, &keys[n], why) < 0)
+			return *why = "layers: an item is not an object with inode, dev and generation", -EBADMSG;
+		n++;
+	}
+	return watch_layers_new(ret, keys, n);
+}
+
 int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entry **ret, const char **why)
 {
 	const char *key, *path, *policy, *kind, *ns, *pod, *pod_uid, *container, *container_id, *presence_for;
-	const cJSON *layer;
+	const cJSON *layers;
 	struct hive_watch_key file;
 	uint32_t mask;
 	struct watch_entry *e;
 	_cleanup_(freep) char *full_key = NULL;
 	bool bad = false;
+	int r;
 
 	if (!cJSON_IsObject(json))
 		return *why = "entry is not an object", -EBADMSG;
@@ -186,9 +204,9 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 		return *why = "policyKind is not file, HivePolicy or HiveNamespacedPolicy", -EBADMSG;
 	if (parse_access(cJSON_GetObjectItemCaseSensitive(json, "access"), &mask, why) < 0)
 		return -EBADMSG;
-	layer = cJSON_GetObjectItemCaseSensitive(json, "layer");
-	if (layer && !cJSON_IsObject(layer))
-		return *why = "layer is not an object", -EBADMSG;
+	layers = cJSON_GetObjectItemCaseSensitive(json, "layers");
+	if (layers && (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) > HIVE_LAYERS_MAX))
+		return *why = "layers is not an array of at most 16 files", -EBADMSG;
 	full_key = watch_key("node", node, key, NULL);
 	if (!full_key)
 		return -ENOMEM;
@@ -199,10 +217,10 @@ int nodewatch_entry_parse(const cJSON *json, const char *node, struct watch_entr
 		watch_entry_free(e);
 		return -ENOMEM;
 	}
-	if (layer && parse_file(layer, &e->layer, why) < 0) {
+	r = parse_layers(layers, &e->layers, why);
+	if (r < 0) {
 		watch_entry_free(e);
-		*why = "layer: missing or malformed inode, dev or generation";
-		return -EBADMSG;
+		return r;
 	}
 	e->shared = true;
 	e->policy_kind = kind;
@@ -228,7 +246,7 @@ struct build {
 static int add_local_entry(const struct watch_entry *e, void *userdata)
 {
 	struct build *b = userdata;
-	cJSON *o, *access, *layer;
+	cJSON *o, *access, *layers;
 
 	/* Shared: another node's. Without a file: only a name is watched, which
 	 * a co-located loader cannot use (and the CRD wants an inode). A
@@ -262,8 +280,16 @@ static int add_local_entry(const struct watch_entry *e, void *userdata)
 	    (e->presence_for && !cJSON_AddStringToObject(o, "presenceFor", e->presence_for)) ||
 	    (e->tree && !cJSON_AddTrueToObject(o, "tree")) || (e->shallow && !cJSON_AddTrueToObject(o, "shallow")))
 		goto oom;
-	if (e->layer.ino && (!(layer = cJSON_AddObjectToObject(o, "layer")) || !add_file(layer, &e->layer)))
+	if (e->layers && !(layers = cJSON_AddArrayToObject(o, "layers")))
 		goto oom;
+	for (uint32_t i = 0; e->layers && i < e->layers->n; i++) {
+		cJSON *layer = cJSON_CreateObject();
+
+		if (!layer || !add_file(layer, &e->layers->at[i].key) || !cJSON_AddItemToArray(layers, layer)) {
+			cJSON_Delete(layer);
+			goto oom;
+		}
+	}
 	cJSON_AddItemToArray(b->entries, o);
 	b->n++;
 	b->probes += e->presence_for != NULL;

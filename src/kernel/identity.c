@@ -123,12 +123,12 @@ static int from_fstat(int fd, struct hive_watch_key *ret)
 }
 
 int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name,
-		   struct hive_watch_key *ret_layer)
+		   struct identity_layers *ret_layers)
 {
 	if (ret_name)
 		memset(ret_name, 0, sizeof(*ret_name));
-	if (ret_layer)
-		*ret_layer = (struct hive_watch_key){};
+	if (ret_layers)
+		*ret_layers = (struct identity_layers){};
 	if (identity_from_kernel(id) && id->link) {
 		const volatile struct hive_resolved *r = &id->skel->bss->resolved;
 
@@ -137,8 +137,11 @@ int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, stru
 			*ret = (struct hive_watch_key){ .ino = r->ino, .dev = r->dev, .gen = r->gen };
 			if (ret_name)
 				memcpy(ret_name, (const void *)&r->name, sizeof(*ret_name));
-			if (ret_layer)
-				memcpy(ret_layer, (const void *)&r->layer, sizeof(*ret_layer));
+			if (ret_layers) {
+				ret_layers->n = MIN(r->n_layers, (uint32_t)HIVE_LAYERS_MAX);
+				memcpy(ret_layers->keys, (const void *)r->layers, ret_layers->n * sizeof(r->layers[0]));
+				ret_layers->truncated = r->layers_truncated;
+			}
 			return 1;
 		}
 		/* Not fstat(): it knows no generation, and the hooks key on one.

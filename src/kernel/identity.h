@@ -3,6 +3,7 @@
 #define HIVE_IDENTITY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "hive.h"
@@ -46,13 +47,18 @@ void identity_end_lazily(struct identity *id, bool *begun);
  * The identity of the file behind fd, which the calling thread must have just
  * opened with openat2(), and (ret_name, may be NULL) the name it has in its
  * directory, as the kernel resolved the path; ret_name->name is empty when
- * that is unknown (the fstat() fallback, a root), and (ret_layer, may be
- * NULL) on overlayfs the file below that the overlay shows, as the host
- * reaches it in the layers (ino 0: none, or unknown). Returns 1 when the
- * kernel reported them, 0 for the fstat() fallback (also when id is NULL),
- * or -errno (-EAGAIN: the resolver missed this open; try again).
+ * that is unknown (the fstat() fallback, a root), and (ret_layers, may be
+ * NULL) on overlayfs the files below it, as the host reaches them in the
+ * layers (none elsewhere, or unknown). Returns 1 when the kernel reported
+ * them, 0 for the fstat() fallback (also when id is NULL), or -errno
+ * (-EAGAIN: the resolver missed this open; try again).
  */
+struct identity_layers {
+	struct hive_watch_key keys[HIVE_LAYERS_MAX]; /* see struct hive_resolved */
+	uint32_t n;
+	bool truncated; /* a directory in more layers than HIVE_LAYERS_MAX */
+};
 int identity_of_fd(struct identity *id, int fd, struct hive_watch_key *ret, struct hive_name_key *ret_name,
-		   struct hive_watch_key *ret_layer);
+		   struct identity_layers *ret_layers);
 
 #endif

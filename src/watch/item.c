@@ -196,6 +196,7 @@ void watch_item_done(struct watch_item *item)
 	free(item->policy);
 	process_filter_unref(item->filter);
 	free(item->path);
+	free(item->layers);
 	*item = (struct watch_item){};
 }
 
@@ -208,7 +209,8 @@ void watch_item_carry_over(struct watch_item *item, struct watch_item *old)
 	item->file = old->file;
 	item->stat = old->stat;
 	item->name = old->name;
-	item->layer = old->layer;
+	free(item->layers);
+	item->layers = TAKE_PTR(old->layers);
 	item->dir_stat = old->dir_stat;
 	item->last_error = old->last_error;
 	item->present = old->present && same_rules;
@@ -300,7 +302,7 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 		if (fd < 0)
 			return fd;
 	}
-	r = identity_of_fd(identity, fd, &ret->file, &ret->name, &ret->layer);
+	r = identity_of_fd(identity, fd, &ret->file, &ret->name, &ret->layers);
 	if (r < 0) {
 		log_warning_errno(r, "Cannot identify %s (policy %s): %m", item->path, item->policy);
 		return 0;
@@ -308,12 +310,19 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 	if (ret->name.name[0])
 		kubelet_volume_name(fd, root_fd, identity, batch, &ret->name);
 	/* A container's file is watched in its layers too (the host's files
-	 * are what the host reads; a tree's are below it, in any layer). */
-	if (root_fd < 0 || item->tree || item->executable)
-		ret->layer = (struct hive_watch_key){};
-	else if (!ret->layer.ino && r == 1)
+	 * are what the host reads). */
+	if (root_fd < 0 || item->executable)
+		ret->layers = (struct identity_layers){};
+	else if (!ret->layers.n && r == 1)
 		say_no_layer(fd);
-	if (item->present && watch_key_equal(&ret->file, &item->file) && watch_key_equal(&ret->layer, &item->layer) &&
+	else if (ret->layers.truncated && !item->layers_truncated_said) {
+		log_notice("%s (policy %s) is a directory in more than %d of its overlay's layers: the files of its "
+			   "tree in the deeper ones are watched through the overlay only.",
+			   item->path, item->policy, HIVE_LAYERS_MAX);
+		item->layers_truncated_said = true;
+	}
+	if (item->present && watch_key_equal(&ret->file, &item->file) &&
+	    watch_layers_are(item->layers, ret->layers.keys, ret->layers.n) &&
 	    (item->named ? memcmp(&ret->name, &item->name, sizeof(ret->name)) == 0 : !ret->name.name[0])) {
 		item->stat = stat_id_of(fd);
 		return 0;
@@ -323,17 +332,17 @@ int watch_item_find(struct watch_item *item, struct identity *identity, int root
 }
 
 /* Put an entry of the item under key: its file (NULL: none), its name (NULL:
- * none), its layer (NULL: none). */
+ * none), its layers (NULL: none). */
 static int put_entry_as(struct watch_item *item, const char *key, const struct watch_item_target *t,
 			const struct hive_watch_key *file, const struct hive_name_key *name,
-			const struct hive_watch_key *layer)
+			const struct watch_layers *layers)
 {
 	struct watch_entry *e = watch_entry_new(key, file, item->access, item->policy, item->path, t->node);
 	int r;
 
+	if (e && watch_layers_dup(&e->layers, layers) < 0)
+		e = watch_entry_free(e);
 	if (e) {
-		if (layer)
-			e->layer = *layer;
 		e->policy_kind = item->policy_kind;
 		e->tree = item->tree;
 		e->shallow = item->shallow;
@@ -366,9 +375,9 @@ static int put_entry_as(struct watch_item *item, const char *key, const struct w
 
 /* The item's own entry: false when its namespace's quota refused it. */
 static bool put_entry(struct watch_item *item, const struct watch_item_target *t, const struct hive_watch_key *file,
-		      const struct hive_name_key *name, const struct hive_watch_key *layer)
+		      const struct hive_name_key *name, const struct watch_layers *layers)
 {
-	if (put_entry_as(item, item->key, t, file, name, layer) == -EDQUOT)
+	if (put_entry_as(item, item->key, t, file, name, layers) == -EDQUOT)
 		return false;
 	item->stale = false;
 	return true;
@@ -441,8 +450,13 @@ bool watch_item_volume_update(const struct watch_item *item, const struct watch_
 
 void watch_item_watch(struct watch_item *item, const struct watch_item_target *t, const struct watch_item_found *f)
 {
+	_cleanup_(freep) struct watch_layers *layers = NULL;
 	struct watch_file_life *back;
 	bool other_file = !item->present || !watch_key_equal(&f->file, &item->file);
+
+	if (watch_layers_new(&layers, f->layers.keys, f->layers.n) < 0)
+		log_error("Out of memory while watching %s (policy %s) in its overlay's layers.", item->path,
+			  item->policy);
 
 	if (other_file)
 		keep_away(item, t);
@@ -451,7 +465,7 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
 		item->name = f->name;
 	/* Refused by the namespace's quota: what it had stays, and the next
 	 * resolution tries again. */
-	if (!put_entry(item, t, &f->file, item->named ? &item->name : NULL, &f->layer))
+	if (!put_entry(item, t, &f->file, item->named ? &item->name : NULL, layers))
 		return;
 	back = other_file ? take_back(item, &f->file) : NULL;
 	if (back) {
@@ -464,7 +478,8 @@ void watch_item_watch(struct watch_item *item, const struct watch_item_target *t
 		item->life = life_new(t, f->fd, &f->file, item->action != 0);
 	}
 	item->file = f->file;
-	item->layer = f->layer;
+	free(item->layers);
+	item->layers = TAKE_PTR(layers);
 	item->stat = stat_id_of(f->fd);
 	item->present = true;
 	item->last_error = 0;
@@ -476,7 +491,7 @@ static void unwatch_own(struct watch_item *item, struct watch_set *set)
 	if (item->present || item->named || item->stale)
 		watch_set_remove(set, item->key);
 	item->present = item->named = item->stale = false;
-	item->layer = (struct hive_watch_key){};
+	item->layers = mfree(item->layers);
 }
 
 void watch_item_unwatch(struct watch_item *item, struct watch_set *set)
@@ -563,7 +578,7 @@ bool watch_item_missing(struct watch_item *item, const struct watch_item_target 
 	item->dir_stat = dir_stat;
 	item->named = true;
 	item->present = false;
-	item->layer = (struct hive_watch_key){};
+	item->layers = mfree(item->layers);
 	item->last_error = -ENOENT;
 	return news;
 }

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "hive.h"
+#include "kernel/identity.h"
 
 struct identity;
 struct watch_file_life;
@@ -80,9 +81,10 @@ struct watch_item {
 	struct hive_watch_key file; /* the file watched, or watched last while !present */
 	struct stat_id stat;        /* what stat() said of that file */
 	struct hive_name_key name;  /* while named */
-	/* A container's file on overlayfs: the file below that the overlay
-	 * shows, watched with file (struct watch_entry's layer); ino 0: none. */
-	struct hive_watch_key layer;
+	/* A container's file on overlayfs: the files below, watched with file
+	 * (struct watch_entry's layers); NULL: none. */
+	struct watch_layers *layers;
+	bool layers_truncated_said;
 	struct stat_id dir_stat;    /* of the name's directory, while only the name is watched */
 	struct watch_file_life *life; /* of file, while present: told when its last link is gone */
 	struct watch_file_life *away[WATCH_ITEM_AWAY_MAX];
@@ -143,7 +145,7 @@ struct watch_item_found {
 	int fd; /* the path's descriptor (the caller's), for messages */
 	struct hive_watch_key file;
 	struct hive_name_key name; /* name[0] == 0: unknown */
-	struct hive_watch_key layer; /* a container's file on overlayfs: the file below; ino 0: none */
+	struct identity_layers layers; /* a container's file on overlayfs: the files below */
 };
 
 /*

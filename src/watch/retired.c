@@ -52,7 +52,8 @@ static void forget(struct retired *r, struct watch_entry *e)
 {
 	slot_drop_entry(r, e->file_id, e);
 	slot_drop_entry(r, e->name_id, e);
-	slot_drop_entry(r, e->layer_id, e);
+	for (uint32_t i = 0; e->layers && i < e->layers->n; i++)
+		slot_drop_entry(r, e->layers->at[i].id, e);
 	watch_entry_free(e);
 }
 
@@ -102,8 +103,9 @@ void retired_add(struct retired *r, struct watch_entry *e)
 		e->file_id = 0;
 	if (e->name_id && e->name && slot_add_entry(r, e->name_id, &e->name->dir, e, false) < 0)
 		e->name_id = 0;
-	if (e->layer_id && slot_add_entry(r, e->layer_id, &e->layer, e, true) < 0)
-		e->layer_id = 0;
+	for (uint32_t i = 0; e->layers && i < e->layers->n; i++)
+		if (e->layers->at[i].id && slot_add_entry(r, e->layers->at[i].id, &e->layers->at[i].key, e, true) < 0)
+			e->layers->at[i].id = 0;
 }
 
 const struct watch_inode *retired_find(const struct retired *r, uint32_t id, const struct hive_watch_key *key)

@@ -179,6 +179,7 @@ struct watch_entry *watch_entry_free(struct watch_entry *e)
 	free(e->filter_scope);
 	free(e->key);
 	free(e->name);
+	free(e->layers);
 	free(e->policy);
 	free(e->path);
 	free(e->node);
@@ -236,10 +237,57 @@ bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
 	return false;
 }
 
+int watch_layers_new(struct watch_layers **ret, const struct hive_watch_key *keys, uint32_t n)
+{
+	struct watch_layers *l;
+
+	*ret = NULL;
+	if (!n)
+		return 0;
+	l = calloc(1, sizeof(*l) + n * sizeof(l->at[0]));
+	if (!l)
+		return -ENOMEM;
+	l->n = n;
+	for (uint32_t i = 0; i < n; i++)
+		l->at[i].key = keys[i];
+	*ret = l;
+	return 0;
+}
+
+int watch_layers_dup(struct watch_layers **ret, const struct watch_layers *l)
+{
+	struct hive_watch_key keys[HIVE_LAYERS_MAX];
+	uint32_t n = l ? MIN(l->n, (uint32_t)HIVE_LAYERS_MAX) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = l->at[i].key;
+	return watch_layers_new(ret, keys, n);
+}
+
+bool watch_layers_are(const struct watch_layers *l, const struct hive_watch_key *keys, uint32_t n)
+{
+	if ((l ? l->n : 0) != n)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (!watch_key_equal(&l->at[i].key, &keys[i]))
+			return false;
+	return true;
+}
+
+bool watch_layers_equal(const struct watch_layers *a, const struct watch_layers *b)
+{
+	struct hive_watch_key keys[HIVE_LAYERS_MAX];
+	uint32_t n = b ? MIN(b->n, (uint32_t)HIVE_LAYERS_MAX) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = b->at[i].key;
+	return (!b || b->n <= HIVE_LAYERS_MAX) && watch_layers_are(a, keys, n);
+}
+
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
 {
 	return a->has_file == b->has_file && (!a->has_file || watch_key_equal(&a->file, &b->file)) &&
-	       watch_key_equal(&a->layer, &b->layer) &&
+	       watch_layers_equal(a->layers, b->layers) &&
 	       name_equal(a->name, b->name) && a->access == b->access && a->tree == b->tree &&
 	       a->shallow == b->shallow && a->shared == b->shared &&
 	       streq_ptr(a->key, b->key) && streq_ptr(a->policy, b->policy) && streq_ptr(a->path, b->path) &&
@@ -452,11 +500,22 @@ static int sync_name(struct watch_set *s, struct name_slot *ns)
 	return r < 0 ? r : 0;
 }
 
-/* Whether e is in inode's slot for its layer alone. */
+/* Whether key is one of e's layers (other than its file, and than the
+ * layers before it: each has one slot). */
+static bool is_layer_of(const struct watch_entry *e, const struct hive_watch_key *key, uint32_t before)
+{
+	if (e->has_file && watch_key_equal(&e->file, key))
+		return false;
+	for (uint32_t i = 0; e->layers && i < e->layers->n && i < before; i++)
+		if (watch_key_equal(&e->layers->at[i].key, key))
+			return true;
+	return false;
+}
+
+/* Whether e is in inode's slot for one of its layers alone. */
 static bool entry_by_layer(const struct watch_entry *e, const struct watch_inode *inode)
 {
-	return e->layer.ino && watch_key_equal(&e->layer, &inode->file) &&
-	       !(e->has_file && watch_key_equal(&e->file, &inode->file));
+	return is_layer_of(e, &inode->file, UINT32_MAX);
 }
 
 uint32_t watch_entry_access_at(const struct watch_entry *e, const struct watch_inode *inode)
@@ -476,7 +535,7 @@ static void recompute_access(struct watch_inode *pub)
 			continue;
 		pub->access |= watch_entry_access_at(e, pub);
 		if (e->tree)
-			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= e->access;
+			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= watch_entry_access_at(e, pub);
 	}
 }
 
@@ -729,16 +788,31 @@ static int name_remove(struct watch_set *s, struct watch_entry *e)
 	return r < 0 ? r : sync_name(s, ns);
 }
 
-/* The layer's slot, when the entry has one of its own. */
-static const struct hive_watch_key *layer_of(const struct watch_entry *e)
+/* Layer i's slot, when it has one of its own (not the file's, not an
+ * earlier layer's). */
+static const struct hive_watch_key *layer_of(const struct watch_entry *e, uint32_t i)
 {
-	return e->layer.ino && !(e->has_file && watch_key_equal(&e->layer, &e->file)) ? &e->layer : NULL;
+	const struct hive_watch_key *key = &e->layers->at[i].key;
+
+	return key->ino && !is_layer_of(e, key, i) && !(e->has_file && watch_key_equal(key, &e->file)) ? key : NULL;
+}
+
+static int layers_remove(struct watch_set *s, struct watch_entry *e)
+{
+	int r = 0;
+
+	for (uint32_t i = 0; e->layers && i < e->layers->n; i++) {
+		int k = e->layers->at[i].id ? inode_remove(s, e, layer_of(e, i)) : 0;
+
+		if (r >= 0)
+			r = k;
+	}
+	return r;
 }
 
 static int slot_remove_entry(struct watch_set *s, struct watch_entry *e)
 {
-	int r = inode_remove(s, e, e->has_file ? &e->file : NULL), k = name_remove(s, e),
-	    l = inode_remove(s, e, layer_of(e));
+	int r = inode_remove(s, e, e->has_file ? &e->file : NULL), k = name_remove(s, e), l = layers_remove(s, e);
 
 	return r < 0 ? r : k < 0 ? k : l;
 }
@@ -778,9 +852,26 @@ static int name_add(struct watch_set *s, struct watch_entry *e)
 	return r < 0 ? r : k;
 }
 
+static int layers_add(struct watch_set *s, struct watch_entry *e)
+{
+	int r = 0;
+
+	for (uint32_t i = 0; e->layers && i < e->layers->n; i++) {
+		const struct hive_watch_key *key = layer_of(e, i);
+		int k = key ? inode_add(s, e, key, &e->layers->at[i].id) : 0;
+
+		if (k == -ENOMEM) {
+			layers_remove(s, e);
+			return k;
+		}
+		if (r >= 0)
+			r = k;
+	}
+	return r;
+}
+
 static int slot_add_entry(struct watch_set *s, struct watch_entry *e)
 {
-	const struct hive_watch_key *layer = layer_of(e);
 	int r = 0, k = 0, l = 0;
 
 	if (e->has_file)
@@ -789,8 +880,8 @@ static int slot_add_entry(struct watch_set *s, struct watch_entry *e)
 		return r;
 	if (e->name)
 		k = name_add(s, e);
-	if (k != -ENOMEM && layer)
-		l = inode_add(s, e, layer, &e->layer_id);
+	if (k != -ENOMEM)
+		l = layers_add(s, e);
 	if (k == -ENOMEM || l == -ENOMEM) {
 		inode_remove(s, e, e->has_file ? &e->file : NULL);
 		if (l == -ENOMEM)

@@ -74,20 +74,38 @@ struct watch_entry {
 	 * executables are (watch_executable_key()). */
 	struct process_filter *filter;
 	char *filter_scope;
-	/* A container's file on overlayfs: the file below that the overlay
-	 * shows (its upper file once copied up, its lower one before), as the
-	 * host reaches it in the runtime's snapshot directory; ino 0: none.
+	/* A container's file on overlayfs: the files below, as the host
+	 * reaches them in the runtime's snapshot directory (NULL: none).
 	 * Watched too, for what an open is checked for (WATCH_LAYER_ACCESS):
-	 * a read of the layer from the host is a read of the container's
-	 * file (HIVE_WATCH_LAYER). */
-	struct hive_watch_key layer;
-	/* The set's slots of its file, its name and its layer (0: none); a
-	 * removed entry is still found by them for a while (watch/retired.h). */
-	uint32_t file_id, name_id, layer_id;
+	 * a read of a layer from the host is a read of the container's file
+	 * (HIVE_WATCH_LAYER); of a tree's root, of a file below it. */
+	struct watch_layers *layers;
+	/* The set's slots of its file and its name (0: none); a removed entry
+	 * is still found by them, and its layers' ids, for a while
+	 * (watch/retired.h). */
+	uint32_t file_id, name_id;
 };
 
 /* What a layer is watched for: the permission checks of an open. */
 #define WATCH_LAYER_ACCESS (HIVE_ACCESS_ALL & ~HIVE_ACCESS_CHANGES)
+
+/* The files below a container's file on overlayfs (struct hive_resolved's
+ * layers): of a file, the one the overlay shows; of a directory, its
+ * directory in each layer. */
+struct watch_layers {
+	uint32_t n;
+	struct watch_layer {
+		struct hive_watch_key key;
+		uint32_t id; /* in an entry's: the set's slot of it (0: none) */
+	} at[];
+};
+
+/* A copy of n keys (*ret NULL when n is 0); free() frees it. */
+int watch_layers_new(struct watch_layers **ret, const struct hive_watch_key *keys, uint32_t n);
+int watch_layers_dup(struct watch_layers **ret, const struct watch_layers *l);
+/* The same keys (ids aside); NULL is no layer. */
+bool watch_layers_equal(const struct watch_layers *a, const struct watch_layers *b);
+bool watch_layers_are(const struct watch_layers *l, const struct hive_watch_key *keys, uint32_t n);
 
 /* The entries of one inode, or of one name. */
 struct watch_inode {
@@ -96,12 +114,12 @@ struct watch_inode {
 	uint32_t access;
 	uint32_t tree_access;    /* what its tree entries want below it */
 	uint32_t entries_access; /* what its shallow tree entries want of its own entries */
-	bool layer;              /* every entry is here for its layer (HIVE_WATCH_LAYER) */
+	bool layer;              /* every entry is here for a layer (HIVE_WATCH_LAYER) */
 	struct watch_entry **entries;
 	size_t n_entries;
 };
 
-/* What e wants of the accesses to inode (one of its slots): of its layer,
+/* What e wants of the accesses to inode (one of its slots): of a layer,
  * only WATCH_LAYER_ACCESS. */
 uint32_t watch_entry_access_at(const struct watch_entry *e, const struct watch_inode *inode);
 

@@ -268,8 +268,28 @@ class Pods(ClusterTest):
         a.assert_not_logged(cat(lower), copied, path="/etc/app/secret")
         # The layer is shared with a loader on the same kernel (NodeWatch
         # writes are a second apart).
-        wait_until(lambda: [e.get("layer", {}).get("inode") for e in self.entries() if e["pod"] == "layers"] ==
-                   [str(os.stat(copied).st_ino)], 10, interval=0.2, what="the upper file in the NodeWatch entry")
+        wait_until(lambda: [[l["inode"] for l in e.get("layers", [])] for e in self.entries() if e["pod"] == "layers"]
+                   == [[str(os.stat(copied).st_ino)]], 10, interval=0.2, what="the upper file in the NodeWatch entry")
+
+    def test_a_pods_tree_read_in_its_layers_from_the_host(self):
+        """A tree in a container: its root's directory in every layer is
+        the tree's root too, so a file below it read in the snapshot
+        directory is a record naming the file's path in the container,
+        also a file the container made after the watch started."""
+        pod, = self.run_pods(self.node.pod_manifest("layertree"))
+        a = self.start_agent(pod_policy("layertree", ["/etc/app/**"]))
+        self.wait_exec_logged(a, "layertree", "app", "/etc/app/secret", path="/etc/app/secret")
+        upper, lowers = overlay_dirs(self.node.container_pids(pod, "app")[0])
+        lower = next(f for f in (os.path.join(d, "etc/app/secret") for d in lowers) if os.path.exists(f))
+        r = a.wait_read_logged(lower, path="/etc/app/secret", pod="layertree")
+        self.assertNotIn("proc_pod", r)
+        self.assertEqual(len(a.matching(pid=r["pid"])), 1, a.matching(pid=r["pid"]))
+        # Made by the container: in the upper layer, whose /etc/app is
+        # watched from the pod's next resolution on.
+        self.node.exec("layertree", "app", "sh", "-c", "echo new > /etc/app/made")
+        made = os.path.join(upper, "etc/app/made")
+        self.assertTrue(os.path.exists(made))
+        a.wait_read_logged(made, timeout=10, path="/etc/app/made", pod="layertree")
 
     def test_replaced_and_created_files_are_followed_by_events(self):
         """With the rescan a minute apart, a file renamed over the watched

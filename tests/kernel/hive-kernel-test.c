@@ -186,14 +186,14 @@ static int file_key(const char *path, struct hive_watch_key *key)
 	return r;
 }
 
-/* The same, with the file below on overlayfs (ino 0: none). */
-static int file_layer_key(const char *path, struct hive_watch_key *key, struct hive_watch_key *layer)
+/* The same, with the files below on overlayfs. */
+static int file_layer_key(const char *path, struct hive_watch_key *key, struct identity_layers *layers)
 {
 	int fd, r;
 
 	identity_begin(identity);
 	fd = resolve_open(-1, path, true);
-	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL, layer);
+	r = fd < 0 ? fd : identity_of_fd(identity, fd, key, NULL, layers);
 	identity_end(identity);
 	if (fd >= 0)
 		close(fd);
@@ -658,10 +658,58 @@ static const char *in(const char *dir, const char *name)
  * is the layer's record; a process whose root is another overlay of the
  * same layer (another container of the image) reads its own file: none.
  */
+/* A tree of a container's directory on overlayfs: the directory in each
+ * layer is a tree root too (HIVE_WATCH_LAYER), whose files are the
+ * container's from the host; through the overlay, one record still. */
+static void overlay_tree_scenario(struct loader *l, const char *mode_name, const char *dir)
+{
+	struct hive_watch_value layer = { .watch_id = 51, .access = WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER,
+					  .tree_access = WATCH_LAYER_ACCESS };
+	struct identity_layers layers;
+	struct hive_watch_key root;
+	pid_t p;
+	int r;
+
+	mkdir(in(dir, "lower/t"), 0755);
+	mkdir(in(dir, "lower/t/sub"), 0755);
+	r = make_file(in(dir, "lower/t/sub/g"));
+	if (r >= 0) /* made through the overlay: t is in the upper layer too */
+		r = make_file(in(dir, "merged/t/new"));
+	if (r >= 0)
+		r = file_layer_key(in(dir, "merged/t"), &root, &layers);
+	report(r == 1 && layers.n == 2, mode_name, "the resolver reports a directory in both its layers");
+	if (r != 1 || layers.n != 2)
+		return;
+	r = loader_watch_put(l, &root, &(struct hive_watch_value){ .watch_id = 50, .access = HIVE_ACCESS_ALL,
+								  .tree_access = HIVE_ACCESS_ALL });
+	for (uint32_t i = 0; r >= 0 && i <= layers.n; i++)
+		r = name_filter_set(l, HIVE_NAME_FILTER_TREE(i < layers.n ? layers.keys[i].ino : root.ino));
+	for (uint32_t i = 0; r >= 0 && i < layers.n; i++)
+		r = loader_watch_put(l, &layers.keys[i], &layer);
+	if (r >= 0)
+		r = loader_set_trees(l, 4);
+	report(r >= 0, mode_name, "a tree on overlayfs and its layers watched");
+	if (r < 0)
+		return;
+	p = child_open(in(dir, "lower/t/sub/g"), O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(p, 51, HIVE_MAY_READ, "sub/g") && !seen_id(p, 50), mode_name,
+	       "a read in the tree's lower layer is the layer's record");
+	p = child_open(in(dir, "merged-upper/t/new"), O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(p, 51, HIVE_MAY_READ, "new") && !seen_id(p, 50), mode_name,
+	       "a read in the tree's upper layer is the layer's record");
+	p = child_open(in(dir, "merged/t/sub/g"), O_RDONLY);
+	drain(l, 300);
+	report(seen_in_tree(p, 50, HIVE_MAY_READ, "sub/g") && !seen_id(p, 51), mode_name,
+	       "a read in the tree through the overlay is one record, the overlay's");
+}
+
 static void overlay_scenario(struct loader *l, const char *mode_name)
 {
 	uint32_t layer_access = WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER;
-	struct hive_watch_key file, layer, lower, upper;
+	struct hive_watch_key file, lower, upper;
+	struct identity_layers layers;
 	bool nested_hooks = loader_mode(l) != ATTACH_TRACEPOINT;
 	char what[160], dir[64];
 	pid_t p, control;
@@ -681,21 +729,21 @@ static void overlay_scenario(struct loader *l, const char *mode_name)
 	report(r >= 0, mode_name, what);
 	if (r < 0)
 		return;
-	r = file_layer_key(in(dir, "merged/f"), &file, &layer);
+	r = file_layer_key(in(dir, "merged/f"), &file, &layers);
 	if (r >= 0)
 		r = file_key(in(dir, "lower/f"), &lower);
-	if (r == 1 && !layer.ino && access("/sys/kernel/btf/overlay", F_OK) < 0) {
+	if (r == 1 && !layers.n && access("/sys/kernel/btf/overlay", F_OK) < 0) {
 		/* 5.10: overlayfs is a module, and modules have no BTF. */
 		report(true, mode_name, "no layer where the kernel's BTF does not describe overlayfs (a module before 5.11)");
 		goto out;
 	}
-	report(r == 1 && layer.ino && watch_key_equal(&layer, &lower), mode_name,
+	report(r == 1 && layers.n == 1 && watch_key_equal(&layers.keys[0], &lower), mode_name,
 	       "the resolver reports the lower file below an overlay file");
-	if (r < 0)
+	if (r != 1 || layers.n != 1)
 		goto out;
 	r = loader_watch_put(l, &file, &(struct hive_watch_value){ .watch_id = 40, .access = HIVE_ACCESS_ALL });
 	if (r >= 0)
-		r = loader_watch_put(l, &layer, &(struct hive_watch_value){ .watch_id = 41, .access = layer_access });
+		r = loader_watch_put(l, &lower, &(struct hive_watch_value){ .watch_id = 41, .access = layer_access });
 	report(r >= 0, mode_name, "overlay file and its layer watched");
 	if (r < 0)
 		goto out;
@@ -724,12 +772,13 @@ static void overlay_scenario(struct loader *l, const char *mode_name)
 	/* A write copies the file up: the overlay shows the upper file. */
 	p = child_open(in(dir, "merged/f"), O_WRONLY | O_APPEND);
 	drain(l, 300);
-	r = file_layer_key(in(dir, "merged/f"), &file, &layer);
+	r = file_layer_key(in(dir, "merged/f"), &file, &layers);
 	if (r >= 0)
 		r = file_key(in(dir, "merged-upper/f"), &upper);
 	report(seen(p, 40, HIVE_MAY_WRITE | HIVE_MAY_APPEND, self_exe) && !seen_id(p, 41) && r == 1 &&
-		       watch_key_equal(&layer, &upper) && !watch_key_equal(&upper, &lower),
+		       layers.n == 1 && watch_key_equal(&layers.keys[0], &upper) && !watch_key_equal(&upper, &lower),
 	       mode_name, "a write is one record, and copies the file up: the upper file is then below it");
+	overlay_tree_scenario(l, mode_name, dir);
 out:
 	umount(in(dir, "merged"));
 	umount(in(dir, "other"));

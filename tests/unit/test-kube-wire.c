@@ -114,10 +114,10 @@ static void test_node_watch_entries(void)
 		  "generation" },
 		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"presenceFor\": \"Node B\"}",
 		  "presenceFor" },
-		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"layer\": 5}",
-		  "layer is not an object" },
-		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"layer\": {\"inode\": \"1\"}}",
-		  "layer" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"layers\": {}}",
+		  "layers is not an array" },
+		{ "{\"key\": \"k\", \"path\": \"/p\", \"policy\": \"p\", \"inode\": \"1\", \"dev\": \"1:2\", \"layers\": [{\"inode\": \"1\"}]}",
+		  "layers: an item" },
 	};
 	struct watch_entry *e = NULL;
 	const char *why = NULL;
@@ -149,12 +149,13 @@ static void test_node_watch_entries(void)
 	watch_entry_free(e);
 	e = entry_of("{\"key\": \"host/p//etc/x\", \"path\": \"/etc/x\", \"policy\": \"p\", \"inode\": \"7\", "
 		     "\"dev\": \"0:25\", \"shallow\": true}");
-	CHECK(e && !e->tree && !e->shallow && !e->layer.ino);
+	CHECK(e && !e->tree && !e->shallow && !e->layers);
 	watch_entry_free(e);
 	/* A container's file, and the file below it in its overlay's layers. */
 	e = entry_of("{\"key\": \"pod/u/app/p//etc/x\", \"path\": \"/etc/x\", \"policy\": \"p\", \"inode\": \"7\", "
-		     "\"dev\": \"0:25\", \"layer\": {\"inode\": \"9\", \"dev\": \"8:1\", \"generation\": \"3\"}}");
-	CHECK(e && e->layer.ino == 9 && e->layer.dev == ((8u << 20) | 1) && e->layer.gen == 3);
+		     "\"dev\": \"0:25\", \"layers\": [{\"inode\": \"9\", \"dev\": \"8:1\", \"generation\": \"3\"}]}");
+	CHECK(e && e->layers && e->layers->n == 1 && e->layers->at[0].key.ino == 9 &&
+	      e->layers->at[0].key.dev == ((8u << 20) | 1) && e->layers->at[0].key.gen == 3);
 	watch_entry_free(e);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		e = NULL;

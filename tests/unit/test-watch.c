@@ -353,7 +353,7 @@ static void test_layers_are_watched_for_opens(void)
 
 	CHECK(watch_set_new(&s) == 0);
 	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
-	e->layer = layer;
+	CHECK(watch_layers_new(&e->layers, &layer, 1) == 0);
 	CHECK(watch_set_put(s, e) == 0);
 	CHECK(m.n == 2 && watch_set_n_inodes(s) == 2);
 	CHECK(map_access(&m, 10) == HIVE_ACCESS_ALL);
@@ -373,7 +373,7 @@ static void test_layers_are_watched_for_opens(void)
 	CHECK(map_access(&m, 20) == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
 	/* Copied up: the layer moves to the upper file, in one put. */
 	e = entry("pod/u/app/p//etc/shadow", 10, HIVE_ACCESS_ALL, "p");
-	e->layer = (struct hive_watch_key){ .ino = 21, .dev = (8 << 20) | 1 };
+	CHECK(watch_layers_new(&e->layers, &(struct hive_watch_key){ .ino = 21, .dev = (8 << 20) | 1 }, 1) == 0);
 	CHECK(watch_set_put(s, e) == 0);
 	CHECK(m.n == 2 && map_access(&m, 20) == 0 && map_access(&m, 21) == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
 	/* The old layer's late events still name the entry (and the host
@@ -382,10 +382,36 @@ static void test_layers_are_watched_for_opens(void)
 	CHECK(inode && inode->n_entries == 2);
 	for (size_t i = 0; inode && i < inode->n_entries; i++)
 		CHECK(watch_entry_access_at(inode->entries[i], inode) ==
-		      (inode->entries[i]->layer.ino ? WATCH_LAYER_ACCESS : HIVE_ACCESS_ALL));
+		      (inode->entries[i]->layers ? WATCH_LAYER_ACCESS : HIVE_ACCESS_ALL));
 	CHECK(watch_set_remove(s, "pod/u/app/p//etc/shadow") == 0);
 	CHECK(m.n == 0 && watch_set_n_inodes(s) == 0);
 out:
+	watch_set_free(s);
+}
+
+/* A container's tree on overlayfs: its root's directory in each layer is a
+ * tree root too (a file below may be in any layer), for opens alone. */
+static void test_a_trees_layers_are_tree_roots(void)
+{
+	struct hive_watch_key layers[] = { { .ino = 20, .dev = (8 << 20) | 1 }, { .ino = 30, .dev = (8 << 20) | 2 },
+					   { .ino = 20, .dev = (8 << 20) | 1 } };
+	struct fake_map m = { .capacity = 4 };
+	struct watch_entry *e = entry("pod/u/app/p//etc/**", 10, HIVE_ACCESS_ALL, "p");
+	struct watch_set *s;
+
+	CHECK(watch_set_new(&s) == 0);
+	CHECK(watch_set_set_map(s, &fake_ops, &m) == 0);
+	e->tree = true;
+	/* The same layer twice has one slot. */
+	CHECK(watch_layers_new(&e->layers, layers, ARRAY_SIZE(layers)) == 0);
+	CHECK(watch_set_put(s, e) == 0);
+	CHECK(m.n == 3 && m.trees == 3);
+	for (size_t i = 0; i < m.n; i++)
+		if (m.slots[i].key.ino != 10)
+			CHECK(m.slots[i].value.tree_access == WATCH_LAYER_ACCESS &&
+			      m.slots[i].value.access == (WATCH_LAYER_ACCESS | HIVE_WATCH_LAYER));
+	CHECK(watch_set_remove(s, "pod/u/app/p//etc/**") == 0);
+	CHECK(m.n == 0 && m.trees == 0);
 	watch_set_free(s);
 }
 
@@ -734,6 +760,7 @@ int main(void)
 	RUN(test_pod_metadata);
 	RUN(test_map_follows_the_set);
 	RUN(test_layers_are_watched_for_opens);
+	RUN(test_a_trees_layers_are_tree_roots);
 	RUN(test_full_map_is_retried);
 	RUN(test_prune_drops_what_the_set_lacks);
 	RUN(test_prune_drops_a_name_key_not_padded);
