@@ -174,8 +174,9 @@ bool proc_who_at(const char *cgroup2, int dir, struct hive_event *ev)
 	if (line)
 		(void)sscanf(line, "\nGid: %" SCNu32, &ev->gid);
 	/* The name as the kernel keeps it (status escapes some bytes). */
-	if (proc_read_at(dir, "comm", buf, sizeof(buf)) >= 0)
-		snprintf(ev->comm, sizeof(ev->comm), "%.*s", (int)strcspn(buf, "\n"), buf);
+	if (proc_read_at(dir, "comm", buf, sizeof(buf)) < 0)
+		return false;
+	snprintf(ev->comm, sizeof(ev->comm), "%.*s", (int)strcspn(buf, "\n"), buf);
 	proc_login(dir, ev);
 	/* The cgroup id is the cgroup2 directory's inode number. */
 	if (cgroup2[0] && proc_read_at(dir, "cgroup", buf, sizeof(buf)) >= 0 &&
@@ -188,7 +189,10 @@ bool proc_who_at(const char *cgroup2, int dir, struct hive_event *ev)
 		    stat(cgpath, &st) == 0)
 			ev->cgroup_id = st.st_ino;
 	}
-	return true;
+	/* Still there (no zombie has an executable): every read above was of
+	 * the running thread, none failed for its going (a short-lived process
+	 * goes between two of them; the exits map has it whole then). */
+	return readlinkat(dir, "exe", buf, sizeof(buf)) >= 0;
 }
 
 bool proc_who(const char *cgroup2, uint32_t tid, struct hive_event *ev)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Who a thread is, from /proc: this test's own process and a child whose
  * parent's name holds parentheses and spaces (stat's comm is anything). */
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +74,48 @@ static void test_a_parent_named_like_stat(void)
 	close(ready[1]);
 }
 
+/* A /proc directory whose process went between two of its reads (here a
+ * directory without comm, whose other files read): nothing of it is taken,
+ * for a record would then name a process without its name. */
+static void test_a_thread_gone_midway_is_none(void)
+{
+	char dir[] = "/tmp/hive-proc-who-XXXXXX", path[PATH_MAX];
+	struct hive_event ev = {};
+	const char *status = "Name:\tln\nTgid:\t42\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
+	FILE *f;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/exe", dir);
+	CHECK(symlink("/bin/ln", path) == 0);
+	snprintf(path, sizeof(path), "%s/status", dir);
+	f = fopen(path, "we");
+	CHECK(f && fputs(status, f) >= 0);
+	if (f)
+		fclose(f);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK(!proc_who_at("", fd, &ev));
+	/* With its name, the same directory is a thread. */
+	snprintf(path, sizeof(path), "%s/comm", dir);
+	f = fopen(path, "we");
+	CHECK(f && fputs("ln\n", f) >= 0);
+	if (f)
+		fclose(f);
+	CHECK(proc_who_at("", fd, &ev) && ev.tgid == 42 && strcmp(ev.comm, "ln") == 0);
+	close(fd);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/status", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/exe", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(test_this_process);
 	RUN(test_a_parent_named_like_stat);
+	RUN(test_a_thread_gone_midway_is_none);
 	return TAP_END();
 }
