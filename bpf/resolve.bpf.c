@@ -20,11 +20,26 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 struct hive_resolved resolved = {};
 
+/* An overlay file's files below: of a directory, its directory in each
+ * layer; of anything else, the one the overlay shows. */
+static __always_inline void resolve_layers(struct file *file, struct inode *inode)
+{
+	struct inode *layer;
+
+	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) == S_IFDIR_) {
+		resolved.n_layers = overlay_dir_layers(BPF_CORE_READ(file, f_path.dentry), inode, resolved.layers,
+						       &resolved.layers_truncated);
+	} else if ((layer = overlay_visible_inode(inode))) {
+		inode_key(layer, &resolved.layers[0]);
+		resolved.n_layers = 1;
+	}
+}
+
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
 	struct hive_watch_key key;
-	struct inode *inode, *layer = NULL;
+	struct inode *inode;
 	struct file *file;
 
 	if (!current_is_self()) /* only the agent's own calls */
@@ -42,15 +57,8 @@ int resolve__sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	dentry_name_key(BPF_CORE_READ(file, f_path.dentry), &resolved.name);
 	resolved.n_layers = 0;
 	resolved.layers_truncated = 0;
-	if (BPF_CORE_READ(inode, i_sb, s_magic) != OVERLAYFS_SUPER_MAGIC)
-		;
-	else if ((BPF_CORE_READ(inode, i_mode) & S_IFMT_) == S_IFDIR_)
-		resolved.n_layers = overlay_dir_layers(BPF_CORE_READ(file, f_path.dentry), inode, resolved.layers,
-						       &resolved.layers_truncated);
-	else if ((layer = overlay_visible_inode(inode))) {
-		inode_key(layer, &resolved.layers[0]);
-		resolved.n_layers = 1;
-	}
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
+		resolve_layers(file, inode);
 	resolved.fd = ctx->ret;
 	resolved.seq++;
 	return 0;

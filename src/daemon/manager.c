@@ -775,6 +775,11 @@ static void say_unseen(struct manager *m, struct loader *l)
 			    loader_unseen_calls(l),
 			    seen & HIVE_ACCESS_TRUNCATE ? "seen on watched files (through fanotify), not on the files of a tree"
 							: "not seen: policies get no record of it");
+	/* An open through an overlay ends with the overlay's file: the layer
+	 * below is checked only inside the kernel. */
+	if (m->pods && loader_mode(l) == ATTACH_TRACEPOINT)
+		log_warning("In tracepoint mode, a container's file read through another overlay mounted over its "
+			    "layers is not seen (its layers read directly are) (hived(8), ATTACH MODES).");
 }
 
 /* How this agent's loaders are made, in mode. */

@@ -237,31 +237,34 @@ bool watch_inode_entry_repeats(const struct watch_inode *inode, size_t i)
 	return false;
 }
 
+/* n layers, keys and ids zero (*ret NULL when n is 0). */
+static int layers_alloc(struct watch_layers **ret, uint32_t n)
+{
+	*ret = n ? calloc(1, sizeof(**ret) + n * sizeof((*ret)->at[0])) : NULL;
+	if (n && !*ret)
+		return -ENOMEM;
+	if (*ret)
+		(*ret)->n = n;
+	return 0;
+}
+
 int watch_layers_new(struct watch_layers **ret, const struct hive_watch_key *keys, uint32_t n)
 {
-	struct watch_layers *l;
+	int r = layers_alloc(ret, n);
 
-	*ret = NULL;
-	if (!n)
-		return 0;
-	l = calloc(1, sizeof(*l) + n * sizeof(l->at[0]));
-	if (!l)
-		return -ENOMEM;
-	l->n = n;
-	for (uint32_t i = 0; i < n; i++)
-		l->at[i].key = keys[i];
-	*ret = l;
-	return 0;
+	for (uint32_t i = 0; r >= 0 && i < n; i++)
+		(*ret)->at[i].key = keys[i];
+	return r;
 }
 
 int watch_layers_dup(struct watch_layers **ret, const struct watch_layers *l)
 {
-	struct hive_watch_key keys[HIVE_LAYERS_MAX];
-	uint32_t n = l ? MIN(l->n, (uint32_t)HIVE_LAYERS_MAX) : 0;
+	int r = layers_alloc(ret, l ? l->n : 0);
 
-	for (uint32_t i = 0; i < n; i++)
-		keys[i] = l->at[i].key;
-	return watch_layers_new(ret, keys, n);
+	/* The copy has no slots yet: ids stay 0. */
+	for (uint32_t i = 0; r >= 0 && l && i < l->n; i++)
+		(*ret)->at[i].key = l->at[i].key;
+	return r;
 }
 
 bool watch_layers_are(const struct watch_layers *l, const struct hive_watch_key *keys, uint32_t n)
@@ -276,12 +279,12 @@ bool watch_layers_are(const struct watch_layers *l, const struct hive_watch_key 
 
 bool watch_layers_equal(const struct watch_layers *a, const struct watch_layers *b)
 {
-	struct hive_watch_key keys[HIVE_LAYERS_MAX];
-	uint32_t n = b ? MIN(b->n, (uint32_t)HIVE_LAYERS_MAX) : 0;
-
-	for (uint32_t i = 0; i < n; i++)
-		keys[i] = b->at[i].key;
-	return (!b || b->n <= HIVE_LAYERS_MAX) && watch_layers_are(a, keys, n);
+	if ((a ? a->n : 0) != (b ? b->n : 0))
+		return false;
+	for (uint32_t i = 0; a && i < a->n; i++)
+		if (!watch_key_equal(&a->at[i].key, &b->at[i].key))
+			return false;
+	return true;
 }
 
 bool watch_entry_equal(const struct watch_entry *a, const struct watch_entry *b)
