@@ -36,6 +36,7 @@ struct object {
 	char *namespace, *name, *uid;
 	cJSON *json;          /* as last seen */
 	struct outcome now;   /* of the last rebuild */
+	bool judged;          /* by a rebuild since it came (now is its outcome) */
 	struct outcome told;  /* last written into its status.nodes */
 	bool told_valid;
 	long long evented;    /* generation a Warning Event was sent for */
@@ -52,11 +53,18 @@ struct resources {
 	size_t room; /* policies this node may apply from objects: what policy files leave */
 	void (*changed)(void *userdata);
 	void *userdata;
+	/* Objects come in bursts (a kubectl apply of a list, a tenant's
+	 * thousands): judged again once per burst, not once per object, whose
+	 * every judgment is of all of them. */
+	sd_event_source *rebuild_timer;
 
 	/* status.nodes writes: one at a time, oldest need first. */
 	sd_event_source *report_timer;
 	struct kube_call *report_call;
 	char *reporting; /* key of the object being written */
+	/* What is being written: the object's outcome may change meanwhile
+	 * (a rebuild), and then it is still to be told. */
+	struct outcome writing;
 	unsigned failures;
 
 	struct kube_events *events; /* Warning Events on the policy objects */
@@ -248,6 +256,7 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 
 	s->report_call = NULL;
 	if (!o) { /* deleted meanwhile */
+		outcome_done(&s->writing);
 		schedule_report(s, 0);
 		return;
 	}
@@ -257,9 +266,11 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 		 * (the uid precondition): its own watch event comes, and with
 		 * it a new report. Either way, this outcome is settled. */
 		outcome_done(&o->told);
-		o->told = (struct outcome){ .generation = o->now.generation, .rejected = o->now.rejected };
-		o->told.reason = o->now.reason ? strdup(o->now.reason) : NULL;
-		o->told_valid = !o->now.reason || o->told.reason;
+		/* (Judged again while being written: told is not now, and
+		 * the next report, which every path below leads to, writes it.) */
+		o->told = s->writing;
+		s->writing = (struct outcome){};
+		o->told_valid = true;
 		if (resp->status != 200) {
 			schedule_report(s, 0);
 			return;
@@ -271,6 +282,7 @@ static void on_reported(const struct kube_response *resp, void *userdata)
 			schedule_report(s, 0);
 		return;
 	}
+	outcome_done(&s->writing);
 	s->failures++;
 	log_full(s->failures == 1 ? LOG_WARNING : LOG_DEBUG, "Cannot write this node's status into %s: %s%s%s; will retry.",
 		 label, resp->error ? resp->error : "HTTP error", resp->reason ? ": " : "", resp->reason ? resp->reason : "");
@@ -292,7 +304,9 @@ static int report_one(struct resources *s, const char *key, struct object *o)
 	cJSON_AddItemToObject(nodes, s->node, entry);
 	entry = NULL;
 	s->reporting = strdup(key);
-	if (!s->reporting)
+	outcome_done(&s->writing);
+	s->writing = (struct outcome){ .generation = o->now.generation, .rejected = o->now.rejected };
+	if (!s->reporting || (o->now.reason && !(s->writing.reason = strdup(o->now.reason))))
 		goto finish;
 	object_path(o, path, sizeof(path) - 8);
 	strcat(path, "/status");
@@ -316,7 +330,7 @@ static int on_report_timer(sd_event_source *source, uint64_t usec, void *userdat
 	while (hashmap_iter_next(&it, &key, NULL, &value)) {
 		struct object *o = value;
 
-		if (!o->uid || (o->told_valid && outcome_equal(&o->told, &o->now)))
+		if (!o->uid || !o->judged || (o->told_valid && outcome_equal(&o->told, &o->now)))
 			continue;
 		if (report_one(s, key, o) < 0) {
 			free(s->reporting);
@@ -408,6 +422,7 @@ static void tell(struct resources *s, struct object *o, int r, struct diag *d)
 	char label[400];
 
 	o->now = (struct outcome){ .generation = meta_generation(o->json), .rejected = r < 0 };
+	o->judged = true;
 	if (r < 0) {
 		o->now.reason = d->n ? strndup(d->lines[0], REASON_MAX) : strdup("out of memory");
 		if (!outcome_equal(&was, &o->now)) {
@@ -550,6 +565,27 @@ static void object_remove(struct resources *s, enum policy_kind kind, const cJSO
 	}
 }
 
+/* How long a burst of changed objects gathers before they are judged. */
+#define REBUILD_DELAY_USEC (20 * USEC_PER_MSEC)
+
+static int on_rebuild_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+	rebuild(userdata, true);
+	return 0;
+}
+
+/* rebuild(s, true) once the burst this change is of has come. */
+static void schedule_rebuild(struct resources *s)
+{
+	int enabled = SD_EVENT_OFF;
+
+	if (sd_event_source_get_enabled(s->rebuild_timer, &enabled) >= 0 && enabled != SD_EVENT_OFF)
+		return;
+	if (sd_event_source_set_time_relative(s->rebuild_timer, REBUILD_DELAY_USEC) < 0 ||
+	    sd_event_source_set_enabled(s->rebuild_timer, SD_EVENT_ONESHOT) < 0)
+		rebuild(s, true); /* no timer: at once */
+}
+
 static void on_object_changed(enum policy_kind kind, const char *type, const cJSON *object, void *userdata)
 {
 	struct resources *s = userdata;
@@ -566,7 +602,7 @@ static void on_object_changed(enum policy_kind kind, const char *type, const cJS
 	else if (r < 0)
 		log_error_errno(r, "Cannot keep a %s: %m", policy_kind_to_string(kind));
 	if (changed)
-		rebuild(s, true);
+		schedule_rebuild(s);
 }
 
 static void on_objects_listed(enum policy_kind kind, const cJSON *items, void *userdata)
@@ -602,7 +638,7 @@ static void on_objects_listed(enum policy_kind kind, const cJSON *items, void *u
 		if (object_put(s, kind, item, &changed) < 0)
 			log_warning("A %s from the API server could not be kept.", policy_kind_to_string(kind));
 	if (changed)
-		rebuild(s, true);
+		schedule_rebuild(s);
 }
 
 static void on_hivepolicy_changed(const char *type, const cJSON *object, void *userdata)
@@ -648,10 +684,14 @@ int resources_new(sd_event *event, struct kube_client *client, const char *node,
 		goto fail;
 	r = sd_event_add_time_relative(event, &s->report_timer, CLOCK_MONOTONIC, USEC_PER_SEC, 0, on_report_timer, s);
 	if (r >= 0)
+		r = sd_event_add_time_relative(event, &s->rebuild_timer, CLOCK_MONOTONIC, REBUILD_DELAY_USEC, 0,
+					       on_rebuild_timer, s);
+	if (r >= 0)
 		r = kube_events_new(event, client, node, &s->events);
 	if (r < 0)
 		goto fail;
 	sd_event_source_set_enabled(s->report_timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(s->rebuild_timer, SD_EVENT_OFF);
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		r = reflector_new(client, event, kinds[i].collection, NULL, watch_timeout_s, &ops[i], s,
 				  &s->reflectors[i]);
@@ -678,6 +718,7 @@ struct resources *resources_free(struct resources *s)
 		kube_call_cancel(s->report_call);
 	kube_events_free(s->events);
 	sd_event_source_disable_unref(s->report_timer);
+	sd_event_source_disable_unref(s->rebuild_timer);
 	if (s->objects) {
 		hashmap_iter_init(&it, s->objects);
 		while (hashmap_iter_next(&it, NULL, NULL, &value))
@@ -686,6 +727,7 @@ struct resources *resources_free(struct resources *s)
 	}
 	policy_set_free(s->applied);
 	free(s->reporting);
+	outcome_done(&s->writing);
 	free(s->node);
 	free(s);
 	return NULL;

@@ -390,6 +390,7 @@ class Policies(ClusterTest):
         # past the node's 4096.
         # (Its status comes after 4,096 others' are written: the log says it.)
         a.wait_log("HiveNamespacedPolicy team-many/p4099 is refused by this node", timeout=120)
+        print(f"# the last one refused {time.monotonic() - started:.1f} s after the first was sent")
         self.assertTrue("this node applies at most 4096 policies in all, 1 of them from its policy files" in
                         a.log_text(), "the reason not logged")
         a.wait_read_logged(admins, policy="admins", policy_kind="HivePolicy", timeout=20)
