@@ -246,7 +246,7 @@ struct build {
 static int add_local_entry(const struct watch_entry *e, void *userdata)
 {
 	struct build *b = userdata;
-	cJSON *o, *access, *layers;
+	cJSON *o, *access, *layers = NULL;
 
 	/* Shared: another node's. Without a file: only a name is watched, which
 	 * a co-located loader cannot use (and the CRD wants an inode). A
