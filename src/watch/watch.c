@@ -532,13 +532,14 @@ static void recompute_access(struct watch_inode *pub)
 	pub->layer = pub->n_entries > 0;
 	for (size_t i = 0; i < pub->n_entries; i++) {
 		const struct watch_entry *e = pub->entries[i];
+		uint32_t access = watch_entry_access_at(e, pub);
 
 		pub->layer = pub->layer && entry_by_layer(e, pub);
 		if (e->action != 0) /* enforced: its records come from the permission events */
 			continue;
-		pub->access |= watch_entry_access_at(e, pub);
+		pub->access |= access;
 		if (e->tree)
-			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= watch_entry_access_at(e, pub);
+			*(e->shallow ? &pub->entries_access : &pub->tree_access) |= access;
 	}
 }
 
